@@ -1,0 +1,88 @@
+# edgeserve: every command a developer or CI needs. `make test` and `make demo` install what is
+# missing (idempotently, from the package registries only) before they build.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# The wasm-bindgen pin in Cargo.toml is the one source of the version; the CLI must match it.
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+WASM_PACK_VERSION := 0.15.1
+CHROMEDRIVER := /usr/bin/chromedriver
+PORT ?= 8080
+export WASM_BINDGEN_VERSION WASM_PACK_VERSION
+
+.PHONY: help setup setup-rust setup-browser setup-node models pkg site demo \
+        test test-native test-wasm test-wasm-node test-wasm-chrome test-js test-e2e clean
+
+help:
+	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
+	@echo "make test     install what is missing, then run every test (native, wasm in Node and"
+	@echo "              headless Chromium, the npm package in Node, the page in Chromium)"
+	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
+	@echo "make site     build the static site into dist/ (www/ + pkg/)"
+	@echo "make models   retrain the model packages under models/ (Python, scikit-learn)"
+
+## Setup ---------------------------------------------------------------------------------------
+
+setup: setup-rust setup-browser setup-node
+
+setup-rust:
+	@bash scripts/setup.sh rust
+
+setup-browser:
+	@bash scripts/setup.sh browser
+
+setup-node: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## Models --------------------------------------------------------------------------------------
+
+models:
+	python3 -m pip install --quiet -r training/requirements.txt
+	python3 training/train.py
+
+## Build ---------------------------------------------------------------------------------------
+
+pkg: setup-rust
+	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
+	@ls -l pkg/edgeserve_bg.wasm
+
+site: pkg
+	rm -rf dist
+	mkdir -p dist/pkg
+	cp -r www/. dist/
+	cp pkg/edgeserve.js pkg/edgeserve.d.ts pkg/edgeserve_bg.wasm pkg/package.json dist/pkg/
+
+demo: site
+	node scripts/serve.mjs dist $(PORT)
+
+## Tests ---------------------------------------------------------------------------------------
+
+test: setup test-native test-wasm test-js test-e2e
+	@echo "make test: all suites passed"
+
+test-native:
+	cargo test
+
+test-wasm: test-wasm-node test-wasm-chrome
+
+test-wasm-node: setup-rust
+	wasm-pack test --node -- --test web
+
+test-wasm-chrome: setup-rust setup-browser
+	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web
+
+test-js: pkg
+	node --test tests/js/
+
+test-e2e: site setup-node setup-browser
+	node --test tests/e2e/
+
+clean:
+	cargo clean
+	rm -rf pkg dist node_modules

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what edgeserve needs to build and test, from the package registries only.
+# Idempotent: every step is skipped when what it installs is already there at the right version.
+# Versions are read from the Makefile's variables (passed in the environment).
+set -euo pipefail
+
+WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:?set by the Makefile (from the wasm-bindgen pin in Cargo.toml)}"
+WASM_PACK_VERSION="${WASM_PACK_VERSION:?set by the Makefile}"
+want="${1:-all}"   # all | rust | browser
+
+step() { printf '\n== setup: %s\n' "$*"; }
+
+# cargo install with the crate's own lock file when it resolves here, else with fresh resolution
+# (a yanked crate in a published lock file makes --locked fail).
+cargo_install() {
+  cargo install --locked --force "$@" || cargo install --force "$@"
+}
+
+rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+    step "cargo install wasm-pack $WASM_PACK_VERSION"
+    cargo_install wasm-pack --version "$WASM_PACK_VERSION"
+  fi
+}
+
+browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    step "apt-get install chromium chromium-driver"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium chromium-driver
+  fi
+}
+
+case "$want" in
+  rust) rust_tools ;;
+  browser) browser ;;
+  all) rust_tools; browser ;;
+  *) echo "usage: setup.sh [all|rust|browser]" >&2; exit 2 ;;
+esac

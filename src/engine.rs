@@ -1,0 +1,157 @@
+//! The inference engine: tract. Loads an ONNX graph from bytes, types and declutters it once,
+//! and keeps optimized plans with their reusable states per batch size, so that no prediction
+//! re-plans. Knows nothing of manifests' roles or of JavaScript.
+
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::manifest::{Dim, GraphIo, BATCH_DIM};
+
+/// How many batch sizes get a plan optimized for their concrete size. Other sizes run on one
+/// plan optimized for the symbolic batch size.
+const CONCRETE_PLANS: usize = 4;
+
+/// A loaded graph with its plans.
+pub struct Engine {
+    model: String,
+    /// Typed and decluttered, batch dimension still symbolic: the source of every plan.
+    typed: TypedModel,
+    batch: Option<Symbol>,
+    /// Plans (as reusable states) for concrete batch sizes, most recently used last.
+    concrete: Vec<(usize, TypedSimpleState)>,
+    /// The plan for any batch size, built when first needed.
+    symbolic: Option<TypedSimpleState>,
+    inputs: Vec<GraphIo>,
+    outputs: Vec<GraphIo>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.model)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .field("plans", &self.concrete.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn load_error(model: &str, stage: &str, e: impl std::fmt::Display) -> Error {
+    Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: {e:#}") }
+}
+
+fn dtype_name(dt: DatumType) -> String {
+    match dt {
+        DatumType::F32 => "float32".into(),
+        DatumType::F64 => "float64".into(),
+        DatumType::I8 => "int8".into(),
+        DatumType::I16 => "int16".into(),
+        DatumType::I32 => "int32".into(),
+        // tract types integers computed from shapes (an ArgMax over classes, say) as TDim; they
+        // are ONNX int64 tensors and come out as such.
+        DatumType::I64 | DatumType::TDim => "int64".into(),
+        DatumType::U8 => "uint8".into(),
+        DatumType::U16 => "uint16".into(),
+        DatumType::U32 => "uint32".into(),
+        DatumType::U64 => "uint64".into(),
+        DatumType::Bool => "bool".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn graph_io(model: &TypedModel, outlet: OutletId) -> TractResult<GraphIo> {
+    let fact = model.outlet_fact(outlet)?;
+    let name = model.outlet_label(outlet).map(str::to_owned).unwrap_or_else(|| model.node(outlet.node).name.clone());
+    let shape = fact
+        .shape
+        .iter()
+        .map(|d| match d.to_i64() {
+            Ok(v) if v >= 0 => Dim::Fixed(v as u64),
+            _ => Dim::Symbol(d.to_string()),
+        })
+        .collect();
+    Ok(GraphIo { name, dtype: dtype_name(fact.datum_type), shape })
+}
+
+impl Engine {
+    /// Parses ONNX bytes, types and declutters the graph, and builds the plan for batch size 1.
+    /// `model` names the model in errors.
+    pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
+        let inference = tract_onnx::onnx()
+            .model_for_read(&mut &onnx[..])
+            .map_err(|e| load_error(model, "parsing the ONNX file", e))?;
+        let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", e))?;
+        // Names, types and shapes as the ONNX file declares them: read before decluttering, which
+        // may fold an input's first node (a no-op Cast, say) into it and rename it.
+        let io = |outlets: &[OutletId]| -> Result<Vec<GraphIo>> {
+            outlets.iter().map(|o| graph_io(&typed, *o).map_err(|e| load_error(model, "reading the graph's inputs and outputs", e))).collect()
+        };
+        let inputs = io(typed.input_outlets().map_err(|e| load_error(model, "reading inputs", e))?)?;
+        let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", e))?)?;
+        let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", e))?;
+        let batch = typed.symbols.get(BATCH_DIM);
+        let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs };
+        engine.state_for(1)?;
+        Ok(engine)
+    }
+
+    /// The graph's inputs as tract typed them.
+    pub fn inputs(&self) -> &[GraphIo] {
+        &self.inputs
+    }
+
+    /// The graph's outputs as tract typed them.
+    pub fn outputs(&self) -> &[GraphIo] {
+        &self.outputs
+    }
+
+    /// The batch sizes that have a plan optimized for them, most recently used last.
+    pub fn planned_batch_sizes(&self) -> Vec<usize> {
+        self.concrete.iter().map(|(n, _)| *n).collect()
+    }
+
+    fn plan(&self, model: TypedModel) -> Result<TypedSimpleState> {
+        let plan = model
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| load_error(&self.model, "optimizing the graph", e))?;
+        TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", e))
+    }
+
+    fn symbolic_state(&mut self) -> Result<&mut TypedSimpleState> {
+        if self.symbolic.is_none() {
+            self.symbolic = Some(self.plan(self.typed.clone())?);
+        }
+        self.symbolic.as_mut().ok_or_else(|| load_error(&self.model, "planning", "no plan"))
+    }
+
+    fn state_for(&mut self, batch: usize) -> Result<&mut TypedSimpleState> {
+        let Some(sym) = self.batch.clone() else {
+            // No batch symbol: the graph has fixed shapes and one plan.
+            return self.symbolic_state();
+        };
+        if let Some(pos) = self.concrete.iter().position(|(n, _)| *n == batch) {
+            let entry = self.concrete.remove(pos);
+            self.concrete.push(entry);
+        } else if batch == 1 || self.concrete.len() < CONCRETE_PLANS {
+            let subs = std::iter::once((sym, TDim::Val(batch as i64))).collect();
+            let fixed = self.typed.set_symbols(&subs).map_err(|e| load_error(&self.model, "fixing the batch size", e))?;
+            let state = self.plan(fixed)?;
+            self.concrete.push((batch, state));
+        } else {
+            return self.symbolic_state();
+        }
+        match self.concrete.last_mut() {
+            Some((_, state)) => Ok(state),
+            None => Err(load_error(&self.model, "planning", "no plan")),
+        }
+    }
+
+    /// Runs the graph on one input tensor whose first dimension is the batch size, and returns
+    /// every output in the graph's order.
+    pub fn run(&mut self, input: Tensor) -> Result<TVec<TValue>> {
+        let batch = input.shape().first().copied().unwrap_or(1);
+        let result = self.state_for(batch)?.run(tvec![input.into_tvalue()]);
+        result.map_err(|e| Error::Inference { model: self.model.clone(), detail: format!("{e:#}") })
+    }
+}

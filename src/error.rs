@@ -1,0 +1,70 @@
+//! The one error type of the core. Every message says what was wrong, what was expected and
+//! what came, so that a JavaScript caller can act on `err.message` alone; `code()` gives a
+//! stable machine-readable kind (it becomes `err.code` in JavaScript).
+
+use thiserror::Error;
+
+/// Everything that can go wrong in edgeserve's core.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Error {
+    /// A model name that no package has.
+    #[error("unknown model '{name}': expected one of {available}")]
+    UnknownModel { name: String, available: String },
+
+    /// The caller's input has the wrong kind, length or values.
+    #[error("{what}: expected {expected}, got {got}")]
+    BadInput { what: String, expected: String, got: String },
+
+    /// A manifest that does not parse, or whose fields are wrong or disagree with the graph.
+    #[error("manifest of '{model}', field `{field}`: expected {expected}, found {found}")]
+    Manifest { model: String, field: String, expected: String, found: String },
+
+    /// The model bytes do not hash to the manifest's sha256.
+    #[error("integrity check failed for '{model}': manifest sha256 is {expected}, model.onnx hashes to {found}")]
+    Integrity { model: String, expected: String, found: String },
+
+    /// tract could not parse, type or optimize the ONNX graph.
+    #[error("model '{model}' could not be loaded: {detail}")]
+    ModelLoad { model: String, detail: String },
+
+    /// The model ran but failed, or produced outputs of an unexpected form.
+    #[error("inference with '{model}' failed: {detail}")]
+    Inference { model: String, detail: String },
+
+    /// The set of embedded packages is inconsistent (e.g. no default package).
+    #[error("package registry: expected {expected}, found {found}")]
+    Registry { expected: String, found: String },
+}
+
+impl Error {
+    /// A stable identifier of the error's kind, exposed to JavaScript as `err.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnknownModel { .. } => "UNKNOWN_MODEL",
+            Error::BadInput { .. } => "BAD_INPUT",
+            Error::Manifest { .. } => "BAD_MANIFEST",
+            Error::Integrity { .. } => "INTEGRITY",
+            Error::ModelLoad { .. } => "MODEL_LOAD",
+            Error::Inference { .. } => "INFERENCE",
+            Error::Registry { .. } => "REGISTRY",
+        }
+    }
+
+    /// Shorthand for a [`Error::BadInput`].
+    pub fn bad_input(what: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Error::BadInput { what: what.into(), expected: expected.into(), got: got.into() }
+    }
+
+    /// Shorthand for a [`Error::Manifest`].
+    pub fn manifest(
+        model: impl Into<String>,
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Error::Manifest { model: model.into(), field: field.into(), expected: expected.into(), found: found.into() }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

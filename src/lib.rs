@@ -1,0 +1,26 @@
+//! edgeserve: serve machine-learning models inside the browser.
+//!
+//! A *model package* (an ONNX graph, its manifest and reference outputs) is compiled into this
+//! crate's WebAssembly build, which wasm-pack turns into the `edgeserve` npm package. The core
+//! modules below are plain Rust with no wasm-bindgen import; [`wasm`] is the only boundary to
+//! JavaScript, and it compiles natively too so that `cargo test` covers it.
+//!
+//! Data flow: [`package`] (bytes + [`manifest`], sha256 checked) -> [`engine`] (tract plans) ->
+//! [`model`] (roles -> predictions, [`preprocess`]) -> [`serve`] (one module per serving mode,
+//! timed by [`latency`]) -> [`wasm`] (the JS API).
+
+pub mod engine;
+pub mod error;
+pub mod latency;
+pub mod manifest;
+pub mod model;
+pub mod package;
+pub mod preprocess;
+pub mod serve;
+pub mod wasm;
+
+pub use error::{Error, Result};
+pub use manifest::Manifest;
+pub use model::{LoadedModel, Prediction};
+pub use package::{Package, Registry};
+pub use serve::realtime::Timed;

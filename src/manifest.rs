@@ -1,0 +1,379 @@
+//! The manifest of a model package (`manifest.json`): what the model is, its inputs and outputs,
+//! its labels, the preprocessing edgeserve applies to raw inputs, and its held-out metrics.
+//!
+//! Parsing checks types (serde, with the path of a bad field); [`Manifest::validate`] checks the
+//! rules between fields; [`Manifest::check_against_graph`] checks the manifest against the ONNX
+//! graph that tract loaded. The JSON Schema in `schema/manifest.schema.json` states the same
+//! format for other tools; the tests validate every shipped manifest against it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::preprocess::Preprocessing;
+
+/// The name of the batch dimension in manifest shapes.
+pub const BATCH_DIM: &str = "N";
+
+/// A model package's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Package name: lowercase letters, digits, `-`, `_` and `.`.
+    pub name: String,
+    /// Package version (semver).
+    pub version: String,
+    /// One or two sentences for people.
+    pub description: String,
+    /// What the model predicts.
+    pub task: Task,
+    /// The graph's inputs, in order. Packages have exactly one, shaped `["N", ...]`.
+    pub inputs: Vec<TensorSpec>,
+    /// The graph's outputs, each with its role.
+    pub outputs: Vec<OutputSpec>,
+    /// Class names, in the order of the scores (classification only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// What edgeserve applies to a raw input before the model.
+    pub preprocessing: Preprocessing,
+    /// Quality measured on held-out data when the package was made.
+    pub metrics: Metrics,
+    /// sha256 of `model.onnx`, lowercase hex.
+    pub sha256: String,
+    /// True on exactly one package of a set: the one `Model.default()` loads.
+    #[serde(default)]
+    pub default: bool,
+    /// How the package was made (free-form, for people).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<serde_json::Value>,
+}
+
+/// What a model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Classification,
+    Regression,
+}
+
+/// Element types of tensors, named as in numpy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    Float32,
+    Float64,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Uint64,
+    Bool,
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
+/// One dimension of a shape: a fixed size or a named symbol such as `"N"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Dim {
+    Fixed(u64),
+    Symbol(String),
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Symbol(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A shape written as in the manifest, e.g. `[N, 64]`.
+pub fn shape_string(shape: &[Dim]) -> String {
+    let dims: Vec<String> = shape.iter().map(Dim::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// A graph input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorSpec {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<Dim>,
+}
+
+/// What an output means to edgeserve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The predicted class, as an index into `labels` (shape `["N"]`).
+    Label,
+    /// One score per class, in the order of `labels` (shape `["N", labels.length]`).
+    Scores,
+    /// Regression values (shape `["N", ...]`).
+    Value,
+}
+
+/// A graph output and its role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<Dim>,
+    pub role: Role,
+}
+
+/// Quality measured on held-out data. `accuracy` is required for classification; other
+/// numeric metrics (e.g. `r2`) may stand beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub dataset: String,
+    pub split: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, f64>,
+}
+
+/// An input or output of a loaded graph, as the engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphIo {
+    pub name: String,
+    /// numpy-style name of the element type, or tract's name for types the manifest lacks.
+    pub dtype: String,
+    pub shape: Vec<Dim>,
+}
+
+impl Manifest {
+    /// Parses and validates a manifest. Errors name the field (as a path such as
+    /// `inputs[0].dtype`), what was expected and what was found.
+    pub fn from_json(text: &str) -> Result<Manifest> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
+        })?;
+        let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("(unnamed)").to_owned();
+        if !value.is_object() {
+            return Err(Error::manifest(name, "(document)", "a JSON object", json_kind(&value)));
+        }
+        let manifest: Manifest = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            describe_serde_error(&name, &path, &message)
+        })?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The manifest as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    fn err(&self, field: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Error {
+        Error::manifest(&self.name, field, expected, found)
+    }
+
+    /// The number of raw values in one input row (the product of the non-batch dimensions).
+    pub fn row_width(&self) -> usize {
+        self.inputs
+            .first()
+            .map(|i| i.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).product())
+            .unwrap_or(0)
+    }
+
+    /// The output with a role, if any.
+    pub fn output_with_role(&self, role: Role) -> Option<(usize, &OutputSpec)> {
+        self.outputs.iter().enumerate().find(|(_, o)| o.role == role)
+    }
+
+    /// Checks the rules between fields that types alone cannot express.
+    pub fn validate(&self) -> Result<()> {
+        let valid_name = !self.name.is_empty()
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if !valid_name {
+            return Err(self.err("name", "a non-empty name of lowercase letters, digits, '-', '_' or '.'", format!("{:?}", self.name)));
+        }
+        if let Err(e) = semver::Version::parse(&self.version) {
+            return Err(self.err("version", "a semantic version such as 1.0.0", format!("{:?} ({e})", self.version)));
+        }
+        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+            return Err(self.err("sha256", "64 lowercase hexadecimal digits", format!("{:?}", self.sha256)));
+        }
+        self.validate_input()?;
+        self.validate_outputs()?;
+        if let Some(acc) = self.metrics.accuracy {
+            if !(0.0..=1.0).contains(&acc) {
+                return Err(self.err("metrics.accuracy", "a fraction between 0 and 1", acc.to_string()));
+            }
+        }
+        self.preprocessing.validate(self.row_width()).map_err(|(field, expected, found)| {
+            self.err(format!("preprocessing.{field}"), expected, found)
+        })
+    }
+
+    fn validate_input(&self) -> Result<()> {
+        if self.inputs.len() != 1 {
+            return Err(self.err("inputs", "exactly one input", format!("{} inputs", self.inputs.len())));
+        }
+        let input = &self.inputs[0];
+        if input.dtype != DType::Float32 {
+            return Err(self.err("inputs[0].dtype", "float32", input.dtype.to_string()));
+        }
+        let batch_first = matches!(input.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM);
+        let rest_fixed = input.shape.len() >= 2 && input.shape[1..].iter().all(|d| matches!(d, Dim::Fixed(n) if *n > 0));
+        if !batch_first || !rest_fixed {
+            return Err(self.err(
+                "inputs[0].shape",
+                format!("[\"{BATCH_DIM}\", then one or more fixed sizes], e.g. [\"N\", 64]"),
+                shape_string(&input.shape),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_outputs(&self) -> Result<()> {
+        if self.outputs.is_empty() {
+            return Err(self.err("outputs", "at least one output", "none"));
+        }
+        for (i, o) in self.outputs.iter().enumerate() {
+            if self.outputs[..i].iter().any(|p| p.name == o.name) {
+                return Err(self.err(format!("outputs[{i}].name"), "a name no other output has", format!("{:?} twice", o.name)));
+            }
+            if !matches!(o.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM) {
+                return Err(self.err(format!("outputs[{i}].shape"), format!("a shape starting with \"{BATCH_DIM}\""), shape_string(&o.shape)));
+            }
+        }
+        let count = |role| self.outputs.iter().filter(|o| o.role == role).count();
+        match self.task {
+            Task::Classification => {
+                let labels = match &self.labels {
+                    Some(l) if !l.is_empty() => l,
+                    _ => return Err(self.err("labels", "a non-empty list of class names (task is classification)", "none")),
+                };
+                if let Some((i, dup)) = labels.iter().enumerate().find(|(i, l)| labels[..*i].contains(l)) {
+                    return Err(self.err(format!("labels[{i}]"), "class names that are all different", format!("{dup:?} twice")));
+                }
+                if count(Role::Scores) != 1 {
+                    return Err(self.err("outputs", "exactly one output with role \"scores\" (task is classification)", format!("{}", count(Role::Scores))));
+                }
+                if count(Role::Label) > 1 || count(Role::Value) > 0 {
+                    return Err(self.err("outputs", "at most one \"label\" output and no \"value\" output (task is classification)", format!("{} label, {} value", count(Role::Label), count(Role::Value))));
+                }
+                if self.metrics.accuracy.is_none() {
+                    return Err(self.err("metrics.accuracy", "the held-out accuracy (task is classification)", "none"));
+                }
+                for (i, o) in self.outputs.iter().enumerate() {
+                    let (want_dtypes, want_shape): (&[DType], Vec<Dim>) = match o.role {
+                        Role::Scores => (&[DType::Float32], vec![Dim::Symbol(BATCH_DIM.into()), Dim::Fixed(labels.len() as u64)]),
+                        _ => (&[DType::Int64, DType::Int32], vec![Dim::Symbol(BATCH_DIM.into())]),
+                    };
+                    if !want_dtypes.contains(&o.dtype) {
+                        let names: Vec<String> = want_dtypes.iter().map(DType::to_string).collect();
+                        return Err(self.err(format!("outputs[{i}].dtype"), names.join(" or "), o.dtype.to_string()));
+                    }
+                    if o.shape != want_shape {
+                        return Err(self.err(format!("outputs[{i}].shape"), shape_string(&want_shape), shape_string(&o.shape)));
+                    }
+                }
+            }
+            Task::Regression => {
+                if self.labels.is_some() {
+                    return Err(self.err("labels", "no labels (task is regression)", "a list of labels"));
+                }
+                if count(Role::Value) == 0 || count(Role::Value) != self.outputs.len() {
+                    return Err(self.err("outputs", "only outputs with role \"value\" (task is regression)", format!("{} of {} outputs", count(Role::Value), self.outputs.len())));
+                }
+                for (i, o) in self.outputs.iter().enumerate() {
+                    if o.dtype != DType::Float32 {
+                        return Err(self.err(format!("outputs[{i}].dtype"), "float32", o.dtype.to_string()));
+                    }
+                    if !o.shape[1..].iter().all(|d| matches!(d, Dim::Fixed(_))) {
+                        return Err(self.err(format!("outputs[{i}].shape"), "fixed sizes after the batch dimension", shape_string(&o.shape)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the manifest describes the graph tract loaded: the same inputs and outputs,
+    /// by name, dtype and shape. The error names the field, the graph's value (expected) and
+    /// the manifest's (found).
+    pub fn check_against_graph(&self, inputs: &[GraphIo], outputs: &[GraphIo]) -> Result<()> {
+        if inputs.len() != self.inputs.len() {
+            let names: Vec<&str> = inputs.iter().map(|g| g.name.as_str()).collect();
+            return Err(self.err("inputs", format!("{} input(s) as in model.onnx: {names:?}", inputs.len()), format!("{}", self.inputs.len())));
+        }
+        for (i, (m, g)) in self.inputs.iter().zip(inputs).enumerate() {
+            self.check_io(&format!("inputs[{i}]"), &m.name, m.dtype, &m.shape, g)?;
+        }
+        if outputs.len() != self.outputs.len() {
+            let names: Vec<&str> = outputs.iter().map(|g| g.name.as_str()).collect();
+            return Err(self.err("outputs", format!("{} output(s) as in model.onnx: {names:?}", outputs.len()), format!("{}", self.outputs.len())));
+        }
+        for (i, m) in self.outputs.iter().enumerate() {
+            let Some(g) = outputs.iter().find(|g| g.name == m.name) else {
+                let names: Vec<&str> = outputs.iter().map(|g| g.name.as_str()).collect();
+                return Err(self.err(format!("outputs[{i}].name"), format!("one of the graph's outputs {names:?}"), format!("{:?}", m.name)));
+            };
+            self.check_io(&format!("outputs[{i}]"), &m.name, m.dtype, &m.shape, g)?;
+        }
+        Ok(())
+    }
+
+    fn check_io(&self, field: &str, name: &str, dtype: DType, shape: &[Dim], g: &GraphIo) -> Result<()> {
+        if name != g.name {
+            return Err(self.err(format!("{field}.name"), format!("{:?} (as in model.onnx)", g.name), format!("{name:?}")));
+        }
+        if dtype.to_string() != g.dtype {
+            return Err(self.err(format!("{field}.dtype"), format!("{} (as in model.onnx)", g.dtype), dtype.to_string()));
+        }
+        if shape != g.shape.as_slice() {
+            return Err(self.err(format!("{field}.shape"), format!("{} (as in model.onnx)", shape_string(&g.shape)), shape_string(shape)));
+        }
+        Ok(())
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "null".into(),
+        serde_json::Value::Bool(_) => "a boolean".into(),
+        serde_json::Value::Number(_) => "a number".into(),
+        serde_json::Value::String(_) => "a string".into(),
+        serde_json::Value::Array(_) => "an array".into(),
+        serde_json::Value::Object(_) => "an object".into(),
+    }
+}
+
+/// Turns a serde error at `path` into a manifest error that names the field: serde reports
+/// missing and unknown fields at their parent, with the field's name in backticks.
+fn describe_serde_error(model: &str, path: &str, message: &str) -> Error {
+    let backticked = |m: &str| m.split('`').nth(1).map(str::to_owned);
+    let join = |field: &str| if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let (true, Some(field)) = (message.starts_with("missing field"), backticked(message)) {
+        return Error::manifest(model, join(&field), "a value (the field is required)", "no such field");
+    }
+    if let (true, Some(field)) = (message.starts_with("unknown field"), backticked(message)) {
+        let known = message.split(", expected ").nth(1).unwrap_or("the fields of the format");
+        // serde_path_to_error's path already ends with the unknown field.
+        let field = if path == "." { field } else { path.to_owned() };
+        return Error::manifest(model, field, format!("no such field: the format has {known}"), "an unknown field");
+    }
+    let field = if path == "." { "(document)" } else { path };
+    Error::manifest(model, field, "a value of the manifest format (schema/manifest.schema.json)", message)
+}

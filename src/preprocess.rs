@@ -1,0 +1,152 @@
+//! Raw features -> model input, as the manifest's `preprocessing` says. The one place where
+//! inputs are checked (length, finite values, raw range) and transformed; every serving mode
+//! goes through [`Preprocessing::apply_row`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What edgeserve applies to a raw input row before the model. Callers always pass raw
+/// features (for the digits packages: pixel intensities 0..16).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Preprocessing {
+    /// The model takes raw features as they come.
+    None {
+        /// Optional `[min, max]` that every raw value must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[f32; 2]>,
+    },
+    /// `x * scale + offset`, the same for every feature.
+    Affine {
+        scale: f32,
+        offset: f32,
+        /// Optional `[min, max]` that every raw value must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[f32; 2]>,
+    },
+    /// `(x - mean[i]) / std[i]` per feature (a standard scaler).
+    Standardize {
+        mean: Vec<f32>,
+        std: Vec<f32>,
+        /// Optional `[min, max]` that every raw value must lie in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[f32; 2]>,
+    },
+}
+
+/// (field, expected, found) of a preprocessing that does not fit its model.
+pub type FieldError = (String, String, String);
+
+impl Preprocessing {
+    fn range(&self) -> Option<[f32; 2]> {
+        match self {
+            Preprocessing::None { range } | Preprocessing::Affine { range, .. } | Preprocessing::Standardize { range, .. } => *range,
+        }
+    }
+
+    /// Checks the parameters against the row width of the model.
+    pub fn validate(&self, width: usize) -> std::result::Result<(), FieldError> {
+        let e = |f: &str, x: String, g: String| Err((f.to_owned(), x, g));
+        if let Some([lo, hi]) = self.range() {
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                return e("range", "finite [min, max] with min <= max".into(), format!("[{lo}, {hi}]"));
+            }
+        }
+        match self {
+            Preprocessing::None { .. } => Ok(()),
+            Preprocessing::Affine { scale, offset, .. } => {
+                if !(scale.is_finite() && offset.is_finite() && *scale != 0.0) {
+                    return e("scale", "a finite, non-zero scale and a finite offset".into(), format!("scale {scale}, offset {offset}"));
+                }
+                Ok(())
+            }
+            Preprocessing::Standardize { mean, std, .. } => {
+                if mean.len() != width || std.len() != width {
+                    return e("mean", format!("{width} means and {width} standard deviations (the row width)"), format!("{} and {}", mean.len(), std.len()));
+                }
+                if let Some(i) = std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                    return e(&format!("std[{i}]"), "a finite positive number".into(), std[i].to_string());
+                }
+                if let Some(i) = mean.iter().position(|m| !m.is_finite()) {
+                    return e(&format!("mean[{i}]"), "a finite number".into(), mean[i].to_string());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks a raw row and writes the model's input for it into `out` (cleared first).
+    /// `row_label` names the row in errors (e.g. "input" or "row 17").
+    pub fn apply_row(&self, raw: &[f32], width: usize, row_label: &str, out: &mut Vec<f32>) -> Result<()> {
+        if raw.len() != width {
+            return Err(Error::bad_input(
+                format!("{row_label} has the wrong length"),
+                format!("{width} raw features"),
+                format!("{} values", raw.len()),
+            ));
+        }
+        check_values(raw, self.range(), row_label)?;
+        out.clear();
+        match self {
+            Preprocessing::None { .. } => out.extend_from_slice(raw),
+            Preprocessing::Affine { scale, offset, .. } => out.extend(raw.iter().map(|x| x * scale + offset)),
+            Preprocessing::Standardize { mean, std, .. } => {
+                out.extend(raw.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every value must be finite and, when the manifest gives a raw range, inside it.
+fn check_values(raw: &[f32], range: Option<[f32; 2]>, row_label: &str) -> Result<()> {
+    if let Some(i) = raw.iter().position(|x| !x.is_finite()) {
+        return Err(Error::bad_input(
+            format!("{row_label}[{i}] is not a finite number"),
+            "finite numbers".to_owned(),
+            raw[i].to_string(),
+        ));
+    }
+    if let Some([lo, hi]) = range {
+        if let Some(i) = raw.iter().position(|x| *x < lo || *x > hi) {
+            return Err(Error::bad_input(
+                format!("{row_label}[{i}] is outside the raw range of the model's features"),
+                format!("values from {lo} to {hi}"),
+                raw[i].to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affine_scales_and_checks() {
+        let p = Preprocessing::Affine { scale: 0.5, offset: 1.0, range: Some([0.0, 16.0]) };
+        let mut out = vec![];
+        p.apply_row(&[0.0, 2.0, 16.0], 3, "input", &mut out).unwrap();
+        assert_eq!(out, vec![1.0, 2.0, 9.0]);
+        let e = p.apply_row(&[0.0, 17.0, 1.0], 3, "input", &mut out).unwrap_err();
+        assert_eq!(e.to_string(), "input[1] is outside the raw range of the model's features: expected values from 0 to 16, got 17");
+        let e = p.apply_row(&[0.0, f32::NAN, 1.0], 3, "row 4", &mut out).unwrap_err();
+        assert_eq!(e.to_string(), "row 4[1] is not a finite number: expected finite numbers, got NaN");
+        let e = p.apply_row(&[0.0], 3, "input", &mut out).unwrap_err();
+        assert_eq!(e.to_string(), "input has the wrong length: expected 3 raw features, got 1 values");
+    }
+
+    #[test]
+    fn standardize_per_feature() {
+        let p = Preprocessing::Standardize { mean: vec![1.0, 2.0], std: vec![2.0, 4.0], range: None };
+        assert!(p.validate(2).is_ok());
+        assert!(p.validate(3).is_err());
+        let mut out = vec![];
+        p.apply_row(&[3.0, 10.0], 2, "input", &mut out).unwrap();
+        assert_eq!(out, vec![1.0, 2.0]);
+        let bad = Preprocessing::Standardize { mean: vec![0.0], std: vec![0.0], range: None };
+        assert_eq!(bad.validate(1).unwrap_err().0, "std[0]");
+    }
+}

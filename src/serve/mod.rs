@@ -1,0 +1,3 @@
+//! The serving modes, one file each. Each adds methods to [`crate::model::LoadedModel`].
+
+pub mod realtime;

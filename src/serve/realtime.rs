@@ -1,0 +1,35 @@
+//! Real-time (on-demand) serving: one prediction per call, with its latency.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::latency::Stopwatch;
+use crate::model::{LoadedModel, Prediction};
+
+/// A prediction with the time it took.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timed {
+    #[serde(flatten)]
+    pub prediction: Prediction,
+    /// Milliseconds from the raw input to the decoded prediction (preprocessing, inference,
+    /// decoding), on the platform's high-resolution clock.
+    #[serde(rename = "latencyMs")]
+    pub latency_ms: f64,
+}
+
+impl LoadedModel {
+    /// Predicts one row of raw features (`width()` values), with its latency. Bad input (wrong
+    /// length, values that are not finite or outside the manifest's raw range) is an error
+    /// that names the problem; the model is unharmed and keeps serving.
+    pub fn predict(&mut self, raw: &[f32]) -> Result<Timed> {
+        let clock = Stopwatch::start();
+        let width = self.width();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let prepared = self.manifest().preprocessing.apply_row(raw, width, "input", &mut scratch);
+        self.scratch = scratch;
+        prepared?;
+        let outputs = self.run_scratch(1)?;
+        let prediction = self.decode(&outputs, 0)?;
+        Ok(Timed { prediction, latency_ms: clock.elapsed_ms() })
+    }
+}

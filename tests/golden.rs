@@ -1,0 +1,82 @@
+//! The core against onnxruntime: every shipped package (and the regression fixture) predicts
+//! its golden inputs within the tolerance of the outputs recorded at training time.
+
+mod common;
+
+use common::*;
+use edgeserve::{LoadedModel, Package, Prediction, Registry};
+
+fn check_golden(mut model: LoadedModel, name: &str) {
+    let golden = golden(name);
+    assert_eq!(golden.model, name);
+    assert_eq!(golden.sha256, model.manifest().sha256, "golden.json was recorded for other model bytes");
+    assert!(golden.cases.len() >= 20, "{name}: only {} golden cases", golden.cases.len());
+    let mut worst = 0.0f32;
+    for (i, case) in golden.cases.iter().enumerate() {
+        let timed = model.predict(&case.input).unwrap_or_else(|e| panic!("{name} case {i}: {e}"));
+        assert!(timed.latency_ms >= 0.0 && timed.latency_ms.is_finite());
+        match timed.prediction {
+            Prediction::Class { label, index, scores } => {
+                assert_eq!(Some(index), case.expected.index, "{name} case {i}: index");
+                assert_eq!(Some(&label), case.expected.label.as_ref(), "{name} case {i}: label");
+                let d = max_abs_diff(&scores, case.expected.scores.as_ref().unwrap());
+                assert!(d <= TOLERANCE, "{name} case {i}: scores differ from onnxruntime's by {d}");
+                worst = worst.max(d);
+            }
+            Prediction::Values { values } => {
+                let expected = case.expected.values.as_ref().unwrap();
+                // Relative for values far from 0: f32 carries ~7 significant digits.
+                let d = values.iter().zip(expected).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0, f32::max);
+                assert!(d <= TOLERANCE, "{name} case {i}: values {values:?} differ from onnxruntime's {expected:?} by {d}");
+                worst = worst.max(d);
+            }
+        }
+    }
+    eprintln!("{name}: {} golden cases, largest difference from onnxruntime {worst:e}", golden.cases.len());
+}
+
+#[test]
+fn shipped_packages_are_embedded() {
+    assert_eq!(Registry::names(), vec!["digits-accurate", "digits-fast"]);
+    for p in edgeserve::package::embedded() {
+        assert_eq!(p.onnx, read_onnx(p.dir).as_slice(), "{}: embedded bytes differ from models/", p.dir);
+        assert_eq!(p.manifest, read_manifest(p.dir), "{}: embedded manifest differs from models/", p.dir);
+    }
+    assert_eq!(Registry::default_name().unwrap(), "digits-accurate");
+}
+
+#[test]
+fn digits_accurate_matches_onnxruntime() {
+    check_golden(LoadedModel::embedded("digits-accurate").unwrap(), "digits-accurate");
+}
+
+#[test]
+fn digits_fast_matches_onnxruntime() {
+    check_golden(LoadedModel::embedded("digits-fast").unwrap(), "digits-fast");
+}
+
+#[test]
+fn regression_fixture_matches_onnxruntime() {
+    let package = Package::from_parts(&read_manifest("digits-ink"), read_onnx("digits-ink")).unwrap();
+    check_golden(LoadedModel::load(package).unwrap(), "digits-ink");
+}
+
+#[test]
+fn accuracy_in_manifest_is_reproduced_on_the_test_split() {
+    // www/data/digits-test.csv is the held-out split the manifest's accuracy was measured on.
+    let csv = std::fs::read_to_string(root().join("www/data/digits-test.csv")).unwrap();
+    for name in Registry::names() {
+        let mut model = LoadedModel::embedded(&name).unwrap();
+        let (mut right, mut total) = (0usize, 0usize);
+        for line in csv.lines().skip(1) {
+            let cells: Vec<f32> = line.split(',').map(|c| c.parse().unwrap()).collect();
+            let (features, truth) = cells.split_at(64);
+            let Prediction::Class { index, .. } = model.predict(features).unwrap().prediction else { panic!() };
+            right += usize::from(index == truth[0] as usize);
+            total += 1;
+        }
+        let measured = right as f64 / total as f64;
+        let recorded = model.manifest().metrics.accuracy.unwrap();
+        assert!((measured - recorded).abs() < 1e-6, "{name}: accuracy {measured} here, {recorded} in the manifest");
+    }
+}

@@ -1,0 +1,39 @@
+// Runs the README's Node example as a user would: the built package installed as
+// node_modules/edgeserve of a fresh project, the code block copied from README.md verbatim.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, pkgDir, golden } from './helpers.mjs';
+
+function readmeBlock(containing) {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const block = blocks.find((b) => b.includes(containing));
+  assert.ok(block, `README.md has a js block with ${containing}`);
+  return block;
+}
+
+test('the README Node example runs against the built package', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeserve-readme-'));
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(pkgDir, join(dir, 'node_modules', 'edgeserve'), 'dir');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+  writeFileSync(join(dir, 'example.mjs'), readmeBlock('initSync'));
+  const out = execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8' });
+  const expected = golden('digits-accurate').cases[0].expected;
+  const [first, second] = out.trim().split('\n');
+  assert.match(first, new RegExp(`^digits-accurate says ${expected.label} \\(p=${expected.scores[expected.index].toFixed(3)}\\) in \\d+\\.\\d{3} ms$`));
+  assert.equal(second, 'BAD_INPUT input has the wrong length: expected 64 raw features, got 63 values');
+});
+
+test('the README browser example uses the names the package exports', async () => {
+  const block = readmeBlock('await init()');
+  const dts = readFileSync(`${pkgDir}edgeserve.d.ts`, 'utf8');
+  for (const name of ['names', 'load', 'default', 'manifest', 'predict']) {
+    assert.ok(block.includes(`.${name}`), `the example calls ${name}`);
+    assert.match(dts, new RegExp(`\\b${name}\\b`), `the .d.ts declares ${name}`);
+  }
+});
