@@ -24,6 +24,17 @@ pub type Value = JsValue;
 #[cfg(not(target_family = "wasm"))]
 pub type Value = serde_json::Value;
 
+/// One row of raw features as JavaScript passes it (`RowInput` in the `.d.ts`).
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "RowInput")]
+    pub type RowInput;
+}
+/// One row of raw features (natively: the JSON stand-in of the JavaScript value).
+#[cfg(not(target_family = "wasm"))]
+pub type RowInput = serde_json::Value;
+
 /// What a failing export throws (natively: the core error).
 #[cfg(target_family = "wasm")]
 pub type Thrown = JsValue;
@@ -361,10 +372,7 @@ impl Model {
     /// has the wrong length, or holds NaN, an infinity or a value outside the manifest's raw
     /// range; the model keeps working.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_return_type = "Prediction"))]
-    pub fn predict(
-        &mut self,
-        #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_param_type = "RowInput"))] input: Value,
-    ) -> Result<Value, Thrown> {
+    pub fn predict(&mut self, input: RowInput) -> Result<Value, Thrown> {
         read_row(&input, &mut self.raw)?;
         let Timed { prediction, latency_ms } = self.inner.predict(&self.raw)?;
         Ok(to_value(&PredictionJs::new(&prediction, latency_ms))?)

@@ -1,5 +1,6 @@
 //! The JavaScript boundary compiled natively: the same exports, with JSON standing in for
 //! JavaScript values. Checks the names and shapes the JS API promises.
+#![cfg(not(target_family = "wasm"))]
 
 mod common;
 

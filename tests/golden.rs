@@ -1,5 +1,6 @@
 //! The core against onnxruntime: every shipped package (and the regression fixture) predicts
 //! its golden inputs within the tolerance of the outputs recorded at training time.
+#![cfg(not(target_family = "wasm"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Manifests: the JSON Schema accepts every shipped manifest; edgeserve refuses packages whose
 //! bytes, manifest or graph disagree, with errors that name the field, the expected value and
 //! the value found.
+#![cfg(not(target_family = "wasm"))]
 
 mod common;
 

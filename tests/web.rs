@@ -3,7 +3,7 @@
 //! shapes as JavaScript sees them, and bad JavaScript values.
 #![cfg(target_family = "wasm")]
 
-use edgeserve::wasm::Model;
+use edgeserve::wasm::{Model, RowInput};
 use js_sys::{Array, Float32Array, Float64Array, Int32Array, Object, Reflect, Uint8Array};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -34,6 +34,10 @@ fn golden(name: &str) -> Golden {
         other => panic!("no golden file for {other}"),
     };
     serde_json::from_str(text).unwrap()
+}
+
+fn row(v: impl Into<JsValue>) -> RowInput {
+    v.into().unchecked_into()
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -72,9 +76,9 @@ fn golden_outputs_in_wasm() {
         let mut model = Model::load(name).unwrap();
         for case in golden(name).cases {
             let typed: JsValue = Float32Array::from(case.input.as_slice()).into();
-            check(&model.predict(typed).unwrap(), &case);
+            check(&model.predict(row(typed)).unwrap(), &case);
             let plain: JsValue = case.input.iter().map(|x| JsValue::from_f64(*x as f64)).collect::<Array>().into();
-            check(&model.predict(plain).unwrap(), &case);
+            check(&model.predict(row(plain)).unwrap(), &case);
         }
     }
 }
@@ -88,12 +92,12 @@ fn other_numeric_typed_arrays_are_converted() {
     let u8s: JsValue = Uint8Array::from(case.input.iter().map(|x| *x as u8).collect::<Vec<_>>().as_slice()).into();
     let i32s: JsValue = Int32Array::from(case.input.iter().map(|x| *x as i32).collect::<Vec<_>>().as_slice()).into();
     for input in [f64s, u8s, i32s] {
-        check(&model.predict(input).unwrap(), &case);
+        check(&model.predict(row(input)).unwrap(), &case);
     }
 }
 
 fn error_of(model: &mut Model, input: JsValue) -> (String, String) {
-    let err = model.predict(input).err().expect("an error");
+    let err = model.predict(row(input)).err().expect("an error");
     assert!(err.is_instance_of::<js_sys::Error>(), "an Error object");
     let message = get(&err, "message").as_string().unwrap();
     let code = get(&err, "code").as_string().unwrap();
@@ -135,7 +139,7 @@ fn bad_input_throws_errors_that_name_the_problem() {
         assert_eq!(got, message);
         assert_eq!(code, "BAD_INPUT");
         // The module is unharmed: a good prediction still matches onnxruntime.
-        check(&model.predict(Float32Array::from(case.input.as_slice()).into()).unwrap(), &case);
+        check(&model.predict(row(Float32Array::from(case.input.as_slice()))).unwrap(), &case);
     }
 }
 
