@@ -68,6 +68,7 @@ test: setup test-native test-wasm test-js test-e2e
 
 test-native:
 	cargo test
+	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
 
 test-wasm: test-wasm-node test-wasm-chrome
 

@@ -64,7 +64,11 @@ impl LoadedModel {
             .map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 })
             .collect();
         let width = manifest.row_width();
-        Ok(LoadedModel { package, engine, decoder, row_dims, width, scratch: Vec::with_capacity(width) })
+        let mut model = LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width] };
+        // One run on zeros: tract's first run sets up what later runs reuse (it took 30 ms in
+        // Node), and that belongs to loading, not to the user's first prediction.
+        model.run_scratch(1)?;
+        Ok(model)
     }
 
     /// Loads the embedded package `name`.

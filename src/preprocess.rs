@@ -125,10 +125,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn affine_scales_and_checks() {
+    fn affine_scales_and_checks() -> Result<()> {
         let p = Preprocessing::Affine { scale: 0.5, offset: 1.0, range: Some([0.0, 16.0]) };
         let mut out = vec![];
-        p.apply_row(&[0.0, 2.0, 16.0], 3, "input", &mut out).unwrap();
+        p.apply_row(&[0.0, 2.0, 16.0], 3, "input", &mut out)?;
         assert_eq!(out, vec![1.0, 2.0, 9.0]);
         let e = p.apply_row(&[0.0, 17.0, 1.0], 3, "input", &mut out).unwrap_err();
         assert_eq!(e.to_string(), "input[1] is outside the raw range of the model's features: expected values from 0 to 16, got 17");
@@ -136,17 +136,19 @@ mod tests {
         assert_eq!(e.to_string(), "row 4[1] is not a finite number: expected finite numbers, got NaN");
         let e = p.apply_row(&[0.0], 3, "input", &mut out).unwrap_err();
         assert_eq!(e.to_string(), "input has the wrong length: expected 3 raw features, got 1 values");
+        Ok(())
     }
 
     #[test]
-    fn standardize_per_feature() {
+    fn standardize_per_feature() -> Result<()> {
         let p = Preprocessing::Standardize { mean: vec![1.0, 2.0], std: vec![2.0, 4.0], range: None };
         assert!(p.validate(2).is_ok());
         assert!(p.validate(3).is_err());
         let mut out = vec![];
-        p.apply_row(&[3.0, 10.0], 2, "input", &mut out).unwrap();
+        p.apply_row(&[3.0, 10.0], 2, "input", &mut out)?;
         assert_eq!(out, vec![1.0, 2.0]);
         let bad = Preprocessing::Standardize { mean: vec![0.0], std: vec![0.0], range: None };
         assert_eq!(bad.validate(1).unwrap_err().0, "std[0]");
+        Ok(())
     }
 }

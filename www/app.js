@@ -33,7 +33,7 @@ async function main() {
   const model = Model.default();
   const { name, version, metrics } = model.manifest;
   $('model-name').textContent = `${name} ${version}`;
-  $('model-accuracy').textContent = `${(metrics.accuracy * 100).toFixed(1)}% (${metrics.split})`;
+  $('model-accuracy').textContent = `${(metrics.accuracy * 100).toFixed(1)}% on the ${metrics.split}`;
   const rows = parseCsv(await (await fetch('data/digits-test.csv')).text());
 
   let next = 0;

@@ -34,6 +34,7 @@ test('the demo page predicts held-out digits with the default model', async () =
   page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('request', (r) => r.url().startsWith(base) || offsite.push(r.url()));
+  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
 
   await page.goto(base);
   await page.waitForFunction(() => document.body.dataset.predictions === '1', null, { timeout: 30_000 });
