@@ -198,33 +198,36 @@ def main() -> None:
     classification_roles = {"label": "label", "probabilities": "scores"}
     results = {}
 
-    fast = LogisticRegression(C=0.5, max_iter=5000, random_state=SEED)
-    fast.fit(X_train, y_train)
-    fast_bytes = export(fast, sample, "edgeserve digits-fast: logistic regression on 8x8 digits", LABELS)
-    acc = accuracy_from_onnx(fast_bytes, X_test_raw, y_test)
-    results["digits-fast"] = acc
-    write_package(
-        repo / "models", "digits-fast",
-        "Handwritten digit classifier (8x8, 0..16 intensities): multinomial logistic regression. "
-        "Small and fast; a little less accurate.",
-        fast_bytes, "classification", classification_roles, False, X_test_raw, y_test, metrics(acc),
-        {"estimator": "LogisticRegression(C=0.5)"},
-    )
-
-    accurate = MLPClassifier(
-        hidden_layer_sizes=(256, 128), alpha=1e-3, max_iter=600, random_state=SEED, early_stopping=False
-    )
-    accurate.fit(X_train, y_train)
-    accurate_bytes = export(accurate, sample, "edgeserve digits-accurate: MLP 64-256-128-10 on 8x8 digits", LABELS)
-    acc = accuracy_from_onnx(accurate_bytes, X_test_raw, y_test)
-    results["digits-accurate"] = acc
-    write_package(
-        repo / "models", "digits-accurate",
-        "Handwritten digit classifier (8x8, 0..16 intensities): a multi-layer perceptron "
-        "64-256-128-10 with ReLU. The default package.",
-        accurate_bytes, "classification", classification_roles, True, X_test_raw, y_test, metrics(acc),
-        {"estimator": "MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3)"},
-    )
+    classifiers = [
+        # (name, estimator, description in the manifest, default?, estimator in the manifest, model kind)
+        (
+            "digits-fast",
+            LogisticRegression(C=0.5, max_iter=5000, random_state=SEED),
+            "Handwritten digit classifier (8x8, 0..16 intensities): multinomial logistic regression. "
+            "Small and fast; a little less accurate.",
+            False,
+            "LogisticRegression(C=0.5)",
+            "logistic regression",
+        ),
+        (
+            "digits-accurate",
+            MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3, max_iter=600, random_state=SEED),
+            "Handwritten digit classifier (8x8, 0..16 intensities): a multi-layer perceptron "
+            "64-256-128-10 with ReLU. The default package.",
+            True,
+            "MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3)",
+            "MLP 64-256-128-10",
+        ),
+    ]
+    for name, estimator, description, default, estimator_desc, kind in classifiers:
+        estimator.fit(X_train, y_train)
+        onnx_bytes = export(estimator, sample, f"edgeserve {name}: {kind} on 8x8 digits", LABELS)
+        acc = accuracy_from_onnx(onnx_bytes, X_test_raw, y_test)
+        results[name] = acc
+        write_package(
+            repo / "models", name, description, onnx_bytes, "classification", classification_roles, default,
+            X_test_raw, y_test, metrics(acc), {"estimator": estimator_desc},
+        )
 
     # A regression package for the tests: predict the amount of ink (mean raw intensity) of the
     # lower half of the image from the upper half. Not shipped in the npm package.
