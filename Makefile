@@ -50,13 +50,15 @@ models:
 
 pkg: setup-rust
 	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
+	node scripts/package.mjs
 	@ls -l pkg/edgeserve_bg.wasm
 
 site: pkg
 	rm -rf dist
 	mkdir -p dist/pkg
 	cp -r www/. dist/
-	cp pkg/edgeserve.js pkg/edgeserve.d.ts pkg/edgeserve_bg.wasm pkg/package.json dist/pkg/
+	cp -r pkg/. dist/pkg/
+	rm -f dist/pkg/.gitignore dist/pkg/README.md
 
 demo: site
 	node scripts/serve.mjs dist $(PORT)
@@ -72,11 +74,17 @@ test-native:
 
 test-wasm: test-wasm-node test-wasm-chrome
 
+# wasm-bindgen-test-runner exits 0 when Node runs out of work mid-test (a Promise that never
+# settles): the result line is required, so such a run fails.
 test-wasm-node: setup-rust
-	wasm-pack test --node -- --test web
+	@mkdir -p target
+	wasm-pack test --node -- --test web 2>&1 | tee target/test-wasm-node.log
+	@grep -q '^test result: ok\.' target/test-wasm-node.log || { echo "test-wasm-node: no result line: a test never finished"; exit 1; }
 
 test-wasm-chrome: setup-rust setup-browser
-	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web
+	@mkdir -p target
+	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
+	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
 test-js: pkg
 	node --test tests/js/

@@ -6,8 +6,10 @@ use tract_onnx::prelude::{TValue, Tensor, TVec};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::latency::{Latency, LatencyReport, Mode};
 use crate::manifest::{Dim, Manifest, Role, Task};
 use crate::package::{Package, Registry};
+use crate::preprocess::RowName;
 
 /// One prediction, decoded from the model's outputs as the manifest's roles say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,6 +19,42 @@ pub enum Prediction {
     Class { label: String, index: usize, scores: Vec<f32> },
     /// A regression: the values of every `value` output of one row, concatenated.
     Values { values: Vec<f32> },
+}
+
+/// The predictions of many rows, in flat arrays (the form batch results take in JavaScript).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Predictions {
+    /// How many rows.
+    pub rows: usize,
+    /// Classification: the class index of each row (`rows` values).
+    pub indices: Vec<i32>,
+    /// Classification: the scores of each row, row after row (`rows * labels` values).
+    pub scores: Vec<f32>,
+    /// Regression: the values of each row, row after row (`rows * width` values).
+    pub values: Vec<f32>,
+}
+
+impl Predictions {
+    /// Row `r` as a [`Prediction`]: a class (given the labels) or `per_row_values` values.
+    pub fn row(&self, r: usize, labels: &[String], per_row_values: usize) -> Prediction {
+        let slice = |v: &[f32], w: usize| v.get(r * w..(r + 1) * w).map(<[f32]>::to_vec).unwrap_or_default();
+        match self.indices.get(r) {
+            Some(&index) if !labels.is_empty() => Prediction::Class {
+                label: labels.get(index as usize).cloned().unwrap_or_default(),
+                index: index as usize,
+                scores: slice(&self.scores, labels.len()),
+            },
+            _ => Prediction::Values { values: slice(&self.values, per_row_values) },
+        }
+    }
+
+    /// Forgets every row, keeping the memory.
+    pub fn clear(&mut self) {
+        self.rows = 0;
+        self.indices.clear();
+        self.scores.clear();
+        self.values.clear();
+    }
 }
 
 /// Where the roles' outputs sit in the engine's output list.
@@ -37,6 +75,8 @@ pub struct LoadedModel {
     width: usize,
     /// Preprocessed inputs, reused across predictions.
     pub(crate) scratch: Vec<f32>,
+    /// One latency histogram per serving mode.
+    latency: Latency,
 }
 
 impl LoadedModel {
@@ -64,7 +104,8 @@ impl LoadedModel {
             .map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 })
             .collect();
         let width = manifest.row_width();
-        let mut model = LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width] };
+        let mut model =
+            LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default() };
         // One run on zeros: tract's first run sets up what later runs reuse (it took 30 ms in
         // Node), and that belongs to loading, not to the user's first prediction.
         model.run_scratch(1)?;
@@ -96,53 +137,143 @@ impl LoadedModel {
         self.width
     }
 
-    /// Runs the model on `rows` preprocessed rows held in `self.scratch`.
-    pub(crate) fn run_scratch(&mut self, rows: usize) -> Result<TVec<TValue>> {
+    /// The latency summaries of every serving mode, in milliseconds.
+    pub fn latency(&self) -> LatencyReport {
+        self.latency.report()
+    }
+
+    /// Forgets every recorded latency.
+    pub fn reset_latency(&mut self) {
+        self.latency.reset();
+    }
+
+    /// Records `count` predictions of `ms` milliseconds each in `mode`'s histogram.
+    pub(crate) fn record(&mut self, mode: Mode, ms: f64, count: u64) {
+        self.latency.record(mode, ms, count);
+    }
+
+    /// Labels of a classifier (empty for a regression).
+    pub fn labels(&self) -> &[String] {
+        match &self.decoder {
+            Decoder::Class { labels, .. } => labels,
+            Decoder::Values { .. } => &[],
+        }
+    }
+
+    /// Runs the model on `rows` preprocessed rows laid end to end in `data`.
+    pub(crate) fn run_prepared(&mut self, data: &[f32], rows: usize) -> Result<TVec<TValue>> {
         let mut shape = Vec::with_capacity(self.row_dims.len() + 1);
         shape.push(rows);
         shape.extend_from_slice(&self.row_dims);
-        let input = Tensor::from_shape(&shape, &self.scratch).map_err(|e| self.inference_error(e))?;
+        let input = Tensor::from_shape(&shape, data).map_err(|e| self.inference_error(e))?;
         self.engine.run(input)
+    }
+
+    /// Runs the model on `rows` preprocessed rows held in `self.scratch`.
+    pub(crate) fn run_scratch(&mut self, rows: usize) -> Result<TVec<TValue>> {
+        let scratch = std::mem::take(&mut self.scratch);
+        let result = self.run_prepared(&scratch, rows);
+        self.scratch = scratch;
+        result
     }
 
     fn inference_error(&self, e: impl std::fmt::Display) -> Error {
         Error::Inference { model: self.manifest().name.clone(), detail: e.to_string() }
     }
 
-    /// Decodes row `row` of the outputs of a run.
-    pub(crate) fn decode(&self, outputs: &[TValue], row: usize) -> Result<Prediction> {
-        let f32_row = |ix: usize| -> Result<&[f32]> {
-            let t = outputs.get(ix).ok_or_else(|| self.inference_error(format!("the model returned no output #{ix}")))?;
-            let all = t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>()).map_err(|e| self.inference_error(e))?;
-            let per_row = all.len() / t.shape().first().copied().unwrap_or(1).max(1);
-            all.get(row * per_row..(row + 1) * per_row)
-                .ok_or_else(|| self.inference_error(format!("output #{ix} has no row {row}")))
-        };
+    /// Row `row` of the f32 output `ix` of a run.
+    fn f32_row<'a>(&self, outputs: &'a [TValue], ix: usize, row: usize) -> Result<&'a [f32]> {
+        let t = outputs.get(ix).ok_or_else(|| self.inference_error(format!("the model returned no output #{ix}")))?;
+        let all = t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>()).map_err(|e| self.inference_error(e))?;
+        let per_row = all.len() / t.shape().first().copied().unwrap_or(1).max(1);
+        all.get(row * per_row..(row + 1) * per_row).ok_or_else(|| self.inference_error(format!("output #{ix} has no row {row}")))
+    }
+
+    /// The class index of every row of a run: the label output when the model has one, else
+    /// the largest score.
+    fn class_indices(&self, outputs: &[TValue], rows: usize, scores_ix: usize, label: Option<usize>, labels: usize, into: &mut Vec<i32>) -> Result<()> {
+        match label {
+            Some(ix) => {
+                let t = outputs.get(ix).ok_or_else(|| self.inference_error("the model returned no label output"))?;
+                let t = t.cast_to::<i64>().map_err(|e| self.inference_error(e))?;
+                let all = t.try_as_plain_ram().and_then(|v| v.as_slice::<i64>()).map_err(|e| self.inference_error(e))?;
+                if all.len() != rows {
+                    return Err(self.inference_error(format!("the label output has {} values for {rows} rows", all.len())));
+                }
+                for &index in all {
+                    if index < 0 || index as usize >= labels {
+                        return Err(self.inference_error(format!("the label output is {index}, which is not an index into the {labels} labels")));
+                    }
+                    into.push(index as i32);
+                }
+            }
+            None => {
+                for row in 0..rows {
+                    into.push(argmax(self.f32_row(outputs, scores_ix, row)?) as i32);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the decoded predictions of the `rows` rows of a run to `into`.
+    pub(crate) fn decode_rows(&self, outputs: &[TValue], rows: usize, into: &mut Predictions) -> Result<()> {
         match &self.decoder {
             Decoder::Class { scores, label, labels } => {
-                let scores = f32_row(*scores)?;
-                let index = match label {
-                    Some(ix) => {
-                        let t = outputs.get(*ix).ok_or_else(|| self.inference_error("the model returned no label output"))?;
-                        let t = t.cast_to::<i64>().map_err(|e| self.inference_error(e))?;
-                        let v = t.try_as_plain_ram().and_then(|v| v.as_slice::<i64>()).map_err(|e| self.inference_error(e))?.get(row).copied();
-                        v.ok_or_else(|| self.inference_error(format!("the label output has no row {row}")))?
+                self.class_indices(outputs, rows, *scores, *label, labels.len(), &mut into.indices)?;
+                for row in 0..rows {
+                    into.scores.extend_from_slice(self.f32_row(outputs, *scores, row)?);
+                }
+            }
+            Decoder::Values { outputs: ixs } => {
+                for row in 0..rows {
+                    for ix in ixs {
+                        into.values.extend_from_slice(self.f32_row(outputs, *ix, row)?);
                     }
-                    None => argmax(scores) as i64,
-                };
-                let name = usize::try_from(index).ok().and_then(|i| labels.get(i)).ok_or_else(|| {
-                    self.inference_error(format!("the label output is {index}, which is not an index into the {} labels", labels.len()))
-                })?;
-                Ok(Prediction::Class { label: name.clone(), index: index as usize, scores: scores.to_vec() })
+                }
+            }
+        }
+        into.rows += rows;
+        Ok(())
+    }
+
+    /// Decodes the one row of a run.
+    pub(crate) fn decode_one(&self, outputs: &[TValue]) -> Result<Prediction> {
+        match &self.decoder {
+            Decoder::Class { scores, label, labels } => {
+                let mut index = Vec::with_capacity(1);
+                self.class_indices(outputs, 1, *scores, *label, labels.len(), &mut index)?;
+                let index = index.first().copied().unwrap_or_default() as usize;
+                let name = labels.get(index).cloned().unwrap_or_default();
+                Ok(Prediction::Class { label: name, index, scores: self.f32_row(outputs, *scores, 0)?.to_vec() })
             }
             Decoder::Values { outputs: ixs } => {
                 let mut values = vec![];
                 for ix in ixs {
-                    values.extend_from_slice(f32_row(*ix)?);
+                    values.extend_from_slice(self.f32_row(outputs, *ix, 0)?);
                 }
                 Ok(Prediction::Values { values })
             }
         }
+    }
+
+    /// Preprocesses raw rows (`width()` values each) into the scratch buffer and runs them as
+    /// one batch. Rows are named `rows[first_row + i]` in errors.
+    pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: usize) -> Result<(usize, TVec<TValue>)> {
+        let width = self.width;
+        let rows = if width == 0 { 0 } else { raw.len() / width };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let mut prepared = Ok(());
+        for (i, row) in raw.chunks(width.max(1)).enumerate() {
+            prepared = self.manifest().preprocessing.apply_row(row, width, RowName::Row(first_row + i), &mut scratch);
+            if prepared.is_err() {
+                break;
+            }
+        }
+        self.scratch = scratch;
+        prepared?;
+        Ok((rows, self.run_scratch(rows)?))
     }
 }
 

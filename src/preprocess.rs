@@ -35,11 +35,31 @@ pub enum Preprocessing {
     },
 }
 
+/// How errors name a row: `input` for a single prediction, `rows[i]` in a batch or stream,
+/// `rows` for a batch given as one flat array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowName {
+    Input,
+    Row(usize),
+    Flat,
+}
+
+impl std::fmt::Display for RowName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowName::Input => f.write_str("input"),
+            RowName::Row(i) => write!(f, "rows[{i}]"),
+            RowName::Flat => f.write_str("rows"),
+        }
+    }
+}
+
 /// (field, expected, found) of a preprocessing that does not fit its model.
 pub type FieldError = (String, String, String);
 
 impl Preprocessing {
-    fn range(&self) -> Option<[f32; 2]> {
+    /// The `[min, max]` raw values must lie in, when the manifest gives one.
+    pub fn raw_range(&self) -> Option<[f32; 2]> {
         match self {
             Preprocessing::None { range } | Preprocessing::Affine { range, .. } | Preprocessing::Standardize { range, .. } => *range,
         }
@@ -48,7 +68,7 @@ impl Preprocessing {
     /// Checks the parameters against the row width of the model.
     pub fn validate(&self, width: usize) -> std::result::Result<(), FieldError> {
         let e = |f: &str, x: String, g: String| Err((f.to_owned(), x, g));
-        if let Some([lo, hi]) = self.range() {
+        if let Some([lo, hi]) = self.raw_range() {
             if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
                 return e("range", "finite [min, max] with min <= max".into(), format!("[{lo}, {hi}]"));
             }
@@ -76,18 +96,17 @@ impl Preprocessing {
         }
     }
 
-    /// Checks a raw row and writes the model's input for it into `out` (cleared first).
-    /// `row_label` names the row in errors (e.g. "input" or "row 17").
-    pub fn apply_row(&self, raw: &[f32], width: usize, row_label: &str, out: &mut Vec<f32>) -> Result<()> {
+    /// Checks a raw row and appends the model's input for it to `out`. `row` names the row in
+    /// errors. On error nothing is appended.
+    pub fn apply_row(&self, raw: &[f32], width: usize, row: RowName, out: &mut Vec<f32>) -> Result<()> {
         if raw.len() != width {
             return Err(Error::bad_input(
-                format!("{row_label} has the wrong length"),
+                format!("{row} has the wrong length"),
                 format!("{width} raw features"),
                 format!("{} values", raw.len()),
             ));
         }
-        check_values(raw, self.range(), row_label)?;
-        out.clear();
+        check_values(raw, self.raw_range(), row)?;
         match self {
             Preprocessing::None { .. } => out.extend_from_slice(raw),
             Preprocessing::Affine { scale, offset, .. } => out.extend(raw.iter().map(|x| x * scale + offset)),
@@ -100,10 +119,10 @@ impl Preprocessing {
 }
 
 /// Every value must be finite and, when the manifest gives a raw range, inside it.
-fn check_values(raw: &[f32], range: Option<[f32; 2]>, row_label: &str) -> Result<()> {
+fn check_values(raw: &[f32], range: Option<[f32; 2]>, row: RowName) -> Result<()> {
     if let Some(i) = raw.iter().position(|x| !x.is_finite()) {
         return Err(Error::bad_input(
-            format!("{row_label}[{i}] is not a finite number"),
+            format!("{row}[{i}] is not a finite number"),
             "finite numbers".to_owned(),
             raw[i].to_string(),
         ));
@@ -111,7 +130,7 @@ fn check_values(raw: &[f32], range: Option<[f32; 2]>, row_label: &str) -> Result
     if let Some([lo, hi]) = range {
         if let Some(i) = raw.iter().position(|x| *x < lo || *x > hi) {
             return Err(Error::bad_input(
-                format!("{row_label}[{i}] is outside the raw range of the model's features"),
+                format!("{row}[{i}] is outside the raw range of the model's features"),
                 format!("values from {lo} to {hi}"),
                 raw[i].to_string(),
             ));
@@ -128,13 +147,14 @@ mod tests {
     fn affine_scales_and_checks() -> Result<()> {
         let p = Preprocessing::Affine { scale: 0.5, offset: 1.0, range: Some([0.0, 16.0]) };
         let mut out = vec![];
-        p.apply_row(&[0.0, 2.0, 16.0], 3, "input", &mut out)?;
+        p.apply_row(&[0.0, 2.0, 16.0], 3, RowName::Input, &mut out)?;
         assert_eq!(out, vec![1.0, 2.0, 9.0]);
-        let e = p.apply_row(&[0.0, 17.0, 1.0], 3, "input", &mut out).unwrap_err();
+        out.clear();
+        let e = p.apply_row(&[0.0, 17.0, 1.0], 3, RowName::Input, &mut out).unwrap_err();
         assert_eq!(e.to_string(), "input[1] is outside the raw range of the model's features: expected values from 0 to 16, got 17");
-        let e = p.apply_row(&[0.0, f32::NAN, 1.0], 3, "row 4", &mut out).unwrap_err();
-        assert_eq!(e.to_string(), "row 4[1] is not a finite number: expected finite numbers, got NaN");
-        let e = p.apply_row(&[0.0], 3, "input", &mut out).unwrap_err();
+        let e = p.apply_row(&[0.0, f32::NAN, 1.0], 3, RowName::Row(4), &mut out).unwrap_err();
+        assert_eq!(e.to_string(), "rows[4][1] is not a finite number: expected finite numbers, got NaN");
+        let e = p.apply_row(&[0.0], 3, RowName::Input, &mut out).unwrap_err();
         assert_eq!(e.to_string(), "input has the wrong length: expected 3 raw features, got 1 values");
         Ok(())
     }
@@ -145,7 +165,7 @@ mod tests {
         assert!(p.validate(2).is_ok());
         assert!(p.validate(3).is_err());
         let mut out = vec![];
-        p.apply_row(&[3.0, 10.0], 2, "input", &mut out)?;
+        p.apply_row(&[3.0, 10.0], 2, RowName::Input, &mut out)?;
         assert_eq!(out, vec![1.0, 2.0]);
         let bad = Preprocessing::Standardize { mean: vec![0.0], std: vec![0.0], range: None };
         assert_eq!(bad.validate(1).unwrap_err().0, "std[0]");

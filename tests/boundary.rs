@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 fn names_default_and_load() {
     assert_eq!(Model::names(), vec!["digits-accurate", "digits-fast"]);
     let model = Model::default_model().unwrap();
-    assert_eq!(model.name(), "digits-accurate");
-    assert_eq!(model.input_width(), 64);
+    assert_eq!(model.name().unwrap(), "digits-accurate");
+    assert_eq!(model.input_width().unwrap(), 64);
     let fast = Model::load("digits-fast").unwrap();
-    assert_eq!(fast.name(), "digits-fast");
+    assert_eq!(fast.name().unwrap(), "digits-fast");
     let err = Model::load("nope").err().unwrap();
     assert_eq!(err.code(), "UNKNOWN_MODEL");
 }

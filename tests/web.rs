@@ -61,7 +61,7 @@ fn check(result: &JsValue, case: &Case) {
 fn names_and_default() {
     assert_eq!(Model::names(), vec!["digits-accurate", "digits-fast"]);
     let model = Model::default_model().unwrap();
-    assert_eq!(model.name(), "digits-accurate");
+    assert_eq!(model.name().unwrap(), "digits-accurate");
     let manifest = model.manifest().unwrap();
     assert!(manifest.is_object() && !manifest.is_instance_of::<js_sys::Map>(), "manifest is a plain object");
     assert_eq!(get(&manifest, "name").as_string().unwrap(), "digits-accurate");
@@ -150,5 +150,144 @@ fn unknown_model_name_throws() {
     assert_eq!(String::from(err.message()), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"]");
     assert_eq!(get(err, "code").as_string().unwrap(), "UNKNOWN_MODEL");
     // Loading still works afterwards.
-    assert_eq!(Model::load("digits-fast").unwrap().name(), "digits-fast");
+    assert_eq!(Model::load("digits-fast").unwrap().name().unwrap(), "digits-fast");
+}
+
+// ---- serving modes -------------------------------------------------------------------------
+
+use edgeserve::wasm::{BatchInput, BatchOptions, BatchResult, ChooseOptions, CsvOptions, ModelSet, StreamOptions};
+use wasm_bindgen_futures::JsFuture;
+
+const TEST_CSV: &str = include_str!("../www/data/digits-test.csv");
+
+fn test_rows() -> Vec<Vec<f32>> {
+    TEST_CSV.lines().skip(1).map(|l| l.split(',').take(64).map(|c| c.parse().unwrap()).collect()).collect()
+}
+
+fn rows_js(rows: &[Vec<f32>]) -> BatchInput {
+    let array: Array = rows.iter().map(|r| JsValue::from(Float32Array::from(r.as_slice()))).collect();
+    JsValue::from(array).unchecked_into()
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+async fn batch_result(promise: js_sys::Promise) -> Result<BatchResult, JsValue> {
+    let value = JsFuture::from(promise).await?;
+    // The resolved value is a BatchResult object: read it through its getters by pointer.
+    use wasm_bindgen::convert::TryFromJsValue;
+    BatchResult::try_from_js_value(value)
+}
+
+#[wasm_bindgen_test]
+async fn batch_equals_row_by_row_in_wasm() {
+    let rows = test_rows();
+    let mut model = Model::default_model().unwrap();
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = calls.clone();
+    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |_p: JsValue| seen.set(seen.get() + 1));
+    let options: BatchOptions = object(&[("chunkSize", 100.into()), ("onProgress", on_progress.as_ref().clone())]).unchecked_into();
+    let result = batch_result(model.predict_batch(rows_js(&rows), Some(options))).await.unwrap();
+    assert_eq!(calls.get(), 5, "onProgress once per chunk");
+    assert_eq!(result.rows(), 450);
+    let (indices, scores) = (result.indices(), result.scores());
+    for (i, r) in rows.iter().enumerate() {
+        let one = model.predict(row(Float32Array::from(r.as_slice()))).unwrap();
+        assert_eq!(get(&one, "index").as_f64().unwrap() as i32, indices[i]);
+        let single = Float32Array::from(get(&one, "scores")).to_vec();
+        let d = single.iter().zip(&scores[i * 10..i * 10 + 10]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(d <= TOLERANCE);
+    }
+    // A bad row rejects, naming it.
+    let mut bad = rows[..5].to_vec();
+    bad[2][1] = f32::INFINITY;
+    let err = batch_result(model.predict_batch(rows_js(&bad), None)).await.err().unwrap();
+    assert_eq!(get(&err, "message").as_string().unwrap(), "rows[2][1] is not a finite number: expected finite numbers, got inf");
+    assert_eq!(get(&err, "code").as_string().unwrap(), "BAD_INPUT");
+}
+
+#[wasm_bindgen_test]
+async fn csv_accuracy_and_latency_in_wasm() {
+    let model = Model::load("digits-fast").unwrap();
+    let options: CsvOptions = object(&[("labelColumn", "label".into())]).unchecked_into();
+    let result = batch_result(model.predict_csv(TEST_CSV, Some(options))).await.unwrap();
+    let recorded = get(&get(&model.manifest().unwrap(), "metrics"), "accuracy").as_f64().unwrap();
+    assert!((result.accuracy().unwrap() - recorded).abs() < 1e-6);
+    assert_eq!(result.to_csv().unwrap().lines().count(), 451);
+    let latency = model.latency().unwrap();
+    assert_eq!(get(&get(&latency, "batch"), "count").as_f64().unwrap(), 450.0);
+    assert_eq!(get(&get(&latency, "realtime"), "count").as_f64().unwrap(), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn stream_in_wasm_keeps_order_and_survives_a_bad_item() {
+    let rows = test_rows();
+    let model = Model::default_model().unwrap();
+    let options: StreamOptions = object(&[("maxBatch", 16.into()), ("maxWaitMs", 1.into())]).unchecked_into();
+    let stream = model.stream(Some(options)).unwrap();
+    let writable = get(&stream, "writable");
+    let readable = get(&stream, "readable");
+    let call = |target: &JsValue, method: &str, args: &Array| -> JsValue {
+        let f: js_sys::Function = get(target, method).unchecked_into();
+        f.apply(target, args).unwrap()
+    };
+    let writer = call(&writable, "getWriter", &Array::new());
+    let reader = call(&readable, "getReader", &Array::new());
+    let n = 200;
+    // Written all at once, not awaiting `ready`: the writable side queues what backpressure
+    // holds back until the reader below drains the outputs.
+    for i in 0..n {
+        let item: JsValue = if i == 50 { JsValue::from_str("oops") } else { Float32Array::from(rows[i].as_slice()).into() };
+        let _ = call(&writer, "write", &Array::of1(&item));
+    }
+    let closed = js_sys::Promise::from(call(&writer, "close", &Array::new()));
+    for i in 0..n {
+        let next = JsFuture::from(js_sys::Promise::from(call(&reader, "read", &Array::new()))).await.unwrap();
+        let output = get(&next, "value");
+        assert_eq!(get(&output, "index").as_f64().unwrap() as usize, i);
+        if i == 50 {
+            assert_eq!(get(&get(&output, "error"), "code").as_string().unwrap(), "BAD_INPUT");
+        } else {
+            assert!(get(&get(&output, "prediction"), "scores").is_instance_of::<Float32Array>());
+            assert!(get(&output, "queuedMs").as_f64().unwrap() >= 0.0);
+        }
+    }
+    JsFuture::from(closed).await.unwrap();
+    let done = JsFuture::from(js_sys::Promise::from(call(&reader, "read", &Array::new()))).await.unwrap();
+    assert_eq!(get(&done, "done").as_bool(), Some(true));
+    assert_eq!(get(&get(&model.latency().unwrap(), "stream"), "count").as_f64().unwrap(), (n - 1) as f64);
+}
+
+#[wasm_bindgen_test]
+async fn choose_in_wasm_by_budgets_from_the_measurements() {
+    let set = ModelSet::embedded().unwrap();
+    let options: edgeserve::wasm::BenchmarkOptions = object(&[("runs", 100.into())]).unchecked_into();
+    let measured = JsFuture::from(set.benchmark(Some(options))).await.unwrap();
+    let p95 = |name: &str| {
+        Array::from(&measured).iter().find(|m| get(m, "name").as_string().unwrap() == name).map(|m| get(&m, "p95").as_f64().unwrap()).unwrap()
+    };
+    let (fast, accurate) = (p95("digits-fast"), p95("digits-accurate"));
+    // Which model is faster is measured, not assumed; budgets come from the measurements.
+    let (faster, quickest, slowest) = if fast <= accurate { ("digits-fast", fast, accurate) } else { ("digits-accurate", accurate, fast) };
+    let choose = |budget: f64| -> JsValue {
+        let options: ChooseOptions = object(&[("budgetMs", budget.into()), ("percentile", 95.into())]).unchecked_into();
+        set.choose(Some(options)).unwrap()
+    };
+    let generous = choose(slowest * 10.0);
+    assert_eq!(get(&generous, "name").as_string().unwrap(), "digits-accurate");
+    assert_eq!(get(&generous, "withinBudget").as_bool(), Some(true));
+    if quickest < slowest {
+        let between = choose((quickest + slowest) / 2.0);
+        assert_eq!(get(&between, "name").as_string().unwrap(), faster);
+        let model = get(&between, "model");
+        assert_eq!(get(&model, "name").as_string().unwrap(), faster);
+    }
+    let tight = choose(quickest / 4.0);
+    assert_eq!(get(&tight, "name").as_string().unwrap(), faster);
+    assert_eq!(get(&tight, "withinBudget").as_bool(), Some(false));
 }

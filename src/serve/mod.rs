@@ -1,3 +1,8 @@
-//! The serving modes, one file each. Each adds methods to [`crate::model::LoadedModel`].
+//! The serving modes, one file each. Each adds methods or a driver to
+//! [`crate::model::LoadedModel`]; every one records its latencies per mode.
 
+pub mod batch;
+pub mod choose;
+pub mod csv;
 pub mod realtime;
+pub mod stream;

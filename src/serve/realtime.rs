@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::latency::Stopwatch;
+use crate::latency::{Mode, Stopwatch};
+use crate::preprocess::RowName;
 use crate::model::{LoadedModel, Prediction};
 
 /// A prediction with the time it took.
@@ -22,14 +23,22 @@ impl LoadedModel {
     /// length, values that are not finite or outside the manifest's raw range) is an error
     /// that names the problem; the model is unharmed and keeps serving.
     pub fn predict(&mut self, raw: &[f32]) -> Result<Timed> {
+        let timed = self.predict_unrecorded(raw)?;
+        self.record(Mode::Realtime, timed.latency_ms, 1);
+        Ok(timed)
+    }
+
+    /// [`LoadedModel::predict`] without recording the latency (for benchmarks).
+    pub fn predict_unrecorded(&mut self, raw: &[f32]) -> Result<Timed> {
         let clock = Stopwatch::start();
         let width = self.width();
         let mut scratch = std::mem::take(&mut self.scratch);
-        let prepared = self.manifest().preprocessing.apply_row(raw, width, "input", &mut scratch);
+        scratch.clear();
+        let prepared = self.manifest().preprocessing.apply_row(raw, width, RowName::Input, &mut scratch);
         self.scratch = scratch;
         prepared?;
         let outputs = self.run_scratch(1)?;
-        let prediction = self.decode(&outputs, 0)?;
+        let prediction = self.decode_one(&outputs)?;
         Ok(Timed { prediction, latency_ms: clock.elapsed_ms() })
     }
 }

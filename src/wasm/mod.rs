@@ -2,20 +2,33 @@
 //!
 //! It compiles natively too: there, a JavaScript value is stood for by a `serde_json::Value`
 //! and errors stay [`crate::Error`], so `cargo test` covers the same code paths and result
-//! shapes; on wasm32 the same methods take and return real JavaScript values.
+//! shapes; on wasm32 the same methods take and return real JavaScript values. Where JavaScript
+//! needs a Promise (batches yield to the event loop between chunks) the wasm32 method is async
+//! and the native one runs to the end.
 //!
 //! Errors reach JavaScript as `Error` objects whose `message` says what was wrong, what was
 //! expected and what came, and whose `code` is [`crate::Error::code`].
 
-use serde::{Serialize, Serializer};
+pub mod batch;
+pub mod js;
+pub mod set;
+#[cfg(target_family = "wasm")]
+pub mod stream;
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::error::Error;
-use crate::model::{LoadedModel, Prediction};
+use crate::model::LoadedModel;
 use crate::package::Registry;
 use crate::serve::realtime::Timed;
+use js::{read_row, to_value, PredictionJs};
 
 #[cfg(target_family = "wasm")]
 use wasm_bindgen::prelude::*;
+
+pub use batch::BatchResult;
+pub use set::ModelSet;
 
 /// A JavaScript value (natively: its JSON stand-in).
 #[cfg(target_family = "wasm")]
@@ -24,16 +37,52 @@ pub type Value = JsValue;
 #[cfg(not(target_family = "wasm"))]
 pub type Value = serde_json::Value;
 
-/// One row of raw features as JavaScript passes it (`RowInput` in the `.d.ts`).
 #[cfg(target_family = "wasm")]
 #[wasm_bindgen]
 extern "C" {
+    /// One row of raw features as JavaScript passes it (`RowInput` in the `.d.ts`).
     #[wasm_bindgen(typescript_type = "RowInput")]
     pub type RowInput;
+    /// A batch of rows (`BatchInput` in the `.d.ts`).
+    #[wasm_bindgen(typescript_type = "BatchInput")]
+    pub type BatchInput;
+    /// An options object of one of the option types of the `.d.ts`.
+    #[wasm_bindgen(typescript_type = "BatchOptions")]
+    pub type BatchOptions;
+    #[wasm_bindgen(typescript_type = "CsvOptions")]
+    pub type CsvOptions;
+    #[wasm_bindgen(typescript_type = "StreamOptions")]
+    pub type StreamOptions;
+    #[wasm_bindgen(typescript_type = "BenchmarkOptions")]
+    pub type BenchmarkOptions;
+    #[wasm_bindgen(typescript_type = "ChooseOptions")]
+    pub type ChooseOptions;
 }
 /// One row of raw features (natively: the JSON stand-in of the JavaScript value).
 #[cfg(not(target_family = "wasm"))]
 pub type RowInput = serde_json::Value;
+/// A batch of rows (natively: JSON).
+#[cfg(not(target_family = "wasm"))]
+pub type BatchInput = serde_json::Value;
+/// Options objects (natively: JSON).
+#[cfg(not(target_family = "wasm"))]
+pub type BatchOptions = serde_json::Value;
+#[cfg(not(target_family = "wasm"))]
+pub type CsvOptions = serde_json::Value;
+#[cfg(not(target_family = "wasm"))]
+pub type ChooseOptions = serde_json::Value;
+#[cfg(not(target_family = "wasm"))]
+pub type BenchmarkOptions = serde_json::Value;
+
+/// An options object as a plain value.
+#[cfg(target_family = "wasm")]
+fn options<T: AsRef<JsValue>>(o: &Option<T>) -> Option<&Value> {
+    o.as_ref().map(AsRef::as_ref)
+}
+#[cfg(not(target_family = "wasm"))]
+fn options(o: &Option<Value>) -> Option<&Value> {
+    o.as_ref()
+}
 
 /// What a failing export throws (natively: the core error).
 #[cfg(target_family = "wasm")]
@@ -115,6 +164,41 @@ export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Ui
 /** Every error edgeserve throws is an Error with one of these codes. */
 export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY';
 export interface EdgeserveError extends Error { code: ErrorCode }
+/** A batch: one typed array of n * inputWidth values, or an array of rows. */
+export type BatchInput = RowInput | RowInput[];
+/** Where a batch stands, after each chunk. */
+export interface BatchProgress { done: number; total: number; rowsPerSecond: number }
+export interface BatchOptions {
+  /** Rows per chunk (one tensor per chunk; the page gets the event loop between chunks). Default 256. */
+  chunkSize?: number;
+  onProgress?: (progress: BatchProgress) => void;
+}
+export interface CsvOptions extends BatchOptions {
+  /** The column with the true labels: a header name, or a 0-based index. Its cells are not features. */
+  labelColumn?: string | number;
+}
+/** One mode's latencies, in milliseconds. */
+export interface LatencyStats { count: number; mean: number; p50: number; p95: number; p99: number; max: number }
+/** Latencies per serving mode. batch: each row counts its chunk's time / rows; stream: each item its micro-batch's inference time. */
+export interface LatencyReport { realtime: LatencyStats; batch: LatencyStats; stream: LatencyStats }
+export interface StreamOptions {
+  /** Most items per micro-batch. Default 32. */
+  maxBatch?: number;
+  /** Longest time the first item of a micro-batch waits for others, in ms. Default 5. */
+  maxWaitMs?: number;
+}
+/** What one stream item became: its prediction, or its error. */
+export type StreamOutput =
+  | { index: number; prediction: ClassPrediction | ValuesPrediction; queuedMs: number; latencyMs: number }
+  | { index: number; error: EdgeserveError; queuedMs: number; latencyMs: number };
+/** One model's figures on this device (ms per prediction). */
+export interface Measurement {
+  name: string; accuracy: number | null; p50: number; p95: number; p99: number; mean: number;
+  runs: number; callsPerSample: number; clockResolutionMs: number;
+}
+export interface BenchmarkOptions { /** Samples per model (default 200). */ runs?: number }
+export interface ChooseOptions { /** The latency budget in ms. */ budgetMs: number; /** Which percentile must fit (default 95). */ percentile?: number }
+export interface Choice { model: Model; name: string; withinBudget: boolean; reason: string; measurements: Measurement[] }
 "#;
 
 /// Installs the panic hook (feature `console_error_panic_hook`), once, when the module starts.
@@ -125,183 +209,24 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Serializes a result for JavaScript: plain objects (not Maps), typed arrays where the result
-/// types say so (see [`F32s`]).
-#[cfg(target_family = "wasm")]
-fn to_value<T: Serialize>(v: &T) -> Result<Value, Error> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result for JavaScript: {e}") })
-}
+/// A loaded model shared by the handles that serve it: the `Model` object, a running batch, a
+/// stream, a `ModelSet`'s choice. JavaScript is single-threaded; a borrow is never held across
+/// an `await` or a call back into JavaScript.
+#[derive(Clone)]
+pub(crate) struct Shared(Rc<RefCell<LoadedModel>>);
 
-#[cfg(not(target_family = "wasm"))]
-fn to_value<T: Serialize>(v: &T) -> Result<Value, Error> {
-    serde_json::to_value(v)
-        .map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result: {e}") })
-}
-
-/// A slice of f32 that becomes a `Float32Array` in JavaScript (natively: a JSON array).
-struct F32s<'a>(&'a [f32]);
-
-impl Serialize for F32s<'_> {
-    #[cfg(target_family = "wasm")]
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let array: JsValue = js_sys::Float32Array::from(self.0).into();
-        serde_wasm_bindgen::preserve::serialize(&array, s)
+impl Shared {
+    fn new(model: LoadedModel) -> Shared {
+        Shared(Rc::new(RefCell::new(model)))
     }
 
-    #[cfg(not(target_family = "wasm"))]
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0)
-    }
-}
-
-/// The JavaScript shape of a prediction (`Prediction` in the `.d.ts`).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum PredictionJs<'a> {
-    Class {
-        label: &'a str,
-        index: usize,
-        scores: F32s<'a>,
-        #[serde(rename = "latencyMs")]
-        latency_ms: f64,
-    },
-    Values {
-        values: F32s<'a>,
-        #[serde(rename = "latencyMs")]
-        latency_ms: f64,
-    },
-}
-
-impl<'a> PredictionJs<'a> {
-    fn new(p: &'a Prediction, latency_ms: f64) -> Self {
-        match p {
-            Prediction::Class { label, index, scores } => {
-                PredictionJs::Class { label, index: *index, scores: F32s(scores), latency_ms }
-            }
-            Prediction::Values { values } => PredictionJs::Values { values: F32s(values), latency_ms },
-        }
-    }
-}
-
-/// Reads one row of raw features from a JavaScript value into `out`.
-#[cfg(target_family = "wasm")]
-fn read_row(value: &JsValue, out: &mut Vec<f32>) -> Result<(), Error> {
-    use js_sys::{Array, ArrayBuffer, Float32Array, Int32Array, Uint32Array};
-    use wasm_bindgen::JsCast;
-    const EXACT: f64 = 16_777_216.0; // 2^24: integers up to this are exact in f32
-    out.clear();
-    if let Some(f) = value.dyn_ref::<Float32Array>() {
-        out.resize(f.length() as usize, 0.0);
-        f.copy_to(out);
-        return Ok(());
-    }
-    if Array::is_array(value) {
-        let array: &Array = value.unchecked_ref();
-        for (i, item) in array.iter().enumerate() {
-            match item.as_f64() {
-                Some(x) => out.push(x as f32),
-                None => return Err(Error::bad_input(format!("input[{i}] is not a number"), "a number", describe(&item))),
-            }
-        }
-        return Ok(());
-    }
-    let big = value.is_instance_of::<js_sys::BigInt64Array>() || value.is_instance_of::<js_sys::BigUint64Array>();
-    if ArrayBuffer::is_view(value) && !value.is_instance_of::<js_sys::DataView>() && !big {
-        let wide = value.dyn_ref::<Int32Array>().map(|a| a.to_vec().into_iter().map(f64::from).collect::<Vec<_>>()).or_else(|| {
-            value.dyn_ref::<Uint32Array>().map(|a| a.to_vec().into_iter().map(f64::from).collect())
-        });
-        if let Some(wide) = wide {
-            if let Some(i) = wide.iter().position(|v| v.abs() > EXACT) {
-                return Err(Error::bad_input(
-                    format!("input[{i}] cannot be represented exactly as float32"),
-                    "32-bit integers within +-16777216 (2^24)",
-                    wide[i].to_string(),
-                ));
-            }
-        }
-        let f = Float32Array::new(value);
-        out.resize(f.length() as usize, 0.0);
-        f.copy_to(out);
-        return Ok(());
-    }
-    Err(Error::bad_input(
-        "input is not a row of numbers",
-        "a Float32Array, another numeric typed array, or an array of numbers",
-        describe(value),
-    ))
-}
-
-/// Reads one row of raw features from the JSON stand-in of a JavaScript value into `out`.
-#[cfg(not(target_family = "wasm"))]
-fn read_row(value: &Value, out: &mut Vec<f32>) -> Result<(), Error> {
-    out.clear();
-    let Some(array) = value.as_array() else {
-        return Err(Error::bad_input(
-            "input is not a row of numbers",
-            "a Float32Array, another numeric typed array, or an array of numbers",
-            describe(value),
-        ));
-    };
-    for (i, item) in array.iter().enumerate() {
-        match item.as_f64() {
-            Some(x) => out.push(x as f32),
-            None => return Err(Error::bad_input(format!("input[{i}] is not a number"), "a number", describe(item))),
-        }
-    }
-    Ok(())
-}
-
-/// Says what a JavaScript value is, for error messages: `null`, `a string ("abc")`,
-/// `Int32Array(64)`, `an array of 3 items`, `an object (Map)`.
-#[cfg(target_family = "wasm")]
-fn describe(v: &JsValue) -> String {
-    use js_sys::{Array, ArrayBuffer, Reflect};
-    if v.is_null() {
-        return "null".into();
-    }
-    if v.is_undefined() {
-        return "undefined".into();
-    }
-    if let Some(s) = v.as_string() {
-        return format!("a string ({:?})", s.chars().take(40).collect::<String>());
-    }
-    if let Some(x) = v.as_f64() {
-        return format!("a number ({x})");
-    }
-    if let Some(b) = v.as_bool() {
-        return format!("a boolean ({b})");
-    }
-    if v.is_bigint() {
-        return "a bigint".into();
-    }
-    if v.is_function() {
-        return "a function".into();
-    }
-    if Array::is_array(v) {
-        return format!("an array of {} items", Array::from(v).length());
-    }
-    let constructor = Reflect::get(v, &JsValue::from_str("constructor"))
-        .and_then(|c| Reflect::get(&c, &JsValue::from_str("name")))
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_else(|| "Object".into());
-    if ArrayBuffer::is_view(v) {
-        let len = Reflect::get(v, &JsValue::from_str("length")).ok().and_then(|l| l.as_f64()).unwrap_or(0.0);
-        return format!("{constructor}({len})");
-    }
-    format!("an object ({constructor})")
-}
-
-#[cfg(not(target_family = "wasm"))]
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("a boolean ({b})"),
-        Value::Number(n) => format!("a number ({n})"),
-        Value::String(s) => format!("a string ({:?})", s.chars().take(40).collect::<String>()),
-        Value::Array(a) => format!("an array of {} items", a.len()),
-        Value::Object(_) => "an object (Object)".into(),
+    /// Runs `f` on the model.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut LoadedModel) -> Result<R, Error>) -> Result<R, Error> {
+        let mut model = self.0.try_borrow_mut().map_err(|_| Error::Inference {
+            model: "(boundary)".into(),
+            detail: "the model is in use by a call that has not returned (a re-entrant call from a callback?)".into(),
+        })?;
+        f(&mut model)
     }
 }
 
@@ -311,21 +236,27 @@ fn describe(v: &Value) -> String {
 /// const model = Model.default();          // or Model.load('digits-fast')
 /// const r = model.predict(new Float32Array(64));
 /// ```
-/// Call `free()` when done to release its wasm memory at once.
+/// Call `free()` when done to release its wasm memory at once (a batch or stream still running
+/// keeps the model until it ends).
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 pub struct Model {
-    inner: LoadedModel,
+    shared: Shared,
     /// The raw input row, reused across predictions.
     raw: Vec<f32>,
 }
 
-#[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl Model {
-    fn wrap(inner: LoadedModel) -> Model {
-        let raw = Vec::with_capacity(inner.width());
-        Model { inner, raw }
+    pub(crate) fn from_shared(shared: Shared) -> Model {
+        Model { shared, raw: Vec::new() }
     }
 
+    fn wrap(inner: LoadedModel) -> Model {
+        Model::from_shared(Shared::new(inner))
+    }
+}
+
+#[cfg_attr(target_family = "wasm", wasm_bindgen)]
+impl Model {
     /// Names of the model packages embedded in this build, sorted, e.g.
     /// `['digits-accurate', 'digits-fast']`.
     pub fn names() -> Vec<String> {
@@ -347,20 +278,20 @@ impl Model {
 
     /// The package's name, e.g. `'digits-accurate'`.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter))]
-    pub fn name(&self) -> String {
-        self.inner.manifest().name.clone()
+    pub fn name(&self) -> Result<String, Thrown> {
+        Ok(self.shared.with(|m| Ok(m.manifest().name.clone()))?)
     }
 
     /// The number of raw features in one input row (64 for the digits packages: 8x8 pixels).
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = inputWidth))]
-    pub fn input_width(&self) -> usize {
-        self.inner.width()
+    pub fn input_width(&self) -> Result<usize, Thrown> {
+        Ok(self.shared.with(|m| Ok(m.width()))?)
     }
 
     /// The package's manifest as a plain object (`Manifest` in the `.d.ts`).
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, unchecked_return_type = "Manifest"))]
     pub fn manifest(&self) -> Result<Value, Thrown> {
-        Ok(to_value(self.inner.manifest())?)
+        Ok(self.shared.with(|m| to_value(m.manifest()))?)
     }
 
     /// Predicts one row of raw features (`inputWidth` values; for the digits packages 64 pixel
@@ -373,8 +304,26 @@ impl Model {
     /// range; the model keeps working.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_return_type = "Prediction"))]
     pub fn predict(&mut self, input: RowInput) -> Result<Value, Thrown> {
-        read_row(&input, &mut self.raw)?;
-        let Timed { prediction, latency_ms } = self.inner.predict(&self.raw)?;
-        Ok(to_value(&PredictionJs::new(&prediction, latency_ms))?)
+        self.raw.clear();
+        read_row(&input, crate::preprocess::RowName::Input, &mut self.raw)?;
+        let raw = &self.raw;
+        let Timed { prediction, latency_ms } = self.shared.with(|m| m.predict(raw))?;
+        Ok(to_value(&PredictionJs::new(&prediction, Some(latency_ms)))?)
+    }
+
+    /// Latency statistics of every prediction this model made, per serving mode, in
+    /// milliseconds: `{ realtime, batch, stream }`, each `{ count, mean, p50, p95, p99, max }`.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_return_type = "LatencyReport"))]
+    pub fn latency(&self) -> Result<Value, Thrown> {
+        Ok(self.shared.with(|m| to_value(&m.latency()))?)
+    }
+
+    /// Forgets every recorded latency.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = resetLatency))]
+    pub fn reset_latency(&self) -> Result<(), Thrown> {
+        Ok(self.shared.with(|m| {
+            m.reset_latency();
+            Ok(())
+        })?)
     }
 }

@@ -1,0 +1,30 @@
+import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, LatencyReport, Manifest, Prediction, RowInput } from './edgeserve.js';
+
+/** A batch result as it comes back from the worker: plain data, typed arrays transferred. */
+export interface RemoteBatchResult {
+  rows: number;
+  labels: string[];
+  indices: Int32Array;
+  scores: Float32Array;
+  values: Float32Array;
+  latencyMs: number;
+  rowsPerSecond: number;
+  accuracy?: number;
+  truth?: string[];
+}
+
+/** The edgeserve Model in a module Worker: the same methods, async. Browser only. */
+export declare class WorkerModel {
+  /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
+  static create(options?: { model?: string }): Promise<WorkerModel>;
+  readonly name: string;
+  readonly inputWidth: number;
+  readonly manifest: Manifest;
+  predict(row: RowInput, options?: { transfer?: boolean }): Promise<Prediction>;
+  predictBatch(rows: BatchInput, options?: BatchOptions & { transfer?: boolean }): Promise<RemoteBatchResult>;
+  predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;
+  latency(): Promise<LatencyReport>;
+  resetLatency(): Promise<void>;
+  terminate(): void;
+}
+export type { BatchProgress };

@@ -1,0 +1,87 @@
+// WorkerModel: the edgeserve Model, off the main thread. The same methods as Model, async; see
+// worker.js for the message protocol. Browser only (Node serves on its own thread).
+export class WorkerModel {
+  #worker;
+  #next = 1;
+  #pending = new Map();
+
+  /**
+   * Starts a module Worker and loads a model in it (`model`: an embedded package name; the
+   * default package when absent). Resolves when the model is ready.
+   */
+  static async create({ model } = {}) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeserve' });
+    const remote = new WorkerModel(worker);
+    const info = await remote.#call('load', [model ?? null]);
+    remote.name = info.name;
+    remote.inputWidth = info.inputWidth;
+    remote.manifest = info.manifest;
+    return remote;
+  }
+
+  constructor(worker) {
+    this.#worker = worker;
+    worker.onmessage = ({ data }) => this.#reply(data);
+    worker.onerror = (event) => {
+      event.preventDefault?.();
+      this.#failAll(new Error(`the edgeserve worker failed: ${event.message ?? 'could not start'}`));
+    };
+  }
+
+  #reply({ id, progress, ok, result, error }) {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    if (progress !== undefined) {
+      pending.onProgress?.(progress);
+      return;
+    }
+    this.#pending.delete(id);
+    if (ok) pending.resolve(result);
+    else pending.reject(Object.assign(new Error(error.message), { name: error.name, code: error.code }));
+  }
+
+  #failAll(error) {
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+  }
+
+  #call(method, args, { onProgress, transfer = [] } = {}) {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress });
+      this.#worker.postMessage({ id, method, args }, transfer);
+    });
+  }
+
+  /** Like Model.predict. With { transfer: true } the row's buffer is moved, not copied (the array is then empty). */
+  predict(row, { transfer = false } = {}) {
+    return this.#call('predict', [row], { transfer: transfer && ArrayBuffer.isView(row) ? [row.buffer] : [] });
+  }
+
+  /** Like Model.predictBatch; onProgress is called in this thread. */
+  predictBatch(rows, { onProgress, transfer = false, ...options } = {}) {
+    return this.#call('predictBatch', [rows, options], { onProgress, transfer: transfer && ArrayBuffer.isView(rows) ? [rows.buffer] : [] });
+  }
+
+  /** Like Model.predictCsv; the result's toCsv() returns the CSV the worker wrote. */
+  async predictCsv(text, { onProgress, ...options } = {}) {
+    const { csv, ...result } = await this.#call('predictCsv', [text, options], { onProgress });
+    return { ...result, toCsv: () => csv };
+  }
+
+  /** Like Model.latency. */
+  latency() {
+    return this.#call('latency', []);
+  }
+
+  /** Like Model.resetLatency. */
+  resetLatency() {
+    return this.#call('resetLatency', []);
+  }
+
+  /** Stops the worker; requests in flight reject. */
+  terminate() {
+    this.#worker.terminate();
+    this.#failAll(new Error('the edgeserve worker was terminated'));
+  }
+}
