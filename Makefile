@@ -14,7 +14,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node models pkg site demo \
-        test test-native test-wasm test-wasm-node test-wasm-chrome test-js test-e2e clean
+        bench-batch test test-native test-wasm test-wasm-node test-wasm-chrome test-js test-e2e clean
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
@@ -63,6 +63,11 @@ site: pkg
 demo: site
 	node scripts/serve.mjs dist $(PORT)
 
+## Benchmarks (figures, not tests) ----------------------------------------------------------
+
+bench-batch: pkg
+	node bench/batch-throughput.mjs digits-accurate 7
+
 ## Tests ---------------------------------------------------------------------------------------
 
 test: setup test-native test-wasm test-js test-e2e
@@ -88,6 +93,7 @@ test-wasm-chrome: setup-rust setup-browser
 
 test-js: pkg
 	node --test tests/js/
+	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser
 	node --test tests/e2e/

@@ -1,6 +1,9 @@
 // Type-checked (tsc --strict --noEmit, by types.test.mjs) against the generated pkg/edgeserve.d.ts:
 // what a TypeScript user writes must compile, and misuse must not.
-import { initSync, Model, type ClassPrediction, type Manifest, type Prediction, type EdgeserveError } from '../../pkg/edgeserve.js';
+import {
+  initSync, Model, ModelSet, WorkerModel, BatchResult,
+  type ClassPrediction, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice,
+} from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
 initSync({ module: wasmBytes });
@@ -30,6 +33,29 @@ try {
   const code: EdgeserveError['code'] = (e as EdgeserveError).code;
   console.log(code === 'BAD_INPUT');
 }
+async function modes(rows: Float32Array[], csvText: string): Promise<void> {
+  const batch: BatchResult = await model.predictBatch(rows, { chunkSize: 64, onProgress: ({ done, total }) => console.log(done / total) });
+  const indices: Int32Array = batch.indices;
+  const scores: Float32Array = batch.scores;
+  const csv = await model.predictCsv(csvText, { labelColumn: 'label' });
+  const accuracy: number | undefined = csv.accuracy;
+  const text: string = csv.toCsv();
+  const latency: LatencyReport = model.latency();
+  const p99: number = latency.stream.p99;
+  const stream: TransformStream<unknown, StreamOutput> = model.stream({ maxBatch: 32, maxWaitMs: 5 });
+  const set = ModelSet.embedded();
+  await set.benchmark({ runs: 50 });
+  const choice: Choice = set.choose({ budgetMs: 0.05, percentile: 95 });
+  const chosen: Model = choice.model;
+  const remote = await WorkerModel.create({ model: 'digits-fast' });
+  const remoteBatch = await remote.predictBatch(rows, { onProgress: (p) => console.log(p.rowsPerSecond) });
+  console.log(indices, scores, accuracy, text, p99, stream, chosen.name, remoteBatch.indices.length, (await remote.latency()).realtime.count);
+  // @ts-expect-error: chunkSize is a number
+  await model.predictBatch(rows, { chunkSize: 'big' });
+  // @ts-expect-error: choose needs a budget
+  set.choose({ percentile: 95 });
+}
+console.log(modes);
 model.free();
 
 // @ts-expect-error: a string is not a row of numbers
