@@ -261,7 +261,7 @@ impl LoadedModel {
     /// one batch. Rows are named `rows[first_row + i]` in errors.
     pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: usize) -> Result<(usize, TVec<TValue>)> {
         let width = self.width;
-        let rows = if width == 0 { 0 } else { raw.len() / width };
+        let rows = raw.len().checked_div(width).unwrap_or(0);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let mut prepared = Ok(());

@@ -35,7 +35,8 @@ fn every_shipped_manifest_is_valid_against_the_schema() {
 #[test]
 fn schema_and_parser_refuse_the_same_broken_manifests() {
     let schema = schema();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         ("missing sha256", Box::new(|m| { m.as_object_mut().unwrap().remove("sha256"); }), "sha256"),
         ("version is a number", Box::new(|m| m["version"] = json!(1)), "version"),
         ("unknown dtype", Box::new(|m| m["inputs"][0]["dtype"] = json!("float16x")), "inputs[0].dtype"),

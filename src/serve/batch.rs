@@ -52,7 +52,7 @@ impl BatchJob {
         if chunk_size == 0 || chunk_size > MAX_CHUNK {
             return Err(Error::bad_input("chunkSize is out of range", format!("a whole number from 1 to {MAX_CHUNK}"), chunk_size.to_string()));
         }
-        if width == 0 || raw.len() % width != 0 {
+        if width == 0 || !raw.len().is_multiple_of(width) {
             return Err(Error::bad_input(
                 "rows do not divide into whole rows",
                 format!("a multiple of {width} values ({width} raw features per row)"),

@@ -40,7 +40,6 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
     let mut features = Vec::new();
     let mut truth: Option<Vec<String>> = label_column.map(|_| Vec::new());
     let mut header: Option<Vec<String>> = None;
@@ -49,7 +48,7 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
     let mut rows = 0usize;
 
     let mut first = true;
-    while let Some(record) = records.next() {
+    for record in reader.records() {
         let record = record.map_err(|e| csv_error("CSV text cannot be read".into(), "well-formed CSV", e.to_string()))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.iter().all(str::is_empty) {
@@ -156,7 +155,7 @@ pub fn to_csv(predictions: &Predictions, labels: &[String], truth: Option<&[Stri
     if truth.is_some() {
         header.push("truth".into());
     }
-    let per_row = if predictions.rows == 0 { 0 } else { predictions.values.len() / predictions.rows };
+    let per_row = predictions.values.len().checked_div(predictions.rows).unwrap_or(0);
     if labels.is_empty() {
         header.extend((0..per_row).map(|i| format!("value_{i}")));
     } else {

@@ -120,7 +120,7 @@ impl StreamBatcher {
         if run.is_ok() && !self.good.is_empty() {
             model.record(Mode::Stream, latency_ms, self.good.len() as u64);
         }
-        let per_row_values = if predictions.rows == 0 { 0 } else { predictions.values.len() / predictions.rows };
+        let per_row_values = predictions.values.len().checked_div(predictions.rows).unwrap_or(0);
         let mut next_good = 0usize;
         items
             .iter()
