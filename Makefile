@@ -54,11 +54,7 @@ pkg: setup-rust
 	@ls -l pkg/edgeserve_bg.wasm
 
 site: pkg
-	rm -rf dist
-	mkdir -p dist/pkg
-	cp -r www/. dist/
-	cp -r pkg/. dist/pkg/
-	rm -f dist/pkg/.gitignore dist/pkg/README.md
+	node scripts/site.mjs
 
 demo: site
 	node scripts/serve.mjs dist $(PORT)

@@ -1,4 +1,4 @@
-import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, LatencyReport, Manifest, Prediction, RowInput } from './edgeserve.js';
+import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, LatencyReport, Manifest, Prediction, RowInput, StreamOptions, StreamOutput } from './edgeserve.js';
 
 /** A batch result as it comes back from the worker: plain data, typed arrays transferred. */
 export interface RemoteBatchResult {
@@ -23,6 +23,8 @@ export declare class WorkerModel {
   predict(row: RowInput, options?: { transfer?: boolean }): Promise<Prediction>;
   predictBatch(rows: BatchInput, options?: BatchOptions & { transfer?: boolean }): Promise<RemoteBatchResult>;
   predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;
+  /** Like Model.stream, the model in the worker; at most `inFlight` items (default 4 * maxBatch) in the worker at once. */
+  stream(options?: StreamOptions & { inFlight?: number }): TransformStream<RowInput, StreamOutput>;
   latency(): Promise<LatencyReport>;
   resetLatency(): Promise<void>;
   terminate(): void;

@@ -4,6 +4,7 @@ export class WorkerModel {
   #worker;
   #next = 1;
   #pending = new Map();
+  #streams = new Map();
 
   /**
    * Starts a module Worker and loads a model in it (`model`: an embedded package name; the
@@ -28,7 +29,11 @@ export class WorkerModel {
     };
   }
 
-  #reply({ id, progress, ok, result, error }) {
+  #reply({ id, progress, ok, result, error, stream, output, done }) {
+    if (stream !== undefined) {
+      this.#streams.get(stream)?.(output, done);
+      return;
+    }
     const pending = this.#pending.get(id);
     if (!pending) return;
     if (progress !== undefined) {
@@ -67,6 +72,48 @@ export class WorkerModel {
   async predictCsv(text, { onProgress, ...options } = {}) {
     const { csv, ...result } = await this.#call('predictCsv', [text, options], { onProgress });
     return { ...result, toCsv: () => csv };
+  }
+
+  /**
+   * Like Model.stream: a TransformStream of rows in, StreamOutput out, in order, with the model
+   * running in the worker. At most `inFlight` items (default 4 * maxBatch) are in the worker at
+   * once: beyond that, writes wait, so backpressure reaches the producer.
+   */
+  stream({ maxBatch = 32, maxWaitMs = 5, inFlight = 4 * maxBatch } = {}) {
+    const sid = this.#next++;
+    let sent = 0;
+    let received = 0;
+    let wake = null;
+    let finished = null;
+    let controller;
+    this.#streams.set(sid, (output, done) => {
+      if (done) {
+        this.#streams.delete(sid);
+        finished?.();
+        return;
+      }
+      received++;
+      if (output.error) output.error = Object.assign(new Error(output.error.message), { code: output.error.code });
+      controller.enqueue(output);
+      wake?.();
+    });
+    const opened = this.#call('streamOpen', [sid, { maxBatch, maxWaitMs }]);
+    return new TransformStream({
+      start: async (c) => {
+        controller = c;
+        await opened;
+      },
+      transform: async (item) => {
+        while (sent - received >= inFlight) await new Promise((r) => { wake = r; });
+        sent++;
+        this.#worker.postMessage({ id: 0, method: 'streamWrite', args: [sid, [item]] });
+      },
+      flush: async () => {
+        const ended = new Promise((r) => { finished = r; });
+        await this.#call('streamClose', [sid]);
+        await ended;
+      },
+    }, { highWaterMark: maxBatch }, { highWaterMark: maxBatch });
   }
 
   /** Like Model.latency. */

@@ -7,15 +7,21 @@
 // many requests can be in flight and replies may come in any order):
 //   client -> worker  { id, method, args }        method: 'load' | 'predict' | 'predictBatch' |
 //                                                 'predictCsv' | 'latency' | 'resetLatency' | 'manifest'
+//                                                 'streamOpen' | 'streamWrite' | 'streamClose'
 //   worker -> client  { id, progress }            zero or more, for predictBatch / predictCsv
+//                     { stream, output }          for an open stream: each output, in order
+//                                                 (an error output carries { message, code })
 //                     { id, ok: true, result }    exactly one reply ...
 //                     { id, ok: false, error }    ... or this; error = { name, message, code }
+// A request with id 0 gets no reply (streamWrite, sent for every stream item).
 // Typed arrays in results are transferred (not copied). A batch yields between chunks, so a
 // predict sent during a batch is answered before the batch ends.
 import init, { Model } from './edgeserve.js';
 
 const ready = init();
 let model = null;
+/** Open streams by id: the writer into model.stream(). */
+const streams = new Map();
 
 function plainBatch(r, withCsv) {
   const out = {
@@ -51,6 +57,30 @@ const methods = {
   manifest() {
     return model.manifest;
   },
+  streamOpen(sid, options) {
+    const stream = model.stream(options);
+    const writer = stream.writable.getWriter();
+    streams.set(sid, writer);
+    (async () => {
+      const reader = stream.readable.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        // Error objects lose their code in a structured clone: send the fields.
+        if (value.error) value.error = { message: value.error.message, code: value.error.code };
+        self.postMessage({ stream: sid, output: value }, transferables(value.prediction));
+      }
+      self.postMessage({ stream: sid, done: true });
+    })();
+  },
+  streamWrite(sid, items) {
+    const writer = streams.get(sid);
+    for (const item of items) writer.write(item);
+  },
+  async streamClose(sid) {
+    await streams.get(sid).close();
+    streams.delete(sid);
+  },
 };
 
 function transferables(value) {
@@ -69,6 +99,7 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
     if (!model && method !== 'load') throw Object.assign(new Error('no model is loaded: expected a load request first'), { code: 'REGISTRY' });
     const progress = (p) => self.postMessage({ id, progress: p });
     const result = await handler(...args, progress);
+    if (id === 0) return; // fire and forget (streamWrite): no reply
     self.postMessage({ id, ok: true, result }, transferables(result));
   } catch (e) {
     self.postMessage({ id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code } });

@@ -292,6 +292,12 @@ impl Model {
         Ok(self.shared.with(|m| Ok(m.width()))?)
     }
 
+    /// The size of the package's `model.onnx`, in bytes.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = sizeBytes))]
+    pub fn size_bytes(&self) -> Result<usize, Thrown> {
+        Ok(self.shared.with(|m| Ok(m.package().onnx().len()))?)
+    }
+
     /// The package's manifest as a plain object (`Manifest` in the `.d.ts`).
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, unchecked_return_type = "Manifest"))]
     pub fn manifest(&self) -> Result<Value, Thrown> {

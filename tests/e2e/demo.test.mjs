@@ -1,6 +1,7 @@
-// The demo page (dist/, built by `make site`) in Debian's headless Chromium via playwright-core:
-// it loads the default model, predicts held-out digits as golden.json says, shows the latency,
-// and logs no console error or warning. A screenshot goes to tests/e2e/screenshots/.
+// The demo page (dist/, built by `make site`) in Debian's headless Chromium via playwright-core,
+// used as a person would: draw digits, run the batch, benchmark and choose a model. Fails on any
+// console error or warning and on any request that leaves the page. Screenshots of each panel go
+// to tests/e2e/screenshots/ (not committed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -9,10 +10,14 @@ import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const golden = JSON.parse(readFileSync(`${root}models/digits-accurate/golden.json`, 'utf8'));
-let server, browser, base;
+const shots = `${root}tests/e2e/screenshots`;
+const manifest = (name) => JSON.parse(readFileSync(`${root}models/${name}/manifest.json`, 'utf8'));
+let server, browser, page, base;
+const problems = [];
+const offsite = [];
 
 before(async () => {
+  mkdirSync(shots, { recursive: true });
   server = await serve(`${root}dist`, 0);
   base = `http://127.0.0.1:${server.address().port}/`;
   browser = await chromium.launch({
@@ -20,6 +25,14 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => r.url().startsWith(base) || r.url().startsWith('data:') || offsite.push(r.url()));
+  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
 });
 
 after(async () => {
@@ -27,30 +40,90 @@ after(async () => {
   server?.close();
 });
 
-test('the demo page predicts held-out digits with the default model', async () => {
-  const page = await browser.newPage();
-  const problems = [];
-  const offsite = [];
-  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('request', (r) => r.url().startsWith(base) || offsite.push(r.url()));
-  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+/** Draws a stroke through points given in pad units (0..1). */
+async function stroke(points) {
+  const box = await page.locator('#pad').boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
+  await page.mouse.up();
+}
 
-  await page.goto(base);
-  await page.waitForFunction(() => document.body.dataset.predictions === '1', null, { timeout: 30_000 });
-  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served cross-origin isolated');
-  assert.equal(await page.textContent('#model-name'), 'digits-accurate 1.0.0');
-  for (const [i, c] of golden.cases.slice(0, 3).entries()) {
-    if (i > 0) {
-      await page.click('#next');
-      await page.waitForFunction((n) => document.body.dataset.predictions === String(n), i + 1);
-    }
-    assert.equal(await page.textContent('#label'), c.expected.label, `test digit ${i}`);
-    assert.equal(await page.textContent('#truth'), c.truth);
-    assert.match(await page.textContent('#latency'), /^\d+(\.\d+)? (µs|ms)$/);
-  }
-  mkdirSync(`${root}tests/e2e/screenshots`, { recursive: true });
-  await page.screenshot({ path: `${root}tests/e2e/screenshots/demo.png`, fullPage: true });
-  assert.deepEqual(problems, [], 'no console errors or warnings');
-  assert.deepEqual(offsite, [], 'no request leaves the page');
+async function predictedAfter(n) {
+  await page.waitForFunction((k) => Number(document.body.dataset.realtimePredictions ?? 0) >= k, n);
+  return page.textContent('#rt-label');
+}
+
+test('served cross-origin isolated, the default model in a worker', async () => {
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  assert.equal(await page.textContent('#rt-model'), 'digits-accurate');
+});
+
+test('real-time: a drawn 1 and a drawn 0 are predicted, with latency and percentiles', async () => {
+  await stroke([[0.52, 0.12], [0.5, 0.5], [0.5, 0.88]]);
+  assert.equal(await predictedAfter(1), '1');
+  assert.match(await page.textContent('#rt-latency'), /^\d+(\.\d+)? (µs|ms)$/);
+  assert.match(await page.textContent('#rt-stats'), /^1 predictions · p50 .+ · p95 .+ · p99 .+$/);
+  await page.screenshot({ path: `${shots}/realtime-1.png`, clip: await page.locator('#realtime').boundingBox() });
+  await page.click('#clear');
+  const ring = Array.from({ length: 25 }, (_, i) => {
+    const a = (i / 24) * 2 * Math.PI;
+    return [0.5 + 0.22 * Math.sin(a), 0.5 - 0.36 * Math.cos(a)];
+  });
+  await stroke(ring);
+  assert.equal(await predictedAfter(2), '0');
+  await page.screenshot({ path: `${shots}/realtime-0.png`, clip: await page.locator('#realtime').boundingBox() });
+});
+
+test('batch: the shipped test set, accuracy as in the manifest, a CSV download, no long task', async () => {
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+  await page.click('#batch-run');
+  await page.waitForFunction(() => document.body.dataset.batchRuns === '1', null, { timeout: 60_000 });
+  const shown = Number((await page.textContent('#batch-accuracy')).replace('%', '')) / 100;
+  const recorded = manifest('digits-accurate').metrics.accuracy;
+  assert.ok(Math.abs(shown - recorded) <= 0.01, `shown ${shown}, manifest ${recorded}`);
+  assert.equal(await page.locator('#batch-confusion td').count(), 100);
+  const longTasks = await page.evaluate(() => window.longTasks);
+  assert.deepEqual(longTasks.filter((d) => d > 50), [], 'no main-thread task over 50 ms during the batch');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-download')]);
+  const text = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  assert.equal(text.length, 451, 'one row per input and a header');
+  await page.screenshot({ path: `${shots}/batch.png`, clip: await page.locator('#batch').boundingBox() });
+});
+
+test('stream: 1,000 events a second for 5 seconds, every event predicted, no error', async () => {
+  await page.locator('#stream-rate').fill('1000');
+  assert.equal(await page.textContent('#stream-rate-value'), '1000 / s');
+  await page.click('#stream-toggle');
+  await page.waitForFunction(() => document.body.dataset.streaming === '1');
+  await page.waitForTimeout(5000);
+  await page.screenshot({ path: `${shots}/stream.png`, clip: await page.locator('#stream').boundingBox() });
+  await page.click('#stream-toggle');
+  await page.waitForFunction(() => document.body.dataset.streaming === '0', null, { timeout: 30_000 });
+  const [sent, predicted, errors] = await page.evaluate(() => ['streamIn', 'streamOut', 'streamErrors'].map((k) => Number(document.body.dataset[k])));
+  assert.ok(sent >= 4000 && sent <= 6000, `${sent} events in 5 s at 1,000/s`);
+  assert.equal(predicted, sent, 'every event got a prediction');
+  assert.equal(errors, 0);
+  assert.match(await page.textContent('#stream-p99'), /^\d+\.\d{3} ms$/);
+});
+
+test('model: benchmark, then a generous and a tight budget', async () => {
+  await page.click('#bench-run');
+  await page.waitForFunction(() => document.body.dataset.benchmarked === '1', null, { timeout: 60_000 });
+  await page.locator('#budget').fill('100');
+  await page.waitForFunction(() => document.body.dataset.choice === 'digits-accurate');
+  assert.match(await page.textContent('#choice-reason'), /is the most accurate model/);
+  await page.locator('#budget').fill('0');
+  await page.waitForFunction(() => document.querySelector('#choice-reason').textContent.includes("no model's p95 fits"));
+  await page.screenshot({ path: `${shots}/model.png`, clip: await page.locator('#models').boundingBox() });
+});
+
+test('no console errors, no request leaves the page', async () => {
+  await page.screenshot({ path: `${shots}/page.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(offsite, []);
 });

@@ -1,0 +1,36 @@
+// Builds the static site: dist/ = www/ + pkg/ (as dist/pkg/), relative URLs only, ready for any
+// static host. Then:
+// - dist/sw.js gets the list of every asset and a version (package version + a hash of the
+//   assets), so the service worker caches exactly this build and replaces older ones;
+// - dist/index.html gets Subresource Integrity hashes (sha384) on its script and stylesheet.
+// Run by `make site`.
+import { createHash } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+cpSync(join(root, 'www'), dist, { recursive: true });
+cpSync(join(root, 'pkg'), join(dist, 'pkg'), { recursive: true, filter: (src) => !/\/(\.gitignore|README\.md|LICENSE)$/.test(src) });
+
+const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+const assets = files(dist).map((f) => relative(dist, f)).filter((f) => f !== 'sw.js' && !f.endsWith('.d.ts')).sort();
+const digest = createHash('sha256');
+for (const f of assets) digest.update(f).update(readFileSync(join(dist, f)));
+const version = `${JSON.parse(readFileSync(join(root, 'pkg/package.json'), 'utf8')).version}-${digest.digest('hex').slice(0, 12)}`;
+
+const sw = readFileSync(join(dist, 'sw.js'), 'utf8')
+  .replace("const VERSION = 'dev';", `const VERSION = '${version}';`)
+  .replace("const ASSETS = ['./'];", `const ASSETS = ${JSON.stringify(['./', ...assets.map((a) => `./${a}`)])};`);
+writeFileSync(join(dist, 'sw.js'), sw);
+
+const sri = (file) => `sha384-${createHash('sha384').update(readFileSync(join(dist, file))).digest('base64')}`;
+let html = readFileSync(join(dist, 'index.html'), 'utf8');
+html = html
+  .replace('<script type="module" src="app.js"></script>', `<script type="module" src="app.js" integrity="${sri('app.js')}"></script>`)
+  .replace('<link rel="stylesheet" href="style.css">', `<link rel="stylesheet" href="style.css" integrity="${sri('style.css')}">`);
+if (!html.includes('integrity=')) throw new Error('index.html: no script or stylesheet tag to add integrity to');
+writeFileSync(join(dist, 'index.html'), html);
+console.log(`dist/: ${assets.length} assets, version ${version}`);
