@@ -4,7 +4,7 @@
 // to tests/e2e/screenshots/ (not committed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
@@ -119,7 +119,64 @@ test('model: benchmark, then a generous and a tight budget', async () => {
   assert.match(await page.textContent('#choice-reason'), /is the most accurate model/);
   await page.locator('#budget').fill('0');
   await page.waitForFunction(() => document.querySelector('#choice-reason').textContent.includes("no model's p95 fits"));
+  assert.equal(await page.textContent('#choice-name'), 'digits-fast', 'the tightest budget picks the fast model');
+  assert.equal(await page.textContent('#rt-model'), 'digits-fast', 'and the real-time panel uses it');
   await page.screenshot({ path: `${shots}/model.png`, clip: await page.locator('#models').boundingBox() });
+});
+
+test('drawing makes no network request at all', async () => {
+  const requests = [];
+  const record = (r) => requests.push(r.url());
+  page.on('request', record);
+  await page.click('#clear');
+  await stroke([[0.5, 0.15], [0.5, 0.85]]);
+  await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions)) + 1);
+  page.off('request', record);
+  assert.deepEqual(requests, []);
+});
+
+test('offline: after the first visit the page reloads and predicts with no network', async () => {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.context().setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the service worker keeps the page isolated');
+    await stroke([[0.52, 0.12], [0.5, 0.5], [0.5, 0.88]]);
+    assert.equal(await predictedAfter(1), '1');
+  } finally {
+    await page.context().setOffline(false);
+  }
+});
+
+test('a new build replaces the cache cleanly', async () => {
+  const before = await page.evaluate(() => caches.keys());
+  assert.equal(before.length, 1);
+  // A new build: the same assets under a new version (what scripts/site.mjs writes on change).
+  const sw = `${root}dist/sw.js`;
+  const original = readFileSync(sw, 'utf8');
+  writeFileSync(sw, original.replace(/const VERSION = '([^']+)';/, "const VERSION = '$1-next';"));
+  try {
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.waitForFunction(async () => {
+      const keys = await caches.keys();
+      return keys.length === 1 && keys[0].endsWith('-next');
+    }, null, { timeout: 60_000, polling: 200 });
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
+  } finally {
+    writeFileSync(sw, original);
+  }
+});
+
+test('readable on a phone', async () => {
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await phone.goto(base);
+  await phone.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow} px too wide)`);
+  await phone.screenshot({ path: `${shots}/phone.png`, fullPage: true });
+  await phone.close();
 });
 
 test('no console errors, no request leaves the page', async () => {
