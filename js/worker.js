@@ -75,7 +75,8 @@ const methods = {
   },
   streamWrite(sid, items) {
     const writer = streams.get(sid);
-    for (const item of items) writer.write(item);
+    // A failed write also fails the stream's reader, which reports it; nothing to do here.
+    for (const item of items) writer.write(item).catch(() => {});
   },
   async streamClose(sid) {
     await streams.get(sid).close();
