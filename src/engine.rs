@@ -23,6 +23,8 @@ pub struct Engine {
     symbolic: Option<TypedSimpleState>,
     inputs: Vec<GraphIo>,
     outputs: Vec<GraphIo>,
+    /// The ONNX file's string properties: `doc_string`, `metadata_props.<key>`, ...
+    properties: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -80,6 +82,14 @@ impl Engine {
         let inference = tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])
             .map_err(|e| load_error(model, "parsing the ONNX file", e))?;
+        let properties = inference
+            .properties
+            .iter()
+            .filter_map(|(k, v)| {
+                let value = v.try_as_plain_ram().ok()?.as_slice::<String>().ok()?.first()?.clone();
+                Some((k.strip_prefix("onnx.").unwrap_or(k).to_owned(), value))
+            })
+            .collect();
         let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", e))?;
         // Names, types and shapes as the ONNX file declares them: read before decluttering, which
         // may fold an input's first node (a no-op Cast, say) into it and rename it.
@@ -90,7 +100,7 @@ impl Engine {
         let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", e))?)?;
         let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", e))?;
         let batch = typed.symbols.get(BATCH_DIM);
-        let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs };
+        let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs, properties };
         engine.state_for(1)?;
         Ok(engine)
     }
@@ -103,6 +113,11 @@ impl Engine {
     /// The graph's outputs as tract typed them.
     pub fn outputs(&self) -> &[GraphIo] {
         &self.outputs
+    }
+
+    /// The ONNX file's string properties (`doc_string`, `metadata_props.<key>`, ...).
+    pub fn properties(&self) -> &[(String, String)] {
+        &self.properties
     }
 
     /// The batch sizes that have a plan optimized for them, most recently used last.
@@ -145,6 +160,19 @@ impl Engine {
             Some((_, state)) => Ok(state),
             None => Err(load_error(&self.model, "planning", "no plan")),
         }
+    }
+
+    /// Runs the graph on every input (in the graph's order) and returns every output. When the
+    /// first input's first dimension is the batch symbol, the plan for that batch size runs.
+    pub fn run_all(&mut self, inputs: TVec<TValue>) -> Result<TVec<TValue>> {
+        let batched = matches!(self.inputs.first().and_then(|i| i.shape.first()), Some(Dim::Symbol(s)) if s == BATCH_DIM);
+        let batch = inputs.first().and_then(|t| t.shape().first().copied()).filter(|_| batched);
+        let state = match batch {
+            Some(n) => self.state_for(n)?,
+            None => self.symbolic_state()?,
+        };
+        let result = state.run(inputs);
+        result.map_err(|e| Error::Inference { model: self.model.clone(), detail: format!("{e:#}") })
     }
 
     /// Runs the graph on one input tensor whose first dimension is the batch size, and returns

@@ -17,6 +17,7 @@ pub mod model;
 pub mod package;
 pub mod preprocess;
 pub mod serve;
+pub mod tensor;
 pub mod wasm;
 
 pub use error::{Error, Result};

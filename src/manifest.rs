@@ -27,8 +27,9 @@ pub struct Manifest {
     pub version: String,
     /// One or two sentences for people.
     pub description: String,
-    /// What the model predicts.
-    pub task: Task,
+    /// What the model predicts; none for a model served only through `run()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
     /// The graph's inputs, in order. Packages have exactly one, shaped `["N", ...]`.
     pub inputs: Vec<TensorSpec>,
     /// The graph's outputs, each with its role.
@@ -36,10 +37,12 @@ pub struct Manifest {
     /// Class names, in the order of the scores (classification only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
-    /// What edgeserve applies to a raw input before the model.
+    /// What edgeserve applies to a raw input before the model (`predict` only).
+    #[serde(default)]
     pub preprocessing: Preprocessing,
-    /// Quality measured on held-out data when the package was made.
-    pub metrics: Metrics,
+    /// Quality measured on held-out data when the package was made (none when inferred).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
     /// sha256 of `model.onnx`, lowercase hex.
     pub sha256: String,
     /// True on exactly one package of a set: the one `Model.default()` loads.
@@ -133,7 +136,9 @@ pub struct OutputSpec {
     pub name: String,
     pub dtype: DType,
     pub shape: Vec<Dim>,
-    pub role: Role,
+    /// What the output means to `predict` (required when the manifest has a task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// Quality measured on held-out data. `accuracy` is required for classification; other
@@ -196,7 +201,7 @@ impl Manifest {
 
     /// The output with a role, if any.
     pub fn output_with_role(&self, role: Role) -> Option<(usize, &OutputSpec)> {
-        self.outputs.iter().enumerate().find(|(_, o)| o.role == role)
+        self.outputs.iter().enumerate().find(|(_, o)| o.role == Some(role))
     }
 
     /// Checks the rules between fields that types alone cannot express.
@@ -212,9 +217,12 @@ impl Manifest {
         if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
             return Err(self.err("sha256", "64 lowercase hexadecimal digits", format!("{:?}", self.sha256)));
         }
+        if self.task.is_none() {
+            return self.validate_generic();
+        }
         self.validate_input()?;
         self.validate_outputs()?;
-        if let Some(acc) = self.metrics.accuracy {
+        if let Some(acc) = self.metrics.as_ref().and_then(|m| m.accuracy) {
             if !(0.0..=1.0).contains(&acc) {
                 return Err(self.err("metrics.accuracy", "a fraction between 0 and 1", acc.to_string()));
             }
@@ -256,9 +264,13 @@ impl Manifest {
                 return Err(self.err(format!("outputs[{i}].shape"), format!("a shape starting with \"{BATCH_DIM}\""), shape_string(&o.shape)));
             }
         }
-        let count = |role| self.outputs.iter().filter(|o| o.role == role).count();
+        if let Some(i) = self.outputs.iter().position(|o| o.role.is_none()) {
+            return Err(self.err(format!("outputs[{i}].role"), "\"label\", \"scores\" or \"value\" (the manifest has a task)", "none"));
+        }
+        let count = |role| self.outputs.iter().filter(|o| o.role == Some(role)).count();
         match self.task {
-            Task::Classification => {
+            None => {}
+            Some(Task::Classification) => {
                 let labels = match &self.labels {
                     Some(l) if !l.is_empty() => l,
                     _ => return Err(self.err("labels", "a non-empty list of class names (task is classification)", "none")),
@@ -272,12 +284,12 @@ impl Manifest {
                 if count(Role::Label) > 1 || count(Role::Value) > 0 {
                     return Err(self.err("outputs", "at most one \"label\" output and no \"value\" output (task is classification)", format!("{} label, {} value", count(Role::Label), count(Role::Value))));
                 }
-                if self.metrics.accuracy.is_none() {
+                if self.metrics.as_ref().is_some_and(|m| m.accuracy.is_none()) {
                     return Err(self.err("metrics.accuracy", "the held-out accuracy (task is classification)", "none"));
                 }
                 for (i, o) in self.outputs.iter().enumerate() {
                     let (want_dtypes, want_shape): (&[DType], Vec<Dim>) = match o.role {
-                        Role::Scores => (&[DType::Float32], vec![Dim::Symbol(BATCH_DIM.into()), Dim::Fixed(labels.len() as u64)]),
+                        Some(Role::Scores) => (&[DType::Float32], vec![Dim::Symbol(BATCH_DIM.into()), Dim::Fixed(labels.len() as u64)]),
                         _ => (&[DType::Int64, DType::Int32], vec![Dim::Symbol(BATCH_DIM.into())]),
                     };
                     if !want_dtypes.contains(&o.dtype) {
@@ -289,7 +301,7 @@ impl Manifest {
                     }
                 }
             }
-            Task::Regression => {
+            Some(Task::Regression) => {
                 if self.labels.is_some() {
                     return Err(self.err("labels", "no labels (task is regression)", "a list of labels"));
                 }
@@ -307,6 +319,73 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// A manifest without a task: any inputs and outputs, served by `run()` only; no
+    /// preprocessing (there is no row to apply it to).
+    fn validate_generic(&self) -> Result<()> {
+        if self.inputs.is_empty() || self.outputs.is_empty() {
+            return Err(self.err("inputs", "at least one input and one output", format!("{} inputs, {} outputs", self.inputs.len(), self.outputs.len())));
+        }
+        if !matches!(self.preprocessing, Preprocessing::None { range: None }) {
+            return Err(self.err("preprocessing", "none (the manifest has no task: run() takes tensors as they are)", "a preprocessing"));
+        }
+        Ok(())
+    }
+
+    /// The manifest edgeserve infers for an ONNX file that came without one: the graph's inputs
+    /// and outputs (symbolic dimensions kept), labels from the `labels` metadata property (a
+    /// JSON array or comma-separated), and, when the graph looks like a classifier over those
+    /// labels (one float32 input `[N, ...]`, a float32 `[N, labels]` output), the classification
+    /// task; otherwise no task (`run()` only).
+    pub fn inferred(name: &str, sha256: String, inputs: &[GraphIo], outputs: &[GraphIo], properties: &[(String, String)]) -> Manifest {
+        let prop = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let labels: Option<Vec<String>> = prop("metadata_props.labels").map(|v| {
+            serde_json::from_str::<Vec<String>>(&v).unwrap_or_else(|_| v.split(',').map(|l| l.trim().to_owned()).collect())
+        });
+        let dtype = |d: &str| serde_json::from_value::<DType>(serde_json::Value::String(d.to_owned())).unwrap_or(DType::Float32);
+        let spec = |g: &GraphIo| TensorSpec { name: g.name.clone(), dtype: dtype(&g.dtype), shape: g.shape.clone() };
+        let batch = Dim::Symbol(BATCH_DIM.into());
+        let classifier = labels.as_ref().is_some_and(|l| {
+            inputs.len() == 1
+                && inputs[0].dtype == "float32"
+                && inputs[0].shape.first() == Some(&batch)
+                && inputs[0].shape.len() >= 2
+                && inputs[0].shape[1..].iter().all(|d| matches!(d, Dim::Fixed(_)))
+                && outputs.iter().filter(|o| o.dtype == "float32" && o.shape == [batch.clone(), Dim::Fixed(l.len() as u64)]).count() == 1
+        });
+        let role = |o: &GraphIo| -> Option<Role> {
+            if !classifier {
+                return None;
+            }
+            if o.dtype == "float32" {
+                Some(Role::Scores)
+            } else if o.shape == [batch.clone()] && (o.dtype == "int64" || o.dtype == "int32") {
+                Some(Role::Label)
+            } else {
+                None
+            }
+        };
+        let roles: Vec<Option<Role>> = outputs.iter().map(role).collect();
+        let classifier = classifier && roles.iter().all(Option::is_some) && roles.iter().filter(|r| **r == Some(Role::Label)).count() <= 1;
+        Manifest {
+            name: name.to_owned(),
+            version: "0.0.0".into(),
+            description: prop("doc_string").unwrap_or_else(|| "inferred from the ONNX graph".into()),
+            task: classifier.then_some(Task::Classification),
+            inputs: inputs.iter().map(spec).collect(),
+            outputs: outputs
+                .iter()
+                .zip(roles)
+                .map(|(g, r)| OutputSpec { name: g.name.clone(), dtype: dtype(&g.dtype), shape: g.shape.clone(), role: r.filter(|_| classifier) })
+                .collect(),
+            labels,
+            preprocessing: Preprocessing::None { range: None },
+            metrics: None,
+            sha256,
+            default: false,
+            training: None,
+        }
     }
 
     /// Checks that the manifest describes the graph tract loaded: the same inputs and outputs,

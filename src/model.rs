@@ -2,7 +2,7 @@
 //! modes (`serve/`) add their methods to [`LoadedModel`].
 
 use serde::Serialize;
-use tract_onnx::prelude::{TValue, Tensor, TVec};
+use tract_onnx::prelude::{IntoTValue, TValue, Tensor, TVec};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -69,7 +69,8 @@ enum Decoder {
 pub struct LoadedModel {
     package: Package,
     pub(crate) engine: Engine,
-    decoder: Decoder,
+    /// How outputs become predictions; none for a model without a task (run() only).
+    decoder: Option<Decoder>,
     /// Per-row input dimensions (the input shape without the batch dimension).
     row_dims: Vec<usize>,
     width: usize,
@@ -82,33 +83,63 @@ pub struct LoadedModel {
 impl LoadedModel {
     /// Loads a package: parses and optimizes its graph and checks the manifest against it.
     pub fn load(package: Package) -> Result<LoadedModel> {
+        let engine = Engine::load(&package.manifest().name, package.onnx())?;
+        LoadedModel::with_engine(package, engine)
+    }
+
+    /// Loads an ONNX file given at run time, with its manifest (JSON text) or without one (then
+    /// the manifest is inferred from the graph, see [`Manifest::inferred`]). A manifest without
+    /// `sha256` gets the bytes' hash; one with a `sha256` must match the bytes.
+    pub fn from_bytes(onnx: Vec<u8>, manifest_json: Option<&str>) -> Result<LoadedModel> {
+        let sha256 = crate::package::sha256_hex(&onnx);
+        match manifest_json {
+            Some(text) => {
+                let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                    Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
+                })?;
+                if let Some(object) = value.as_object_mut() {
+                    object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256));
+                }
+                LoadedModel::load(Package::from_parts(&value.to_string(), onnx)?)
+            }
+            None => {
+                let name = "model";
+                let engine = Engine::load(name, &onnx)?;
+                let manifest = Manifest::inferred(name, sha256, engine.inputs(), engine.outputs(), engine.properties());
+                manifest.validate()?;
+                LoadedModel::with_engine(Package::new(manifest, onnx)?, engine)
+            }
+        }
+    }
+
+    fn with_engine(package: Package, engine: Engine) -> Result<LoadedModel> {
         let manifest = package.manifest();
-        let engine = Engine::load(&manifest.name, package.onnx())?;
         manifest.check_against_graph(engine.inputs(), engine.outputs())?;
         let position = |name: &str| engine.outputs().iter().position(|o| o.name == name);
         let by_role = |role| manifest.output_with_role(role).and_then(|(_, o)| position(&o.name));
         let decoder = match manifest.task {
-            Task::Classification => Decoder::Class {
+            None => None,
+            Some(Task::Classification) => Some(Decoder::Class {
                 scores: by_role(Role::Scores).ok_or_else(|| Error::manifest(&manifest.name, "outputs", "a \"scores\" output", "none"))?,
                 label: by_role(Role::Label),
                 labels: manifest.labels.clone().unwrap_or_default(),
-            },
-            Task::Regression => Decoder::Values {
+            }),
+            Some(Task::Regression) => Some(Decoder::Values {
                 outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect(),
-            },
+            }),
         };
-        let row_dims: Vec<usize> = manifest.inputs[0]
-            .shape
-            .iter()
-            .skip(1)
-            .map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 })
-            .collect();
-        let width = manifest.row_width();
+        let row_dims: Vec<usize> = match (&decoder, manifest.inputs.first()) {
+            (Some(_), Some(input)) => input.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect(),
+            _ => vec![],
+        };
+        let width = if decoder.is_some() { manifest.row_width() } else { 0 };
         let mut model =
             LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default() };
         // One run on zeros: tract's first run sets up what later runs reuse (it took 30 ms in
         // Node), and that belongs to loading, not to the user's first prediction.
-        model.run_scratch(1)?;
+        if model.decoder.is_some() {
+            model.run_scratch(1)?;
+        }
         Ok(model)
     }
 
@@ -152,12 +183,36 @@ impl LoadedModel {
         self.latency.record(mode, ms, count);
     }
 
-    /// Labels of a classifier (empty for a regression).
+    /// Labels of a classifier (empty for a regression or a model without a task).
     pub fn labels(&self) -> &[String] {
         match &self.decoder {
-            Decoder::Class { labels, .. } => labels,
-            Decoder::Values { .. } => &[],
+            Some(Decoder::Class { labels, .. }) => labels,
+            _ => &[],
         }
+    }
+
+    /// The decoder of predictions, or the error that says the model has none.
+    fn decoder(&self) -> Result<&Decoder> {
+        self.decoder.as_ref().ok_or_else(|| {
+            Error::bad_input(
+                format!("model '{}' has no task", self.manifest().name),
+                "a manifest whose task is classification or regression, for predictions of rows (run() serves any model)",
+                "a manifest without a task",
+            )
+        })
+    }
+
+    /// Fails unless the model has a task (classification or regression) to predict rows for.
+    pub fn require_task(&self) -> Result<()> {
+        self.decoder().map(|_| ())
+    }
+
+    /// Runs the graph on named tensors (every input of the graph, in any order) and returns
+    /// every output, named, in the graph's order. No preprocessing: tensors go in as they are.
+    pub fn run(&mut self, inputs: Vec<crate::tensor::NamedTensor>) -> Result<Vec<crate::tensor::NamedTensor>> {
+        let tensors = crate::tensor::to_graph_inputs(self.engine.inputs(), inputs)?;
+        let outputs = self.engine.run_all(tensors.into_iter().map(|t| t.into_tvalue()).collect())?;
+        crate::tensor::from_graph_outputs(&self.manifest().name, self.engine.outputs(), &outputs)
     }
 
     /// Runs the model on `rows` preprocessed rows laid end to end in `data`.
@@ -218,7 +273,7 @@ impl LoadedModel {
 
     /// Appends the decoded predictions of the `rows` rows of a run to `into`.
     pub(crate) fn decode_rows(&self, outputs: &[TValue], rows: usize, into: &mut Predictions) -> Result<()> {
-        match &self.decoder {
+        match self.decoder()? {
             Decoder::Class { scores, label, labels } => {
                 self.class_indices(outputs, rows, *scores, *label, labels.len(), &mut into.indices)?;
                 for row in 0..rows {
@@ -239,7 +294,7 @@ impl LoadedModel {
 
     /// Decodes the one row of a run.
     pub(crate) fn decode_one(&self, outputs: &[TValue]) -> Result<Prediction> {
-        match &self.decoder {
+        match self.decoder()? {
             Decoder::Class { scores, label, labels } => {
                 let mut index = Vec::with_capacity(1);
                 self.class_indices(outputs, 1, *scores, *label, labels.len(), &mut index)?;

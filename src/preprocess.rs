@@ -35,6 +35,12 @@ pub enum Preprocessing {
     },
 }
 
+impl Default for Preprocessing {
+    fn default() -> Self {
+        Preprocessing::None { range: None }
+    }
+}
+
 /// How errors name a row: `input` for a single prediction, `rows[i]` in a batch or stream,
 /// `rows` for a batch given as one flat array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -291,3 +291,58 @@ async fn choose_in_wasm_by_budgets_from_the_measurements() {
     assert_eq!(get(&tight, "name").as_string().unwrap(), faster);
     assert_eq!(get(&tight, "withinBudget").as_bool(), Some(false));
 }
+
+// ---- models brought at run time --------------------------------------------------------------
+
+async fn from_bytes(bytes: &[u8]) -> Result<Model, JsValue> {
+    use wasm_bindgen::convert::TryFromJsValue;
+    let value = JsFuture::from(Model::from_bytes(js_sys::Uint8Array::from(bytes).into(), None)).await?;
+    Model::try_from_js_value(value)
+}
+
+#[wasm_bindgen_test]
+async fn from_bytes_infers_a_manifest_and_run_serves_every_dtype() {
+    let model = from_bytes(include_bytes!("fixtures/onnx/multi_io.onnx")).await.unwrap();
+    let manifest = model.manifest().unwrap();
+    assert!(get(&manifest, "task").is_undefined());
+    assert_eq!(Array::from(&get(&manifest, "inputs")).length(), 2);
+    let inputs = object(&[
+        ("a", Float32Array::from(&[1.5f32, -2.0, 0.0, -0.5, 3.25, 7.0][..]).into()),
+        ("b", js_sys::BigInt64Array::from(&[4i64, -3][..]).into()),
+    ]);
+    let out = model.run(inputs, None).unwrap();
+    let sum = get(&out, "sum");
+    assert_eq!(get(&sum, "dtype").as_string().unwrap(), "float32");
+    assert_eq!(Float32Array::from(get(&sum, "data")).to_vec(), vec![5.5, 2.0, 4.0, -3.5, 0.25, 4.0]);
+    let shape: Vec<f64> = Array::from(&get(&sum, "shape")).iter().map(|d| d.as_f64().unwrap()).collect();
+    assert_eq!(shape, vec![2.0, 3.0]);
+    let mask = get(&out, "mask");
+    assert_eq!(get(&mask, "dtype").as_string().unwrap(), "bool");
+    assert_eq!(Uint8Array::from(get(&mask, "data")).to_vec(), vec![1, 0, 0, 0, 1, 1]);
+    let count = get(&out, "count");
+    assert!(get(&count, "data").is_instance_of::<js_sys::BigInt64Array>());
+    assert_eq!(js_sys::BigInt64Array::from(get(&count, "data")).to_vec(), vec![8, -6]);
+    // A wrong typed array names the input.
+    let bad = object(&[("a", Float32Array::new_with_length(3).into()), ("b", Int32Array::from(&[1][..]).into())]);
+    let err = model.run(bad, None).err().unwrap();
+    assert_eq!(get(&err, "message").as_string().unwrap(), "input \"b\" has the wrong element type: expected int64 values (BigInt64Array), got Int32Array(1)");
+}
+
+#[wasm_bindgen_test]
+async fn from_bytes_of_a_digits_model_predicts_after_the_callers_scaling() {
+    let mut model = from_bytes(include_bytes!("../models/digits-fast/model.onnx")).await.unwrap();
+    let case = golden("digits-fast").cases.remove(0);
+    let scaled: Vec<f32> = case.input.iter().map(|x| x / 16.0).collect();
+    let r = model.predict(row(Float32Array::from(scaled.as_slice()))).unwrap();
+    assert_eq!(get(&r, "label").as_string().unwrap(), case.expected.label);
+}
+
+#[wasm_bindgen_test]
+async fn an_unsupported_operator_rejects_naming_it() {
+    let err = from_bytes(include_bytes!("fixtures/onnx/unsupported.onnx")).await.err().unwrap();
+    let message = get(&err, "message").as_string().unwrap();
+    assert_eq!(get(&err, "code").as_string().unwrap(), "MODEL_LOAD");
+    assert!(message.contains("Frobnicate") && message.contains("frob_1"), "{message}");
+    let err = JsFuture::from(Model::from_bytes(JsValue::from_str("model.onnx"), None)).await.err().unwrap();
+    assert_eq!(get(&err, "code").as_string().unwrap(), "BAD_INPUT");
+}

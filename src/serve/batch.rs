@@ -48,6 +48,7 @@ pub struct BatchJob {
 impl BatchJob {
     /// Prepares a batch of `raw` rows laid end to end (`rows * model.width()` values).
     pub fn new(model: &LoadedModel, raw: Vec<f32>, chunk_size: usize) -> Result<BatchJob> {
+        model.require_task()?;
         let width = model.width();
         if chunk_size == 0 || chunk_size > MAX_CHUNK {
             return Err(Error::bad_input("chunkSize is out of range", format!("a whole number from 1 to {MAX_CHUNK}"), chunk_size.to_string()));

@@ -85,6 +85,7 @@ pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64)
     if runs == 0 || runs > MAX_RUNS {
         return Err(Error::bad_input("runs is out of range", format!("a whole number from 1 to {MAX_RUNS}"), runs.to_string()));
     }
+    model.require_task()?;
     let row = benchmark_row(model);
     // Warm up, and estimate one call's time from a block long enough for the clock.
     let mut calls = 1usize;
@@ -111,7 +112,7 @@ pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64)
     let stats = histogram.stats();
     Ok(Measurement {
         name: model.manifest().name.clone(),
-        accuracy: model.manifest().metrics.accuracy,
+        accuracy: model.manifest().metrics.as_ref().and_then(|m| m.accuracy),
         p50: stats.p50,
         p95: stats.p95,
         p99: stats.p99,

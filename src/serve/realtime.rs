@@ -30,6 +30,7 @@ impl LoadedModel {
 
     /// [`LoadedModel::predict`] without recording the latency (for benchmarks).
     pub fn predict_unrecorded(&mut self, raw: &[f32]) -> Result<Timed> {
+        self.require_task()?;
         let clock = Stopwatch::start();
         let width = self.width();
         let mut scratch = std::mem::take(&mut self.scratch);

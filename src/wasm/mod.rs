@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod js;
+pub mod runtime;
 pub mod set;
 #[cfg(target_family = "wasm")]
 pub mod stream;
@@ -61,6 +62,10 @@ extern "C" {
     pub type BenchmarkOptions;
     #[wasm_bindgen(typescript_type = "ChooseOptions")]
     pub type ChooseOptions;
+    #[wasm_bindgen(typescript_type = "Partial<Manifest>")]
+    pub type ManifestInput;
+    #[wasm_bindgen(typescript_type = "RunOptions")]
+    pub type RunOptions;
 }
 /// One row of raw features (natively: the JSON stand-in of the JavaScript value).
 #[cfg(not(target_family = "wasm"))]
@@ -115,8 +120,8 @@ export type DType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64'
 export type Dim = number | string;
 export interface TensorSpec { name: string; dtype: DType; shape: Dim[] }
 export interface OutputSpec extends TensorSpec {
-  /** label: class index into labels, shape [N]; scores: one per class, [N, labels.length]; value: regression values. */
-  role: 'label' | 'scores' | 'value';
+  /** label: class index into labels, shape [N]; scores: one per class, [N, labels.length]; value: regression values. Absent without a task. */
+  role?: 'label' | 'scores' | 'value';
 }
 /** What edgeserve applies to a raw input before the model; `range` is the allowed raw [min, max]. */
 export type Preprocessing =
@@ -129,7 +134,8 @@ export interface Manifest {
   /** semver */
   version: string;
   description: string;
-  task: 'classification' | 'regression';
+  /** Absent for a model served by run() only (e.g. an inferred manifest without labels). */
+  task?: 'classification' | 'regression';
   /** Exactly one input, shaped ["N", ...]. */
   inputs: TensorSpec[];
   outputs: OutputSpec[];
@@ -137,7 +143,7 @@ export interface Manifest {
   labels?: string[];
   preprocessing: Preprocessing;
   /** Measured on held-out data when the package was made; accuracy is a fraction 0..1. */
-  metrics: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
+  metrics?: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
   /** sha256 of model.onnx, lowercase hex. */
   sha256: string;
   default: boolean;
@@ -203,6 +209,11 @@ export interface Measurement {
 export interface BenchmarkOptions { /** Samples per model (default 200). */ runs?: number }
 export interface ChooseOptions { /** The latency budget in ms. */ budgetMs: number; /** Which percentile must fit (default 95). */ percentile?: number }
 export interface Choice { model: Model; name: string; withinBudget: boolean; reason: string; measurements: Measurement[] }
+/** One input of run(): a typed array of the input's dtype (int64: BigInt64Array; bool: Uint8Array of 0/1), or numbers for float32/float64. */
+export type RunInput = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | number[];
+export interface RunOptions { /** The shape of each input, by name, when the graph's is not fixed. */ shapes?: Record<string, number[]> }
+/** One output of run(). */
+export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }
 "#;
 
 /// Installs the panic hook (feature `console_error_panic_hook`), once, when the module starts.

@@ -2,7 +2,7 @@
 // what a TypeScript user writes must compile, and misuse must not.
 import {
   initSync, Model, ModelSet, WorkerModel, BatchResult,
-  type ClassPrediction, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice,
+  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice,
 } from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
@@ -11,7 +11,7 @@ initSync({ module: wasmBytes });
 const names: string[] = Model.names();
 const model: Model = names.includes('digits-fast') ? Model.load('digits-fast') : Model.default();
 const manifest: Manifest = model.manifest;
-const accuracy: number | undefined = manifest.metrics.accuracy;
+const accuracy: number | undefined = manifest.metrics?.accuracy;
 const labels: string[] | undefined = manifest.labels;
 const width: number = model.inputWidth;
 
@@ -47,6 +47,9 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   await set.benchmark({ runs: 50 });
   const choice: Choice = set.choose({ budgetMs: 0.05, percentile: 95 });
   const chosen: Model = choice.model;
+  const loaded: Model = await Model.fromBytes(new Uint8Array(8), { name: 'mine' });
+  const outputs = loaded.run({ a: new Float32Array(3), b: new BigInt64Array(1) }, { shapes: { a: [1, 3] } });
+  const sum: DType = outputs.sum.dtype;
   const remote = await WorkerModel.create({ model: 'digits-fast' });
   const remoteBatch = await remote.predictBatch(rows, { onProgress: (p) => console.log(p.rowsPerSecond) });
   console.log(indices, scores, accuracy, text, p99, stream, chosen.name, remoteBatch.indices.length, (await remote.latency()).realtime.count);

@@ -1,0 +1,169 @@
+//! Tensors of any supported element type, for running a graph on named inputs (`model.run()`):
+//! the data, its dtype and its shape, checked against the graph's inputs and converted to and
+//! from tract's tensors.
+
+use tract_onnx::prelude::{DatumType, TValue, Tensor};
+
+use crate::error::{Error, Result};
+use crate::manifest::{shape_string, DType, Dim, GraphIo};
+
+/// The elements of a tensor, in row-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TensorData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    Bool(Vec<bool>),
+}
+
+impl TensorData {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            TensorData::F32(_) => DType::Float32,
+            TensorData::F64(_) => DType::Float64,
+            TensorData::I8(_) => DType::Int8,
+            TensorData::I16(_) => DType::Int16,
+            TensorData::I32(_) => DType::Int32,
+            TensorData::I64(_) => DType::Int64,
+            TensorData::U8(_) => DType::Uint8,
+            TensorData::U16(_) => DType::Uint16,
+            TensorData::U32(_) => DType::Uint32,
+            TensorData::U64(_) => DType::Uint64,
+            TensorData::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::F32(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+            TensorData::I8(v) => v.len(),
+            TensorData::I16(v) => v.len(),
+            TensorData::I32(v) => v.len(),
+            TensorData::I64(v) => v.len(),
+            TensorData::U8(v) => v.len(),
+            TensorData::U16(v) => v.len(),
+            TensorData::U32(v) => v.len(),
+            TensorData::U64(v) => v.len(),
+            TensorData::Bool(v) => v.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A named tensor: an input to or an output of `run()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: TensorData,
+}
+
+fn to_tract(t: &NamedTensor) -> std::result::Result<Tensor, String> {
+    let r = match &t.data {
+        TensorData::F32(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::F64(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::I8(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::I16(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::I32(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::I64(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::U8(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::U16(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::U32(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::U64(v) => Tensor::from_shape(&t.shape, v),
+        TensorData::Bool(v) => Tensor::from_shape(&t.shape, v),
+    };
+    r.map_err(|e| format!("{e:#}"))
+}
+
+fn from_tract(name: &str, t: &Tensor) -> std::result::Result<NamedTensor, String> {
+    fn vec<T: tract_onnx::prelude::Datum + Clone>(t: &Tensor) -> std::result::Result<Vec<T>, String> {
+        t.try_as_plain_ram().and_then(|v| v.as_slice::<T>().map(<[T]>::to_vec)).map_err(|e| format!("{e:#}"))
+    }
+    let data = match t.datum_type() {
+        DatumType::F32 => TensorData::F32(vec(t)?),
+        DatumType::F64 => TensorData::F64(vec(t)?),
+        DatumType::I8 => TensorData::I8(vec(t)?),
+        DatumType::I16 => TensorData::I16(vec(t)?),
+        DatumType::I32 => TensorData::I32(vec(t)?),
+        DatumType::I64 => TensorData::I64(vec(t)?),
+        DatumType::U8 => TensorData::U8(vec(t)?),
+        DatumType::U16 => TensorData::U16(vec(t)?),
+        DatumType::U32 => TensorData::U32(vec(t)?),
+        DatumType::U64 => TensorData::U64(vec(t)?),
+        DatumType::Bool => TensorData::Bool(vec(t)?),
+        DatumType::TDim => {
+            let cast = t.cast_to::<i64>().map_err(|e| format!("{e:#}"))?;
+            TensorData::I64(vec(&cast)?)
+        }
+        DatumType::F16 => {
+            let cast = t.cast_to::<f32>().map_err(|e| format!("{e:#}"))?;
+            TensorData::F32(vec(&cast)?)
+        }
+        other => return Err(format!("output {name:?} has element type {other:?}, which run() cannot return")),
+    };
+    Ok(NamedTensor { name: name.to_owned(), shape: t.shape().to_vec(), data })
+}
+
+/// Orders `given` as the graph's inputs and checks each one's dtype and shape against the
+/// graph; errors name the input, what was expected and what came.
+pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec<Tensor>> {
+    for g in &given {
+        if !graph.iter().any(|i| i.name == g.name) {
+            let names: Vec<&str> = graph.iter().map(|i| i.name.as_str()).collect();
+            return Err(Error::bad_input(format!("input {:?} is not an input of the model", g.name), format!("inputs named {names:?}"), format!("{:?}", g.name)));
+        }
+    }
+    let mut by_name: std::collections::HashMap<String, NamedTensor> = given.into_iter().map(|t| (t.name.clone(), t)).collect();
+    graph
+        .iter()
+        .map(|input| {
+            let t = by_name.remove(&input.name).ok_or_else(|| {
+                Error::bad_input(format!("input {:?} is missing", input.name), format!("{} values of shape {}", input.dtype, shape_string(&input.shape)), "nothing")
+            })?;
+            if t.data.dtype().to_string() != input.dtype {
+                return Err(Error::bad_input(format!("input {:?} has the wrong element type", input.name), input.dtype.clone(), t.data.dtype().to_string()));
+            }
+            let fits = t.shape.len() == input.shape.len()
+                && t.shape.iter().zip(&input.shape).all(|(n, d)| match d {
+                    Dim::Fixed(f) => *n as u64 == *f,
+                    Dim::Symbol(_) => true,
+                });
+            if !fits {
+                let got: Vec<String> = t.shape.iter().map(usize::to_string).collect();
+                return Err(Error::bad_input(format!("input {:?} has the wrong shape", input.name), shape_string(&input.shape), format!("[{}]", got.join(", "))));
+            }
+            let elements: usize = t.shape.iter().product();
+            if elements != t.data.len() {
+                return Err(Error::bad_input(
+                    format!("input {:?} does not fill its shape", input.name),
+                    format!("{elements} values for shape {:?}", t.shape),
+                    format!("{} values", t.data.len()),
+                ));
+            }
+            to_tract(&t).map_err(|e| Error::bad_input(format!("input {:?} cannot be built", input.name), "a tensor", e))
+        })
+        .collect()
+}
+
+/// Names the outputs of a run as the graph does.
+pub fn from_graph_outputs(model: &str, graph: &[GraphIo], outputs: &[TValue]) -> Result<Vec<NamedTensor>> {
+    graph
+        .iter()
+        .zip(outputs)
+        .map(|(g, t)| from_tract(&g.name, t).map_err(|detail| Error::Inference { model: model.to_owned(), detail }))
+        .collect()
+}

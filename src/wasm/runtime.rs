@@ -1,0 +1,247 @@
+//! Models brought at run time: `Model.fromBytes(bytes, manifest?)`, and `model.run(inputs)` for
+//! any graph (several inputs and outputs, any supported element type).
+
+use super::js::describe;
+#[cfg(not(target_family = "wasm"))]
+use super::Thrown;
+use super::{Model, Value};
+use crate::error::Error;
+use crate::model::LoadedModel;
+
+#[cfg(target_family = "wasm")]
+use wasm_bindgen::prelude::*;
+
+impl Model {
+    fn load_bytes(bytes: Vec<u8>, manifest: Option<&Value>) -> Result<Model, Error> {
+        let text = match manifest {
+            None => None,
+            Some(m) => Some(manifest_text(m)?),
+        };
+        Ok(Model::wrap(LoadedModel::from_bytes(bytes, text.as_deref())?))
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn manifest_text(m: &Value) -> Result<String, Error> {
+    if !m.is_object() {
+        return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
+    }
+    Ok(m.to_string())
+}
+
+#[cfg(target_family = "wasm")]
+fn manifest_text(m: &Value) -> Result<String, Error> {
+    if !m.is_object() || js_sys::Array::is_array(m) {
+        return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
+    }
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(m.clone())
+        .map_err(|e| Error::bad_input("manifest cannot be read", "a plain object of JSON values", e.to_string()))?;
+    Ok(json.to_string())
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Model {
+    /// Loads an ONNX model from bytes, with a manifest object or without (natively: at once).
+    pub fn from_bytes(bytes: Vec<u8>, manifest: Option<Value>) -> Result<Model, Thrown> {
+        Model::load_bytes(bytes, manifest.as_ref())
+    }
+}
+
+#[cfg(target_family = "wasm")]
+mod js_run {
+    use js_sys::{Array, Object, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    use super::describe;
+    use crate::error::Error;
+    use crate::manifest::{Dim, GraphIo};
+    use crate::tensor::{NamedTensor, TensorData};
+
+    /// The bytes of a Uint8Array, an ArrayBuffer or any other view.
+    pub fn bytes(v: &JsValue) -> Result<Vec<u8>, Error> {
+        if let Some(u8s) = v.dyn_ref::<js_sys::Uint8Array>() {
+            return Ok(u8s.to_vec());
+        }
+        if v.is_instance_of::<js_sys::ArrayBuffer>() {
+            return Ok(js_sys::Uint8Array::new(v).to_vec());
+        }
+        if js_sys::ArrayBuffer::is_view(v) {
+            let buffer = Reflect::get(v, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+            let offset = Reflect::get(v, &"byteOffset".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0) as u32;
+            let length = Reflect::get(v, &"byteLength".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0) as u32;
+            return Ok(js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
+        }
+        Err(Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v)))
+    }
+
+    fn name_of(v: &JsValue) -> String {
+        Reflect::get(v, &"constructor".into())
+            .and_then(|c| Reflect::get(&c, &"name".into()))
+            .ok()
+            .and_then(|n| n.as_string())
+            .unwrap_or_default()
+    }
+
+    /// One input: a typed array (or an array of numbers) of the graph input's element type.
+    fn data(input: &GraphIo, v: &JsValue) -> Result<TensorData, Error> {
+        let want = input.dtype.as_str();
+        let got = if Array::is_array(v) { "Array".to_owned() } else { name_of(v) };
+        let wrong = || {
+            Error::bad_input(
+                format!("input {:?} has the wrong element type", input.name),
+                format!("{want} values ({})", typed_array_for(want)),
+                describe(v),
+            )
+        };
+        let numbers = || -> Result<Vec<f64>, Error> {
+            Array::from(v).iter().enumerate().map(|(i, x)| x.as_f64().ok_or_else(|| {
+                Error::bad_input(format!("input {:?}[{i}] is not a number", input.name), "a number", describe(&x))
+            })).collect()
+        };
+        Ok(match (want, got.as_str()) {
+            ("float32", "Float32Array") => TensorData::F32(js_sys::Float32Array::from(v.clone()).to_vec()),
+            ("float64", "Float64Array") => TensorData::F64(js_sys::Float64Array::from(v.clone()).to_vec()),
+            ("int8", "Int8Array") => TensorData::I8(js_sys::Int8Array::from(v.clone()).to_vec()),
+            ("int16", "Int16Array") => TensorData::I16(js_sys::Int16Array::from(v.clone()).to_vec()),
+            ("int32", "Int32Array") => TensorData::I32(js_sys::Int32Array::from(v.clone()).to_vec()),
+            ("int64", "BigInt64Array") => TensorData::I64(js_sys::BigInt64Array::from(v.clone()).to_vec()),
+            ("uint8", "Uint8Array") => TensorData::U8(js_sys::Uint8Array::from(v.clone()).to_vec()),
+            ("uint16", "Uint16Array") => TensorData::U16(js_sys::Uint16Array::from(v.clone()).to_vec()),
+            ("uint32", "Uint32Array") => TensorData::U32(js_sys::Uint32Array::from(v.clone()).to_vec()),
+            ("uint64", "BigUint64Array") => TensorData::U64(js_sys::BigUint64Array::from(v.clone()).to_vec()),
+            ("bool", "Uint8Array") => TensorData::Bool(js_sys::Uint8Array::from(v.clone()).to_vec().into_iter().map(|b| b != 0).collect()),
+            ("float32", "Array") => TensorData::F32(numbers()?.into_iter().map(|x| x as f32).collect()),
+            ("float64", "Array") => TensorData::F64(numbers()?),
+            ("bool", "Array") => TensorData::Bool(Array::from(v).iter().map(|x| x.is_truthy()).collect()),
+            _ => return Err(wrong()),
+        })
+    }
+
+    /// The typed array that holds a dtype, for messages and the `.d.ts`.
+    pub fn typed_array_for(dtype: &str) -> &'static str {
+        match dtype {
+            "float32" => "Float32Array",
+            "float64" => "Float64Array",
+            "int8" => "Int8Array",
+            "int16" => "Int16Array",
+            "int32" => "Int32Array",
+            "int64" => "BigInt64Array",
+            "uint8" => "Uint8Array",
+            "uint16" => "Uint16Array",
+            "uint32" => "Uint32Array",
+            "uint64" => "BigUint64Array",
+            "bool" => "Uint8Array of 0 and 1",
+            _ => "a typed array",
+        }
+    }
+
+    /// The shape of an input: from `options.shapes[name]`, else the graph's when every dimension
+    /// is fixed, else the graph's with its one symbolic dimension worked out from the length.
+    fn shape(input: &GraphIo, len: usize, shapes: Option<&JsValue>) -> Result<Vec<usize>, Error> {
+        if let Some(given) = shapes.and_then(|s| Reflect::get(s, &JsValue::from_str(&input.name)).ok()).filter(|s| !s.is_undefined()) {
+            return Array::from(&given)
+                .iter()
+                .map(|d| d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as usize))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(&given)));
+        }
+        let fixed: usize = input.shape.iter().filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None }).product();
+        let symbolic = input.shape.iter().filter(|d| matches!(d, Dim::Symbol(_))).count();
+        match symbolic {
+            0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()),
+            1 if fixed > 0 && len % fixed == 0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { len / fixed }).collect()),
+            _ => Err(Error::bad_input(
+                format!("input {:?} needs a shape", input.name),
+                format!("options.shapes[{:?}], e.g. [1, ...] (its shape is {})", input.name, crate::manifest::shape_string(&input.shape)),
+                format!("{len} values and no shape"),
+            )),
+        }
+    }
+
+    pub fn inputs(graph: &[GraphIo], given: &JsValue, options: Option<&JsValue>) -> Result<Vec<NamedTensor>, Error> {
+        if !given.is_object() || Array::is_array(given) {
+            let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
+            return Err(Error::bad_input("run() inputs are not an object", format!("an object with a typed array per input: {names:?}"), describe(given)));
+        }
+        let shapes = options.and_then(|o| Reflect::get(o, &"shapes".into()).ok()).filter(|s| s.is_object());
+        let keys = Object::keys(given.unchecked_ref::<Object>());
+        keys.iter()
+            .map(|key| {
+                let name = key.as_string().unwrap_or_default();
+                let value = Reflect::get(given, &key).unwrap_or(JsValue::UNDEFINED);
+                let Some(input) = graph.iter().find(|g| g.name == name) else {
+                    // Named in the error by the core, with the inputs there are.
+                    return Ok(NamedTensor { name, shape: vec![0], data: TensorData::F32(vec![]) });
+                };
+                let data = data(input, &value)?;
+                let shape = shape(input, data.len(), shapes.as_ref())?;
+                Ok(NamedTensor { name, shape, data })
+            })
+            .collect()
+    }
+
+    /// `{ [name]: { dtype, shape, data } }` for the outputs of a run.
+    pub fn outputs(outputs: Vec<NamedTensor>) -> Result<JsValue, Error> {
+        let result = Object::new();
+        for t in outputs {
+            let dtype = t.data.dtype().to_string();
+            let data: JsValue = match &t.data {
+                TensorData::F32(v) => js_sys::Float32Array::from(v.as_slice()).into(),
+                TensorData::F64(v) => js_sys::Float64Array::from(v.as_slice()).into(),
+                TensorData::I8(v) => js_sys::Int8Array::from(v.as_slice()).into(),
+                TensorData::I16(v) => js_sys::Int16Array::from(v.as_slice()).into(),
+                TensorData::I32(v) => js_sys::Int32Array::from(v.as_slice()).into(),
+                TensorData::I64(v) => js_sys::BigInt64Array::from(v.as_slice()).into(),
+                TensorData::U8(v) => js_sys::Uint8Array::from(v.as_slice()).into(),
+                TensorData::U16(v) => js_sys::Uint16Array::from(v.as_slice()).into(),
+                TensorData::U32(v) => js_sys::Uint32Array::from(v.as_slice()).into(),
+                TensorData::U64(v) => js_sys::BigUint64Array::from(v.as_slice()).into(),
+                TensorData::Bool(v) => js_sys::Uint8Array::from(v.iter().map(|b| u8::from(*b)).collect::<Vec<_>>().as_slice()).into(),
+            };
+            let entry = Object::new();
+            let shape: Array = t.shape.iter().map(|d| JsValue::from_f64(*d as f64)).collect();
+            let set = |o: &Object, k: &str, v: &JsValue| Reflect::set(o, &JsValue::from_str(k), v).map(|_| ());
+            set(&entry, "dtype", &JsValue::from_str(&dtype))
+                .and_then(|_| set(&entry, "shape", &shape))
+                .and_then(|_| set(&entry, "data", &data))
+                .and_then(|_| set(&result, &t.name, &entry))
+                .map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("building the result: {}", describe(&e)) })?;
+        }
+        Ok(result.into())
+    }
+}
+
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen]
+impl Model {
+    /// Loads an ONNX model given at run time: `bytes` is a Uint8Array or ArrayBuffer of a
+    /// model.onnx; `manifest` (optional) is a manifest object (without `sha256` the bytes' hash
+    /// is used; with one, it must match). Without a manifest one is inferred from the graph:
+    /// inputs and outputs with names, dtypes and shapes (symbolic dimensions kept), labels from
+    /// the ONNX `labels` metadata property, and the classification task when the graph looks
+    /// like a classifier over those labels (else `run()` only). Resolves to a `Model`; an
+    /// unsupported operator rejects with a `MODEL_LOAD` error naming the operator and the node.
+    #[wasm_bindgen(js_name = fromBytes, unchecked_return_type = "Promise<Model>")]
+    pub fn from_bytes(bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
+        let loaded = js_run::bytes(&bytes).and_then(|b| Model::load_bytes(b, manifest.as_ref().map(AsRef::as_ref)));
+        match loaded {
+            Ok(model) => js_sys::Promise::resolve(&JsValue::from(model)),
+            Err(e) => js_sys::Promise::reject(&e.into()),
+        }
+    }
+
+    /// Runs the graph on named inputs, as they are (no preprocessing): `inputs` maps every
+    /// input name to a typed array of its dtype (float32: Float32Array, float64: Float64Array,
+    /// int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array, int8: Int8Array, bool:
+    /// Uint8Array of 0/1, ...). Shapes come from `options.shapes[name]`, or from the graph (a
+    /// single symbolic dimension is worked out from the length). Returns
+    /// `{ [output]: { dtype, shape, data } }` for every output. Errors name the input.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, RunOutput>")]
+    pub fn run(&self, #[wasm_bindgen(unchecked_param_type = "Record<string, RunInput>")] inputs: JsValue, options: Option<super::RunOptions>) -> Result<JsValue, JsValue> {
+        let outputs = self.shared.with(|m| {
+            let tensors = js_run::inputs(m.engine.inputs(), &inputs, options.as_ref().map(AsRef::as_ref))?;
+            m.run(tensors)
+        })?;
+        Ok(js_run::outputs(outputs)?)
+    }
+}

@@ -1,0 +1,126 @@
+//! Models brought at run time: from bytes with or without a manifest (then inferred from the
+//! graph), and run() on named tensors of several dtypes, natively.
+#![cfg(not(target_family = "wasm"))]
+
+mod common;
+
+use common::*;
+use edgeserve::tensor::{NamedTensor, TensorData};
+use edgeserve::wasm::Model;
+use edgeserve::{LoadedModel, Prediction};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/fixtures/onnx").join(name)).unwrap()
+}
+
+#[test]
+fn without_a_manifest_one_is_inferred_from_the_graph() {
+    let mut model = LoadedModel::from_bytes(read_onnx("digits-accurate"), None).unwrap();
+    let m = serde_json::to_value(model.manifest()).unwrap();
+    assert_eq!(m["task"], json!("classification"));
+    assert_eq!(m["labels"], json!(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]), "labels from metadata_props");
+    assert_eq!(m["inputs"], json!([{ "name": "X", "dtype": "float32", "shape": ["N", 64] }]));
+    assert_eq!(m["outputs"][0], json!({ "name": "label", "dtype": "int64", "shape": ["N"], "role": "label" }));
+    assert_eq!(m["outputs"][1], json!({ "name": "probabilities", "dtype": "float32", "shape": ["N", 10], "role": "scores" }));
+    assert_eq!(m["preprocessing"], json!({ "type": "none" }));
+    assert_eq!(m["sha256"], serde_json::from_str::<Value>(&read_manifest("digits-accurate")).unwrap()["sha256"]);
+    assert!(m.get("metrics").is_none());
+    // No preprocessing is known without the package's manifest: the caller scales.
+    for case in golden("digits-accurate").cases {
+        let scaled: Vec<f32> = case.input.iter().map(|x| x / 16.0).collect();
+        let Prediction::Class { index, scores, .. } = model.predict(&scaled).unwrap().prediction else { panic!() };
+        assert_eq!(Some(index), case.expected.index);
+        assert!(max_abs_diff(&scores, case.expected.scores.as_ref().unwrap()) <= TOLERANCE);
+    }
+}
+
+#[test]
+fn with_a_manifest_the_package_rules_apply() {
+    let manifest: Value = serde_json::from_str(&read_manifest("digits-fast")).unwrap();
+    let model = Model::from_bytes(read_onnx("digits-fast"), Some(manifest.clone())).unwrap();
+    let mut model = model;
+    for case in golden("digits-fast").cases {
+        let r = model.predict(json!(case.input)).unwrap();
+        assert_eq!(r["index"], json!(case.expected.index.unwrap()));
+    }
+    let mut without_hash = manifest.clone();
+    without_hash.as_object_mut().unwrap().remove("sha256");
+    assert!(Model::from_bytes(read_onnx("digits-fast"), Some(without_hash)).is_ok(), "sha256 is filled in from the bytes");
+    let err = Model::from_bytes(read_onnx("digits-accurate"), Some(manifest)).err().unwrap();
+    assert_eq!(err.code(), "INTEGRITY");
+    let err = Model::from_bytes(read_onnx("digits-fast"), Some(json!("digits-fast"))).err().unwrap();
+    assert_eq!(err.to_string(), "manifest is not an object: expected a manifest object (see schema/manifest.schema.json), got a string (\"digits-fast\")");
+}
+
+fn multi_io_expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/multi_io.json")).unwrap()).unwrap()
+}
+
+fn multi_io_inputs() -> Vec<NamedTensor> {
+    let e = multi_io_expected();
+    let a: Vec<f32> = serde_json::from_value(e["inputs"]["a"]["data"].clone()).unwrap();
+    let b: Vec<i64> = serde_json::from_value(e["inputs"]["b"]["data"].clone()).unwrap();
+    vec![
+        NamedTensor { name: "b".into(), shape: vec![2], data: TensorData::I64(b) },
+        NamedTensor { name: "a".into(), shape: vec![2, 3], data: TensorData::F32(a) },
+    ]
+}
+
+#[test]
+fn run_serves_several_inputs_and_outputs_of_several_dtypes() {
+    let mut model = LoadedModel::from_bytes(fixture("multi_io.onnx"), None).unwrap();
+    let m = serde_json::to_value(model.manifest()).unwrap();
+    assert!(m.get("task").is_none(), "no labels: no task, run() only");
+    assert_eq!(m["inputs"], json!([{ "name": "a", "dtype": "float32", "shape": ["N", 3] }, { "name": "b", "dtype": "int64", "shape": ["N"] }]));
+    let outputs = model.run(multi_io_inputs()).unwrap();
+    let e = multi_io_expected();
+    let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["sum", "mask", "count"]);
+    let sum: Vec<f32> = serde_json::from_value(e["outputs"]["sum"]["data"].clone()).unwrap();
+    let mask: Vec<bool> = serde_json::from_value(e["outputs"]["mask"]["data"].clone()).unwrap();
+    let count: Vec<i64> = serde_json::from_value(e["outputs"]["count"]["data"].clone()).unwrap();
+    assert_eq!(outputs[0].data, TensorData::F32(sum));
+    assert_eq!(outputs[0].shape, vec![2, 3]);
+    assert_eq!(outputs[1].data, TensorData::Bool(mask));
+    assert_eq!(outputs[2].data, TensorData::I64(count));
+    // Other batch sizes run too.
+    let one = vec![
+        NamedTensor { name: "a".into(), shape: vec![1, 3], data: TensorData::F32(vec![1.0, 2.0, 3.0]) },
+        NamedTensor { name: "b".into(), shape: vec![1], data: TensorData::I64(vec![10]) },
+    ];
+    assert_eq!(model.run(one).unwrap()[0].data, TensorData::F32(vec![11.0, 12.0, 13.0]));
+    // predict() needs a task.
+    let err = model.predict(&[0.0; 3]).unwrap_err();
+    assert_eq!(err.to_string(), "model 'model' has no task: expected a manifest whose task is classification or regression, for predictions of rows (run() serves any model), got a manifest without a task");
+}
+
+#[test]
+fn run_errors_name_the_input() {
+    let mut model = LoadedModel::from_bytes(fixture("multi_io.onnx"), None).unwrap();
+    let mut inputs = multi_io_inputs();
+    let cases: Vec<(Box<dyn Fn(&mut Vec<NamedTensor>)>, &str)> = vec![
+        (Box::new(|v| { v.remove(0); }), "input \"b\" is missing: expected int64 values of shape [N], got nothing"),
+        (Box::new(|v| v[0].name = "c".into()), "input \"c\" is not an input of the model: expected inputs named [\"a\", \"b\"], got \"c\""),
+        (Box::new(|v| v[0].data = TensorData::I32(vec![4, -3])), "input \"b\" has the wrong element type: expected int64, got int32"),
+        (Box::new(|v| { v[1].shape = vec![3, 2]; }), "input \"a\" has the wrong shape: expected [N, 3], got [3, 2]"),
+        (Box::new(|v| { v[1].shape = vec![1, 3]; }), "input \"a\" does not fill its shape: expected 3 values for shape [1, 3], got 6 values"),
+    ];
+    for (edit, message) in cases {
+        let mut given = inputs.clone();
+        edit(&mut given);
+        let err = model.run(given).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert_eq!(err.code(), "BAD_INPUT");
+    }
+    inputs.reverse();
+    assert_eq!(model.run(inputs).unwrap().len(), 3, "still serving, inputs in any order");
+}
+
+#[test]
+fn an_unsupported_operator_names_the_operator_and_the_node() {
+    let err = LoadedModel::from_bytes(fixture("unsupported.onnx"), None).unwrap_err();
+    let message = err.to_string();
+    assert_eq!(err.code(), "MODEL_LOAD");
+    assert!(message.contains("Frobnicate") && message.contains("frob_1"), "{message}");
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Small ONNX graphs for the tests of run-time loading (tests/fixtures/onnx/), made with
+onnx.helper, with onnxruntime's outputs recorded next to them:
+
+- multi_io.onnx: inputs a (float32 [N, 3]) and b (int64 [N]); outputs sum = a + b (float32
+  [N, 3]), mask = a > 0 (bool [N, 3]) and count = b * 2 (int64 [N]). Metadata: no labels.
+- unsupported.onnx: a node of an operator no runtime knows (com.example.Frobnicate), named
+  "frob_1", to check that errors name the operator and the node.
+
+Usage: python3 training/fixtures.py
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "onnx"
+
+
+def multi_io() -> None:
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 3])
+    b = helper.make_tensor_value_info("b", TensorProto.INT64, ["N"])
+    total = helper.make_tensor_value_info("sum", TensorProto.FLOAT, ["N", 3])
+    mask = helper.make_tensor_value_info("mask", TensorProto.BOOL, ["N", 3])
+    count = helper.make_tensor_value_info("count", TensorProto.INT64, ["N"])
+    two = helper.make_tensor("two", TensorProto.INT64, [], [2])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    nodes = [
+        helper.make_node("Cast", ["b"], ["b_float"], to=TensorProto.FLOAT, name="cast_b"),
+        helper.make_node("Unsqueeze", ["b_float", "axes"], ["b_col"], name="unsqueeze_b"),
+        helper.make_node("Add", ["a", "b_col"], ["sum"], name="add"),
+        helper.make_node("Greater", ["a", "zero"], ["mask"], name="greater"),
+        helper.make_node("Mul", ["b", "two"], ["count"], name="mul"),
+    ]
+    graph = helper.make_graph(nodes, "multi_io", [a, b], [total, mask, count], initializer=[two, zero, axes])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    (OUT / "multi_io.onnx").write_bytes(data)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    a_in = np.array([[1.5, -2.0, 0.0], [-0.5, 3.25, 7.0]], dtype=np.float32)
+    b_in = np.array([4, -3], dtype=np.int64)
+    s, m, c = session.run(None, {"a": a_in, "b": b_in})
+    expected = {
+        "inputs": {"a": {"shape": [2, 3], "data": a_in.ravel().tolist()}, "b": {"shape": [2], "data": b_in.tolist()}},
+        "outputs": {
+            "sum": {"dtype": "float32", "shape": list(s.shape), "data": s.ravel().tolist()},
+            "mask": {"dtype": "bool", "shape": list(m.shape), "data": [bool(x) for x in m.ravel()]},
+            "count": {"dtype": "int64", "shape": list(c.shape), "data": c.tolist()},
+        },
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / "multi_io.json").write_text(json.dumps(expected, indent=2) + "\n")
+
+
+def unsupported() -> None:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    node = helper.make_node("Frobnicate", ["x"], ["y"], name="frob_1", domain="com.example")
+    graph = helper.make_graph([node], "unsupported", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    model.ir_version = 8
+    (OUT / "unsupported.onnx").write_bytes(model.SerializeToString())
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    multi_io()
+    unsupported()
+    print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
