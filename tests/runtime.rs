@@ -99,7 +99,8 @@ fn run_serves_several_inputs_and_outputs_of_several_dtypes() {
 fn run_errors_name_the_input() {
     let mut model = LoadedModel::from_bytes(fixture("multi_io.onnx"), None).unwrap();
     let mut inputs = multi_io_inputs();
-    let cases: Vec<(Box<dyn Fn(&mut Vec<NamedTensor>)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Vec<NamedTensor>)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (Box::new(|v| { v.remove(0); }), "input \"b\" is missing: expected int64 values of shape [N], got nothing"),
         (Box::new(|v| v[0].name = "c".into()), "input \"c\" is not an input of the model: expected inputs named [\"a\", \"b\"], got \"c\""),
         (Box::new(|v| v[0].data = TensorData::I32(vec![4, -3])), "input \"b\" has the wrong element type: expected int64, got int32"),

@@ -66,6 +66,8 @@ extern "C" {
     pub type ManifestInput;
     #[wasm_bindgen(typescript_type = "RunOptions")]
     pub type RunOptions;
+    #[wasm_bindgen(typescript_type = "FromUrlOptions")]
+    pub type FromUrlOptions;
 }
 /// One row of raw features (natively: the JSON stand-in of the JavaScript value).
 #[cfg(not(target_family = "wasm"))]
@@ -212,6 +214,12 @@ export interface Choice { model: Model; name: string; withinBudget: boolean; rea
 /** One input of run(): a typed array of the input's dtype (int64: BigInt64Array; bool: Uint8Array of 0/1), or numbers for float32/float64. */
 export type RunInput = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | number[];
 export interface RunOptions { /** The shape of each input, by name, when the graph's is not fixed. */ shapes?: Record<string, number[]> }
+export interface FromUrlOptions {
+  /** The model's sha256 (hex): checked, and the key under which the bytes are cached (Cache API). */
+  sha256?: string;
+  onProgress?: (progress: { loaded: number; total?: number }) => void;
+  manifest?: Partial<Manifest>;
+}
 /** One output of run(). */
 export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }
 "#;

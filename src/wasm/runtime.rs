@@ -245,3 +245,143 @@ impl Model {
         Ok(js_run::outputs(outputs)?)
     }
 }
+
+/// `Model.fromUrl`: fetch with progress, sha256 check, and the Cache API.
+#[cfg(target_family = "wasm")]
+mod fetch {
+    use js_sys::{Function, Promise, Reflect, Uint8Array};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    use crate::error::Error;
+    use crate::package::sha256_hex;
+
+    /// The cache that holds fetched models.
+    const CACHE: &str = "edgeserve-models";
+
+    fn load_error(url: &str, detail: impl Into<String>) -> Error {
+        Error::ModelLoad { model: url.to_owned(), detail: detail.into() }
+    }
+
+    fn get(target: &JsValue, key: &str) -> JsValue {
+        Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        let f: Function = get(target, method).dyn_into().map_err(|_| JsValue::from_str(&format!("no {method}()")))?;
+        let result = f.apply(target, &args.iter().collect())?;
+        if result.is_instance_of::<Promise>() {
+            JsFuture::from(Promise::from(result)).await
+        } else {
+            Ok(result)
+        }
+    }
+
+    fn message(e: &JsValue) -> String {
+        e.as_string().or_else(|| get(e, "message").as_string()).unwrap_or_else(|| super::describe(e))
+    }
+
+    /// The cache key of a URL's bytes with a given sha256.
+    fn key(url: &str, sha256: &str) -> String {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}edgeserve-sha256={sha256}")
+    }
+
+    /// The Cache API's cache for models, when the platform has one (browsers; not Node).
+    async fn cache() -> Option<JsValue> {
+        let caches = get(&js_sys::global(), "caches");
+        if caches.is_undefined() {
+            return None;
+        }
+        call(&caches, "open", &[JsValue::from_str(CACHE)]).await.ok()
+    }
+
+    /// The model's bytes: from the cache when a sha256 is given and the cache has them, else
+    /// fetched (streaming, with `onProgress({ loaded, total })`), checked, and cached.
+    pub async fn bytes(url: &str, sha256: Option<&str>, on_progress: Option<&Function>) -> Result<Vec<u8>, Error> {
+        let cache = match sha256 {
+            Some(_) => cache().await,
+            None => None,
+        };
+        if let (Some(cache), Some(sha)) = (&cache, sha256) {
+            if let Ok(hit) = call(cache, "match", &[JsValue::from_str(&key(url, sha))]).await {
+                if !hit.is_undefined() {
+                    if let Ok(buffer) = call(&hit, "arrayBuffer", &[]).await {
+                        let bytes = Uint8Array::new(&buffer).to_vec();
+                        if sha256_hex(&bytes) == sha {
+                            return Ok(bytes);
+                        }
+                    }
+                }
+            }
+        }
+        let response = call(&js_sys::global(), "fetch", &[JsValue::from_str(url)])
+            .await
+            .map_err(|e| load_error(url, format!("fetching it failed: {}", message(&e))))?;
+        if get(&response, "ok").as_bool() != Some(true) {
+            let status = get(&response, "status").as_f64().unwrap_or(0.0);
+            return Err(load_error(url, format!("fetching it: expected HTTP 200, got HTTP {status}")));
+        }
+        let total = call(&get(&response, "headers"), "get", &[JsValue::from_str("content-length")])
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .and_then(|v| v.parse::<f64>().ok());
+        let reader = call(&get(&response, "body"), "getReader", &[]).await.map_err(|e| load_error(url, message(&e)))?;
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = call(&reader, "read", &[]).await.map_err(|e| load_error(url, format!("reading it failed: {}", message(&e))))?;
+            if get(&chunk, "done").as_bool() == Some(true) {
+                break;
+            }
+            bytes.extend(Uint8Array::new(&get(&chunk, "value")).to_vec());
+            if let Some(f) = on_progress {
+                let progress = js_sys::Object::new();
+                let _ = Reflect::set(&progress, &"loaded".into(), &JsValue::from_f64(bytes.len() as f64));
+                let _ = Reflect::set(&progress, &"total".into(), &total.map(JsValue::from_f64).unwrap_or(JsValue::UNDEFINED));
+                f.call1(&JsValue::UNDEFINED, &progress).map_err(|e| load_error(url, format!("onProgress threw: {}", message(&e))))?;
+            }
+        }
+        if let Some(sha) = sha256 {
+            let found = sha256_hex(&bytes);
+            if found != sha {
+                return Err(Error::Integrity { model: url.to_owned(), expected: sha.to_owned(), found });
+            }
+            if let Some(cache) = &cache {
+                let body = Uint8Array::from(bytes.as_slice());
+                let ctor: Function = get(&js_sys::global(), "Response").unchecked_into();
+                if let Ok(stored) = Reflect::construct(&ctor, &js_sys::Array::of1(&body)) {
+                    // A cache that cannot store (quota, private mode) only costs the next visit a fetch.
+                    let _ = call(cache, "put", &[JsValue::from_str(&key(url, sha)), stored]).await;
+                }
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen]
+impl Model {
+    /// Fetches an ONNX model and loads it like `fromBytes`. Options: `sha256` (hex; the bytes
+    /// must hash to it, and with it the bytes are kept in the Cache API, keyed by URL and
+    /// sha256, so a later visit loads offline without fetching), `onProgress({ loaded, total })`
+    /// after each chunk of the download (total from Content-Length, when sent), and `manifest`.
+    #[wasm_bindgen(js_name = fromUrl, unchecked_return_type = "Promise<Model>")]
+    pub fn from_url(url: String, options: Option<super::FromUrlOptions>) -> js_sys::Promise {
+        let options: Option<JsValue> = options.map(Into::into);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let o = options.as_ref();
+            let sha = o.and_then(|o| super::js::field(o, "sha256")).and_then(|s| s.as_string()).map(|s| s.to_lowercase());
+            if let Some(s) = &sha {
+                if s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(Error::bad_input("sha256 is not a sha256", "64 hexadecimal digits", format!("{s:?}")).into());
+                }
+            }
+            let progress = o.and_then(|o| super::js::field(o, "onProgress")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let bytes = fetch::bytes(&url, sha.as_deref(), progress.as_ref()).await?;
+            let manifest = o.and_then(|o| super::js::field(o, "manifest"));
+            Ok(JsValue::from(Model::load_bytes(bytes, manifest.as_ref())?))
+        })
+    }
+}

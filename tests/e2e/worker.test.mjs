@@ -99,6 +99,30 @@ test('stream in the browser: 1,000 items, in order', async () => {
   assert.deepEqual(result, { n: 1000, ordered: true, count: 1000 });
 });
 
+test('fromUrl caches the bytes: a second load works offline', async () => {
+  const manifest = JSON.parse(readFileSync(`${root}models/digits-fast/manifest.json`, 'utf8'));
+  const url = new URL('../../../models/digits-fast/model.onnx', page.url()).href;
+  const first = await page.evaluate(async ({ url, manifest }) => {
+    const { default: init, Model } = window.edgeserve;
+    await init();
+    const progress = [];
+    const m = await Model.fromUrl(url, { sha256: manifest.sha256, manifest, onProgress: (p) => progress.push(p.loaded) });
+    return { name: m.name, progress: progress.length, cached: (await (await caches.open('edgeserve-models')).keys()).length };
+  }, { url, manifest });
+  assert.deepEqual(first, { name: 'digits-fast', progress: first.progress, cached: 1 });
+  assert.ok(first.progress >= 1);
+  await page.context().setOffline(true);
+  try {
+    const label = await page.evaluate(async ({ url, manifest, input }) => {
+      const m = await window.edgeserve.Model.fromUrl(url, { sha256: manifest.sha256, manifest });
+      return m.predict(input).label;
+    }, { url, manifest, input: JSON.parse(readFileSync(`${root}models/digits-fast/golden.json`, 'utf8')).cases[0].input });
+    assert.equal(label, JSON.parse(readFileSync(`${root}models/digits-fast/golden.json`, 'utf8')).cases[0].expected.label);
+  } finally {
+    await page.context().setOffline(false);
+  }
+});
+
 test('no console errors or warnings', () => {
   assert.deepEqual(problems, []);
 });

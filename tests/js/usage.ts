@@ -50,6 +50,8 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   const loaded: Model = await Model.fromBytes(new Uint8Array(8), { name: 'mine' });
   const outputs = loaded.run({ a: new Float32Array(3), b: new BigInt64Array(1) }, { shapes: { a: [1, 3] } });
   const sum: DType = outputs.sum.dtype;
+  const fetched: Model = await Model.fromUrl('model.onnx', { sha256: 'ab'.repeat(32), onProgress: ({ loaded, total }) => console.log(loaded, total) });
+  console.log(sum, fetched.name);
   const remote = await WorkerModel.create({ model: 'digits-fast' });
   const remoteBatch = await remote.predictBatch(rows, { onProgress: (p) => console.log(p.rowsPerSecond) });
   console.log(indices, scores, accuracy, text, p99, stream, chosen.name, remoteBatch.indices.length, (await remote.latency()).realtime.count);

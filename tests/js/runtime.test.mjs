@@ -1,0 +1,77 @@
+// Models brought at run time, through the built package in Node: fromBytes (with and without a
+// manifest), fromUrl from a local server (progress, sha256), and run() on several dtypes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { edgeserve, golden, root } from './helpers.mjs';
+
+const { Model } = await edgeserve();
+const onnx = readFileSync(`${root}models/digits-fast/model.onnx`);
+const manifest = JSON.parse(readFileSync(`${root}models/digits-fast/manifest.json`, 'utf8'));
+const expected = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/multi_io.json`, 'utf8'));
+let server, base;
+
+before(async () => {
+  server = createServer((req, res) => {
+    if (req.url.startsWith('/model.onnx')) {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': onnx.length });
+      res.end(onnx);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+after(() => server.close());
+
+test('fromBytes with the manifest predicts as the package does; without it, run() and an inferred manifest', async () => {
+  const { cases } = golden('digits-fast');
+  for (const bytes of [new Uint8Array(onnx), onnx.buffer.slice(onnx.byteOffset, onnx.byteOffset + onnx.length)]) {
+    const m = await Model.fromBytes(bytes, manifest);
+    assert.equal(m.predict(cases[0].input).label, cases[0].expected.label);
+  }
+  const bare = await Model.fromBytes(new Uint8Array(onnx));
+  assert.equal(bare.manifest.task, 'classification');
+  assert.deepEqual(bare.manifest.labels, manifest.labels);
+  const out = bare.run({ X: Float32Array.from(cases[0].input, (v) => v / 16) });
+  assert.equal(out.label.dtype, 'int64');
+  assert.deepEqual(out.label.shape, [1]);
+  assert.equal(out.label.data[0], BigInt(cases[0].expected.index));
+  assert.deepEqual(out.probabilities.shape, [1, 10]);
+  await assert.rejects(Model.fromBytes('model.onnx'), (e) => e.code === 'BAD_INPUT' && /expected a Uint8Array or an ArrayBuffer, got a string/.test(e.message));
+  await assert.rejects(Model.fromBytes(new Uint8Array(onnx), { ...manifest, sha256: '0'.repeat(64) }), (e) => e.code === 'INTEGRITY');
+});
+
+test('run() with several inputs and outputs of several dtypes, shapes from the graph or given', async () => {
+  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/multi_io.onnx`));
+  const a = Float32Array.from(expected.inputs.a.data);
+  const b = BigInt64Array.from(expected.inputs.b.data.map(BigInt));
+  for (const options of [undefined, { shapes: { a: [2, 3], b: [2] } }]) {
+    const out = m.run({ a, b }, options);
+    assert.deepEqual(Object.keys(out), ['sum', 'mask', 'count']);
+    assert.deepEqual(Array.from(out.sum.data), expected.outputs.sum.data);
+    assert.ok(out.mask.data instanceof Uint8Array);
+    assert.deepEqual(Array.from(out.mask.data, Boolean), expected.outputs.mask.data);
+    assert.deepEqual(Array.from(out.count.data, Number), expected.outputs.count.data);
+    assert.deepEqual(out.sum.shape, [2, 3]);
+  }
+  assert.throws(() => m.run({ a }), (e) => e.code === 'BAD_INPUT' && e.message.startsWith('input "b" is missing'));
+  assert.throws(() => m.run({ a, b: new Int32Array(2) }), /input "b" has the wrong element type: expected int64 values \(BigInt64Array\), got Int32Array\(2\)/);
+  assert.throws(() => m.run({ a: new Float32Array(4), b }), /input "a" needs a shape|input "a" has the wrong shape/);
+  assert.throws(() => m.run([a, b]), /run\(\) inputs are not an object/);
+  assert.throws(() => m.predict(new Float32Array(3)), /has no task/);
+});
+
+test('fromUrl fetches with progress and checks the sha256', async () => {
+  const progress = [];
+  const m = await Model.fromUrl(`${base}/model.onnx`, { sha256: manifest.sha256, manifest, onProgress: (p) => progress.push(p) });
+  const { cases } = golden('digits-fast');
+  assert.equal(m.predict(cases[1].input).label, cases[1].expected.label);
+  assert.ok(progress.length >= 1);
+  assert.deepEqual(progress.at(-1), { loaded: onnx.length, total: onnx.length });
+  await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'ab'.repeat(32) }), (e) => e.code === 'INTEGRITY' && e.message.includes(manifest.sha256));
+  await assert.rejects(Model.fromUrl(`${base}/missing.onnx`), (e) => e.code === 'MODEL_LOAD' && /expected HTTP 200, got HTTP 404/.test(e.message));
+  await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'xyz' }), /sha256 is not a sha256/);
+});
