@@ -120,11 +120,6 @@ impl Engine {
         &self.properties
     }
 
-    /// The batch sizes that have a plan optimized for them, most recently used last.
-    pub fn planned_batch_sizes(&self) -> Vec<usize> {
-        self.concrete.iter().map(|(n, _)| *n).collect()
-    }
-
     fn plan(&self, model: TypedModel) -> Result<TypedSimpleState> {
         let plan = model
             .into_optimized()

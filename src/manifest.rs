@@ -182,11 +182,6 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The manifest as pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
     fn err(&self, field: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Error {
         Error::manifest(&self.name, field, expected, found)
     }

@@ -48,12 +48,21 @@ impl Predictions {
         }
     }
 
-    /// Forgets every row, keeping the memory.
-    pub fn clear(&mut self) {
-        self.rows = 0;
-        self.indices.clear();
-        self.scores.clear();
-        self.values.clear();
+    /// The first row as a [`Prediction`], moving its data out (for a one-row run).
+    pub fn into_first(self, labels: &[String]) -> Prediction {
+        match self.indices.first() {
+            Some(&index) if !labels.is_empty() => {
+                let mut scores = self.scores;
+                scores.truncate(labels.len());
+                Prediction::Class { label: labels.get(index as usize).cloned().unwrap_or_default(), index: index as usize, scores }
+            }
+            _ => {
+                let per_row = self.values.len().checked_div(self.rows).unwrap_or(0);
+                let mut values = self.values;
+                values.truncate(per_row);
+                Prediction::Values { values }
+            }
+        }
     }
 }
 
@@ -292,42 +301,23 @@ impl LoadedModel {
         Ok(())
     }
 
-    /// Decodes the one row of a run.
-    pub(crate) fn decode_one(&self, outputs: &[TValue]) -> Result<Prediction> {
-        match self.decoder()? {
-            Decoder::Class { scores, label, labels } => {
-                let mut index = Vec::with_capacity(1);
-                self.class_indices(outputs, 1, *scores, *label, labels.len(), &mut index)?;
-                let index = index.first().copied().unwrap_or_default() as usize;
-                let name = labels.get(index).cloned().unwrap_or_default();
-                Ok(Prediction::Class { label: name, index, scores: self.f32_row(outputs, *scores, 0)?.to_vec() })
-            }
-            Decoder::Values { outputs: ixs } => {
-                let mut values = vec![];
-                for ix in ixs {
-                    values.extend_from_slice(self.f32_row(outputs, *ix, 0)?);
-                }
-                Ok(Prediction::Values { values })
-            }
-        }
-    }
-
-    /// Preprocesses raw rows (`width()` values each) into the scratch buffer and runs them as
-    /// one batch. Rows are named `rows[first_row + i]` in errors.
-    pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: usize) -> Result<(usize, TVec<TValue>)> {
+    /// Preprocesses raw input into the scratch buffer and runs it as one batch. With
+    /// `first_row: None`, `raw` is one row named `input` in errors (and must have `width()`
+    /// values); with `Some(first)`, it is whole rows named `rows[first + i]`.
+    pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: Option<usize>) -> Result<(usize, TVec<TValue>)> {
         let width = self.width;
-        let rows = raw.len().checked_div(width).unwrap_or(0);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        let mut prepared = Ok(());
-        for (i, row) in raw.chunks(width.max(1)).enumerate() {
-            prepared = self.manifest().preprocessing.apply_row(row, width, RowName::Row(first_row + i), &mut scratch);
-            if prepared.is_err() {
-                break;
-            }
-        }
+        let preprocessing = &self.package.manifest().preprocessing;
+        let prepared = match first_row {
+            None => preprocessing.apply_row(raw, width, RowName::Input, &mut scratch).map(|_| 1),
+            Some(first) => raw
+                .chunks(width.max(1))
+                .enumerate()
+                .try_fold(0, |rows, (i, row)| preprocessing.apply_row(row, width, RowName::Row(first + i), &mut scratch).map(|_| rows + 1)),
+        };
         self.scratch = scratch;
-        prepared?;
+        let rows = prepared?;
         Ok((rows, self.run_scratch(rows)?))
     }
 }

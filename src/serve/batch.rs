@@ -80,7 +80,7 @@ impl BatchJob {
         let end = (start + self.chunk).min(self.total);
         if start < end {
             let clock = Stopwatch::start();
-            let (rows, outputs) = model.run_raw_rows(&self.raw[start * self.width..end * self.width], start)?;
+            let (rows, outputs) = model.run_raw_rows(&self.raw[start * self.width..end * self.width], Some(start))?;
             model.decode_rows(&outputs, rows, &mut self.out)?;
             let ms = clock.elapsed_ms();
             model.record(Mode::Batch, ms / rows.max(1) as f64, rows as u64);

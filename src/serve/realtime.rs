@@ -4,8 +4,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::latency::{Mode, Stopwatch};
-use crate::preprocess::RowName;
-use crate::model::{LoadedModel, Prediction};
+use crate::model::{LoadedModel, Prediction, Predictions};
 
 /// A prediction with the time it took.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,14 +31,10 @@ impl LoadedModel {
     pub fn predict_unrecorded(&mut self, raw: &[f32]) -> Result<Timed> {
         self.require_task()?;
         let clock = Stopwatch::start();
-        let width = self.width();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let prepared = self.manifest().preprocessing.apply_row(raw, width, RowName::Input, &mut scratch);
-        self.scratch = scratch;
-        prepared?;
-        let outputs = self.run_scratch(1)?;
-        let prediction = self.decode_one(&outputs)?;
+        let (rows, outputs) = self.run_raw_rows(raw, None)?;
+        let mut decoded = Predictions::default();
+        self.decode_rows(&outputs, rows, &mut decoded)?;
+        let prediction = decoded.into_first(self.labels());
         Ok(Timed { prediction, latency_ms: clock.elapsed_ms() })
     }
 }

@@ -77,11 +77,6 @@ impl StreamBatcher {
         self.queue.len() >= self.max_batch
     }
 
-    /// The longest micro-batch.
-    pub fn max_batch(&self) -> usize {
-        self.max_batch
-    }
-
     /// Predicts the oldest micro-batch (up to `max_batch` items) and returns one output per
     /// item, in stream order. Items that are not valid rows get their own error; the others run
     /// as one batch. Only a failure of the model itself fails every item of the micro-batch.
@@ -91,7 +86,7 @@ impl StreamBatcher {
         let queued: Vec<f64> = items.iter().map(|i| i.since.elapsed_ms()).collect();
         let clock = Stopwatch::start();
         let width = model.width();
-        let preprocessing = model.manifest().preprocessing.clone();
+        let preprocessing = &model.manifest().preprocessing;
         self.good.clear();
         self.rows.clear();
         let mut errors: Vec<Option<Error>> = Vec::with_capacity(n);

@@ -12,7 +12,9 @@ use crate::serve::csv;
 #[cfg(target_family = "wasm")]
 use wasm_bindgen::prelude::*;
 
-/// The predictions of a batch (`predictBatch`, `predictCsv`), in flat typed arrays.
+/// The predictions of a batch (`predictBatch`, `predictCsv`), in flat typed arrays. Each read
+/// of `labels`, `indices`, `scores`, `values` or `truth` makes a new copy: read it once into a
+/// variable rather than in a loop. Call `free()` when done (garbage collection also frees it).
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 pub struct BatchResult {
     predictions: Predictions,
