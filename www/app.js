@@ -18,13 +18,14 @@ export function workerFor(name) {
 
 async function main() {
   await init();
-  const defaultName = Model.default().name;
-  const state = { model: defaultName, listeners: [] };
+  // The default model is loaded in its worker, not on the main thread.
+  const first = await WorkerModel.create();
+  workers.set(first.name, Promise.resolve(first));
+  const state = { model: first.name, listeners: [] };
   state.use = (name) => {
     state.model = name;
     state.listeners.forEach((f) => f(name));
   };
-  await workerFor(defaultName);
   setupRealtime(state, workerFor);
   setupBatch(state, workerFor);
   setupStream(state, workerFor);

@@ -29,7 +29,7 @@ export function setupModels(state, { Model, ModelSet }) {
     m.free();
   }
 
-  const set = ModelSet.embedded();
+  let set = null; // loaded when the benchmark is asked for: it holds every model
   let range = null;
   const budgetAt = (slider) => range.lo * (range.hi / range.lo) ** (slider / 100); // log scale
   const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
@@ -47,6 +47,7 @@ export function setupModels(state, { Model, ModelSet }) {
   $('bench-run').addEventListener('click', async () => {
     $('bench-run').disabled = true;
     $('bench-status').textContent = 'measuring…';
+    set ??= ModelSet.embedded();
     const measured = await set.benchmark({ runs: 200 });
     for (const m of measured) rows.get(m.name).forEach((td, i) => { td.textContent = fmt([m.p50, m.p95, m.p99][i]); });
     const p95s = measured.map((m) => m.p95);
