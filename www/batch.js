@@ -1,6 +1,8 @@
 // Batch panel: the held-out test set (or a CSV the user picks) through the worker, with
 // progress, rows per second, accuracy, a confusion matrix and the predictions as a download.
 const $ = (id) => document.getElementById(id);
+// 12,345 without Intl (its first use loads locale data: a long task on the main thread).
+const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 function confusion(table, labels, truth, predicted) {
   const index = new Map(labels.map((l, i) => [l, i]));
@@ -39,11 +41,11 @@ export function setupBatch(state, workerFor) {
         onProgress: ({ done, total, rowsPerSecond }) => {
           $('batch-progress').value = done / total;
           $('batch-rows').textContent = `${done} of ${total} rows`;
-          $('batch-rate').textContent = `${Math.round(rowsPerSecond).toLocaleString('en')} rows/s`;
+          $('batch-rate').textContent = `${thousands(Math.round(rowsPerSecond))} rows/s`;
         },
       });
       $('batch-rows').textContent = `${res.rows} rows of ${source} with ${remote.name}`;
-      $('batch-rate').textContent = `${Math.round(res.rowsPerSecond).toLocaleString('en')} rows/s`;
+      $('batch-rate').textContent = `${thousands(Math.round(res.rowsPerSecond))} rows/s`;
       $('batch-accuracy').textContent = res.accuracy === undefined ? 'no labels' : `${(res.accuracy * 100).toFixed(2)}%`;
       if (res.truth) confusion($('batch-confusion'), remote.manifest.labels, res.truth, res.labels);
       csvOut = res.toCsv();
