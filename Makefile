@@ -9,12 +9,14 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # The wasm-bindgen pin in Cargo.toml is the one source of the version; the CLI must match it.
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 WASM_PACK_VERSION := 0.15.1
+CARGO_FUZZ_VERSION := 0.13.1
 CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
-export WASM_BINDGEN_VERSION WASM_PACK_VERSION
+export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node models pkg site demo \
-        bench-batch test test-native test-wasm test-wasm-node test-wasm-chrome test-js test-e2e clean
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models pkg site demo \
+        bench-batch conformance conformance-update fuzz test test-native test-wasm test-wasm-node \
+        test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
@@ -23,6 +25,8 @@ help:
 	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn)"
+	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
+	@echo "make fuzz     run every cargo-fuzz target for FUZZ_SECONDS (default 300) each"
 
 ## Setup ---------------------------------------------------------------------------------------
 
@@ -35,6 +39,13 @@ setup-browser:
 	@bash scripts/setup.sh browser
 
 setup-node: node_modules/.package-lock.json
+
+# The onnx wheel (its backend test data) and numpy, pinned, for the conformance run.
+setup-python:
+	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt
+
+setup-fuzz:
+	@bash scripts/setup.sh fuzz
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -64,10 +75,46 @@ demo: site
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
 
+## Conformance and fuzzing -----------------------------------------------------------------------
+
+# ONNX backend test cases (from the onnx wheel): natively (edgeserve's core on tract) and through
+# the built npm package in Node; report.py writes tests/conformance/results.md and fails when a
+# case of tests/conformance/pass-list.txt no longer passes, or passes natively but not in wasm.
+CONFORMANCE_DIR := target/conformance
+conformance: setup-python pkg
+	rm -rf $(CONFORMANCE_DIR)
+	python3 tests/conformance/prepare.py --out $(CONFORMANCE_DIR)
+	cargo run --quiet --example conformance -- $(CONFORMANCE_DIR)
+	node tests/conformance/run-wasm.mjs $(CONFORMANCE_DIR)
+	python3 tests/conformance/report.py --dir $(CONFORMANCE_DIR) $(REPORT_FLAGS)
+
+# Rewrites the pass list from a run (after a fix makes more cases pass).
+conformance-update:
+	$(MAKE) conformance REPORT_FLAGS=--update
+
+# Each target runs FUZZ_SECONDS (make test: 20 s each) from the seeds in fuzz/seeds/<target>/.
+# A crash stops the run; save its input into tests/fixtures/fuzz/<target>/ with the fix.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := manifest package csv input
+fuzz: setup-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  bash scripts/fuzz.sh run $$t target/fuzz-corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+	    2>&1 | tee target/fuzz-$$t.log | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==|SUMMARY|.*panicked)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, see target/fuzz-$$t.log and fuzz/artifacts/$$t/"; exit 1; }; \
+	done
+
 ## Tests ---------------------------------------------------------------------------------------
 
-test: setup test-native test-wasm test-js test-e2e
+test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz
 	@echo "make test: all suites passed"
+
+test-conformance: conformance
+
+test-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 test-native:
 	cargo test

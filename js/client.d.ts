@@ -17,6 +17,8 @@ export interface RemoteBatchResult {
 export declare class WorkerModel {
   /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
   static create(options?: { model?: string }): Promise<WorkerModel>;
+  /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred). */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, manifest?: Partial<Manifest>): Promise<WorkerModel>;
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;
@@ -27,6 +29,7 @@ export declare class WorkerModel {
   stream(options?: StreamOptions & { inFlight?: number }): TransformStream<RowInput, StreamOutput>;
   latency(): Promise<LatencyReport>;
   resetLatency(): Promise<void>;
+  /** Stops the worker: requests in flight reject, and later calls reject with code BAD_INPUT. */
   terminate(): void;
 }
 export type { BatchProgress };

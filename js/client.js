@@ -5,19 +5,37 @@ export class WorkerModel {
   #next = 1;
   #pending = new Map();
   #streams = new Map();
+  #terminated = false;
 
   /**
    * Starts a module Worker and loads a model in it (`model`: an embedded package name; the
    * default package when absent). Resolves when the model is ready.
    */
   static async create({ model } = {}) {
+    return WorkerModel.#start('load', [model ?? null]);
+  }
+
+  /**
+   * Like Model.fromBytes, in a new Worker: loads an ONNX model from its bytes (Uint8Array or
+   * ArrayBuffer, copied to the worker) with a manifest object or without one (then inferred).
+   */
+  static async fromBytes(bytes, manifest) {
+    return WorkerModel.#start('loadBytes', [bytes, manifest ?? null]);
+  }
+
+  static async #start(method, args) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeserve' });
     const remote = new WorkerModel(worker);
-    const info = await remote.#call('load', [model ?? null]);
-    remote.name = info.name;
-    remote.inputWidth = info.inputWidth;
-    remote.manifest = info.manifest;
-    return remote;
+    try {
+      const info = await remote.#call(method, args);
+      remote.name = info.name;
+      remote.inputWidth = info.inputWidth;
+      remote.manifest = info.manifest;
+      return remote;
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
   }
 
   constructor(worker) {
@@ -51,6 +69,10 @@ export class WorkerModel {
   }
 
   #call(method, args, { onProgress, transfer = [] } = {}) {
+    if (this.#terminated) {
+      const error = new Error(`${method}() on a terminated WorkerModel: expected a running worker, got one whose terminate() was called`);
+      return Promise.reject(Object.assign(error, { code: 'BAD_INPUT' }));
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
@@ -129,6 +151,7 @@ export class WorkerModel {
   /** Stops the worker; requests in flight reject. */
   terminate() {
     this.#worker.terminate();
+    this.#terminated = true;
     this.#failAll(new Error('the edgeserve worker was terminated'));
   }
 }

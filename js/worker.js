@@ -5,7 +5,7 @@
 //
 // Message protocol (structured clone; every request carries an id, every reply echoes it, so
 // many requests can be in flight and replies may come in any order):
-//   client -> worker  { id, method, args }        method: 'load' | 'predict' | 'predictBatch' |
+//   client -> worker  { id, method, args }        method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
 //                                                 'predictCsv' | 'latency' | 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
 //   worker -> client  { id, progress }            zero or more, for predictBatch / predictCsv
@@ -37,6 +37,11 @@ const methods = {
   load(name) {
     model?.free();
     model = name ? Model.load(name) : Model.default();
+    return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
+  },
+  async loadBytes(bytes, manifest) {
+    model?.free();
+    model = await Model.fromBytes(bytes, manifest ?? undefined);
     return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
   },
   predict(row) {
@@ -97,7 +102,7 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
     await ready;
     const handler = methods[method];
     if (!handler) throw Object.assign(new Error(`unknown method "${method}": expected one of ${Object.keys(methods).join(', ')}`), { code: 'BAD_INPUT' });
-    if (!model && method !== 'load') throw Object.assign(new Error('no model is loaded: expected a load request first'), { code: 'REGISTRY' });
+    if (!model && method !== 'load' && method !== 'loadBytes') throw Object.assign(new Error('no model is loaded: expected a load request first'), { code: 'REGISTRY' });
     const progress = (p) => self.postMessage({ id, progress: p });
     const result = await handler(...args, progress);
     if (id === 0) return; // fire and forget (streamWrite): no reply

@@ -6,7 +6,7 @@ set -euo pipefail
 
 WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:?set by the Makefile (from the wasm-bindgen pin in Cargo.toml)}"
 WASM_PACK_VERSION="${WASM_PACK_VERSION:?set by the Makefile}"
-want="${1:-all}"   # all | rust | browser
+want="${1:-all}"   # all | rust | browser | fuzz
 
 step() { printf '\n== setup: %s\n' "$*"; }
 
@@ -41,9 +41,18 @@ browser() {
   fi
 }
 
+fuzz_tools() {
+  local version="${CARGO_FUZZ_VERSION:?set by the Makefile}"
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
+    step "cargo install cargo-fuzz $version"
+    cargo_install cargo-fuzz --version "$version"
+  fi
+}
+
 case "$want" in
   rust) rust_tools ;;
+  fuzz) fuzz_tools ;;
   browser) browser ;;
   all) rust_tools; browser ;;
-  *) echo "usage: setup.sh [all|rust|browser]" >&2; exit 2 ;;
+  *) echo "usage: setup.sh [all|rust|browser|fuzz]" >&2; exit 2 ;;
 esac

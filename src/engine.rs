@@ -38,9 +38,13 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn load_error(model: &str, stage: &str, e: impl std::fmt::Display) -> Error {
-    Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: {e:#}") }
+/// A load failure at `stage`: what tract needed there (`expected`) and what it met instead.
+fn load_error(model: &str, stage: &str, expected: &str, e: impl std::fmt::Display) -> Error {
+    Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: expected {expected}, got: {e:#}") }
 }
+
+const TRACTABLE: &str = "a graph of operators tract implements, with types and shapes it can infer";
+const PLANNABLE: &str = "a graph tract can optimize and plan";
 
 fn dtype_name(dt: DatumType) -> String {
     match dt {
@@ -61,9 +65,15 @@ fn dtype_name(dt: DatumType) -> String {
     }
 }
 
-fn graph_io(model: &TypedModel, outlet: OutletId) -> TractResult<GraphIo> {
+/// The ONNX names of a graph's inputs or outputs: the name of an input's source node, an
+/// output's label. Read from the graph as parsed, before typing may fold a no-op first node (a
+/// Cast, a full Slice) into an input and so rename it.
+fn onnx_names(model: &InferenceModel, outlets: &[OutletId]) -> Vec<String> {
+    outlets.iter().map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone())).collect()
+}
+
+fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<GraphIo> {
     let fact = model.outlet_fact(outlet)?;
-    let name = model.outlet_label(outlet).map(str::to_owned).unwrap_or_else(|| model.node(outlet.node).name.clone());
     let shape = fact
         .shape
         .iter()
@@ -81,7 +91,7 @@ impl Engine {
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
         let inference = tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])
-            .map_err(|e| load_error(model, "parsing the ONNX file", e))?;
+            .map_err(|e| load_error(model, "parsing the ONNX file", &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()), e))?;
         let properties = inference
             .properties
             .iter()
@@ -90,15 +100,20 @@ impl Engine {
                 Some((k.strip_prefix("onnx.").unwrap_or(k).to_owned(), value))
             })
             .collect();
-        let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", e))?;
-        // Names, types and shapes as the ONNX file declares them: read before decluttering, which
-        // may fold an input's first node (a no-op Cast, say) into it and rename it.
-        let io = |outlets: &[OutletId]| -> Result<Vec<GraphIo>> {
-            outlets.iter().map(|o| graph_io(&typed, *o).map_err(|e| load_error(model, "reading the graph's inputs and outputs", e))).collect()
+        let input_names = onnx_names(&inference, inference.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?);
+        let output_names = onnx_names(&inference, inference.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?);
+        let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", TRACTABLE, e))?;
+        // Types and shapes as typing inferred them, before decluttering changes the graph.
+        let io = |outlets: &[OutletId], names: Vec<String>| -> Result<Vec<GraphIo>> {
+            outlets
+                .iter()
+                .zip(names)
+                .map(|(o, name)| graph_io(&typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
+                .collect()
         };
-        let inputs = io(typed.input_outlets().map_err(|e| load_error(model, "reading inputs", e))?)?;
-        let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", e))?)?;
-        let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", e))?;
+        let inputs = io(typed.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?, input_names)?;
+        let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?, output_names)?;
+        let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", PLANNABLE, e))?;
         let batch = typed.symbols.get(BATCH_DIM);
         let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs, properties };
         engine.state_for(1)?;
@@ -124,15 +139,15 @@ impl Engine {
         let plan = model
             .into_optimized()
             .and_then(|m| m.into_runnable())
-            .map_err(|e| load_error(&self.model, "optimizing the graph", e))?;
-        TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", e))
+            .map_err(|e| load_error(&self.model, "optimizing the graph", PLANNABLE, e))?;
+        TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", PLANNABLE, e))
     }
 
     fn symbolic_state(&mut self) -> Result<&mut TypedSimpleState> {
         if self.symbolic.is_none() {
             self.symbolic = Some(self.plan(self.typed.clone())?);
         }
-        self.symbolic.as_mut().ok_or_else(|| load_error(&self.model, "planning", "no plan"))
+        self.symbolic.as_mut().ok_or_else(|| load_error(&self.model, "planning", "a plan", "none"))
     }
 
     fn state_for(&mut self, batch: usize) -> Result<&mut TypedSimpleState> {
@@ -145,7 +160,7 @@ impl Engine {
             self.concrete.push(entry);
         } else if batch == 1 || self.concrete.len() < CONCRETE_PLANS {
             let subs = std::iter::once((sym, TDim::Val(batch as i64))).collect();
-            let fixed = self.typed.set_symbols(&subs).map_err(|e| load_error(&self.model, "fixing the batch size", e))?;
+            let fixed = self.typed.set_symbols(&subs).map_err(|e| load_error(&self.model, "fixing the batch size", PLANNABLE, e))?;
             let state = self.plan(fixed)?;
             self.concrete.push((batch, state));
         } else {
@@ -153,7 +168,7 @@ impl Engine {
         }
         match self.concrete.last_mut() {
             Some((_, state)) => Ok(state),
-            None => Err(load_error(&self.model, "planning", "no plan")),
+            None => Err(load_error(&self.model, "planning", "a plan", "none")),
         }
     }
 

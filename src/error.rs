@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Error {
     /// A model name that no package has.
-    #[error("unknown model '{name}': expected one of {available}")]
+    #[error("unknown model '{name}': expected one of {available}, got '{name}'")]
     UnknownModel { name: String, available: String },
 
     /// The caller's input has the wrong kind, length or values.
@@ -20,7 +20,7 @@ pub enum Error {
     Manifest { model: String, field: String, expected: String, found: String },
 
     /// The model bytes do not hash to the manifest's sha256.
-    #[error("integrity check failed for '{model}': manifest sha256 is {expected}, model.onnx hashes to {found}")]
+    #[error("integrity check failed for '{model}': expected the sha256 in the manifest, {expected}, found {found} (the hash of the model bytes)")]
     Integrity { model: String, expected: String, found: String },
 
     /// tract could not parse, type or optimize the ONNX graph.

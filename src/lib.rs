@@ -11,6 +11,9 @@
 
 pub mod engine;
 pub mod error;
+#[cfg(not(target_family = "wasm"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod latency;
 pub mod manifest;
 pub mod model;

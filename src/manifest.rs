@@ -51,6 +51,22 @@ pub struct Manifest {
     /// How the package was made (free-form, for people).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<serde_json::Value>,
+    /// Limits on what one call may ask of the model (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// The most rows one batch call (`predictBatch`, `predictCsv`) takes when the manifest sets no
+/// `limits.maxBatchRows`.
+pub const DEFAULT_MAX_BATCH_ROWS: u64 = 1_000_000;
+
+/// Limits on what one call may ask of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Limits {
+    /// The most rows one batch call takes; a larger batch is refused before any row runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch_rows: Option<u64>,
 }
 
 /// What a model predicts.
@@ -194,6 +210,11 @@ impl Manifest {
             .unwrap_or(0)
     }
 
+    /// The most rows one batch call takes (`limits.maxBatchRows`, else the default).
+    pub fn max_batch_rows(&self) -> u64 {
+        self.limits.as_ref().and_then(|l| l.max_batch_rows).unwrap_or(DEFAULT_MAX_BATCH_ROWS)
+    }
+
     /// The output with a role, if any.
     pub fn output_with_role(&self, role: Role) -> Option<(usize, &OutputSpec)> {
         self.outputs.iter().enumerate().find(|(_, o)| o.role == Some(role))
@@ -211,6 +232,9 @@ impl Manifest {
         }
         if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
             return Err(self.err("sha256", "64 lowercase hexadecimal digits", format!("{:?}", self.sha256)));
+        }
+        if self.max_batch_rows() == 0 {
+            return Err(self.err("limits.maxBatchRows", "a whole number of rows, at least 1", "0"));
         }
         if self.task.is_none() {
             return self.validate_generic();
@@ -380,6 +404,7 @@ impl Manifest {
             sha256,
             default: false,
             training: None,
+            limits: None,
         }
     }
 

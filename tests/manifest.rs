@@ -117,7 +117,7 @@ fn a_corrupt_onnx_file_is_refused_with_a_load_error() {
 #[test]
 fn unknown_names_list_the_models_there_are() {
     let err = LoadedModel::embedded("digits-huge").unwrap_err();
-    assert_eq!(err.to_string(), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"]");
+    assert_eq!(err.to_string(), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'");
     assert_eq!(err.code(), "UNKNOWN_MODEL");
 }
 

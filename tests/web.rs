@@ -147,7 +147,7 @@ fn bad_input_throws_errors_that_name_the_problem() {
 fn unknown_model_name_throws() {
     let err = Model::load("digits-huge").err().expect("an error");
     let err: &js_sys::Error = err.dyn_ref().expect("an Error object");
-    assert_eq!(String::from(err.message()), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"]");
+    assert_eq!(String::from(err.message()), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'");
     assert_eq!(get(err, "code").as_string().unwrap(), "UNKNOWN_MODEL");
     // Loading still works afterwards.
     assert_eq!(Model::load("digits-fast").unwrap().name().unwrap(), "digits-fast");

@@ -38,6 +38,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 SEED = 42
+MAX_BATCH_ROWS = 100_000
 TEST_SIZE = 0.25
 SCALE = 1.0 / 16.0  # raw 0..16 intensities -> 0..1, applied by edgeserve before the model
 GOLDEN_CASES = 32
@@ -136,6 +137,8 @@ def write_package(
     }
     if task == "classification":
         manifest["labels"] = LABELS
+    # One batch call takes at most this many rows (a larger one is refused before any row runs).
+    manifest["limits"] = {"maxBatchRows": MAX_BATCH_ROWS}
 
     label_out = next((k for k, v in roles.items() if v == "label"), None)
     scores_out = next((k for k, v in roles.items() if v == "scores"), None)

@@ -61,6 +61,14 @@ impl BatchJob {
             ));
         }
         let total = raw.len() / width;
+        let limit = model.manifest().max_batch_rows();
+        if total as u64 > limit {
+            return Err(Error::bad_input(
+                format!("the batch is over the size limit of '{}'", model.manifest().name),
+                format!("at most {limit} rows per call (manifest limits.maxBatchRows)"),
+                format!("{total} rows"),
+            ));
+        }
         Ok(BatchJob { raw, width, total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
     }
 

@@ -150,6 +150,8 @@ export interface Manifest {
   sha256: string;
   default: boolean;
   training?: Record<string, unknown>;
+  /** Limits per call. maxBatchRows: the most rows one predictBatch/predictCsv takes (default 1,000,000). */
+  limits?: { maxBatchRows?: number };
 }
 /** A classification: the predicted class, its index into manifest.labels, one score per class. */
 export interface ClassPrediction {

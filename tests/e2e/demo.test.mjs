@@ -153,6 +153,40 @@ test('offline: after the first visit the page reloads and predicts with no netwo
   }
 });
 
+test('privacy: every mode predicts with the network cut, and nothing leaves the page', async () => {
+  // Right after the offline reload: a fresh page, served by the service worker.
+  const context = page.context();
+  const requests = [];
+  const record = (r) => requests.push({ url: r.url(), method: r.method(), body: r.postData() });
+  context.on('request', record);
+  await context.setOffline(true);
+  try {
+    // real-time
+    await page.click('#clear');
+    await stroke([[0.5, 0.15], [0.5, 0.85]]);
+    await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions ?? 0)) + 1);
+    // batch (the test set, read from the page's own files)
+    await page.click('#batch-run');
+    await page.waitForFunction(() => document.body.dataset.batchRuns === '1', null, { timeout: 60_000 });
+    // stream
+    await page.locator('#stream-rate').fill('200');
+    await page.click('#stream-toggle');
+    await page.waitForFunction(() => Number(document.body.dataset.streamOut ?? 0) >= 100, null, { timeout: 30_000 });
+    await page.click('#stream-toggle');
+    await page.waitForFunction(() => document.body.dataset.streaming === '0', null, { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => document.body.dataset.streamErrors), '0');
+    // latency first: benchmark and choice
+    await page.click('#bench-run');
+    await page.waitForFunction(() => document.body.dataset.benchmarked === '1', null, { timeout: 60_000 });
+  } finally {
+    await context.setOffline(false);
+    context.off('request', record);
+  }
+  const assets = new Set(JSON.parse(readFileSync(`${root}dist/sw.js`, 'utf8').match(/const ASSETS = (\[.*\]);/)[1]).map((a) => new URL(a, base).href));
+  const sending = requests.filter((r) => r.method !== 'GET' || r.body || !assets.has(r.url.split('?')[0]));
+  assert.deepEqual(sending, [], 'only GETs of the build\'s own files (from the service worker\'s cache), no body, nothing else');
+});
+
 test('a new build replaces the cache cleanly', async () => {
   const before = await page.evaluate(() => caches.keys());
   assert.equal(before.length, 1);

@@ -7,7 +7,7 @@ export const pkgDir = `${root}pkg/`;
 export const TOLERANCE = 1e-5;
 
 export async function edgeserve() {
-  const mod = await import(`${pkgDir}edgeserve.js`);
+  const mod = await import(`${pkgDir}index.js`);
   mod.initSync({ module: readFileSync(`${pkgDir}edgeserve_bg.wasm`) });
   return mod;
 }

@@ -1,0 +1,174 @@
+// The catalogue of bad input: every kind of wrong thing a caller can hand edgeserve, each with the
+// error it must get (an Error whose `code` is one of the documented ErrorCodes and whose message
+// says what was wrong, what was expected and what came), or, for the kinds edgeserve accepts
+// (lossless typed arrays, a BOM, CRLF), the right answer. After every entry, a good prediction
+// must still match onnxruntime's golden output: a bad call never harms the module.
+//
+// One table, run by three layers (no imports here: it runs in Node and in the browser alike):
+//   tests/js/bad-input.test.mjs         the npm package (wasm) in Node, on the main thread
+//   tests/e2e/bad-input.test.mjs        the npm package in Chromium, main thread and WorkerModel
+//   tests/bad_input.rs                  the same kinds natively, through the core and the boundary
+// `layers` says where a kind applies: 'main' (a Model) and 'worker' (a WorkerModel, whose
+// arguments pass a structured clone, so functions and classes cannot be sent).
+//
+// The context a layer gives (ctx):
+//   model          the model under test: digits-accurate (Model or WorkerModel)
+//   fromBytes(bytes, manifest?)   Model.fromBytes or WorkerModel.fromBytes (a Promise)
+//   load(name)     Model.load or WorkerModel.create({ model }) (a Promise)
+//   fresh()        a new digits-accurate model, for the kinds that spoil theirs (a Promise)
+//   run?           for 'main': (inputs, options) => model.run(...) on tests/fixtures/onnx/multi_io.onnx
+//   onnx           bytes of models/digits-fast/model.onnx (Uint8Array); manifest: its manifest
+//   good           a golden raw row (64 numbers); csv: the header and 3 rows of digits-test.csv
+
+const WHAT_EXPECTED_GOT = /expected .+(got|found)[: ]/s;
+
+function row(ctx, change) {
+  const r = Float32Array.from(ctx.good);
+  change?.(r);
+  return r;
+}
+
+function withManifest(ctx, change) {
+  const m = structuredClone(ctx.manifest);
+  change(m);
+  return m;
+}
+
+function csvWith(ctx, change) {
+  const lines = ctx.csv.trim().split('\n').map((l) => l.split(','));
+  change(lines);
+  return lines.map((l) => l.join(',')).join('\n');
+}
+
+async function streamOf(model, items) {
+  const stream = model.stream({ maxBatch: 4, maxWaitMs: 1 });
+  const writer = stream.writable.getWriter();
+  const outputs = [];
+  const reading = (async () => {
+    const reader = stream.readable.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      outputs.push(value);
+    }
+  })();
+  for (const item of items) await writer.write(item);
+  await writer.close();
+  await reading;
+  return outputs;
+}
+
+export const catalogue = [
+  // ---- one row: predict()
+  { kind: 'row too short', code: 'BAD_INPUT', call: (c) => c.model.predict(new Float32Array(63)), message: /expected 64 raw features, got 63 values/ },
+  { kind: 'row too long', code: 'BAD_INPUT', call: (c) => c.model.predict(new Float32Array(65)), message: /expected 64 raw features, got 65 values/ },
+  { kind: 'empty input', code: 'BAD_INPUT', call: (c) => c.model.predict(new Float32Array(0)), message: /got 0 values/ },
+  { kind: 'empty array', code: 'BAD_INPUT', call: (c) => c.model.predict([]), message: /got 0 values/ },
+  { kind: 'a string', code: 'BAD_INPUT', call: (c) => c.model.predict('0,1,2'), message: /got a string \("0,1,2"\)/ },
+  { kind: 'null', code: 'BAD_INPUT', call: (c) => c.model.predict(null), message: /got null/ },
+  { kind: 'undefined', code: 'BAD_INPUT', call: (c) => c.model.predict(undefined), message: /got undefined/ },
+  { kind: 'an object', code: 'BAD_INPUT', call: (c) => c.model.predict({ length: 64 }), message: /got an object/ },
+  { kind: 'a number', code: 'BAD_INPUT', call: (c) => c.model.predict(7), message: /got a number \(7\)/ },
+  { kind: 'nested array of the wrong shape', code: 'BAD_INPUT', call: (c) => c.model.predict([Array.from(c.good)]), message: /input\[0\] is not a number.*got an array of 64 items/ },
+  { kind: 'a string inside the row', code: 'BAD_INPUT', call: (c) => c.model.predict(Array.from(c.good, (v, i) => (i === 4 ? '4' : v))), message: /input\[4\] is not a number.*got a string/ },
+  { kind: 'NaN', code: 'BAD_INPUT', call: (c) => c.model.predict(row(c, (r) => { r[9] = NaN; })), message: /input\[9\] is not a finite number.*got NaN/ },
+  { kind: 'Infinity', code: 'BAD_INPUT', call: (c) => c.model.predict(row(c, (r) => { r[2] = -Infinity; })), message: /input\[2\] is not a finite number.*got -inf/i },
+  { kind: 'a value outside the manifest range', code: 'BAD_INPUT', call: (c) => c.model.predict(row(c, (r) => { r[5] = 300; })), message: /input\[5\].*expected .*0.*16.*got 300/ },
+  { kind: 'Float64Array (rounded to float32: accepted)', accept: true, call: (c) => c.model.predict(Float64Array.from(c.good)) },
+  { kind: 'Int32Array within +-2^24 (exact: accepted)', accept: true, call: (c) => c.model.predict(Int32Array.from(c.good)) },
+  { kind: 'Int32Array beyond +-2^24 (inexact in float32)', code: 'BAD_INPUT', call: (c) => c.model.predict(Int32Array.from(c.good, (v, i) => (i === 3 ? 16777217 : v))), message: /16777217/ },
+  { kind: 'BigInt64Array', code: 'BAD_INPUT', call: (c) => c.model.predict(new BigInt64Array(64)), message: /got BigInt64Array\(64\)/ },
+
+  // ---- batches: predictBatch()
+  { kind: 'ragged rows in a batch', code: 'BAD_INPUT', call: (c) => c.model.predictBatch([Array.from(c.good), Array.from(c.good).slice(1)]), message: /rows\[1\].*expected 64 raw features, got 63/ },
+  { kind: 'a bad value deep in a batch', code: 'BAD_INPUT', call: (c) => c.model.predictBatch([Array.from(c.good), Array.from(c.good, (v, i) => (i === 2 ? NaN : v))]), message: /rows\[1\]\[2\] is not a finite number/ },
+  { kind: 'a flat batch that is not whole rows', code: 'BAD_INPUT', call: (c) => c.model.predictBatch(new Float32Array(64 * 3 + 5)), message: /a multiple of 64 values.*got 197 values/ },
+  { kind: 'a batch over the manifest size limit', code: 'BAD_INPUT', call: (c) => c.model.predictBatch(new Float32Array(64 * 100_001)), message: /size limit.*at most 100000 rows.*got 100001 rows/ },
+  { kind: 'chunkSize out of range', code: 'BAD_INPUT', call: (c) => c.model.predictBatch(new Float32Array(64), { chunkSize: 0 }), message: /chunkSize is out of range/ },
+  { kind: 'options that are not an object', code: 'BAD_INPUT', call: (c) => c.model.predictBatch(new Float32Array(64), 'fast'), message: /options are not an object/ },
+
+  // ---- CSV: predictCsv()
+  { kind: 'CSV with a missing column', code: 'BAD_INPUT', call: (c) => c.model.predictCsv(csvWith(c, (ls) => ls.forEach((l) => l.splice(3, 1))), { labelColumn: 'label' }), message: /wrong number of feature columns.*expected 64.*got 63/ },
+  { kind: 'CSV with a non-numeric cell', code: 'BAD_INPUT', call: (c) => c.model.predictCsv(csvWith(c, (ls) => { ls[2][7] = 'seven'; }), { labelColumn: 'label' }), message: /CSV line 3, column "p7" is not a number.*got "seven"/ },
+  { kind: 'CSV with ragged rows', code: 'BAD_INPUT', call: (c) => c.model.predictCsv(csvWith(c, (ls) => ls[3].pop()), { labelColumn: 'label' }), message: /line 4/ },
+  { kind: 'CSV with an unknown label column', code: 'BAD_INPUT', call: (c) => c.model.predictCsv(c.csv, { labelColumn: 'truth' }), message: /truth/ },
+  { kind: 'CSV with a BOM (accepted)', accept: 'csv', call: (c) => c.model.predictCsv(`\uFEFF${c.csv}`, { labelColumn: 'label' }) },
+  { kind: 'CSV with CRLF line ends (accepted)', accept: 'csv', call: (c) => c.model.predictCsv(c.csv.replaceAll('\n', '\r\n'), { labelColumn: 'label' }) },
+
+  // ---- model files: fromBytes()
+  { kind: 'a truncated ONNX file', code: 'MODEL_LOAD', call: (c) => c.fromBytes(c.onnx.slice(0, c.onnx.length >> 1)), message: /ONNX/ },
+  { kind: 'a corrupt ONNX file', code: 'MODEL_LOAD', call: (c) => c.fromBytes(c.onnx.map((b, i) => (i > 16 && i % 7 === 0 ? b ^ 0x5a : b))), message: /ONNX/ },
+  { kind: 'a file that is not ONNX', code: 'MODEL_LOAD', call: (c) => c.fromBytes(new TextEncoder().encode('<!doctype html><title>404</title>')), message: /ONNX/ },
+  { kind: 'bytes that are a string', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.fromBytes('model.onnx'), message: /expected a Uint8Array or an ArrayBuffer, got a string/ },
+  { kind: 'a wrong sha256', code: 'INTEGRITY', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.sha256 = '0'.repeat(64); })), message: /expected the sha256 in the manifest, 0{64}, found [0-9a-f]{64}/ },
+  { kind: 'a manifest with a missing field', code: 'BAD_MANIFEST', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { delete m.outputs; })), message: /outputs/ },
+  { kind: 'a manifest field of the wrong type', code: 'BAD_MANIFEST', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.version = 1; })), message: /`version`/ },
+  { kind: 'a manifest with an unknown dtype', code: 'BAD_MANIFEST', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.inputs[0].dtype = 'float128'; })), message: /inputs\[0\]\.dtype.*float128/ },
+  { kind: 'a manifest shape that does not match the graph', code: 'BAD_MANIFEST', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.inputs[0].shape = ['N', 65]; })), message: /inputs\[0\]\.shape.*expected \[N, 64\].*found \[N, 65\]/ },
+  { kind: 'a manifest that is not an object', code: 'BAD_INPUT', call: (c) => c.fromBytes(c.onnx, 'manifest.json'), message: /manifest is not an object/ },
+  { kind: 'an unknown model name', code: 'UNKNOWN_MODEL', call: (c) => c.load('digits-huge'), message: /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"\], got 'digits-huge'/ },
+
+  // ---- run() on named tensors
+  { kind: 'run() without a needed input', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.run({}), message: /input "\w+" is missing/ },
+  { kind: 'run() with an input of the wrong dtype', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.run({ ...c.runInputs, [c.runFirst]: new Int32Array(c.runInputs[c.runFirst].length) }), message: /has the wrong element type/ },
+  { kind: 'run() with an input the model lacks', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.run({ ...c.runInputs, nope: new Float32Array(1) }), message: /"nope" is not an input of the model/ },
+
+  // ---- streams and lifetimes
+  {
+    kind: 'a stream fed a bad item in the middle (the stream goes on)',
+    accept: 'stream',
+    call: (c) => streamOf(c.model, [row(c), 'oops', row(c)]),
+  },
+  { kind: 'use after free()', code: 'BAD_INPUT', spoils: true, call: async (c) => { const m = await c.fresh(); await c.dispose(m); return m.predict(row(c)); }, message: /after free\(\)|terminated/ },
+];
+
+/** Checks an entry's outcome; returns null when it is right, else what is wrong. */
+async function judge(entry, ctx, outcome) {
+  if (entry.accept) {
+    if (!outcome.ok) return `expected it to be accepted, got ${outcome.error?.code}: ${outcome.error?.message}`;
+    const r = outcome.value;
+    if (entry.accept === true) return ctx.sameAsGolden(r);
+    if (entry.accept === 'csv') return r.rows === ctx.csvRows ? null : `expected ${ctx.csvRows} rows, got ${r.rows}`;
+    if (entry.accept === 'stream') {
+      const [a, bad, b] = r;
+      if (r.length !== 3) return `expected 3 outputs, got ${r.length}`;
+      if (!(bad.error instanceof Error) || bad.error.code !== 'BAD_INPUT' || !WHAT_EXPECTED_GOT.test(bad.error.message)) return `expected item 1 to carry a BAD_INPUT Error, got ${JSON.stringify(bad)}`;
+      return ctx.sameAsGolden(a.prediction) ?? ctx.sameAsGolden(b.prediction);
+    }
+  }
+  if (outcome.ok) return `expected an Error with code ${entry.code}, got a result`;
+  const e = outcome.error;
+  if (!(e instanceof Error)) return `expected an Error, got ${typeof e}: ${String(e)}`;
+  if (e.code !== entry.code) return `expected code ${entry.code}, got ${e.code}: ${e.message}`;
+  if (!entry.message.test(e.message)) return `expected a message like ${entry.message}, got: ${e.message}`;
+  if (!WHAT_EXPECTED_GOT.test(e.message)) return `expected the message to say what was expected and what came, got: ${e.message}`;
+  return null;
+}
+
+/**
+ * Runs every entry that applies to `layer` ('main' or 'worker'); after each, checks that a good
+ * prediction still matches the golden output. Returns one record per entry:
+ * { kind, code, message, problem } (problem null when right).
+ */
+export async function runCatalogue(ctx, layer) {
+  const results = [];
+  for (const entry of catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes(layer))) {
+    let outcome;
+    try {
+      outcome = { ok: true, value: await entry.call(ctx) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    let problem = await judge(entry, ctx, outcome);
+    if (!problem) {
+      try {
+        problem = ctx.sameAsGolden(await ctx.model.predict(row(ctx)));
+        if (problem) problem = `after it, the model is harmed: ${problem}`;
+      } catch (e) {
+        problem = `after it, a good prediction failed: ${e.message}`;
+      }
+    }
+    results.push({ kind: entry.kind, code: outcome.ok ? 'accepted' : outcome.error?.code, message: outcome.ok ? '' : outcome.error?.message, problem });
+  }
+  return results;
+}

@@ -1,0 +1,43 @@
+// The bad-input catalogue (tests/catalogue/bad-input.mjs) through the npm package (wasm) in Node:
+// each kind gets its documented error, and a good prediction matches the golden output after it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { edgeserve, golden, root, TOLERANCE } from './helpers.mjs';
+import { catalogue, runCatalogue } from '../catalogue/bad-input.mjs';
+
+const { Model } = await edgeserve();
+
+test('every kind of bad input in the catalogue gets its documented error; the model stays good', async () => {
+  const { cases } = golden('digits-accurate');
+  const good = cases[0];
+  const multiIo = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/multi_io.onnx`));
+  const multiSpec = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/multi_io.json`, 'utf8'));
+  const runInputs = { a: Float32Array.from(multiSpec.inputs.a.data), b: BigInt64Array.from(multiSpec.inputs.b.data.map(BigInt)) };
+  const ctx = {
+    model: Model.load('digits-accurate'),
+    fromBytes: (bytes, manifest) => Model.fromBytes(bytes, manifest),
+    load: async (name) => Model.load(name),
+    fresh: async () => Model.load('digits-accurate'),
+    dispose: (m) => m.free(),
+    run: (inputs) => multiIo.run(inputs),
+    runInputs,
+    runFirst: 'a',
+    onnx: new Uint8Array(readFileSync(`${root}models/digits-fast/model.onnx`)),
+    manifest: JSON.parse(readFileSync(`${root}models/digits-fast/manifest.json`, 'utf8')),
+    good: good.input,
+    csv: readFileSync(`${root}www/data/digits-test.csv`, 'utf8').split('\n').slice(0, 4).join('\n'),
+    csvRows: 3,
+    sameAsGolden(p) {
+      if (p?.label !== good.expected.label) return `expected label ${good.expected.label}, got ${p?.label}`;
+      const d = Math.max(...good.expected.scores.map((s, i) => Math.abs(s - p.scores[i])));
+      return d <= TOLERANCE ? null : `scores off the golden output by ${d}`;
+    },
+  };
+  const results = await runCatalogue(ctx, 'main');
+  const problems = results.filter((r) => r.problem).map((r) => `${r.kind}: ${r.problem}`);
+  assert.deepEqual(problems, []);
+  assert.ok(results.length >= 25, `${results.length} kinds`);
+  assert.equal(results.length, catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes('main')).length);
+  console.log(`bad-input catalogue (wasm in Node): ${results.length} kinds, every one as documented`);
+});
