@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models pkg site demo \
-        bench-batch conformance conformance-update fuzz test test-native test-wasm test-wasm-node \
+        bench-batch bench-models bench bench-smoke conformance conformance-update fuzz test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn)"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
 	@echo "make fuzz     run every cargo-fuzz target for FUZZ_SECONDS (default 300) each"
+	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
 
 ## Setup ---------------------------------------------------------------------------------------
 
@@ -72,6 +73,31 @@ demo: site
 
 ## Benchmarks (figures, not tests) ----------------------------------------------------------
 
+# The benchmark models (bench/models.py: random weights with onnx.helper, onnxruntime's outputs),
+# not committed: ~60 MB.
+BENCH_MODELS := target/bench-models
+bench-models:
+	python3 -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	python3 bench/models.py --out $(BENCH_MODELS)
+
+# edgeserve against onnxruntime-web in Node and Chromium, and native tract, side by side:
+# bench/results/latest.md and latest.json (figures; nothing here fails on a slow machine).
+bench: bench-models pkg setup-node setup-browser
+	@mkdir -p bench/results
+	cargo run --profile bench-native --quiet --example bench-native -- $(BENCH_MODELS) > bench/results/native.json
+	node bench/node.mjs --models $(BENCH_MODELS)
+	node bench/browser.mjs
+	node bench/report.mjs
+
+# The same on two models with few runs, to check that the benchmark works (run by make test).
+bench-smoke: bench-models pkg setup-node setup-browser
+	@mkdir -p bench/results
+	cargo run --quiet --example bench-native -- $(BENCH_MODELS) --smoke > bench/results/native-smoke.json
+	node bench/node.mjs --smoke --models $(BENCH_MODELS)
+	node bench/browser.mjs --smoke
+	node bench/report.mjs --smoke > /dev/null
+	@grep -q '^| digits-accurate | Chromium |' bench/results/latest-smoke.md || { echo "bench-smoke: no Chromium row"; exit 1; }
+
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
 
@@ -100,7 +126,7 @@ fuzz: setup-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  bash scripts/fuzz.sh run $$t target/fuzz-corpus/$$t fuzz/seeds/$$t -- \
+	  bash scripts/fuzz.sh run $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/seeds/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
 	    2>&1 | tee target/fuzz-$$t.log | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==|SUMMARY|.*panicked)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, see target/fuzz-$$t.log and fuzz/artifacts/$$t/"; exit 1; }; \
@@ -108,7 +134,7 @@ fuzz: setup-fuzz
 
 ## Tests ---------------------------------------------------------------------------------------
 
-test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz
+test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz bench-smoke
 	@echo "make test: all suites passed"
 
 test-conformance: conformance

@@ -1,3 +1,13 @@
+/** Options must be an object (or absent), as Model's methods require; checked here because
+ * destructuring a string would quietly turn it into an object. */
+function options(method, value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value === 'object' && !Array.isArray(value)) return value;
+  const got = typeof value === 'string' ? `a string (${JSON.stringify(value.slice(0, 40))})` : Array.isArray(value) ? `an array of ${value.length} items` : `a ${typeof value} (${String(value)})`;
+  const error = new Error(`${method} options are not an object: expected an object such as { chunkSize: 256 }, got ${got}`);
+  throw Object.assign(error, { code: 'BAD_INPUT' });
+}
+
 // WorkerModel: the edgeserve Model, off the main thread. The same methods as Model, async; see
 // worker.js for the message protocol. Browser only (Node serves on its own thread).
 export class WorkerModel {
@@ -86,13 +96,15 @@ export class WorkerModel {
   }
 
   /** Like Model.predictBatch; onProgress is called in this thread. */
-  predictBatch(rows, { onProgress, transfer = false, ...options } = {}) {
-    return this.#call('predictBatch', [rows, options], { onProgress, transfer: transfer && ArrayBuffer.isView(rows) ? [rows.buffer] : [] });
+  async predictBatch(rows, opts) {
+    const { onProgress, transfer = false, ...rest } = options('predictBatch', opts);
+    return this.#call('predictBatch', [rows, rest], { onProgress, transfer: transfer && ArrayBuffer.isView(rows) ? [rows.buffer] : [] });
   }
 
   /** Like Model.predictCsv; the result's toCsv() returns the CSV the worker wrote. */
-  async predictCsv(text, { onProgress, ...options } = {}) {
-    const { csv, ...result } = await this.#call('predictCsv', [text, options], { onProgress });
+  async predictCsv(text, opts) {
+    const { onProgress, ...rest } = options('predictCsv', opts);
+    const { csv, ...result } = await this.#call('predictCsv', [text, rest], { onProgress });
     return { ...result, toCsv: () => csv };
   }
 

@@ -1,0 +1,175 @@
+// What the benchmark measures, the same in Node and in the browser (no imports): the runtimes
+// under test behind one small interface, the wasm memories they create, and the measurements
+// (single-prediction latency, batch throughput), alternating A/B so that drift hits every runtime.
+//
+// A runtime: { name, load(bytes, meta) -> Promise<session>, run(session, batch) -> Promise|value,
+//              free(session) }; a batch is { [inputName]: { data: TypedArray, shape } }.
+
+/** Watches WebAssembly instantiation so that every wasm memory made afterwards can be measured
+ * (exported or imported: edgeserve exports its memory, onnxruntime-web's threaded build imports
+ * a shared one). Call before a runtime is loaded. */
+export function watchWasmMemory() {
+  const memories = new Set();
+  const note = (obj) => {
+    for (const v of Object.values(obj ?? {})) {
+      if (v instanceof WebAssembly.Memory) memories.add(v);
+      else if (v && typeof v === 'object' && !(v instanceof WebAssembly.Module)) for (const w of Object.values(v)) if (w instanceof WebAssembly.Memory) memories.add(w);
+    }
+  };
+  const { instantiate, instantiateStreaming } = WebAssembly;
+  WebAssembly.instantiate = async function (source, imports) {
+    note(imports);
+    const result = await instantiate.call(WebAssembly, source, imports);
+    note((result.instance ?? result).exports);
+    return result;
+  };
+  if (instantiateStreaming) {
+    WebAssembly.instantiateStreaming = async function (source, imports) {
+      note(imports);
+      const result = await instantiateStreaming.call(WebAssembly, source, imports);
+      note(result.instance.exports);
+      return result;
+    };
+  }
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    note(imports);
+    const instance = new Instance(module, imports);
+    note(instance.exports);
+    return instance;
+  };
+  WebAssembly.Instance.prototype = Instance.prototype;
+  let seen = new Set();
+  return {
+    /** The memories made since the last take(): the ones a runtime just created. */
+    take() {
+      const fresh = [...memories].filter((m) => !seen.has(m));
+      seen = new Set(memories);
+      return { bytes: () => fresh.reduce((n, m) => n + m.buffer.byteLength, 0) };
+    },
+  };
+}
+
+/** edgeserve through its public API: Model.fromBytes + model.run (the graph as given, no
+ * preprocessing), as onnxruntime-web runs it. */
+export function edgeserveRuntime(edgeserve) {
+  return {
+    name: 'edgeserve',
+    load: (bytes) => edgeserve.Model.fromBytes(bytes),
+    run: (model, batch) => model.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.data])), { shapes: Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.shape])) }),
+    free: (model) => model.free(),
+  };
+}
+
+/** edgeserve's own serving path for an embedded package: Model.load + predict() on raw input
+ * (preprocessing and decoding included). */
+export function edgeservePredictRuntime(edgeserve, name, raw) {
+  return {
+    name: 'edgeserve predict()',
+    load: async () => edgeserve.Model.load(name),
+    run: (model) => model.predict(raw),
+    free: (model) => model.free(),
+  };
+}
+
+/** onnxruntime-web, wasm backend (SIMD). `threads` is set before the first session. */
+export function ortRuntime(ort, threads) {
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.simd = true;
+  return {
+    name: threads === 1 ? 'onnxruntime-web' : `onnxruntime-web (${threads} threads)`,
+    load: (bytes) => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
+    run: (session, batch) => session.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.shape)]))),
+    free: (session) => session.release(),
+  };
+}
+
+const TYPES = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, float64: Float64Array };
+
+/** A batch of `n` copies of the model's recorded batch-1 input. */
+export function batchOf(meta, inputs, n) {
+  const batch = {};
+  meta.inputs.forEach((spec, i) => {
+    const one = inputs[i];
+    const data = new TYPES[spec.dtype](one.length * n);
+    for (let k = 0; k < n; k++) data.set(one, k * one.length);
+    batch[spec.name] = { type: spec.dtype, data, shape: [n, ...spec.shape.slice(1)] };
+  });
+  return batch;
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function summary(samples) {
+  const s = Float64Array.from(samples).sort();
+  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+/**
+ * Single-prediction latency in ms, every call timed alone (performance.now(): sub-microsecond in
+ * Node, 5 us in a cross-origin-isolated page), `runs` calls per runtime after `warmup` calls,
+ * in `rounds` alternating blocks (A, B, A, B, ...).
+ */
+export async function latency(subjects, { runs, warmup, rounds = 10 }) {
+  const samples = subjects.map(() => []);
+  for (const s of subjects) for (let i = 0; i < warmup; i++) await s.call();
+  const perRound = Math.ceil(runs / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, s] of subjects.entries()) {
+      for (let i = 0; i < perRound; i++) {
+        const t = performance.now();
+        await s.call();
+        samples[k].push(performance.now() - t);
+      }
+    }
+  }
+  return samples.map(summary);
+}
+
+/** Rows per second at one batch size: `rounds` alternating timed runs of a whole batch; the
+ * median round counts. */
+export async function throughput(subjects, rows, { rounds = 3 }) {
+  const rates = subjects.map(() => []);
+  for (const s of subjects) await s.call(); // warm-up (plans for this batch size)
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, s] of subjects.entries()) {
+      const t = performance.now();
+      await s.call();
+      rates[k].push(rows / ((performance.now() - t) / 1e3));
+    }
+  }
+  return rates.map((v) => Float64Array.from(v).sort()[v.length >> 1]);
+}
+
+/** How many runs and which batch sizes a model gets, from its size (multiply-adds per row). */
+export function plan(meta, smoke) {
+  const big = meta.flops > 1e8;
+  if (smoke) return { runs: 50, warmup: 5, batches: [1, 8], rounds: 1 };
+  return big ? { runs: 60, warmup: 5, batches: [1, 8], rounds: 3 } : { runs: 2000, warmup: 200, batches: [1, 32, 256], rounds: 5 };
+}
+
+/** Measures every runtime on one model: latency at batch 1 and throughput per batch size. */
+export async function measureModel({ runtimes, bytes, meta, inputs, smoke, extra = [] }) {
+  const p = plan(meta, smoke);
+  const sessions = [];
+  for (const rt of runtimes) sessions.push(await rt.load(bytes, meta));
+  const one = batchOf(meta, inputs, 1);
+  const subjects = runtimes.map((rt, i) => ({ call: () => rt.run(sessions[i], one) }));
+  for (const e of extra) subjects.push({ call: () => e.runtime.run(e.session) });
+  const lat = await latency(subjects, { runs: p.runs, warmup: p.warmup, rounds: Math.max(1, p.rounds * 2) });
+  const rows = {};
+  for (const n of p.batches) {
+    const b = batchOf(meta, inputs, n);
+    rows[n] = await throughput(runtimes.map((rt, i) => ({ call: () => rt.run(sessions[i], b) })), n, { rounds: p.rounds });
+  }
+  const result = {};
+  runtimes.forEach((rt, i) => {
+    result[rt.name] = { latencyMs: lat[i], rowsPerSecond: Object.fromEntries(Object.entries(rows).map(([n, r]) => [n, r[i]])) };
+  });
+  extra.forEach((e, j) => { result[e.runtime.name] = { latencyMs: lat[runtimes.length + j] }; });
+  runtimes.forEach((rt, i) => rt.free(sessions[i]));
+  return result;
+}

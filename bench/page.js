@@ -1,0 +1,97 @@
+// The benchmark in the browser (driven by bench/browser.mjs through Playwright). Two uses:
+//  - bench/page.html?threads=N: exposes window.bench({ models, smoke }), which measures edgeserve
+//    against onnxruntime-web (N threads) on each model, alternating, with bench/measure.mjs;
+//  - bench/page.html?cold=<runtime>&model=<name>: one cold start, from navigation to the first
+//    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. edgeserve loads
+//    an embedded package (the digits models) from its own wasm, anything else from model.onnx.
+import { batchOf, edgeserveRuntime, edgeservePredictRuntime, measureModel, ortRuntime, watchWasmMemory } from './measure.mjs';
+
+const watch = watchWasmMemory();
+const params = new URLSearchParams(location.search);
+const MODELS = '../target/bench-models';
+const ORT = '../node_modules/onnxruntime-web/dist/';
+const TYPES = { float32: Float32Array, int64: BigInt64Array };
+
+async function get(url, as) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return as === 'json' ? res.json() : new Uint8Array(await res.arrayBuffer());
+}
+
+async function model(name) {
+  const meta = await get(`${MODELS}/${name}/meta.json`, 'json');
+  const inputs = await Promise.all(meta.inputs.map(async (i) => new TYPES[i.dtype]((await get(`${MODELS}/${name}/${i.file}`)).buffer)));
+  return { meta, inputs };
+}
+
+async function loadEdgeserve() {
+  const edgeserve = await import('../pkg/index.js');
+  await edgeserve.default();
+  return edgeserve;
+}
+
+async function loadOrt(threads) {
+  const ort = await import(`${ORT}ort.wasm.min.mjs`);
+  ort.env.wasm.wasmPaths = new URL(ORT, location.href).href;
+  return ortRuntime(ort, threads);
+}
+
+async function cold() {
+  const name = params.get('model');
+  const which = params.get('cold');
+  const { meta, inputs } = await model(name);
+  const one = batchOf(meta, inputs, 1);
+  let run;
+  let from = 'model.onnx fetched';
+  if (which === 'edgeserve') {
+    const edgeserve = await loadEdgeserve();
+    const rt = edgeserveRuntime(edgeserve);
+    const embedded = edgeserve.Model.names().includes(name);
+    if (embedded) from = 'embedded package';
+    const m = embedded ? edgeserve.Model.load(name) : await rt.load(await get(`${MODELS}/${name}/model.onnx`));
+    run = () => rt.run(m, one);
+  } else {
+    const rt = await loadOrt(1);
+    const session = await rt.load(await get(`${MODELS}/${name}/model.onnx`));
+    run = () => rt.run(session, one);
+  }
+  await run();
+  const firstMs = performance.now();
+  for (let i = 0; i < 100; i++) await run();
+  Object.assign(document.body.dataset, { from, firstMs: String(firstMs), wasmMemoryBytes: String(watch.take().bytes()), done: '1' });
+}
+
+window.bench = async ({ models, smoke }) => {
+  const threads = Number(params.get('threads') ?? 1);
+  const edgeserve = await loadEdgeserve();
+  const runtimes = [edgeserveRuntime(edgeserve), await loadOrt(threads)];
+  const results = {};
+  for (const name of models) {
+    const { meta, inputs } = await model(name);
+    const bytes = await get(`${MODELS}/${name}/model.onnx`);
+    const extra = [];
+    if (threads === 1 && edgeserve.Model.names().includes(name)) {
+      const golden = await get(`../models/${name}/golden.json`, 'json');
+      const rt = edgeservePredictRuntime(edgeserve, name, Float32Array.from(golden.cases[0].input));
+      extra.push({ runtime: rt, session: await rt.load() });
+    }
+    results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra });
+    extra.forEach((e) => e.runtime.free(e.session));
+  }
+  return { results, crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: clockStep() };
+};
+
+/** The smallest step of performance.now() seen (5 us when cross-origin isolated). */
+function clockStep() {
+  let step = Infinity;
+  for (let i = 0; i < 20; i++) {
+    const a = performance.now();
+    let b = a;
+    while (b === a) b = performance.now();
+    step = Math.min(step, b - a);
+  }
+  return step;
+}
+
+if (params.get('cold')) cold().catch((e) => { document.body.dataset.error = e.message; });
+else document.body.dataset.ready = '1';

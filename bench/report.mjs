@@ -1,0 +1,142 @@
+// Puts the benchmark's parts together: bench/results/{node,chromium,native}.json (or the -smoke
+// ones) and the bytes a page downloads, into bench/results/latest.json and latest.md, with every
+// figure against its peer as a ratio (edgeserve / onnxruntime-web; lower is better) and the
+// issue's targets marked met or not. Prints the Markdown.
+//
+//   node bench/report.mjs [--smoke]
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+
+const smoke = process.argv.includes('--smoke');
+const root = fileURLToPath(new URL('../', import.meta.url));
+const results = `${root}bench/results/`;
+const part = (name) => {
+  const file = `${results}${name}${smoke ? '-smoke' : ''}.json`;
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+};
+const node = part('node');
+const chromium = part('chromium');
+const native = part('native');
+
+const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+function sizes(paths) {
+  const total = { raw: 0, gzip: 0, brotli: 0, files: paths.map((p) => p.replace(root, '')) };
+  for (const p of paths) {
+    const b = readFileSync(p);
+    total.raw += b.length;
+    total.gzip += gzipSync(b, { level: 9 }).length;
+    total.brotli += brotliCompressSync(b).length;
+  }
+  return total;
+}
+const ortDist = `${root}node_modules/onnxruntime-web/dist/`;
+const bytes = {
+  edgeserve: {
+    wasm: sizes([`${root}pkg/edgeserve_bg.wasm`]),
+    js: sizes([...['edgeserve.js', 'index.js', 'client.js', 'lifetime.js'].map((f) => `${root}pkg/${f}`), ...files(`${root}pkg/snippets`)]),
+  },
+  'onnxruntime-web': {
+    wasm: sizes([`${ortDist}ort-wasm-simd-threaded.wasm`]),
+    js: sizes([`${ortDist}ort.wasm.min.mjs`, `${ortDist}ort-wasm-simd-threaded.mjs`]),
+  },
+};
+
+const models = [...new Set([node, chromium, native].flatMap((p) => Object.keys(p?.models ?? {})))];
+const PEER = 'onnxruntime-web';
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null);
+const small = (name) => name.startsWith('digits');
+const cnn = (name) => !small(name);
+
+const rows = [];
+for (const name of models) {
+  for (const [where, part] of [['Node', node], ['Chromium', chromium]]) {
+    const r = part?.models[name]?.runtimes ?? part?.models[name];
+    if (!r?.edgeserve || !r[PEER]) continue;
+    const e = r.edgeserve;
+    const o = r[PEER];
+    const nat = native?.models[name]?.['tract (native)'];
+    rows.push({
+      model: name,
+      where,
+      p50: [e.latencyMs.p50, o.latencyMs.p50],
+      p95: [e.latencyMs.p95, o.latencyMs.p95],
+      p99: [e.latencyMs.p99, o.latencyMs.p99],
+      predictP50: r['edgeserve predict()']?.latencyMs.p50 ?? null,
+      ortThreads: r[`${PEER} (2 threads)`]?.latencyMs.p50 ?? null,
+      rows: Object.fromEntries(Object.keys(e.rowsPerSecond ?? {}).map((n) => [n, [e.rowsPerSecond[n], o.rowsPerSecond[n]]])),
+      cold: [e.coldStartMs, o.coldStartMs, e.coldStartFrom],
+      memory: [e.wasmMemoryBytes, o.wasmMemoryBytes],
+      native: nat?.latencyMs.p50 ?? null,
+    });
+  }
+}
+
+const targets = [];
+const check = (what, value, limit, note) => targets.push({ what, value, limit, met: value !== null && value <= limit, note });
+for (const r of rows.filter((x) => x.where === 'Chromium')) {
+  if (small(r.model)) {
+    check(`${r.model} p50, Chromium`, ratio(...r.p50), 0.3);
+    check(`${r.model} p99, Chromium`, ratio(...r.p99), 0.3);
+    check(`${r.model} cold start (embedded), Chromium`, ratio(r.cold[0], r.cold[1]), 0.5);
+  } else {
+    check(`${r.model} p50, Chromium`, ratio(...r.p50), 0.9);
+  }
+  if (r.native) check(`${r.model} wasm / native p50`, ratio(r.p50[0], r.native), 1.5, 'edgeserve in Chromium against tract natively');
+}
+check('page wasm, gzip, MB (absolute)', bytes.edgeserve.wasm.gzip / 1e6, 1.1);
+
+const fmtMs = (x) => (x === null || x === undefined ? '-' : x < 1 ? `${(x * 1000).toFixed(1)} us` : `${x.toFixed(2)} ms`);
+const fmtX = (x) => (x === null ? '-' : `${x.toFixed(2)}x`);
+const fmtRate = (x) => (x === undefined || x === null ? '-' : x >= 1000 ? `${(x / 1000).toFixed(1)}k/s` : `${x.toFixed(1)}/s`);
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+
+const env = [node?.environment, chromium?.environment, native?.environment].filter(Boolean);
+const md = [
+  `# Benchmark: edgeserve against onnxruntime-web${smoke ? ' (smoke run: few runs, not figures to quote)' : ''}`,
+  '',
+  `Written by \`make bench\` (bench/report.mjs) on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores.`,
+  `Runtimes: ${env.map((e) => e.runtime).join('; ')}. edgeserve ${node?.environment.edgeserve ?? '?'} (tract-onnx 0.23.9, wasm32 +simd128),`,
+  `onnxruntime-web ${node?.environment.onnxruntimeWeb ?? '?'} (wasm backend, SIMD, 1 thread unless said). Chromium page cross-origin isolated: ${chromium?.environment.crossOriginIsolated ?? '-'}, clock step ${fmtMs(chromium?.environment.clockStepMs)}.`,
+  'Both runtimes run the same model.onnx on the same input, alternating in one process or page; ratios are edgeserve / onnxruntime-web (lower is better).',
+  '',
+  '## Latency of one prediction (batch 1)',
+  '',
+  '| model | where | edgeserve p50 | ort p50 | ratio | edgeserve p99 | ort p99 | ratio | ort 2 threads p50 | edgeserve predict() p50 | native tract p50 | wasm / native |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.model} | ${r.where} | ${fmtMs(r.p50[0])} | ${fmtMs(r.p50[1])} | ${fmtX(ratio(...r.p50))} | ${fmtMs(r.p99[0])} | ${fmtMs(r.p99[1])} | ${fmtX(ratio(...r.p99))} | ${fmtMs(r.ortThreads)} | ${fmtMs(r.predictP50)} | ${fmtMs(r.native)} | ${fmtX(ratio(r.p50[0], r.native))} |`),
+  '',
+  '## Batch throughput (rows per second; edgeserve / ort)',
+  '',
+  '| model | where | batch | edgeserve | ort | ratio (ort / edgeserve: above 1 = edgeserve faster) |',
+  '|---|---|---:|---:|---:|---:|',
+  ...rows.flatMap((r) => Object.entries(r.rows).map(([n, [e, o]]) => `| ${r.model} | ${r.where} | ${n} | ${fmtRate(e)} | ${fmtRate(o)} | ${fmtX(ratio(o, e))} |`)),
+  '',
+  '## Cold start to the first prediction, and wasm memory after it',
+  '',
+  'Node: a fresh process, from the start of the script. Chromium: a fresh browser context (empty cache), from navigation start (the page, the runtime and, unless embedded, the model fetched from localhost). Median of the runs.',
+  '',
+  '| model | where | edgeserve | ort | ratio | edgeserve loads from | edgeserve wasm memory | ort wasm memory |',
+  '|---|---|---:|---:|---:|---|---:|---:|',
+  ...rows.map((r) => `| ${r.model} | ${r.where} | ${fmtMs(r.cold[0])} | ${fmtMs(r.cold[1])} | ${fmtX(ratio(r.cold[0], r.cold[1]))} | ${r.cold[2] ?? '-'} | ${r.memory[0] ? mb(r.memory[0]) : '-'} | ${r.memory[1] ? mb(r.memory[1]) : '-'} |`),
+  '',
+  '## Bytes a page downloads',
+  '',
+  '| runtime | wasm raw | wasm gzip | wasm brotli | JS raw | JS gzip | JS brotli |',
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...Object.entries(bytes).map(([k, v]) => `| ${k} | ${mb(v.wasm.raw)} | ${mb(v.wasm.gzip)} | ${mb(v.wasm.brotli)} | ${mb(v.js.raw)} | ${mb(v.js.gzip)} | ${mb(v.js.brotli)} |`),
+  '',
+  `edgeserve's wasm holds the embedded digits packages and the full ONNX parser (for run-time models); onnxruntime-web's page also fetches each model.onnx.`,
+  '',
+  '## Targets (the performance issue)',
+  '',
+  '| target | measured | limit | met |',
+  '|---|---:|---:|---|',
+  ...targets.map((t) => `| ${t.what} | ${t.value === null ? '-' : t.value.toFixed(2)} | ${t.limit} | ${t.met ? 'yes' : '**no**'} |`),
+  '',
+];
+writeFileSync(`${results}latest${smoke ? '-smoke' : ''}.md`, md.join('\n'));
+writeFileSync(`${results}latest${smoke ? '-smoke' : ''}.json`, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length }, environment: env, bytes, rows, targets, parts: { node, chromium, native } }, null, 1)}\n`);
+console.log(md.join('\n'));
