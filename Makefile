@@ -120,13 +120,16 @@ conformance-update:
 
 # Each target runs FUZZ_SECONDS (make test: 20 s each) from the seeds in fuzz/seeds/<target>/.
 # A crash stops the run; save its input into tests/fixtures/fuzz/<target>/ with the fix.
+# FUZZ_SANITIZER: address (default) or none (make test: panics are what a Rust target finds,
+# and the uninstrumented build takes minutes less).
 FUZZ_SECONDS ?= 300
+FUZZ_SANITIZER ?= address
 FUZZ_TARGETS := manifest package csv input
 fuzz: setup-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  bash scripts/fuzz.sh run $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/seeds/$$t -- \
+	  bash scripts/fuzz.sh run --sanitizer $(FUZZ_SANITIZER) $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/seeds/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
 	    2>&1 | tee target/fuzz-$$t.log | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==|SUMMARY|.*panicked)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, see target/fuzz-$$t.log and fuzz/artifacts/$$t/"; exit 1; }; \
@@ -140,7 +143,7 @@ test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz be
 test-conformance: conformance
 
 test-fuzz:
-	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) fuzz FUZZ_SECONDS=20 FUZZ_SANITIZER=none
 
 test-native:
 	cargo test
