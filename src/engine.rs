@@ -38,6 +38,27 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Runs the static constructors of the module once (wasm32 only; natively the loader does it):
+/// tract-linalg registers its kernels with `inventory`, in constructors that wasm-ld gathers into
+/// `__wasm_call_ctors`. Called before tract is first used and from the start function.
+///
+/// The explicit call also matters for speed: when nothing in a module calls `__wasm_call_ctors`,
+/// wasm-ld wraps *every* export in a call to it, so each call from JavaScript (a predict, and the
+/// glue's own allocator calls) re-ran every registration: in Node, digits-accurate's predict()
+/// took ~74 us at p50 that way and takes ~23 us now. The `Once` covers a host that does not run
+/// the start function (wasm-bindgen-test's runner, or edgeserve linked into another crate).
+pub fn run_static_constructors() {
+    #[cfg(target_family = "wasm")]
+    {
+        extern "C" {
+            fn __wasm_call_ctors();
+        }
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: the linker-made constructor function, run once per instance.
+        ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+    }
+}
+
 /// A load failure at `stage`: what tract needed there (`expected`) and what it met instead.
 fn load_error(model: &str, stage: &str, expected: &str, e: impl std::fmt::Display) -> Error {
     Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: expected {expected}, got: {e:#}") }
@@ -118,6 +139,7 @@ impl Engine {
     /// Parses ONNX bytes, types and declutters the graph, and builds the plan for batch size 1.
     /// `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
+        run_static_constructors();
         let framework = tract_onnx::onnx();
         let proto = framework
             .proto_model_for_read(&mut &onnx[..])

@@ -1,6 +1,7 @@
 //! Replays every saved fuzz input through its target's entry point (`edgeserve::fuzz`): the seeds
 //! in `fuzz/seeds/<target>/` and the inputs that once crashed a target, saved in
 //! `tests/fixtures/fuzz/<target>/` (see tests/README.md). Each must return without panicking.
+#![cfg(not(target_family = "wasm"))]
 
 use std::path::Path;
 

@@ -226,26 +226,12 @@ export interface FromUrlOptions {
 export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }
 "#;
 
-#[cfg(target_family = "wasm")]
-extern "C" {
-    /// The static constructors that wasm-ld gathers (tract-linalg registers its kernels with
-    /// `inventory`, which runs in such constructors).
-    fn __wasm_call_ctors();
-}
-
-/// Runs the static constructors once and installs the panic hook (feature
-/// `console_error_panic_hook`), when the module starts.
-///
-/// The explicit call matters for speed: when nothing in a module calls `__wasm_call_ctors`,
-/// wasm-ld wraps *every* export in a call to it, so each call from JavaScript (a predict, and
-/// the glue's own allocator calls) re-ran every registration. Measured in Node on digits-accurate:
-/// predict() p50 74 -> 44 us, run() 195 -> 67 us.
+/// Runs the static constructors (see `engine::run_static_constructors`) and installs the panic
+/// hook (feature `console_error_panic_hook`), once, when the module starts.
 #[cfg(target_family = "wasm")]
 #[wasm_bindgen(start)]
 pub fn start() {
-    // SAFETY: the linker-made constructor function, called once, before any other export runs
-    // (wasm-bindgen calls the start function at instantiation).
-    unsafe { __wasm_call_ctors() };
+    crate::engine::run_static_constructors();
     #[cfg(feature = "console_error_panic_hook")]
     console_error_panic_hook::set_once();
 }
