@@ -14,7 +14,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models pkg site demo \
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef pkg site demo \
         bench-batch bench-models bench bench-smoke conformance conformance-update fuzz test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
@@ -24,7 +24,8 @@ help:
 	@echo "              headless Chromium, the npm package in Node, the page in Chromium)"
 	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
-	@echo "make models   retrain the model packages under models/ (Python, scikit-learn)"
+	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
+	@echo "make models-nnef  write each package's NNEF form (model.nnef.tar), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
 	@echo "make fuzz     run every cargo-fuzz target for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
@@ -57,11 +58,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 models:
 	python3 -m pip install --quiet -r training/requirements.txt
 	python3 training/train.py
+	$(MAKE) models-nnef
+
+# The NNEF form of every package (model.nnef.tar + the manifest's `nnef` field): tract's typed,
+# simplified graph, which the lean build embeds instead of model.onnx (tests/nnef.rs checks it).
+models-nnef:
+	cargo run --quiet --example models-nnef
 
 ## Build ---------------------------------------------------------------------------------------
 
+# The lean build's features: no ONNX parser; onnx-opl because digits-fast's NNEF form maps its
+# class indices to labels with tract_onnx_ml_direct_lookup (Cargo.toml says what each brings).
+LEAN_FEATURES := --no-default-features --features console_error_panic_hook,onnx-opl
+
+# Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
+# one (pkg/lean/, `edgeserve/lean`: embedded packages in their NNEF form, no ONNX parser).
 pkg: setup-rust
 	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
+	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
 	node scripts/package.mjs
 	@ls -l pkg/edgeserve_bg.wasm
 
@@ -148,6 +162,7 @@ test-fuzz:
 test-native:
 	cargo test
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
+	cargo test $(LEAN_FEATURES) --test golden   # the lean build: embedded NNEF forms
 
 test-wasm: test-wasm-node test-wasm-chrome
 

@@ -6,7 +6,7 @@
 // (default bench/results/chromium.json); prints figures; asserts nothing about speed.
 //
 //   node bench/browser.mjs [--smoke] [--models a,b] [--out file]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -60,7 +60,8 @@ try {
         const context = await browser.newContext();
         const page = await context.newPage();
         watch(page);
-        await page.goto(`${base}?cold=${which}&model=${name}`);
+        const embedded = which === 'edgeserve' && existsSync(`${root}models/${name}/manifest.json`);
+        await page.goto(`${base}?cold=${which}&model=${name}${embedded ? '&embedded=1' : ''}`);
         await page.waitForFunction(() => document.body.dataset.done === '1' || document.body.dataset.error, null, { timeout: 120_000 });
         const d = await page.evaluate(() => ({ ...document.body.dataset }));
         if (d.error) throw new Error(`cold start of ${which} on ${name}: ${d.error}`);

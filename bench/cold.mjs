@@ -15,8 +15,11 @@ const inputs = meta.inputs.map((i) => { const b = readFileSync(`${dir}/${i.file}
 const one = batchOf(meta, inputs, 1);
 let run;
 if (which === 'edgeserve') {
-  const edgeserve = await import('../pkg/index.js');
-  edgeserve.initSync({ module: readFileSync(new URL('../pkg/edgeserve_bg.wasm', import.meta.url)) });
+  // An embedded package comes with the lean build (what a page that embeds its packages ships:
+  // no ONNX parser, the graph in its NNEF form); a model.onnx needs the full build.
+  const dir = embedded ? '../pkg/lean/' : '../pkg/';
+  const edgeserve = await import(`${dir}index.js`);
+  edgeserve.initSync({ module: readFileSync(new URL(`${dir}edgeserve_bg.wasm`, import.meta.url)) });
   if (embedded) {
     // An embedded package: no model file to read; Model.load + run() on the same graph.
     const model = edgeserve.Model.load(embedded);

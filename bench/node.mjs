@@ -54,7 +54,7 @@ for (const name of names) {
     const sorted = runs.map((r) => r.firstMs).sort((a, b) => a - b);
     measured[which].coldStartMs = sorted[sorted.length >> 1];
     measured[which].coldStartRuns = sorted;
-    measured[which].coldStartFrom = which === 'edgeserve' && embedded ? 'embedded package' : 'model.onnx bytes';
+    measured[which].coldStartFrom = which === 'edgeserve' && embedded ? 'embedded package (lean build)' : 'model.onnx bytes';
     measured[which].wasmMemoryBytes = runs[0].wasmMemoryBytes;
   }
   results[name] = { meta: { params: meta.params, flops: meta.flops, bytes: meta.bytes, input: meta.inputs[0].shape }, runtimes: measured };

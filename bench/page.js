@@ -2,8 +2,9 @@
 //  - bench/page.html?threads=N: exposes window.bench({ models, smoke }), which measures edgeserve
 //    against onnxruntime-web (N threads) on each model, alternating, with bench/measure.mjs;
 //  - bench/page.html?cold=<runtime>&model=<name>: one cold start, from navigation to the first
-//    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. edgeserve loads
-//    an embedded package (the digits models) from its own wasm, anything else from model.onnx.
+//    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. With
+//    &embedded=1 (the digits models), edgeserve is the lean build (pkg/lean/) and loads the
+//    package from its own wasm; otherwise the full build loads model.onnx.
 import { batchOf, edgeserveRuntime, edgeservePredictRuntime, measureModel, ortRuntime, watchWasmMemory } from './measure.mjs';
 
 const watch = watchWasmMemory();
@@ -24,8 +25,8 @@ async function model(name) {
   return { meta, inputs };
 }
 
-async function loadEdgeserve() {
-  const edgeserve = await import('../pkg/index.js');
+async function loadEdgeserve(lean = false) {
+  const edgeserve = await import(lean ? '../pkg/lean/index.js' : '../pkg/index.js');
   await edgeserve.default();
   return edgeserve;
 }
@@ -44,10 +45,12 @@ async function cold() {
   let run;
   let from = 'model.onnx fetched';
   if (which === 'edgeserve') {
-    const edgeserve = await loadEdgeserve();
+    const lean = params.get('embedded') === '1';
+    const edgeserve = await loadEdgeserve(lean);
     const rt = edgeserveRuntime(edgeserve);
     const embedded = edgeserve.Model.names().includes(name);
-    if (embedded) from = 'embedded package';
+    if (lean && !embedded) throw new Error(`${name} is not embedded in the lean build`);
+    if (embedded) from = lean ? 'embedded package (lean build)' : 'embedded package';
     const m = embedded ? edgeserve.Model.load(name) : await rt.load(await get(`${MODELS}/${name}/model.onnx`));
     run = () => rt.run(m, one);
   } else {

@@ -33,11 +33,13 @@ function sizes(paths) {
   return total;
 }
 const ortDist = `${root}node_modules/onnxruntime-web/dist/`;
+const edgeserveBytes = (dir) => ({
+  wasm: sizes([`${dir}edgeserve_bg.wasm`]),
+  js: sizes([...['edgeserve.js', 'index.js', 'client.js', 'lifetime.js'].map((f) => `${dir}${f}`), ...files(`${dir}snippets`)]),
+});
 const bytes = {
-  edgeserve: {
-    wasm: sizes([`${root}pkg/edgeserve_bg.wasm`]),
-    js: sizes([...['edgeserve.js', 'index.js', 'client.js', 'lifetime.js'].map((f) => `${root}pkg/${f}`), ...files(`${root}pkg/snippets`)]),
-  },
+  'edgeserve lean (edgeserve/lean)': edgeserveBytes(`${root}pkg/lean/`),
+  'edgeserve full': edgeserveBytes(`${root}pkg/`),
   'onnxruntime-web': {
     wasm: sizes([`${ortDist}ort-wasm-simd-threaded.wasm`]),
     js: sizes([`${ortDist}ort.wasm.min.mjs`, `${ortDist}ort-wasm-simd-threaded.mjs`]),
@@ -86,7 +88,7 @@ for (const r of rows.filter((x) => x.where === 'Chromium')) {
   }
   if (r.native) check(`${r.model} wasm / native p50`, ratio(r.p50[0], r.native), 1.5, 'edgeserve in Chromium against tract natively');
 }
-check('page wasm, gzip, MB (absolute)', bytes.edgeserve.wasm.gzip / 1e6, 1.1);
+check('page wasm with the digits packages (lean build), gzip, MB (absolute)', bytes['edgeserve lean (edgeserve/lean)'].wasm.gzip / 1e6, 1.1);
 
 const fmtMs = (x) => (x === null || x === undefined ? '-' : x < 1 ? `${(x * 1000).toFixed(1)} us` : `${x.toFixed(2)} ms`);
 const fmtX = (x) => (x === null ? '-' : `${x.toFixed(2)}x`);
@@ -128,7 +130,7 @@ const md = [
   '|---|---:|---:|---:|---:|---:|---:|',
   ...Object.entries(bytes).map(([k, v]) => `| ${k} | ${mb(v.wasm.raw)} | ${mb(v.wasm.gzip)} | ${mb(v.wasm.brotli)} | ${mb(v.js.raw)} | ${mb(v.js.gzip)} | ${mb(v.js.brotli)} |`),
   '',
-  `edgeserve's wasm holds the embedded digits packages and the full ONNX parser (for run-time models); onnxruntime-web's page also fetches each model.onnx.`,
+  "Both edgeserve builds hold the embedded digits packages: the lean one in their NNEF form and no ONNX parser (what a page with embedded packages ships, e.g. the demo), the full one as model.onnx with tract's ONNX parser (for models loaded at run time). onnxruntime-web's page also fetches each model.onnx.",
   '',
   '## Targets (the performance issue)',
   '',

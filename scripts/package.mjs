@@ -1,33 +1,59 @@
-// Completes the npm package that wasm-pack wrote into pkg/: adds the JavaScript that must be
-// JavaScript (js/client.js + js/worker.js: the Worker and its client) and an entry point,
-// index.js, that exports the wasm API and WorkerModel together. Run by `make pkg`.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+// Completes the npm package that wasm-pack wrote into pkg/ (the full build) and target/pkg-lean/
+// (the lean build): adds the JavaScript that must be JavaScript (js/client.js + js/worker.js: the
+// Worker and its client; js/lifetime.js) and an entry point, index.js, that exports the wasm API
+// and WorkerModel together; puts the lean build into pkg/lean/ (`import ... from 'edgeserve/lean'`).
+// Run by `make pkg`.
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { stripFile } from './strip-names.mjs';
 
 const pkg = new URL('../pkg/', import.meta.url);
+const leanBuild = new URL('../target/pkg-lean/', import.meta.url);
+const lean = new URL('lean/', pkg);
 const js = new URL('../js/', import.meta.url);
 
-for (const file of ['client.js', 'client.d.ts', 'worker.js', 'lifetime.js']) copyFileSync(new URL(file, js), new URL(file, pkg));
-
+// A use after free() throws a clear Error (code BAD_INPUT) for every class that owns wasm memory.
+const guarded = ['Model', 'ModelSet', 'BatchResult'];
 const exports = `export * from './edgeserve.js';
 export { default } from './edgeserve.js';
 export { WorkerModel } from './client.js';
 `;
-// A use after free() throws a clear Error (code BAD_INPUT) for every class that owns wasm memory.
-const guarded = ['Model', 'ModelSet', 'BatchResult'];
-const entry = `// The edgeserve npm package: the wasm API (edgeserve.js) and the Worker client.
+const glue = ['client.js', 'client.d.ts', 'worker.js', 'lifetime.js'];
+
+/** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
+function complete(dir, what) {
+  for (const file of glue) cpSync(new URL(file, js), new URL(file, dir));
+  const entry = `// ${what}: the wasm API (edgeserve.js) and the Worker client.
 import { ${guarded.join(', ')} } from './edgeserve.js';
 import { guardFreed } from './lifetime.js';
 
 ${guarded.map((c) => `guardFreed(${c});`).join('\n')}
 ${exports}`;
-writeFileSync(new URL('index.js', pkg), entry);
-writeFileSync(new URL('index.d.ts', pkg), `// Types of the edgeserve npm package.\n${exports}`);
+  writeFileSync(new URL('index.js', dir), entry);
+  writeFileSync(new URL('index.d.ts', dir), `// Types of ${what}.\n${exports}`);
+}
+
+complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)');
+
+if (!existsSync(new URL('edgeserve_bg.wasm', leanBuild))) throw new Error('target/pkg-lean/: no lean build (make pkg builds it)');
+rmSync(lean, { recursive: true, force: true });
+const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve_bg.wasm.d.ts', 'snippets'];
+for (const f of built) cpSync(new URL(f, leanBuild), new URL(f, lean), { recursive: true });
+complete(lean, "edgeserve's lean build (edgeserve/lean: embedded packages only, in their NNEF form; no ONNX parser)");
+
+// The wasm's `name` section (function names, ~1.1 MB raw, ~0.25 MB gzip) goes: bytes every
+// visitor would download. Panic messages still reach console.error; stack frames lose names.
+for (const dir of [pkg, lean]) console.log(`${new URL('edgeserve_bg.wasm', dir).pathname}: name section of ${stripFile(new URL('edgeserve_bg.wasm', dir))} bytes dropped`);
 
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkg), 'utf8'));
 manifest.main = 'index.js';
 manifest.module = 'index.js';
 manifest.types = 'index.d.ts';
-manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', 'client.js', 'client.d.ts', 'worker.js', 'lifetime.js', 'snippets'])];
-manifest.sideEffects = ['./index.js', './lifetime.js', './edgeserve.js', './worker.js', './snippets/*'];
+manifest.exports = {
+  '.': { types: './index.d.ts', default: './index.js' },
+  './lean': { types: './lean/index.d.ts', default: './lean/index.js' },
+  './*': './*',
+};
+manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', ...glue, 'snippets', 'lean'])];
+manifest.sideEffects = ['./index.js', './lifetime.js', './edgeserve.js', './worker.js', './snippets/*', './lean/*'];
 writeFileSync(new URL('package.json', pkg), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`pkg/: ${manifest.name} ${manifest.version}, entry index.js, files ${manifest.files.join(' ')}`);
+console.log(`pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`);

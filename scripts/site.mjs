@@ -1,5 +1,6 @@
-// Builds the static site: dist/ = www/ + pkg/ (as dist/pkg/), relative URLs only, ready for any
-// static host. Then:
+// Builds the static site: dist/ = www/ + the lean build of the npm package (pkg/lean/, as
+// dist/pkg/: the page only uses embedded packages, so it needs no ONNX parser), relative URLs
+// only, ready for any static host. Then:
 // - dist/sw.js gets the list of every asset and a version (package version + a hash of the
 //   assets), so the service worker caches exactly this build and replaces older ones;
 // - dist/index.html gets Subresource Integrity hashes (sha384) on its script and stylesheet.
@@ -13,7 +14,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, 'www'), dist, { recursive: true });
-cpSync(join(root, 'pkg'), join(dist, 'pkg'), { recursive: true, filter: (src) => !/\/(\.gitignore|README\.md|LICENSE)$/.test(src) });
+cpSync(join(root, 'pkg', 'lean'), join(dist, 'pkg'), { recursive: true });
 
 const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 const assets = files(dist).map((f) => relative(dist, f)).filter((f) => f !== 'sw.js' && !f.endsWith('.d.ts')).sort();

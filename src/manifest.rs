@@ -54,6 +54,20 @@ pub struct Manifest {
     /// Limits on what one call may ask of the model (defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// The package's NNEF form (`model.nnef.tar`, tract's typed and simplified graph, written by
+    /// `make models-nnef`): what the lean build embeds instead of `model.onnx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nnef: Option<NnefForm>,
+}
+
+/// The NNEF form of a package: `model.nnef.tar`, made from `model.onnx` by tract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NnefForm {
+    /// sha256 of `model.nnef.tar`, lowercase hex.
+    pub sha256: String,
+    /// The tract version that wrote it (it reads it back; the format is tract's own extension).
+    pub tract: String,
 }
 
 /// The most rows one batch call (`predictBatch`, `predictCsv`) takes when the manifest sets no
@@ -230,8 +244,12 @@ impl Manifest {
         if let Err(e) = semver::Version::parse(&self.version) {
             return Err(self.err("version", "a semantic version such as 1.0.0", format!("{:?} ({e})", self.version)));
         }
-        if self.sha256.len() != 64 || !self.sha256.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        let hex = |s: &str| s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+        if !hex(&self.sha256) {
             return Err(self.err("sha256", "64 lowercase hexadecimal digits", format!("{:?}", self.sha256)));
+        }
+        if let Some(nnef) = self.nnef.as_ref().filter(|n| !hex(&n.sha256)) {
+            return Err(self.err("nnef.sha256", "64 lowercase hexadecimal digits", format!("{:?}", nnef.sha256)));
         }
         if self.max_batch_rows() == 0 {
             return Err(self.err("limits.maxBatchRows", "a whole number of rows, at least 1", "0"));
@@ -405,6 +423,7 @@ impl Manifest {
             default: false,
             training: None,
             limits: None,
+            nnef: None,
         }
     }
 

@@ -2,13 +2,13 @@
 //! modes (`serve/`) add their methods to [`LoadedModel`].
 
 use serde::Serialize;
-use tract_onnx::prelude::{IntoTValue, TValue, Tensor, TVec};
+use tract_nnef::prelude::{IntoTValue, TValue, Tensor, TVec};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::latency::{Latency, LatencyReport, Mode};
 use crate::manifest::{Dim, Manifest, Role, Task};
-use crate::package::{Package, Registry};
+use crate::package::{Form, Package, Registry};
 use crate::preprocess::RowName;
 
 /// One prediction, decoded from the model's outputs as the manifest's roles say.
@@ -92,33 +92,60 @@ pub struct LoadedModel {
 impl LoadedModel {
     /// Loads a package: parses and optimizes its graph and checks the manifest against it.
     pub fn load(package: Package) -> Result<LoadedModel> {
-        let engine = Engine::load(&package.manifest().name, package.onnx())?;
+        let manifest = package.manifest();
+        let engine = match package.form() {
+            #[cfg(feature = "onnx")]
+            Form::Onnx => Engine::load(&manifest.name, package.bytes())?,
+            #[cfg(not(feature = "onnx"))]
+            Form::Onnx => return Err(no_onnx_parser(&manifest.name)),
+            Form::Nnef => {
+                let inputs = manifest.inputs.iter().map(|i| i.name.clone()).collect();
+                let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
+                Engine::load_nnef(&manifest.name, package.bytes(), inputs, outputs)?
+            }
+        };
         LoadedModel::with_engine(package, engine)
     }
 
     /// Loads an ONNX file given at run time, with its manifest (JSON text) or without one (then
     /// the manifest is inferred from the graph, see [`Manifest::inferred`]). A manifest without
     /// `sha256` gets the bytes' hash; one with a `sha256` must match the bytes.
+    ///
+    /// The lean build (no `onnx` feature) has no ONNX parser and refuses with `MODEL_LOAD`.
     pub fn from_bytes(onnx: Vec<u8>, manifest_json: Option<&str>) -> Result<LoadedModel> {
-        let sha256 = crate::package::sha256_hex(&onnx);
-        match manifest_json {
-            Some(text) => {
-                let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                    Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
-                })?;
-                if let Some(object) = value.as_object_mut() {
-                    object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256));
+        #[cfg(not(feature = "onnx"))]
+        {
+            let _ = manifest_json;
+            Err(no_onnx_parser(&format!("({} bytes given at run time)", onnx.len())))
+        }
+        #[cfg(feature = "onnx")]
+        {
+            let sha256 = crate::package::sha256_hex(&onnx);
+            match manifest_json {
+                Some(text) => {
+                    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                        Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
+                    })?;
+                    if let Some(object) = value.as_object_mut() {
+                        object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256));
+                    }
+                    LoadedModel::load(Package::from_parts(&value.to_string(), onnx)?)
                 }
-                LoadedModel::load(Package::from_parts(&value.to_string(), onnx)?)
-            }
-            None => {
-                let name = "model";
-                let engine = Engine::load(name, &onnx)?;
-                let manifest = Manifest::inferred(name, sha256, engine.inputs(), engine.outputs(), engine.properties());
-                manifest.validate()?;
-                LoadedModel::with_engine(Package::new(manifest, onnx)?, engine)
+                None => {
+                    let name = "model";
+                    let engine = Engine::load(name, &onnx)?;
+                    let manifest = Manifest::inferred(name, sha256, engine.inputs(), engine.outputs(), engine.properties());
+                    manifest.validate()?;
+                    LoadedModel::with_engine(Package::new(manifest, onnx)?, engine)
+                }
             }
         }
+    }
+
+    /// The model's graph in tract's NNEF form (`model.nnef.tar`, what the lean build embeds;
+    /// written by `make models-nnef`), byte for byte the same for the same graph.
+    pub fn to_nnef(&self) -> Result<Vec<u8>> {
+        self.engine.to_nnef()
     }
 
     fn with_engine(package: Package, engine: Engine) -> Result<LoadedModel> {
@@ -323,6 +350,18 @@ impl LoadedModel {
 }
 
 /// The index of the largest score (the first one on ties).
+/// The refusal of the lean build (no `onnx` feature) to read ONNX.
+#[cfg(not(feature = "onnx"))]
+pub fn no_onnx_parser(model: &str) -> Error {
+    Error::ModelLoad {
+        model: model.to_owned(),
+        detail: "this is edgeserve's lean build, which has no ONNX parser: expected a package embedded at build time \
+                 (Model.load, Model.default, ModelSet.embedded), got ONNX to parse; the full build (import 'edgeserve' \
+                 instead of 'edgeserve/lean') loads ONNX at run time"
+            .into(),
+    }
+}
+
 pub fn argmax(scores: &[f32]) -> usize {
     scores.iter().enumerate().fold(0, |best, (i, s)| if *s > scores[best] { i } else { best })
 }

@@ -1,5 +1,6 @@
-//! A model package: the ONNX bytes and the manifest, with the sha256 checked; and the registry
-//! of the packages embedded in the binary at build time (see `build.rs`).
+//! A model package: the graph's bytes (ONNX, or tract's NNEF form) and the manifest, with the
+//! sha256 checked; and the registry of the packages embedded in the binary at build time (see
+//! `build.rs`).
 
 use std::borrow::Cow;
 
@@ -8,12 +9,27 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
 
+/// The form of a package's graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `model.onnx`, checked against the manifest's `sha256`.
+    Onnx,
+    /// `model.nnef.tar` (tract's typed graph, see `make models-nnef`), checked against the
+    /// manifest's `nnef.sha256`.
+    Nnef,
+}
+
+/// The form of the embedded packages in this build: ONNX with the `onnx` feature (the full
+/// build), NNEF without it (the lean build, which has no ONNX parser).
+pub const EMBEDDED_FORM: Form = if cfg!(feature = "onnx") { Form::Onnx } else { Form::Nnef };
+
 /// A model package whose manifest is valid and whose bytes match the manifest's sha256.
 /// Whether the manifest matches the graph is checked when the engine loads it.
 #[derive(Debug, Clone)]
 pub struct Package {
     manifest: Manifest,
-    onnx: Cow<'static, [u8]>,
+    form: Form,
+    bytes: Cow<'static, [u8]>,
 }
 
 impl Package {
@@ -25,12 +41,32 @@ impl Package {
 
     /// Builds a package from a parsed manifest and the `model.onnx` bytes.
     pub fn new(manifest: Manifest, onnx: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
-        let onnx = onnx.into();
-        let found = sha256_hex(&onnx);
-        if found != manifest.sha256 {
-            return Err(Error::Integrity { model: manifest.name.clone(), expected: manifest.sha256.clone(), found });
+        Package::with_form(manifest, Form::Onnx, onnx)
+    }
+
+    /// Builds a package from a parsed manifest and its graph in the given form; the bytes must
+    /// match the manifest's `sha256` (ONNX) or `nnef.sha256` (NNEF).
+    pub fn with_form(manifest: Manifest, form: Form, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
+        let bytes = bytes.into();
+        let expected = match form {
+            Form::Onnx => manifest.sha256.clone(),
+            Form::Nnef => match &manifest.nnef {
+                Some(nnef) => nnef.sha256.clone(),
+                None => {
+                    return Err(Error::manifest(
+                        &manifest.name,
+                        "nnef",
+                        "the sha256 of the package's NNEF form, model.nnef.tar (`make models-nnef` writes both)",
+                        "no `nnef` field",
+                    ))
+                }
+            },
+        };
+        let found = sha256_hex(&bytes);
+        if found != expected {
+            return Err(Error::Integrity { model: manifest.name.clone(), expected, found });
         }
-        Ok(Package { manifest, onnx })
+        Ok(Package { manifest, form, bytes })
     }
 
     /// The package's manifest.
@@ -38,9 +74,14 @@ impl Package {
         &self.manifest
     }
 
-    /// The bytes of `model.onnx`.
-    pub fn onnx(&self) -> &[u8] {
-        &self.onnx
+    /// The form of the graph's bytes.
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    /// The graph's bytes: `model.onnx` or `model.nnef.tar` (see [`Package::form`]).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -49,12 +90,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A package as the build script embedded it: its directory name and its two files.
+/// A package as the build script embedded it: its directory name, its manifest and its graph
+/// (`model.onnx` in the full build, `model.nnef.tar` in the lean one: [`EMBEDDED_FORM`]).
 #[derive(Debug)]
 pub struct EmbeddedPackage {
     pub dir: &'static str,
     pub manifest: &'static str,
-    pub onnx: &'static [u8],
+    pub graph: &'static [u8],
 }
 
 mod generated {
@@ -82,7 +124,7 @@ impl Registry {
             name: name.to_owned(),
             available: format!("{:?}", Registry::names()),
         })?;
-        let package = Package::from_parts(found.manifest, found.onnx)?;
+        let package = Package::with_form(Manifest::from_json(found.manifest)?, EMBEDDED_FORM, found.graph)?;
         if package.manifest().name != found.dir {
             return Err(Error::manifest(
                 &package.manifest().name,

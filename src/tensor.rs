@@ -2,7 +2,7 @@
 //! the data, its dtype and its shape, checked against the graph's inputs and converted to and
 //! from tract's tensors.
 
-use tract_onnx::prelude::{DatumType, TValue, Tensor};
+use tract_nnef::prelude::{DatumType, TValue, Tensor};
 
 use crate::error::{Error, Result};
 use crate::manifest::{shape_string, DType, Dim, GraphIo};
@@ -90,7 +90,7 @@ fn to_tract(t: &NamedTensor) -> std::result::Result<Tensor, String> {
 }
 
 fn from_tract(name: &str, t: &Tensor) -> std::result::Result<NamedTensor, String> {
-    fn vec<T: tract_onnx::prelude::Datum + Clone>(t: &Tensor) -> std::result::Result<Vec<T>, String> {
+    fn vec<T: tract_nnef::prelude::Datum + Clone>(t: &Tensor) -> std::result::Result<Vec<T>, String> {
         t.try_as_plain_ram().and_then(|v| v.as_slice::<T>().map(<[T]>::to_vec)).map_err(|e| format!("{e:#}"))
     }
     let data = match t.datum_type() {

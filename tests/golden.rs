@@ -1,11 +1,14 @@
 //! The core against onnxruntime: every shipped package (and the regression fixture) predicts
-//! its golden inputs within the tolerance of the outputs recorded at training time.
+//! its golden inputs within the tolerance of the outputs recorded at training time, in both of
+//! its forms: `model.onnx` and `model.nnef.tar`. Runs in the full build and in the lean one
+//! (`cargo test --no-default-features --features onnx-opl --test golden`), whose embedded packages are NNEF.
 #![cfg(not(target_family = "wasm"))]
 
 mod common;
 
 use common::*;
-use edgeserve::{LoadedModel, Package, Prediction, Registry};
+use edgeserve::package::{Form, EMBEDDED_FORM};
+use edgeserve::{LoadedModel, Manifest, Package, Prediction, Registry};
 
 fn check_golden(mut model: LoadedModel, name: &str) {
     let golden = golden(name);
@@ -40,7 +43,11 @@ fn check_golden(mut model: LoadedModel, name: &str) {
 fn shipped_packages_are_embedded() {
     assert_eq!(Registry::names(), vec!["digits-accurate", "digits-fast"]);
     for p in edgeserve::package::embedded() {
-        assert_eq!(p.onnx, read_onnx(p.dir).as_slice(), "{}: embedded bytes differ from models/", p.dir);
+        let file = match EMBEDDED_FORM {
+            Form::Onnx => read_onnx(p.dir),
+            Form::Nnef => read_nnef(p.dir),
+        };
+        assert_eq!(p.graph, file.as_slice(), "{}: embedded bytes differ from models/ ({EMBEDDED_FORM:?})", p.dir);
         assert_eq!(p.manifest, read_manifest(p.dir), "{}: embedded manifest differs from models/", p.dir);
     }
     assert_eq!(Registry::default_name().unwrap(), "digits-accurate");
@@ -56,6 +63,28 @@ fn digits_fast_matches_onnxruntime() {
     check_golden(LoadedModel::embedded("digits-fast").unwrap(), "digits-fast");
 }
 
+#[test]
+fn nnef_forms_match_onnxruntime() {
+    for name in Registry::names() {
+        let manifest = Manifest::from_json(&read_manifest(&name)).unwrap();
+        let package = Package::with_form(manifest, Form::Nnef, read_nnef(&name)).unwrap();
+        check_golden(LoadedModel::load(package).unwrap(), &name);
+    }
+}
+
+#[test]
+fn a_package_without_its_nnef_form_is_refused_in_that_form() {
+    let mut manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    manifest.nnef = None;
+    let err = Package::with_form(manifest, Form::Nnef, read_nnef("digits-fast")).unwrap_err();
+    assert_eq!(err.code(), "BAD_MANIFEST");
+    assert!(err.to_string().contains("make models-nnef"), "{err}");
+    let mut manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    manifest.nnef.as_mut().unwrap().sha256 = "0".repeat(64);
+    assert_eq!(Package::with_form(manifest, Form::Nnef, read_nnef("digits-fast")).unwrap_err().code(), "INTEGRITY");
+}
+
+#[cfg(feature = "onnx")]
 #[test]
 fn regression_fixture_matches_onnxruntime() {
     let package = Package::from_parts(&read_manifest("digits-ink"), read_onnx("digits-ink")).unwrap();

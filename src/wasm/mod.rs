@@ -152,6 +152,8 @@ export interface Manifest {
   training?: Record<string, unknown>;
   /** Limits per call. maxBatchRows: the most rows one predictBatch/predictCsv takes (default 1,000,000). */
   limits?: { maxBatchRows?: number };
+  /** The package's NNEF form (model.nnef.tar), which the lean build (`edgeserve/lean`) embeds. */
+  nnef?: { sha256: string; tract: string };
 }
 /** A classification: the predicted class, its index into manifest.labels, one score per class. */
 export interface ClassPrediction {
@@ -315,10 +317,11 @@ impl Model {
         Ok(self.shared.with(|m| Ok(m.width()))?)
     }
 
-    /// The size of the package's `model.onnx`, in bytes.
+    /// The size of the package's graph, in bytes: its `model.onnx`, or in the lean build its
+    /// `model.nnef.tar`.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = sizeBytes))]
     pub fn size_bytes(&self) -> Result<usize, Thrown> {
-        Ok(self.shared.with(|m| Ok(m.package().onnx().len()))?)
+        Ok(self.shared.with(|m| Ok(m.package().bytes().len()))?)
     }
 
     /// The package's manifest as a plain object (`Manifest` in the `.d.ts`).

@@ -221,6 +221,7 @@ impl Model {
     /// the ONNX `labels` metadata property, and the classification task when the graph looks
     /// like a classifier over those labels (else `run()` only). Resolves to a `Model`; an
     /// unsupported operator rejects with a `MODEL_LOAD` error naming the operator and the node.
+    /// The lean build (`edgeserve/lean`) has no ONNX parser and rejects with `MODEL_LOAD`.
     #[wasm_bindgen(js_name = fromBytes, unchecked_return_type = "Promise<Model>")]
     pub fn from_bytes(bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
         let loaded = js_run::bytes(&bytes).and_then(|b| Model::load_bytes(b, manifest.as_ref().map(AsRef::as_ref)));
@@ -246,8 +247,8 @@ impl Model {
     }
 }
 
-/// `Model.fromUrl`: fetch with progress, sha256 check, and the Cache API.
-#[cfg(target_family = "wasm")]
+/// `Model.fromUrl`: fetch with progress, sha256 check, and the Cache API (the full build only).
+#[cfg(all(target_family = "wasm", feature = "onnx"))]
 mod fetch {
     use js_sys::{Function, Promise, Reflect, Uint8Array};
     use wasm_bindgen::{JsCast, JsValue};
@@ -367,9 +368,16 @@ impl Model {
     /// must hash to it, and with it the bytes are kept in the Cache API, keyed by URL and
     /// sha256, so a later visit loads offline without fetching), `onProgress({ loaded, total })`
     /// after each chunk of the download (total from Content-Length, when sent), and `manifest`.
+    /// The lean build (`edgeserve/lean`) rejects with `MODEL_LOAD` before fetching anything.
     #[wasm_bindgen(js_name = fromUrl, unchecked_return_type = "Promise<Model>")]
     pub fn from_url(url: String, options: Option<super::FromUrlOptions>) -> js_sys::Promise {
         let options: Option<JsValue> = options.map(Into::into);
+        #[cfg(not(feature = "onnx"))]
+        {
+            let _ = options;
+            return js_sys::Promise::reject(&JsValue::from(crate::model::no_onnx_parser(&url)));
+        }
+        #[cfg(feature = "onnx")]
         wasm_bindgen_futures::future_to_promise(async move {
             let o = options.as_ref();
             let sha = o.and_then(|o| super::js::field(o, "sha256")).and_then(|s| s.as_string()).map(|s| s.to_lowercase());

@@ -6,9 +6,11 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const pkgDir = `${root}pkg/`;
 export const TOLERANCE = 1e-5;
 
-export async function edgeserve() {
-  const mod = await import(`${pkgDir}index.js`);
-  mod.initSync({ module: readFileSync(`${pkgDir}edgeserve_bg.wasm`) });
+/** The npm package initialised: the full build, or with `lean`, the lean one (pkg/lean/). */
+export async function edgeserve({ lean = false } = {}) {
+  const dir = lean ? `${pkgDir}lean/` : pkgDir;
+  const mod = await import(`${dir}index.js`);
+  mod.initSync({ module: readFileSync(`${dir}edgeserve_bg.wasm`) });
   return mod;
 }
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, pkgDir, golden } from './helpers.mjs';
+import { edgeserve, root, pkgDir, golden } from './helpers.mjs';
 
 function readmeBlock(containing) {
   const readme = readFileSync(`${root}README.md`, 'utf8');
@@ -16,13 +16,18 @@ function readmeBlock(containing) {
   return block;
 }
 
-test('the README Node example runs against the built package', () => {
+/** Runs a README block as example.mjs of a fresh project with the package installed. */
+function runAsUser(block) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeserve-readme-'));
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(pkgDir, join(dir, 'node_modules', 'edgeserve'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-  writeFileSync(join(dir, 'example.mjs'), readmeBlock('initSync'));
-  const out = execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8' });
+  writeFileSync(join(dir, 'example.mjs'), block);
+  return execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8' });
+}
+
+test('the README Node example runs against the built package', () => {
+  const out = runAsUser(readmeBlock('initSync'));
   const expected = golden('digits-accurate').cases[0].expected;
   const [first, second] = out.trim().split('\n');
   assert.match(first, new RegExp(`^digits-accurate says ${expected.label} \\(p=${expected.scores[expected.index].toFixed(3)}\\) in \\d+\\.\\d{3} ms$`));
@@ -36,4 +41,14 @@ test('the README browser example uses the names the package exports', async () =
     assert.ok(block.includes(`.${name}`), `the example calls ${name}`);
     assert.match(dts, new RegExp(`\\b${name}\\b`), `the .d.ts declares ${name}`);
   }
+});
+
+test('the README lean example runs against the built package (edgeserve/lean)', async () => {
+  const out = runAsUser(readmeBlock("from 'edgeserve/lean';"));
+  const [first, second] = out.trim().split('\n');
+  // A blank image: the lean build must say what the full one says.
+  const full = (await edgeserve()).Model.default();
+  assert.equal(first, `digits-accurate 0.23.9 ${full.predict(new Float32Array(64)).label}`);
+  full.free();
+  assert.equal(second, 'MODEL_LOAD');
 });

@@ -2,7 +2,7 @@
 //! and keeps optimized plans with their reusable states per batch size, so that no prediction
 //! re-plans. Knows nothing of manifests' roles or of JavaScript.
 
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Dim, GraphIo, BATCH_DIM};
@@ -59,6 +59,21 @@ pub fn run_static_constructors() {
     }
 }
 
+#[cfg(feature = "onnx")]
+mod onnx;
+
+/// The tract version edgeserve is built with; NNEF forms are read by the version that wrote them.
+pub const TRACT_VERSION: &str = "0.23.9";
+
+/// tract's NNEF reader and writer, with tract's core operators and (with the `onnx-opl`
+/// feature) the ONNX operators that stay in a typed graph (tree ensembles, ...).
+fn nnef_framework() -> tract_nnef::framework::Nnef {
+    #[cfg(feature = "onnx-opl")]
+    return tract_onnx_opl::WithOnnx::with_onnx(tract_nnef::nnef());
+    #[cfg(not(feature = "onnx-opl"))]
+    tract_nnef::nnef()
+}
+
 /// A load failure at `stage`: what tract needed there (`expected`) and what it met instead.
 fn load_error(model: &str, stage: &str, expected: &str, e: impl std::fmt::Display) -> Error {
     Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: expected {expected}, got: {e:#}") }
@@ -86,42 +101,6 @@ fn dtype_name(dt: DatumType) -> String {
     }
 }
 
-/// Refuses a graph (or a subgraph of an If, Loop or Scan) whose output names a value that no
-/// input, initializer or node of that graph makes: tract 0.23's parser panics on such a graph
-/// (found by the `package` fuzz target; tests/fixtures/fuzz/package/ keeps the input).
-fn check_outputs_are_produced(model: &str, graph: &tract_onnx::pb::GraphProto) -> Result<()> {
-    let made: std::collections::HashSet<&str> = graph
-        .input
-        .iter()
-        .map(|i| i.name.as_str())
-        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
-        .chain(graph.node.iter().flat_map(|n| n.output.iter().map(String::as_str)))
-        .collect();
-    if let Some(missing) = graph.output.iter().find(|o| !made.contains(o.name.as_str())) {
-        return Err(load_error(
-            model,
-            "reading the ONNX graph",
-            &format!("every output of graph {:?} made by one of its inputs, initializers or nodes", graph.name),
-            format!("output {:?}, which nothing makes", missing.name),
-        ));
-    }
-    for node in &graph.node {
-        for attribute in &node.attribute {
-            for sub in attribute.g.iter().chain(&attribute.graphs) {
-                check_outputs_are_produced(model, sub)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The ONNX names of a graph's inputs or outputs: the name of an input's source node, an
-/// output's label. Read from the graph as parsed, before typing may fold a no-op first node (a
-/// Cast, a full Slice) into an input and so rename it.
-fn onnx_names(model: &InferenceModel, outlets: &[OutletId]) -> Vec<String> {
-    outlets.iter().map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone())).collect()
-}
-
 fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<GraphIo> {
     let fact = model.outlet_fact(outlet)?;
     let shape = fact
@@ -136,32 +115,22 @@ fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<G
 }
 
 impl Engine {
-    /// Parses ONNX bytes, types and declutters the graph, and builds the plan for batch size 1.
-    /// `model` names the model in errors.
-    pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
+    /// Reads a graph in tract's NNEF form (`model.nnef.tar`, see [`Engine::to_nnef`]) and
+    /// builds the plan for batch size 1. NNEF renames what ONNX names freely, so the ONNX names
+    /// of the inputs and outputs come from the manifest, in the graph's order; their dtypes and
+    /// shapes come from the graph, and the manifest is still checked against them.
+    pub fn load_nnef(model: &str, nnef: &[u8], input_names: Vec<String>, output_names: Vec<String>) -> Result<Engine> {
         run_static_constructors();
-        let framework = tract_onnx::onnx();
-        let proto = framework
-            .proto_model_for_read(&mut &onnx[..])
-            .map_err(|e| load_error(model, "parsing the ONNX file", &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()), e))?;
-        if let Some(graph) = &proto.graph {
-            check_outputs_are_produced(model, graph)?;
+        let typed = nnef_framework()
+            .model_for_read(&mut &nnef[..])
+            .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
+        let outlets = |o: TractResult<&[OutletId]>| o.map(<[OutletId]>::to_vec).map_err(|e| load_error(model, "reading inputs and outputs", TRACTABLE, e));
+        let (input_outlets, output_outlets) = (outlets(typed.input_outlets())?, outlets(typed.output_outlets())?);
+        for (what, outlets, names) in [("inputs", &input_outlets, &input_names), ("outputs", &output_outlets, &output_names)] {
+            if outlets.len() != names.len() {
+                return Err(load_error(model, "reading the NNEF form", &format!("{} {what} (as in the manifest)", names.len()), format!("{} {what}", outlets.len())));
+            }
         }
-        let inference = framework
-            .model_for_proto_model(&proto)
-            .map_err(|e| load_error(model, "reading the ONNX graph", TRACTABLE, e))?;
-        let properties = inference
-            .properties
-            .iter()
-            .filter_map(|(k, v)| {
-                let value = v.try_as_plain_ram().ok()?.as_slice::<String>().ok()?.first()?.clone();
-                Some((k.strip_prefix("onnx.").unwrap_or(k).to_owned(), value))
-            })
-            .collect();
-        let input_names = onnx_names(&inference, inference.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?);
-        let output_names = onnx_names(&inference, inference.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?);
-        let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", TRACTABLE, e))?;
-        // Types and shapes as typing inferred them, before decluttering changes the graph.
         let io = |outlets: &[OutletId], names: Vec<String>| -> Result<Vec<GraphIo>> {
             outlets
                 .iter()
@@ -169,13 +138,26 @@ impl Engine {
                 .map(|(o, name)| graph_io(&typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
                 .collect()
         };
-        let inputs = io(typed.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?, input_names)?;
-        let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?, output_names)?;
-        let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", PLANNABLE, e))?;
+        let inputs = io(&input_outlets, input_names)?;
+        let outputs = io(&output_outlets, output_names)?;
+        Engine::planned(model, typed, inputs, outputs, vec![])
+    }
+
+    /// An engine for a typed graph, with the plan for batch size 1 built.
+    fn planned(model: &str, typed: TypedModel, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>) -> Result<Engine> {
         let batch = typed.symbols.get(BATCH_DIM);
         let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs, properties };
         engine.state_for(1)?;
         Ok(engine)
+    }
+
+    /// The graph in tract's NNEF form (a tar, byte for byte the same for the same graph and
+    /// tract version): what [`Engine::load_nnef`] reads. Written from the typed, simplified
+    /// graph, so a load from it skips ONNX parsing, typing and decluttering.
+    pub fn to_nnef(&self) -> Result<Vec<u8>> {
+        nnef_framework()
+            .write_to_tar_with_config(&self.typed, vec![], false, true)
+            .map_err(|e| load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e))
     }
 
     /// The graph's inputs as tract typed them.
