@@ -17,9 +17,9 @@ let run;
 if (which === 'edgeserve') {
   // An embedded package comes with the lean build (what a page that embeds its packages ships:
   // no ONNX parser, the graph in its NNEF form); a model.onnx needs the full build.
-  const dir = embedded ? '../pkg/lean/' : '../pkg/';
-  const edgeserve = await import(`${dir}index.js`);
-  edgeserve.initSync({ module: readFileSync(new URL(`${dir}edgeserve_bg.wasm`, import.meta.url)) });
+  const build = embedded ? '../pkg/lean/' : '../pkg/';
+  const edgeserve = await import(`${build}index.js`);
+  edgeserve.initSync({ module: readFileSync(new URL(`${build}edgeserve_bg.wasm`, import.meta.url)) });
   if (embedded) {
     // An embedded package: no model file to read; Model.load + run() on the same graph.
     const model = edgeserve.Model.load(embedded);
