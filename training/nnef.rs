@@ -14,7 +14,9 @@ use edgeserve::{engine::TRACT_VERSION, package::sha256_hex, LoadedModel, Package
 fn export(dir: &Path) -> Result<String, String> {
     let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
     let manifest_text = String::from_utf8(read("manifest.json")?).map_err(|e| format!("manifest.json: {e}"))?;
-    let package = Package::from_parts(&manifest_text, read("model.onnx")?).map_err(|e| e.to_string())?;
+    let onnx = read("model.onnx")?;
+    let onnx_len = onnx.len();
+    let package = Package::from_parts(&manifest_text, onnx).map_err(|e| e.to_string())?;
     let nnef = LoadedModel::load(package).and_then(|m| m.to_nnef()).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("model.nnef.tar"), &nnef).map_err(|e| e.to_string())?;
 
@@ -26,7 +28,7 @@ fn export(dir: &Path) -> Result<String, String> {
     object.insert("nnef".into(), serde_json::json!({ "sha256": sha256, "tract": TRACT_VERSION }));
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
     std::fs::write(dir.join("manifest.json"), text).map_err(|e| e.to_string())?;
-    Ok(format!("{}: model.nnef.tar {} bytes (model.onnx {} bytes), sha256 {sha256}", dir.display(), nnef.len(), read("model.onnx")?.len()))
+    Ok(format!("{}: model.nnef.tar {} bytes (model.onnx {} bytes), sha256 {sha256}", dir.display(), nnef.len(), onnx_len))
 }
 
 fn main() {

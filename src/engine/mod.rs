@@ -114,6 +114,23 @@ fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<G
     Ok(GraphIo { name, dtype: dtype_name(fact.datum_type), shape })
 }
 
+/// The typed graph's inputs and outputs as [`GraphIo`]s (dtypes and shapes from the graph),
+/// named by `input_names` and `output_names` in the graph's order.
+fn graph_ios(model: &str, typed: &TypedModel, input_names: Vec<String>, output_names: Vec<String>) -> Result<(Vec<GraphIo>, Vec<GraphIo>)> {
+    let io = |what: &str, outlets: TractResult<&[OutletId]>, names: Vec<String>| -> Result<Vec<GraphIo>> {
+        let outlets = outlets.map_err(|e| load_error(model, &format!("reading {what}"), TRACTABLE, e))?;
+        if outlets.len() != names.len() {
+            return Err(load_error(model, &format!("reading {what}"), &format!("{} {what} (as named)", names.len()), format!("{} {what}", outlets.len())));
+        }
+        outlets
+            .iter()
+            .zip(names)
+            .map(|(o, name)| graph_io(typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
+            .collect()
+    };
+    Ok((io("inputs", typed.input_outlets(), input_names)?, io("outputs", typed.output_outlets(), output_names)?))
+}
+
 impl Engine {
     /// Reads a graph in tract's NNEF form (`model.nnef.tar`, see [`Engine::to_nnef`]) and
     /// builds the plan for batch size 1. NNEF renames what ONNX names freely, so the ONNX names
@@ -124,22 +141,7 @@ impl Engine {
         let typed = nnef_framework()
             .model_for_read(&mut &nnef[..])
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
-        let outlets = |o: TractResult<&[OutletId]>| o.map(<[OutletId]>::to_vec).map_err(|e| load_error(model, "reading inputs and outputs", TRACTABLE, e));
-        let (input_outlets, output_outlets) = (outlets(typed.input_outlets())?, outlets(typed.output_outlets())?);
-        for (what, outlets, names) in [("inputs", &input_outlets, &input_names), ("outputs", &output_outlets, &output_names)] {
-            if outlets.len() != names.len() {
-                return Err(load_error(model, "reading the NNEF form", &format!("{} {what} (as in the manifest)", names.len()), format!("{} {what}", outlets.len())));
-            }
-        }
-        let io = |outlets: &[OutletId], names: Vec<String>| -> Result<Vec<GraphIo>> {
-            outlets
-                .iter()
-                .zip(names)
-                .map(|(o, name)| graph_io(&typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
-                .collect()
-        };
-        let inputs = io(&input_outlets, input_names)?;
-        let outputs = io(&output_outlets, output_names)?;
+        let (inputs, outputs) = graph_ios(model, &typed, input_names, output_names)?;
         Engine::planned(model, typed, inputs, outputs, vec![])
     }
 

@@ -3,9 +3,8 @@
 
 use tract_onnx::prelude::*;
 
-use super::{graph_io, load_error, run_static_constructors, Engine, PLANNABLE, TRACTABLE};
+use super::{graph_ios, load_error, run_static_constructors, Engine, PLANNABLE, TRACTABLE};
 use crate::error::Result;
-use crate::manifest::GraphIo;
 
 /// Refuses a graph (or a subgraph of an If, Loop or Scan) whose output names a value that no
 /// input, initializer or node of that graph makes: tract 0.23's parser panics on such a graph
@@ -70,17 +69,8 @@ impl Engine {
         let output_names = onnx_names(&inference, inference.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?);
         let typed = inference.into_typed().map_err(|e| load_error(model, "typing the graph", TRACTABLE, e))?;
         // Types and shapes as typing inferred them, before decluttering changes the graph.
-        let io = |outlets: &[OutletId], names: Vec<String>| -> Result<Vec<GraphIo>> {
-            outlets
-                .iter()
-                .zip(names)
-                .map(|(o, name)| graph_io(&typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
-                .collect()
-        };
-        let inputs = io(typed.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?, input_names)?;
-        let outputs = io(typed.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?, output_names)?;
+        let (inputs, outputs) = graph_ios(model, &typed, input_names, output_names)?;
         let typed = typed.into_decluttered().map_err(|e| load_error(model, "decluttering the graph", PLANNABLE, e))?;
         Engine::planned(model, typed, inputs, outputs, properties)
     }
-
 }
