@@ -73,9 +73,16 @@ LEAN_FEATURES := --no-default-features --features console_error_panic_hook,onnx-
 
 # Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
 # one (pkg/lean/, `edgeserve/lean`: embedded packages in their NNEF form, no ONNX parser).
+#
+# Each again with relaxed SIMD (edgeserve_relaxed_bg.wasm beside edgeserve_bg.wasm; js/load.js
+# picks one with WebAssembly.validate at init()): tract's f32 kernels then fuse multiply-adds.
+# Its own target directory, so that neither build invalidates the other's cache.
+RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
 pkg: setup-rust
 	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
 	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
+	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve
+	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
 	node scripts/package.mjs
 	@ls -l pkg/edgeserve_bg.wasm
 
@@ -180,6 +187,8 @@ test-wasm-chrome: setup-rust setup-browser
 
 test-js: pkg
 	node --test tests/js/
+	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
+	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/relaxed.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser

@@ -83,7 +83,7 @@ try {
     console.log(`${name}: p50 ${e.latencyMs.p50.toFixed(4)} vs ${o.latencyMs.p50.toFixed(4)} ms, p99 ${e.latencyMs.p99.toFixed(4)} vs ${o.latencyMs.p99.toFixed(4)} ms, cold ${e.coldStartMs.toFixed(1)} vs ${o.coldStartMs.toFixed(1)} ms`);
   }
   if (problems.length) throw new Error(`page errors: ${problems.join('; ')}`);
-  const environment = { runtime: info.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? info.userAgent, crossOriginIsolated: info.crossOriginIsolated, clockStepMs: info.clockStepMs, threads: smoke ? [1] : [1, 2], smoke };
+  const environment = { runtime: info.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? info.userAgent, edgeserveBuild: info.build, crossOriginIsolated: info.crossOriginIsolated, clockStepMs: info.clockStepMs, threads: smoke ? [1] : [1, 2], smoke };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ environment, models: measured }, null, 1)}\n`);
   console.log(`wrote ${out}`);

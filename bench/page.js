@@ -25,10 +25,19 @@ async function model(name) {
   return { meta, inputs };
 }
 
+/** The package, initialised with the wasm build init() picks (relaxed SIMD in Chromium). */
 async function loadEdgeserve(lean = false) {
   const edgeserve = await import(lean ? '../pkg/lean/index.js' : '../pkg/index.js');
   await edgeserve.default();
   return edgeserve;
+}
+
+/** A second instance of the full build's wasm-bindgen module (a query string makes it a module
+ * of its own) on the +simd128 wasm: what relaxed SIMD gains, measured in the same page. */
+async function loadSimd128() {
+  const glue = await import('../pkg/edgeserve.js?simd128');
+  await glue.default({ module_or_path: new URL('../pkg/edgeserve_bg.wasm', import.meta.url) });
+  return glue;
 }
 
 async function loadOrt(threads) {
@@ -68,6 +77,8 @@ window.bench = async ({ models, smoke }) => {
   const threads = Number(params.get('threads') ?? 1);
   const edgeserve = await loadEdgeserve();
   const runtimes = [edgeserveRuntime(edgeserve), await loadOrt(threads)];
+  // Where init() chose the relaxed-SIMD build, the +simd128 one runs beside it (1-thread page).
+  if (edgeserve.relaxedSimd && threads === 1 && !smoke) runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
   const results = {};
   for (const name of models) {
     const { meta, inputs } = await model(name);
@@ -81,7 +92,7 @@ window.bench = async ({ models, smoke }) => {
     results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra });
     extra.forEach((e) => e.runtime.free(e.session));
   }
-  return { results, crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: clockStep() };
+  return { results, build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128', crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: clockStep() };
 };
 
 /** The smallest step of performance.now() seen (5 us when cross-origin isolated). */

@@ -33,9 +33,12 @@ function sizes(paths) {
   return total;
 }
 const ortDist = `${root}node_modules/onnxruntime-web/dist/`;
+// The wasm a page downloads is one of the two builds (js/load.js): the +simd128 one is counted;
+// the relaxed-SIMD twin is within a few kB of it.
 const edgeserveBytes = (dir) => ({
   wasm: sizes([`${dir}edgeserve_bg.wasm`]),
-  js: sizes([...['edgeserve.js', 'index.js', 'client.js', 'lifetime.js'].map((f) => `${dir}${f}`), ...files(`${dir}snippets`)]),
+  relaxedWasm: sizes([`${dir}edgeserve_relaxed_bg.wasm`]),
+  js: sizes([...['edgeserve.js', 'index.js', 'load.js', 'client.js', 'lifetime.js'].map((f) => `${dir}${f}`), ...files(`${dir}snippets`)]),
 });
 const bytes = {
   'edgeserve lean (edgeserve/lean)': edgeserveBytes(`${root}pkg/lean/`),
@@ -72,6 +75,8 @@ for (const name of models) {
       cold: [e.coldStartMs, o.coldStartMs, e.coldStartFrom],
       memory: [e.wasmMemoryBytes, o.wasmMemoryBytes],
       native: nat?.latencyMs.p50 ?? null,
+      // Chromium: the +simd128 build beside the relaxed-SIMD one, in the same page.
+      simd128: r['edgeserve simd128'] ?? null,
     });
   }
 }
@@ -100,7 +105,7 @@ const md = [
   `# Benchmark: edgeserve against onnxruntime-web${smoke ? ' (smoke run: few runs, not figures to quote)' : ''}`,
   '',
   `Written by \`make bench\` (bench/report.mjs) on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores.`,
-  `Runtimes: ${env.map((e) => e.runtime).join('; ')}. edgeserve ${node?.environment.edgeserve ?? '?'} (tract-onnx 0.23.9, wasm32 +simd128),`,
+  `Runtimes: ${env.map((e) => e.runtime).join('; ')}. edgeserve ${node?.environment.edgeserve ?? '?'} (tract-onnx 0.23.9; wasm32 build in Node: +simd128, in Chromium: ${chromium?.environment.edgeserveBuild === 'relaxed-simd' ? '+simd128,+relaxed-simd' : '+simd128'}),`,
   `onnxruntime-web ${node?.environment.onnxruntimeWeb ?? '?'} (wasm backend, SIMD, 1 thread unless said). Chromium page cross-origin isolated: ${chromium?.environment.crossOriginIsolated ?? '-'}, clock step ${fmtMs(chromium?.environment.clockStepMs)}.`,
   'Both runtimes run the same model.onnx on the same input, alternating in one process or page; ratios are edgeserve / onnxruntime-web (lower is better).',
   '',
@@ -110,6 +115,19 @@ const md = [
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.model} | ${r.where} | ${fmtMs(r.p50[0])} | ${fmtMs(r.p50[1])} | ${fmtX(ratio(...r.p50))} | ${fmtMs(r.p99[0])} | ${fmtMs(r.p99[1])} | ${fmtX(ratio(...r.p99))} | ${fmtMs(r.ortThreads)} | ${fmtMs(r.predictP50)} | ${fmtMs(r.native)} | ${fmtX(ratio(r.p50[0], r.native))} |`),
   '',
+  ...(rows.some((r) => r.simd128) ? [
+    '## Relaxed SIMD against the +simd128 build (Chromium)',
+    '',
+    'The two builds of the full package (the same code; tract\'s f32 kernels fuse multiply-adds in the relaxed one) alternating in the same page with onnxruntime-web. Gain: simd128 / relaxed (above 1: relaxed SIMD faster).',
+    '',
+    '| model | relaxed p50 | simd128 p50 | gain p50 | relaxed p99 | simd128 p99 | gain p99 | rows/s relaxed / simd128 at the largest batch |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.filter((r) => r.simd128).map((r) => {
+      const big = Object.keys(r.rows).at(-1);
+      return `| ${r.model} | ${fmtMs(r.p50[0])} | ${fmtMs(r.simd128.latencyMs.p50)} | ${fmtX(ratio(r.simd128.latencyMs.p50, r.p50[0]))} | ${fmtMs(r.p99[0])} | ${fmtMs(r.simd128.latencyMs.p99)} | ${fmtX(ratio(r.simd128.latencyMs.p99, r.p99[0]))} | ${big ? `${fmtX(ratio(r.rows[big][0], r.simd128.rowsPerSecond?.[big]))} (batch ${big})` : '-'} |`;
+    }),
+    '',
+  ] : []),
   '## Batch throughput (rows per second; edgeserve / ort)',
   '',
   '| model | where | batch | edgeserve | ort | ratio (ort / edgeserve: above 1 = edgeserve faster) |',

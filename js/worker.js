@@ -16,7 +16,8 @@
 // A request with id 0 gets no reply (streamWrite, sent for every stream item).
 // Typed arrays in results are transferred (not copied). A batch yields between chunks, so a
 // predict sent during a batch is answered before the batch ends.
-import init, { Model } from './edgeserve.js';
+import { Model } from './edgeserve.js';
+import init from './load.js';
 
 const ready = init();
 let model = null;

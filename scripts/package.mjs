@@ -1,23 +1,27 @@
 // Completes the npm package that wasm-pack wrote into pkg/ (the full build) and target/pkg-lean/
 // (the lean build): adds the JavaScript that must be JavaScript (js/client.js + js/worker.js: the
-// Worker and its client; js/lifetime.js) and an entry point, index.js, that exports the wasm API
-// and WorkerModel together; puts the lean build into pkg/lean/ (`import ... from 'edgeserve/lean'`).
+// Worker and its client; js/lifetime.js; js/load.js: which wasm build to load) and an entry point,
+// index.js, that exports the wasm API and WorkerModel together; puts the lean build into pkg/lean/
+// (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
+// (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
 // Run by `make pkg`.
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripFile } from './strip-names.mjs';
 
 const pkg = new URL('../pkg/', import.meta.url);
 const leanBuild = new URL('../target/pkg-lean/', import.meta.url);
+const relaxedBuild = new URL('../target/pkg-relaxed/', import.meta.url);
+const leanRelaxedBuild = new URL('../target/pkg-lean-relaxed/', import.meta.url);
 const lean = new URL('lean/', pkg);
 const js = new URL('../js/', import.meta.url);
 
 // A use after free() throws a clear Error (code BAD_INPUT) for every class that owns wasm memory.
 const guarded = ['Model', 'ModelSet', 'BatchResult'];
 const exports = `export * from './edgeserve.js';
-export { default } from './edgeserve.js';
+export { default, relaxedSimd, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
 `;
-const glue = ['client.js', 'client.d.ts', 'worker.js', 'lifetime.js'];
+const glue = ['client.js', 'client.d.ts', 'worker.js', 'lifetime.js', 'load.js', 'load.d.ts'];
 
 /** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
 function complete(dir, what) {
@@ -40,9 +44,23 @@ const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve
 for (const f of built) cpSync(new URL(f, leanBuild), new URL(f, lean), { recursive: true });
 complete(lean, "edgeserve's lean build (edgeserve/lean: embedded packages only, in their NNEF form; no ONNX parser)");
 
+// The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
+for (const [from, dir] of [[relaxedBuild, pkg], [leanRelaxedBuild, lean]]) {
+  const twin = new URL('edgeserve_bg.wasm', from);
+  if (!existsSync(twin)) throw new Error(`${from.pathname}: no relaxed-SIMD build (make pkg builds it)`);
+  if (readFileSync(new URL('edgeserve.js', from), 'utf8') !== readFileSync(new URL('edgeserve.js', dir), 'utf8')) {
+    throw new Error(`${from.pathname}edgeserve.js differs from ${dir.pathname}edgeserve.js: the relaxed-SIMD build needs a glue of its own`);
+  }
+  cpSync(twin, new URL('edgeserve_relaxed_bg.wasm', dir));
+}
+
 // The wasm's `name` section (function names, ~1.1 MB raw, ~0.25 MB gzip) goes: bytes every
 // visitor would download. Panic messages still reach console.error; stack frames lose names.
-for (const dir of [pkg, lean]) console.log(`${new URL('edgeserve_bg.wasm', dir).pathname}: name section of ${stripFile(new URL('edgeserve_bg.wasm', dir))} bytes dropped`);
+for (const dir of [pkg, lean]) {
+  for (const wasm of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm']) {
+    console.log(`${new URL(wasm, dir).pathname}: name section of ${stripFile(new URL(wasm, dir))} bytes dropped`);
+  }
+}
 
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkg), 'utf8'));
 manifest.main = 'index.js';
@@ -53,7 +71,7 @@ manifest.exports = {
   './lean': { types: './lean/index.d.ts', default: './lean/index.js' },
   './*': './*',
 };
-manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', ...glue, 'snippets', 'lean'])];
-manifest.sideEffects = ['./index.js', './lifetime.js', './edgeserve.js', './worker.js', './snippets/*', './lean/*'];
+manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', 'edgeserve_relaxed_bg.wasm', ...glue, 'snippets', 'lean'])];
+manifest.sideEffects = ['./index.js', './lifetime.js', './edgeserve.js', './worker.js', './load.js', './snippets/*', './lean/*'];
 writeFileSync(new URL('package.json', pkg), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`);

@@ -134,7 +134,7 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
             let t = by_name.remove(&input.name).ok_or_else(|| {
                 Error::bad_input(format!("input {:?} is missing", input.name), format!("{} values of shape {}", input.dtype, shape_string(&input.shape)), "nothing")
             })?;
-            if t.data.dtype().to_string() != input.dtype {
+            if t.data.dtype().as_str() != input.dtype {
                 return Err(Error::bad_input(format!("input {:?} has the wrong element type", input.name), input.dtype.clone(), t.data.dtype().to_string()));
             }
             let fits = t.shape.len() == input.shape.len()

@@ -149,3 +149,18 @@ fn bad_inputs_are_refused_and_the_model_keeps_working() {
         assert!(max_abs_diff(&scores, good.expected.scores.as_ref().unwrap()) <= TOLERANCE);
     }
 }
+
+#[test]
+fn dtype_names_are_the_manifest_format_s() {
+    use edgeserve::manifest::DType;
+    let all = [
+        DType::Float32, DType::Float64, DType::Int8, DType::Int16, DType::Int32, DType::Int64,
+        DType::Uint8, DType::Uint16, DType::Uint32, DType::Uint64, DType::Bool,
+    ];
+    for d in all {
+        // The name used in messages and run() results is the one manifests spell.
+        assert_eq!(serde_json::to_value(d).unwrap(), Value::String(d.as_str().to_owned()));
+        assert_eq!(d.to_string(), d.as_str());
+        assert_eq!(serde_json::from_value::<DType>(Value::String(d.as_str().to_owned())).unwrap(), d);
+    }
+}

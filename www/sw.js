@@ -10,8 +10,14 @@ const VERSION = 'dev';
 const ASSETS = ['./'];
 const CACHE = `edgeserve-${VERSION}`;
 
+// The package holds two wasm builds (pkg/load.js says why); cache the one this browser runs. The
+// probe is pkg/load.js's: the smallest module that uses f32x4.relaxed_madd.
+const RELAXED = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11]));
+const UNUSED_WASM = RELAXED ? '/edgeserve_bg.wasm' : '/edgeserve_relaxed_bg.wasm';
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));
+  const assets = ASSETS.filter((a) => !a.endsWith(UNUSED_WASM));
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(assets)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {

@@ -123,6 +123,34 @@ test('fromUrl caches the bytes: a second load works offline', async () => {
   }
 });
 
+test('Chromium runs the relaxed-SIMD build, and it predicts like onnxruntime', async () => {
+  const result = await page.evaluate(async (goldens) => {
+    const { default: init, Model, relaxedSimd, wasmUrl } = window.edgeserve;
+    await init();
+    const wasm = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname.split('/').pop()).filter((f) => f.endsWith('.wasm'));
+    const worst = {};
+    for (const [name, cases] of Object.entries(goldens)) {
+      const model = Model.load(name);
+      worst[name] = { labels: 0, scores: 0 };
+      for (const c of cases) {
+        const p = model.predict(c.input);
+        if (p.label === c.expected.label) worst[name].labels += 1;
+        worst[name].scores = Math.max(worst[name].scores, ...c.expected.scores.map((s, i) => Math.abs(s - p.scores[i])));
+      }
+      model.free();
+    }
+    return { relaxedSimd, url: wasmUrl().pathname.split('/').pop(), wasm, worst };
+  }, Object.fromEntries(['digits-accurate', 'digits-fast'].map((n) => [n, JSON.parse(readFileSync(`${root}models/${n}/golden.json`, 'utf8')).cases])));
+  assert.equal(result.relaxedSimd, true);
+  assert.equal(result.url, 'edgeserve_relaxed_bg.wasm');
+  // The page thread fetched the twin only (the worker's fetches are on its own timeline).
+  assert.deepEqual([...new Set(result.wasm)], ['edgeserve_relaxed_bg.wasm']);
+  for (const [name, w] of Object.entries(result.worst)) {
+    assert.equal(w.labels, JSON.parse(readFileSync(`${root}models/${name}/golden.json`, 'utf8')).cases.length, name);
+    assert.ok(w.scores <= 1e-5, `${name}: scores off onnxruntime's by ${w.scores}`);
+  }
+});
+
 test('no console errors or warnings', () => {
   assert.deepEqual(problems, []);
 });

@@ -6,11 +6,18 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const pkgDir = `${root}pkg/`;
 export const TOLERANCE = 1e-5;
 
+/**
+ * Which wasm build the tests run: `edgeserve_bg.wasm`, or with EDGESERVE_WASM=relaxed the
+ * relaxed-SIMD twin (Node 20 needs --experimental-wasm-relaxed-simd for it; `make test-js` runs
+ * the golden suites that way too).
+ */
+export const wasmFile = process.env.EDGESERVE_WASM === 'relaxed' ? 'edgeserve_relaxed_bg.wasm' : 'edgeserve_bg.wasm';
+
 /** The npm package initialised: the full build, or with `lean`, the lean one (pkg/lean/). */
 export async function edgeserve({ lean = false } = {}) {
   const dir = lean ? `${pkgDir}lean/` : pkgDir;
   const mod = await import(`${dir}index.js`);
-  mod.initSync({ module: readFileSync(`${dir}edgeserve_bg.wasm`) });
+  mod.initSync({ module: readFileSync(`${dir}${wasmFile}`) });
   return mod;
 }
 
