@@ -25,10 +25,12 @@ async function model(name) {
   return { meta, inputs };
 }
 
-/** The package, initialised with the wasm build init() picks (relaxed SIMD in Chromium). */
+/** The package, initialised with the wasm build init() picks (relaxed SIMD in Chromium), or
+ * with &wasm=simd128 the +simd128 one. */
 async function loadEdgeserve(lean = false) {
-  const edgeserve = await import(lean ? '../pkg/lean/index.js' : '../pkg/index.js');
-  await edgeserve.default();
+  const dir = lean ? '../pkg/lean/' : '../pkg/';
+  const edgeserve = await import(`${dir}index.js`);
+  await edgeserve.default(params.get('wasm') === 'simd128' ? { module_or_path: new URL(`${dir}edgeserve_bg.wasm`, import.meta.url) } : undefined);
   return edgeserve;
 }
 
