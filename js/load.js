@@ -5,9 +5,9 @@
 // the same file):
 //   edgeserve_bg.wasm          +simd128: every browser and Node since 2021;
 //   edgeserve_relaxed_bg.wasm  +simd128,+relaxed-simd: tract's f32 matrix kernels and
-//                              activations use fused multiply-add (f32x4.relaxed_madd). Chrome
-//                              114+, Firefox 120+, Node 22+ (Node 20 with
-//                              --experimental-wasm-relaxed-simd).
+//                              activations use fused multiply-add (f32x4.relaxed_madd).
+//                              Chromium-based browsers since 114, Node 22+ (Node 20 with
+//                              --experimental-wasm-relaxed-simd); elsewhere the probe decides.
 // A host without relaxed SIMD cannot even compile a module that holds one relaxed instruction,
 // so the choice is made before fetching: WebAssembly.validate() of the smallest module that uses
 // f32x4.relaxed_madd. The results of the two builds differ by float rounding only (one rounding
