@@ -7,7 +7,7 @@ SHELL := bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 # The wasm-bindgen pin in Cargo.toml is the one source of the version; the CLI must match it.
-WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = [{ a-z=]*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
 WASM_PACK_VERSION := 0.15.1
 CARGO_FUZZ_VERSION := 0.13.1
 CHROMEDRIVER := /usr/bin/chromedriver

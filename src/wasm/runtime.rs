@@ -64,8 +64,8 @@ mod js_run {
     }
 
     thread_local! {
-        /// The keys of every output entry, made once.
-        static KEYS: [JsValue; 3] = [JsValue::from_str("dtype"), JsValue::from_str("shape"), JsValue::from_str("data")];
+        /// The keys of every output entry, and of the options' shapes, made once.
+        static KEYS: [JsValue; 4] = [JsValue::from_str("dtype"), JsValue::from_str("shape"), JsValue::from_str("data"), JsValue::from_str("shapes")];
     }
 
     use super::describe;
@@ -186,7 +186,7 @@ mod js_run {
             let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
             return Err(Error::bad_input("run() inputs are not an object", format!("an object with a typed array per input: {names:?}"), describe(given)));
         }
-        let shapes = options.and_then(|o| Reflect::get(o, &"shapes".into()).ok()).filter(|s| s.is_object());
+        let shapes = options.and_then(|o| KEYS.with(|[.., k_shapes]| Reflect::get(o, k_shapes).ok())).filter(|s| s.is_object());
         let keys = Object::keys(given.unchecked_ref::<Object>());
         keys.iter()
             .map(|key| {
@@ -223,7 +223,7 @@ mod js_run {
             };
             let entry = Object::new().unchecked_into::<Fresh>();
             let shape: Array = t.shape.iter().map(|d| JsValue::from_f64(*d as f64)).collect();
-            KEYS.with(|[k_dtype, k_shape, k_data]| {
+            KEYS.with(|[k_dtype, k_shape, k_data, _]| {
                 entry.set(k_dtype, &JsValue::from_str(dtype));
                 entry.set(k_shape, &shape);
                 entry.set(k_data, &data);
