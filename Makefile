@@ -105,16 +105,24 @@ bench-models:
 # bench/results/latest.md and latest.json (figures; nothing here fails on a slow machine).
 bench: bench-models pkg setup-node setup-browser
 	@mkdir -p bench/results
+	cargo build --profile bench-native --quiet --example bench-native
+	node bench/quiet.mjs native --reset
 	cargo run --profile bench-native --quiet --example bench-native -- $(BENCH_MODELS) > bench/results/native.json
+	node bench/quiet.mjs node
 	node bench/node.mjs --models $(BENCH_MODELS)
+	node bench/quiet.mjs chromium
 	node bench/browser.mjs
 	node bench/report.mjs
 
 # The same on two models with few runs, to check that the benchmark works (run by make test).
 bench-smoke: bench-models pkg setup-node setup-browser
 	@mkdir -p bench/results
+	cargo build --quiet --example bench-native
+	node bench/quiet.mjs native --reset --smoke
 	cargo run --quiet --example bench-native -- $(BENCH_MODELS) --smoke > bench/results/native-smoke.json
+	node bench/quiet.mjs node --smoke
 	node bench/node.mjs --smoke --models $(BENCH_MODELS)
+	node bench/quiet.mjs chromium --smoke
 	node bench/browser.mjs --smoke
 	node bench/report.mjs --smoke > /dev/null
 	@grep -q '^| digits-accurate | Chromium |' bench/results/latest-smoke.md || { echo "bench-smoke: no Chromium row"; exit 1; }

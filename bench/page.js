@@ -82,6 +82,7 @@ window.bench = async ({ models, smoke }) => {
   // Where init() chose the relaxed-SIMD build, the +simd128 one runs beside it (1-thread page).
   if (edgeserve.relaxedSimd && threads === 1 && !smoke) runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
   const results = {};
+  const step = clockStep();
   for (const name of models) {
     const { meta, inputs } = await model(name);
     const bytes = await get(`${MODELS}/${name}/model.onnx`);
@@ -91,10 +92,10 @@ window.bench = async ({ models, smoke }) => {
       const rt = edgeservePredictRuntime(edgeserve, name, Float32Array.from(golden.cases[0].input));
       extra.push({ runtime: rt, session: await rt.load() });
     }
-    results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra });
+    results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra, clockStepMs: step });
     extra.forEach((e) => e.runtime.free(e.session));
   }
-  return { results, build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128', crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: clockStep() };
+  return { results, build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128', crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: step };
 };
 
 /** The smallest step of performance.now() seen (5 us when cross-origin isolated). */

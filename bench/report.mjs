@@ -20,6 +20,11 @@ const part = (name) => {
 const node = part('node');
 const chromium = part('chromium');
 const native = part('native');
+// How busy the CPUs were with other work before each part (bench/quiet.mjs): above 10%, the
+// figures were taken beside other work and are not comparable.
+const quiet = part('quiet') ?? {};
+const BUSY = 0.1;
+const busyParts = Object.entries(quiet).filter(([, v]) => v !== null && v > BUSY).map(([k]) => k);
 
 const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
 function sizes(paths) {
@@ -108,12 +113,16 @@ const md = [
   `Runtimes: ${env.map((e) => e.runtime).join('; ')}. edgeserve ${node?.environment.edgeserve ?? '?'} (tract-onnx 0.23.9; wasm32 build in Node: +simd128, in Chromium: ${chromium?.environment.edgeserveBuild === 'relaxed-simd' ? '+simd128,+relaxed-simd' : '+simd128'}),`,
   `onnxruntime-web ${node?.environment.onnxruntimeWeb ?? '?'} (wasm backend, SIMD, 1 thread unless said). Chromium page cross-origin isolated: ${chromium?.environment.crossOriginIsolated ?? '-'}, clock step ${fmtMs(chromium?.environment.clockStepMs)}.`,
   'Both runtimes run the same model.onnx on the same input, alternating in one process or page; ratios are edgeserve / onnxruntime-web (lower is better).',
+  `CPUs busy with other work in the second before each part (bench/quiet.mjs): ${['native', 'node', 'chromium'].map((k) => `${k} ${typeof quiet[k] === 'number' ? `${(quiet[k] * 100).toFixed(1)}%` : '-'}`).join(', ')}.`,
+  ...(busyParts.length ? ['', `**Warning: other work was running before ${busyParts.join(', ')} (over ${BUSY * 100}% of the CPUs): those figures are slower than this machine's and not comparable.**`] : []),
   '',
   '## Latency of one prediction (batch 1)',
   '',
   '| model | where | edgeserve p50 | ort p50 | ratio | edgeserve p99 | ort p99 | ratio | ort 2 threads p50 | edgeserve predict() p50 | native tract p50 | wasm / native |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.model} | ${r.where} | ${fmtMs(r.p50[0])} | ${fmtMs(r.p50[1])} | ${fmtX(ratio(...r.p50))} | ${fmtMs(r.p99[0])} | ${fmtMs(r.p99[1])} | ${fmtX(ratio(...r.p99))} | ${fmtMs(r.ortThreads)} | ${fmtMs(r.predictP50)} | ${fmtMs(r.native)} | ${fmtX(ratio(r.p50[0], r.native))} |`),
+  '',
+  `In Chromium the clock steps ${fmtMs(chromium?.environment.clockStepMs)}: where a call's median is under 20 steps, p50 is the median over blocks of calls timed whole (time / calls, alternating like the single calls; bench/measure.mjs), and the per-call median, a clock step, is kept in latest.json as p50PerCall. p95 and p99 are single calls.`,
   '',
   ...(rows.some((r) => r.simd128) ? [
     '## Relaxed SIMD against the +simd128 build (Chromium)',
@@ -158,5 +167,5 @@ const md = [
   '',
 ];
 writeFileSync(`${results}latest${smoke ? '-smoke' : ''}.md`, md.join('\n'));
-writeFileSync(`${results}latest${smoke ? '-smoke' : ''}.json`, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length }, environment: env, bytes, rows, targets, parts: { node, chromium, native } }, null, 1)}\n`);
+writeFileSync(`${results}latest${smoke ? '-smoke' : ''}.json`, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, busyBeforeParts: quiet }, environment: env, bytes, rows, targets, parts: { node, chromium, native } }, null, 1)}\n`);
 console.log(md.join('\n'));
