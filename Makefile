@@ -101,29 +101,29 @@ bench-models:
 	python3 -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	python3 bench/models.py --out $(BENCH_MODELS)
 
+# The parts of the benchmark, each after a one-second check of how busy the CPUs are with other
+# work (bench/quiet.mjs; the report warns above 10%). $(1): nothing for the full benchmark,
+# --smoke for the smoke one; $(2): the cargo profile of the native part.
+define bench_parts
+	@mkdir -p bench/results
+	cargo build --profile $(2) --quiet --example bench-native
+	node bench/quiet.mjs native --reset $(1)
+	cargo run --profile $(2) --quiet --example bench-native -- $(BENCH_MODELS) $(1) > bench/results/native$(if $(1),-smoke).json
+	node bench/quiet.mjs node $(1)
+	node bench/node.mjs $(1) --models $(BENCH_MODELS)
+	node bench/quiet.mjs chromium $(1)
+	node bench/browser.mjs $(1)
+endef
+
 # edgeserve against onnxruntime-web in Node and Chromium, and native tract, side by side:
 # bench/results/latest.md and latest.json (figures; nothing here fails on a slow machine).
 bench: bench-models pkg setup-node setup-browser
-	@mkdir -p bench/results
-	cargo build --profile bench-native --quiet --example bench-native
-	node bench/quiet.mjs native --reset
-	cargo run --profile bench-native --quiet --example bench-native -- $(BENCH_MODELS) > bench/results/native.json
-	node bench/quiet.mjs node
-	node bench/node.mjs --models $(BENCH_MODELS)
-	node bench/quiet.mjs chromium
-	node bench/browser.mjs
+	$(call bench_parts,,bench-native)
 	node bench/report.mjs
 
 # The same on two models with few runs, to check that the benchmark works (run by make test).
 bench-smoke: bench-models pkg setup-node setup-browser
-	@mkdir -p bench/results
-	cargo build --quiet --example bench-native
-	node bench/quiet.mjs native --reset --smoke
-	cargo run --quiet --example bench-native -- $(BENCH_MODELS) --smoke > bench/results/native-smoke.json
-	node bench/quiet.mjs node --smoke
-	node bench/node.mjs --smoke --models $(BENCH_MODELS)
-	node bench/quiet.mjs chromium --smoke
-	node bench/browser.mjs --smoke
+	$(call bench_parts,--smoke,dev)
 	node bench/report.mjs --smoke > /dev/null
 	@grep -q '^| digits-accurate | Chromium |' bench/results/latest-smoke.md || { echo "bench-smoke: no Chromium row"; exit 1; }
 

@@ -120,52 +120,42 @@ function summary(samples) {
  * stay per call: the tail is many clock steps long.
  */
 export async function latency(subjects, { runs, warmup, rounds = 10, clockStepMs = 0 }) {
-  const samples = subjects.map(() => []);
   for (const s of subjects) for (let i = 0; i < warmup; i++) await s.call();
   const perRound = Math.ceil(runs / rounds);
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, s] of subjects.entries()) {
-      for (let i = 0; i < perRound; i++) {
-        const t = performance.now();
-        await s.call();
-        samples[k].push(performance.now() - t);
-      }
-    }
-  }
-  const stats = samples.map(summary);
+  const stats = (await alternate(subjects, rounds, () => perRound, () => 1)).map(summary);
   const coarse = stats.map((st) => clockStepMs > 0 && st.p50 < 20 * clockStepMs);
   if (!coarse.some(Boolean)) return stats;
   // Calls per block: 20 clock steps at the per-call median (at least one step): the block's
   // time is then known within 5%.
   const size = stats.map((st) => Math.min(1000, Math.max(2, Math.ceil((20 * clockStepMs) / Math.max(st.p50, clockStepMs)))));
-  const blocks = subjects.map(() => []);
-  const perRoundBlocks = Math.max(1, Math.ceil(runs / rounds / 10));
+  const perRoundBlocks = Math.max(1, Math.ceil(perRound / 10));
+  const blocks = await alternate(subjects, rounds, (k) => (coarse[k] ? perRoundBlocks : 0), (k) => size[k]);
+  return stats.map((st, k) => (coarse[k] ? { ...st, p50: percentile(Float64Array.from(blocks[k]).sort(), 50), p50PerCall: st.p50, p50Blocks: { n: blocks[k].length, calls: size[k] } } : st));
+}
+
+/** `rounds` rounds of A, B, A, B, ...: each round, subject k gives `samples(k)` samples, each
+ * the time in ms of `calls(k)` calls in a row divided by `calls(k)`. */
+async function alternate(subjects, rounds, samples, calls) {
+  const out = subjects.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (const [k, s] of subjects.entries()) {
-      if (!coarse[k]) continue;
-      for (let b = 0; b < perRoundBlocks; b++) {
+      const n = calls(k);
+      for (let i = 0; i < samples(k); i++) {
         const t = performance.now();
-        for (let i = 0; i < size[k]; i++) await s.call();
-        blocks[k].push((performance.now() - t) / size[k]);
+        for (let c = 0; c < n; c++) await s.call();
+        out[k].push((performance.now() - t) / n);
       }
     }
   }
-  return stats.map((st, k) => (coarse[k] ? { ...st, p50: percentile(Float64Array.from(blocks[k]).sort(), 50), p50PerCall: st.p50, p50Blocks: { n: blocks[k].length, calls: size[k] } } : st));
+  return out;
 }
 
 /** Rows per second at one batch size: `rounds` alternating timed runs of a whole batch; the
  * median round counts. */
 export async function throughput(subjects, rows, { rounds = 3 }) {
-  const rates = subjects.map(() => []);
   for (const s of subjects) await s.call(); // warm-up (plans for this batch size)
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, s] of subjects.entries()) {
-      const t = performance.now();
-      await s.call();
-      rates[k].push(rows / ((performance.now() - t) / 1e3));
-    }
-  }
-  return rates.map((v) => Float64Array.from(v).sort()[v.length >> 1]);
+  const times = await alternate(subjects, rounds, () => 1, () => 1);
+  return times.map((v) => Float64Array.from(v, (ms) => rows / (ms / 1e3)).sort()[v.length >> 1]);
 }
 
 /** How many runs and which batch sizes a model gets, from its size (multiply-adds per row). */

@@ -109,6 +109,21 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every element type.
+    pub const ALL: [DType; 11] = [
+        DType::Float32,
+        DType::Float64,
+        DType::Int8,
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Uint8,
+        DType::Uint16,
+        DType::Uint32,
+        DType::Uint64,
+        DType::Bool,
+    ];
+
     /// The numpy name, as in manifests (`"float32"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -228,19 +228,24 @@ export interface FromUrlOptions {
 export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }
 "#;
 
-/// Runs the static constructors (see `engine::run_static_constructors`) and installs the panic
+/// Runs the static constructors (see `engine::run_static_constructors`), makes the dtype names
+/// of `run()` results JavaScript strings once (see `intern_results`), and installs the panic
 /// hook (feature `console_error_panic_hook`), once, when the module starts.
 #[cfg(target_family = "wasm")]
 #[wasm_bindgen(start)]
 pub fn start() {
     crate::engine::run_static_constructors();
+    for dtype in crate::manifest::DType::ALL {
+        wasm_bindgen::intern(dtype.as_str());
+    }
     #[cfg(feature = "console_error_panic_hook")]
     console_error_panic_hook::set_once();
 }
 
 /// Makes the strings in a model's results JavaScript strings once, at load: its labels (in every
-/// prediction), its output names and their dtype names (in every `run()`). Without it each call
-/// decodes them from UTF-8 again: ~6% of a small model's `run()` in V8, measured.
+/// prediction) and its output names (in every `run()`); the dtype names are made once in
+/// [`start`]. Without it each call decodes them from UTF-8 again: ~6% of a small model's `run()`
+/// in V8, measured. Interned strings stay for the module's life (a few bytes a label).
 #[cfg(target_family = "wasm")]
 fn intern_results(model: &LoadedModel) {
     for label in model.labels() {
@@ -248,7 +253,6 @@ fn intern_results(model: &LoadedModel) {
     }
     for output in model.engine.outputs() {
         wasm_bindgen::intern(&output.name);
-        wasm_bindgen::intern(&output.dtype);
     }
 }
 
