@@ -196,7 +196,7 @@ test-wasm-chrome: setup-rust setup-browser
 test-js: pkg
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
-	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/relaxed.test.mjs
+	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser

@@ -125,3 +125,24 @@ fn an_unsupported_operator_names_the_operator_and_the_node() {
     assert_eq!(err.code(), "MODEL_LOAD");
     assert!(message.contains("Frobnicate") && message.contains("frob_1"), "{message}");
 }
+
+#[test]
+fn max_pools_match_onnxruntime() {
+    // 2x2 and 3x3 windows that tile the image run on edgeserve's own pool (src/engine/pool.rs),
+    // the overlapping one on tract's; onnxruntime's outputs were recorded by training/fixtures.py.
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/pools.json")).unwrap()).unwrap();
+    let mut model = LoadedModel::from_bytes(fixture("pools.onnx"), None).unwrap();
+    let x: Vec<f32> = serde_json::from_value(e["inputs"]["x"]["data"].clone()).unwrap();
+    let shape: Vec<usize> = serde_json::from_value(e["inputs"]["x"]["shape"].clone()).unwrap();
+    for batch in [2, 1] {
+        let len = x.len() / 2 * batch;
+        let outputs = model.run(vec![NamedTensor { name: "x".into(), shape: [vec![batch], shape[1..].to_vec()].concat(), data: TensorData::F32(x[..len].to_vec()) }]).unwrap();
+        assert_eq!(outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["p2", "p3", "p2s1"]);
+        for out in outputs {
+            let want: Vec<f32> = serde_json::from_value(e["outputs"][&out.name]["data"].clone()).unwrap();
+            let want_shape: Vec<usize> = serde_json::from_value(e["outputs"][&out.name]["shape"].clone()).unwrap();
+            assert_eq!(out.shape, [vec![batch], want_shape[1..].to_vec()].concat(), "{}", out.name);
+            assert_eq!(out.data, TensorData::F32(want[..want.len() / 2 * batch].to_vec()), "{} at batch {batch}: a max is exact", out.name);
+        }
+    }
+}

@@ -4,6 +4,10 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
 
 - multi_io.onnx: inputs a (float32 [N, 3]) and b (int64 [N]); outputs sum = a + b (float32
   [N, 3]), mask = a > 0 (bool [N, 3]) and count = b * 2 (int64 [N]). Metadata: no labels.
+- pools.onnx: input x (float32 [N, 3, 9, 13]); outputs p2 = MaxPool 2x2 stride 2, p3 = MaxPool
+  3x3 stride 3 (windows that tile the image: edgeserve's own pool, src/engine/pool.rs; odd sizes
+  leave rows and columns out, and leave SIMD remainders) and p2s1 = MaxPool 2x2 stride 1 with
+  "same" padding (overlapping: tract's pool). pools.json: an input of batch 2 and the outputs.
 - unsupported.onnx: a node of an operator no runtime knows (com.example.Frobnicate), named
   "frob_1", to check that errors name the operator and the node.
 
@@ -59,6 +63,32 @@ def multi_io() -> None:
     (OUT / "multi_io.json").write_text(json.dumps(expected, indent=2) + "\n")
 
 
+def pools() -> None:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 9, 13])
+    outputs = {  # name: (attributes, output height and width)
+        "p2": (dict(kernel_shape=[2, 2], strides=[2, 2]), [4, 6]),
+        "p3": (dict(kernel_shape=[3, 3], strides=[3, 3]), [3, 4]),
+        "p2s1": (dict(kernel_shape=[2, 2], strides=[1, 1], auto_pad="SAME_UPPER"), [9, 13]),
+    }
+    nodes = [helper.make_node("MaxPool", ["x"], [name], name=f"pool_{name}", **attrs) for name, (attrs, _) in outputs.items()]
+    ys = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 3, *hw]) for name, (_, hw) in outputs.items()]
+    graph = helper.make_graph(nodes, "pools", [x], ys)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    (OUT / "pools.onnx").write_bytes(data)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    x_in = np.random.default_rng(7).normal(size=(2, 3, 9, 13)).astype(np.float32)
+    results = session.run(None, {"x": x_in})
+    expected = {
+        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
+        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in zip(outputs, results)},
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / "pools.json").write_text(json.dumps(expected) + "\n")
+
+
 def unsupported() -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -72,5 +102,6 @@ def unsupported() -> None:
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     multi_io()
+    pools()
     unsupported()
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")

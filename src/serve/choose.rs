@@ -138,7 +138,8 @@ pub struct Choice {
 }
 
 /// The most accurate model whose latency at `percentile` fits `budget_ms`; when none fits, the
-/// fastest at that percentile, with `within_budget: false`. Ties in accuracy go to the faster.
+/// fastest at that percentile, with `within_budget: false`. Ties in accuracy go to the faster, ties
+/// in latency (a coarse clock makes them common) to the more accurate.
 pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> Result<Choice> {
     if measurements.is_empty() {
         return Err(Error::bad_input("choose() has no measurements", "a benchmark() first", "none"));
@@ -168,7 +169,11 @@ pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> 
             ),
         ),
         None => {
-            let (i, m) = measurements.iter().enumerate().min_by(|(_, a), (_, b)| p(a).total_cmp(&p(b))).unwrap_or((0, &measurements[0]));
+            let (i, m) = measurements
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| p(a).total_cmp(&p(b)).then(accuracy(b).total_cmp(&accuracy(a))))
+                .unwrap_or((0, &measurements[0]));
             (
                 i,
                 false,
@@ -204,6 +209,9 @@ mod tests {
         let c = choose(&set, 0.010, 99.0)?;
         assert_eq!((c.name.as_str(), c.within_budget), ("fast", false));
         assert!(c.reason.starts_with("no model's p99 fits the budget of 0.0100 ms: fast is the fastest"), "{}", c.reason);
+        let tied = [measured("fast", 0.96, 0.020), measured("accurate", 0.98, 0.020)];
+        let c = choose(&tied, 0.010, 95.0)?;
+        assert_eq!((c.name.as_str(), c.within_budget), ("accurate", false), "equally fast: the more accurate");
         assert!(choose(&set, -1.0, 95.0).is_err());
         assert!(choose(&set, 1.0, 0.0).is_err());
         assert!(choose(&[], 1.0, 95.0).is_err());

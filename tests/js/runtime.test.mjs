@@ -64,6 +64,21 @@ test('run() with several inputs and outputs of several dtypes, shapes from the g
   assert.throws(() => m.predict(new Float32Array(3)), /has no task/);
 });
 
+test('max pools match onnxruntime: windows that tile the image (edgeserve\'s SIMD pool) and overlapping ones', async () => {
+  const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/pools.json`, 'utf8'));
+  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/pools.onnx`));
+  const [, ...image] = e.inputs.x.shape;
+  for (const batch of [2, 1]) {
+    const x = Float32Array.from(e.inputs.x.data.slice(0, (e.inputs.x.data.length / 2) * batch));
+    const out = m.run({ x }, { shapes: { x: [batch, ...image] } });
+    assert.deepEqual(Object.keys(out), ['p2', 'p3', 'p2s1']);
+    for (const [name, want] of Object.entries(e.outputs)) {
+      assert.deepEqual(out[name].shape, [batch, ...want.shape.slice(1)], name);
+      assert.deepEqual(Array.from(out[name].data), want.data.slice(0, (want.data.length / 2) * batch), `${name} at batch ${batch}: a max is exact`);
+    }
+  }
+});
+
 test('fromUrl fetches with progress and checks the sha256', async () => {
   const progress = [];
   const m = await Model.fromUrl(`${base}/model.onnx`, { sha256: manifest.sha256, manifest, onProgress: (p) => progress.push(p) });
