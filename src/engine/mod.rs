@@ -61,7 +61,7 @@ pub fn run_static_constructors() {
 
 #[cfg(feature = "onnx")]
 mod onnx;
-mod pool;
+mod specialize;
 
 /// The tract version edgeserve is built with; NNEF forms are read by the version that wrote them.
 pub const TRACT_VERSION: &str = "0.23.9";
@@ -186,7 +186,7 @@ impl Engine {
     fn plan(&self, model: TypedModel) -> Result<TypedSimpleState> {
         let plan = model
             .into_optimized()
-            .and_then(|mut m| pool::specialize(&mut m).map(|_| m))
+            .and_then(|mut m| specialize::specialize(&mut m).map(|_| m))
             .and_then(|m| m.into_runnable())
             .map_err(|e| load_error(&self.model, "optimizing the graph", PLANNABLE, e))?;
         TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", PLANNABLE, e))

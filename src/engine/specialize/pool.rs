@@ -3,7 +3,7 @@
 //!
 //! tract's own max pool walks every output through a generic loop there; in wasm its `f32::max`
 //! becomes a call to `fmaxf` per element, and the two pools of `cnn-small` (bench/) took half of
-//! its run time in Node. [`specialize`] swaps the optimized plan's `OptMaxPool` nodes of that
+//! its run time in Node. [`super::specialize`] swaps the optimized plan's `OptMaxPool` nodes of that
 //! pattern for [`TiledMaxPool`], which walks each output row once and, in wasm with SIMD, takes
 //! 2x2 windows four outputs at a time. Any other pool stays tract's.
 //!
@@ -29,7 +29,7 @@ fn max_nan(a: f32, b: f32) -> f32 {
 
 impl TiledMaxPool {
     /// The `TiledMaxPool` for tract's `op` on an input of `shape`, if the pattern matches.
-    fn replacing(op: &OptMaxPool, shape: &[usize], datum_type: DatumType) -> Option<TiledMaxPool> {
+    pub fn replacing(op: &OptMaxPool, shape: &[usize], datum_type: DatumType) -> Option<TiledMaxPool> {
         let spec = &op.pool_spec;
         let kernel: [usize; 2] = spec.kernel_shape.as_slice().try_into().ok()?;
         let strides_match = spec.strides.as_ref().is_some_and(|s| s.as_slice() == kernel);
@@ -148,24 +148,6 @@ impl TypedOp for TiledMaxPool {
     as_op!();
 }
 
-/// Replaces the `OptMaxPool` nodes of `model` (optimized, shapes concrete) that [`TiledMaxPool`]
-/// covers. Returns how many it replaced.
-pub fn specialize(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in 0..model.nodes.len() {
-        let node = &model.nodes[id];
-        let Some(op) = node.op_as::<OptMaxPool>() else { continue };
-        let Some(&input) = node.inputs.first() else { continue };
-        let fact = model.outlet_fact(input)?;
-        let Some(shape) = fact.shape.as_concrete() else { continue };
-        if let Some(tiled) = TiledMaxPool::replacing(op, shape, fact.datum_type) {
-            model.node_mut(id).op = Box::new(tiled);
-            replaced += 1;
-        }
-    }
-    Ok(replaced)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,7 +162,8 @@ mod tests {
         model.select_output_outlets(&out)?;
         let reference = model.into_optimized()?;
         let mut tiled = reference.clone();
-        let replaced = specialize(&mut tiled)?;
+        super::super::specialize(&mut tiled)?;
+        let replaced = tiled.nodes.iter().filter(|n| n.op_is::<TiledMaxPool>()).count();
         Ok((reference, tiled, replaced))
     }
 

@@ -1,0 +1,32 @@
+//! edgeserve's own ops in place of tract's, on patterns of small CNNs where tract's generic code
+//! is slow (measured with bench/): so far a max pool whose windows tile the image. [`specialize`]
+//! runs on every optimized plan before it is made runnable; each op stands for the tract op it
+//! replaces (the same output facts and values, tested against tract's and, through
+//! tests/fixtures/onnx, against onnxruntime).
+//!
+//! Tried and left out: a row-by-row constant `Pad` (the padding before "same" convolutions) saved
+//! ~1% of cnn-small and nothing measurable on ResNet-18 in wasm.
+
+mod pool;
+
+use tract_nnef::internal::*;
+use tract_nnef::tract_core::ops::cnn::OptMaxPool;
+
+pub use pool::TiledMaxPool;
+
+/// Replaces the nodes of `model` (optimized) that edgeserve's ops cover; returns how many.
+pub fn specialize(model: &mut TypedModel) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in 0..model.nodes.len() {
+        let node = &model.nodes[id];
+        let Some(pool) = node.op_as::<OptMaxPool>() else { continue };
+        let Some(&input) = node.inputs.first() else { continue };
+        let fact = model.outlet_fact(input)?;
+        let Some(shape) = fact.shape.as_concrete() else { continue };
+        if let Some(tiled) = TiledMaxPool::replacing(pool, shape, fact.datum_type) {
+            model.node_mut(id).op = Box::new(tiled);
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
