@@ -25,6 +25,16 @@ from onnx import TensorProto, helper
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "onnx"
 
 
+def save(graph: onnx.GraphProto, name: str) -> ort.InferenceSession:
+    """Writes the graph as <name>.onnx (opset 17, IR 8, checked) and opens it in onnxruntime."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    (OUT / f"{name}.onnx").write_bytes(data)
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+
+
 def multi_io() -> None:
     a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 3])
     b = helper.make_tensor_value_info("b", TensorProto.INT64, ["N"])
@@ -41,13 +51,7 @@ def multi_io() -> None:
         helper.make_node("Greater", ["a", "zero"], ["mask"], name="greater"),
         helper.make_node("Mul", ["b", "two"], ["count"], name="mul"),
     ]
-    graph = helper.make_graph(nodes, "multi_io", [a, b], [total, mask, count], initializer=[two, zero, axes])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    data = model.SerializeToString()
-    (OUT / "multi_io.onnx").write_bytes(data)
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    session = save(helper.make_graph(nodes, "multi_io", [a, b], [total, mask, count], initializer=[two, zero, axes]), "multi_io")
     a_in = np.array([[1.5, -2.0, 0.0], [-0.5, 3.25, 7.0]], dtype=np.float32)
     b_in = np.array([4, -3], dtype=np.int64)
     s, m, c = session.run(None, {"a": a_in, "b": b_in})
@@ -72,13 +76,7 @@ def pools() -> None:
     }
     nodes = [helper.make_node("MaxPool", ["x"], [name], name=f"pool_{name}", **attrs) for name, (attrs, _) in outputs.items()]
     ys = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 3, *hw]) for name, (_, hw) in outputs.items()]
-    graph = helper.make_graph(nodes, "pools", [x], ys)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    data = model.SerializeToString()
-    (OUT / "pools.onnx").write_bytes(data)
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    session = save(helper.make_graph(nodes, "pools", [x], ys), "pools")
     x_in = np.random.default_rng(7).normal(size=(2, 3, 9, 13)).astype(np.float32)
     results = session.run(None, {"x": x_in})
     expected = {
