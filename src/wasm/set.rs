@@ -65,10 +65,10 @@ impl ModelSet {
     }
 
     /// Picks the most accurate model (manifest `metrics.accuracy`) whose measured latency at
-    /// `percentile` (default 95) fits `budgetMs`; when none fits, the fastest, with
-    /// `withinBudget: false` and a reason that says so. Needs a `benchmark()` first. Returns
-    /// `{ model, name, withinBudget, reason, measurements }`; `model` is a `Model` sharing the
-    /// set's loaded model.
+    /// `percentile` (default 95) fits `budgetMs`; when none fits, the fastest (of equally fast
+    /// ones, the more accurate), with `withinBudget: false` and a reason that says so. Needs a
+    /// `benchmark()` first. Returns `{ model, name, withinBudget, reason, measurements }`;
+    /// `model` is a `Model` sharing the set's loaded model.
     #[cfg(target_family = "wasm")]
     #[wasm_bindgen(unchecked_return_type = "Choice")]
     pub fn choose(&self, options: Option<ChooseOptions>) -> Result<JsValue, JsValue> {

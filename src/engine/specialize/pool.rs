@@ -38,8 +38,8 @@ impl TiledMaxPool {
         let patch = &geo.patch;
         let unpadded = patch.pad_before.iter().all(|&p| p == 0) && patch.pad_after.iter().all(|&p| p == 0);
         let tiled = shape.len() == 4
-            && patch.output_shape.as_slice() == [shape[2] / kernel[0], shape[3] / kernel[1]]
-            && kernel.iter().all(|&k| k > 0);
+            && kernel.iter().all(|&k| k > 0)
+            && patch.output_shape.as_slice() == [shape[2] / kernel[0], shape[3] / kernel[1]];
         (op.with_index_outputs.is_none()
             && datum_type == DatumType::F32
             && spec.data_format == DataFormat::NCHW
