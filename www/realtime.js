@@ -46,6 +46,7 @@ export function setupRealtime(state, workerFor) {
     });
     const { realtime } = await remote.latency();
     $('rt-stats').textContent = `${realtime.count} predictions · p50 ${formatMs(realtime.p50)} · p95 ${formatMs(realtime.p95)} · p99 ${formatMs(realtime.p99)}`;
+    document.body.dataset.realtimeModel = remote.name;
     document.body.dataset.realtimePredictions = String(++predictions);
   };
 

@@ -118,6 +118,10 @@ test('stream: 1,000 events a second for 5 seconds, every event predicted, no err
 test('model: benchmark, then a generous and a tight budget', async () => {
   await page.click('#bench-run');
   await page.waitForFunction(() => document.body.dataset.benchmarked === '1', null, { timeout: 60_000 });
+  // A drawing on the pad: each change of model predicts it again, in the new model's worker.
+  await page.click('#clear');
+  await stroke([[0.5, 0.15], [0.5, 0.85]]);
+  await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions)) + 1);
   await page.locator('#budget').fill('100');
   await page.waitForFunction(() => document.body.dataset.choice === 'digits-accurate');
   assert.match(await page.textContent('#choice-reason'), /is the most accurate model/);
@@ -136,6 +140,9 @@ test('model: benchmark, then a generous and a tight budget', async () => {
   }
   assert.match(await page.textContent('#choice-reason'), new RegExp(`: ${chosen} is the fastest`));
   assert.equal(await page.textContent('#rt-model'), chosen, 'and the real-time panel uses it');
+  // ... and has predicted with it: the chosen model's worker is up (its wasm fetched) before the
+  // next test counts requests.
+  await page.waitForFunction((name) => document.body.dataset.realtimeModel === name, chosen);
   await page.screenshot({ path: `${shots}/model.png`, clip: await page.locator('#models').boundingBox() });
 });
 
