@@ -186,7 +186,7 @@ impl Engine {
     fn plan(&self, model: TypedModel) -> Result<TypedSimpleState> {
         let plan = model
             .into_optimized()
-            .and_then(|mut m| specialize::specialize(&mut m).map(|_| m))
+            .and_then(|mut m| specialize::specialize(&mut m).map(|()| m))
             .and_then(|m| m.into_runnable())
             .map_err(|e| load_error(&self.model, "optimizing the graph", PLANNABLE, e))?;
         TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", PLANNABLE, e))

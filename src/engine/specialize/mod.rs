@@ -14,9 +14,8 @@ use tract_nnef::tract_core::ops::cnn::OptMaxPool;
 
 pub use pool::TiledMaxPool;
 
-/// Replaces the nodes of `model` (optimized) that edgeserve's ops cover; returns how many.
-pub fn specialize(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
+/// Replaces the nodes of `model` (optimized) that edgeserve's ops cover.
+pub fn specialize(model: &mut TypedModel) -> TractResult<()> {
     for id in 0..model.nodes.len() {
         let node = &model.nodes[id];
         let Some(pool) = node.op_as::<OptMaxPool>() else { continue };
@@ -25,8 +24,7 @@ pub fn specialize(model: &mut TypedModel) -> TractResult<usize> {
         let Some(shape) = fact.shape.as_concrete() else { continue };
         if let Some(tiled) = TiledMaxPool::replacing(pool, shape, fact.datum_type) {
             model.node_mut(id).op = Box::new(tiled);
-            replaced += 1;
         }
     }
-    Ok(replaced)
+    Ok(())
 }
