@@ -3,6 +3,11 @@
 //! `$OUT_DIR/embedded_models.rs`, a static list of (directory name, manifest text, graph bytes)
 //! that `src/package.rs` includes. The graph is `model.onnx` in the full build (the `onnx`
 //! feature) and `model.nnef.tar` in the lean build. The packages are checked at load, not here.
+//!
+//! In the lean build it also reads each embedded `graph.nnef` and turns on
+//! `edgeserve_nnef_op = "<name>"` for every operator called there, so that src/engine/lean.rs
+//! registers the loaders of those operators only (and the wasm keeps no other operator's code);
+//! a package that calls an operator outside src/engine/lean_ops.txt stops the build.
 
 use std::env;
 use std::fs;
@@ -10,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=EDGESERVE_MODELS");
+    println!("cargo:rustc-check-cfg=cfg(edgeserve_nnef_op, values(any()))");
     let graph_file = if env::var_os("CARGO_FEATURE_ONNX").is_some() { "model.onnx" } else { "model.nnef.tar" };
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = match env::var("EDGESERVE_MODELS") {
@@ -52,6 +58,115 @@ fn main() {
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded_models.rs");
     fs::write(&out, code).expect("writable OUT_DIR");
+
+    if graph_file == "model.nnef.tar" {
+        lean_operators(&root, &packages);
+    }
+}
+
+/// Turns on `edgeserve_nnef_op = "<name>"` for each operator the packages' NNEF graphs call.
+fn lean_operators(root: &Path, packages: &[(String, PathBuf, PathBuf)]) {
+    let list = root.join("src/engine/lean_ops.txt");
+    println!("cargo:rerun-if-changed={}", list.display());
+    let list = fs::read_to_string(&list).expect("src/engine/lean_ops.txt");
+    let supported: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let mut used = std::collections::BTreeSet::new();
+    for (name, _, tar) in packages {
+        let graph = graph_nnef(tar).unwrap_or_else(|e| panic!("model package {name}: cannot read graph.nnef in {}: {e}", tar.display()));
+        for op in nnef_calls(&graph) {
+            assert!(
+                supported.contains(&op.as_str()),
+                "model package {name} calls the NNEF operator `{op}`, which the lean build cannot load \
+                 (it loads those in src/engine/lean_ops.txt); embed it in the full build, or add a loader to src/engine/lean.rs"
+            );
+            if op == "tract_onnx_ml_direct_lookup" {
+                assert!(env::var_os("CARGO_FEATURE_ONNX_OPL").is_some(), "model package {name} calls `{op}`: build with the onnx-opl feature");
+            }
+            used.insert(op);
+        }
+    }
+    for op in used {
+        println!("cargo:rustc-cfg=edgeserve_nnef_op=\"{op}\"");
+    }
+}
+
+/// The text of `graph.nnef` in an NNEF tar.
+fn graph_nnef(tar: &Path) -> std::io::Result<String> {
+    let mut archive = tar::Archive::new(fs::File::open(tar)?);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.path()?.file_name().is_some_and(|n| n == "graph.nnef") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text)?;
+            return Ok(text);
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no graph.nnef"))
+}
+
+/// The operators a graph.nnef calls: every `name(` or `name<type>(` outside comments and
+/// strings, except the names of the fragments and the graph it declares.
+fn nnef_calls(text: &str) -> Vec<String> {
+    // Blank out comments and string literals.
+    let mut code = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        code.push('\n');
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' => {
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+                code.push_str("\"\"");
+            }
+            _ => code.push(c),
+        }
+    }
+    let bytes = code.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut calls = vec![];
+    let mut previous = "";
+    let mut i = 0;
+    while i < bytes.len() {
+        if !(bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && ident(bytes[i]) {
+            i += 1;
+        }
+        let word = &code[start..i];
+        let mut j = i;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < bytes.len() && bytes[j] == b'<' {
+            while j < bytes.len() && bytes[j] != b'>' {
+                j += 1;
+            }
+            j += 1;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+        }
+        if j < bytes.len() && bytes[j] == b'(' && previous != "fragment" && previous != "graph" {
+            calls.push(word.to_owned());
+        }
+        previous = word;
+    }
+    calls.sort();
+    calls.dedup();
+    calls
 }
 
 fn lit(p: &Path) -> String {

@@ -143,7 +143,8 @@ impl LoadedModel {
     }
 
     /// The model's graph in tract's NNEF form (`model.nnef.tar`, what the lean build embeds;
-    /// written by `make models-nnef`), byte for byte the same for the same graph.
+    /// written by `make models-nnef`), byte for byte the same for the same graph. Full build only.
+    #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
         self.engine.to_nnef()
     }

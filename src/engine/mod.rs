@@ -59,6 +59,9 @@ pub fn run_static_constructors() {
     }
 }
 
+#[cfg(any(test, not(feature = "onnx")))]
+#[cfg_attr(feature = "onnx", allow(dead_code))]
+mod lean;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod specialize;
@@ -67,16 +70,17 @@ mod specialize;
 pub const TRACT_VERSION: &str = "0.23.9";
 
 /// tract's NNEF reader and writer, with tract's core operators and (with the `onnx-opl`
-/// feature) the ONNX operators that stay in a typed graph (tree ensembles, ...). Built once per
-/// module instance: building it parses NNEF's standard library and tract's fragment
+/// feature) the ONNX operators that stay in a typed graph (tree ensembles, ...). In the lean
+/// build, a reader of the operators its embedded packages use and no more ([`lean`]). Built once
+/// per module instance: building it parses NNEF's standard library and tract's fragment
 /// declarations (5.5 ms natively, more in wasm), which every load after the first skips.
 fn nnef_framework() -> &'static tract_nnef::framework::Nnef {
     static FRAMEWORK: std::sync::OnceLock<tract_nnef::framework::Nnef> = std::sync::OnceLock::new();
     FRAMEWORK.get_or_init(|| {
-        #[cfg(feature = "onnx-opl")]
-        return tract_onnx_opl::WithOnnx::with_onnx(tract_nnef::nnef());
-        #[cfg(not(feature = "onnx-opl"))]
-        tract_nnef::nnef()
+        #[cfg(not(feature = "onnx"))]
+        return lean::framework();
+        #[cfg(feature = "onnx")]
+        tract_onnx_opl::WithOnnx::with_onnx(tract_nnef::nnef())
     })
 }
 
@@ -144,8 +148,11 @@ impl Engine {
     /// shapes come from the graph, and the manifest is still checked against them.
     pub fn load_nnef(model: &str, nnef: &[u8], input_names: Vec<String>, output_names: Vec<String>) -> Result<Engine> {
         run_static_constructors();
-        let typed = nnef_framework()
-            .model_for_read(&mut &nnef[..])
+        #[cfg(feature = "onnx")]
+        let typed = nnef_framework().model_for_read(&mut &nnef[..]);
+        #[cfg(not(feature = "onnx"))]
+        let typed = lean::read(nnef_framework(), nnef);
+        let typed = typed
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
         let (inputs, outputs) = graph_ios(model, &typed, input_names, output_names)?;
         Engine::planned(model, typed, inputs, outputs, vec![])
@@ -161,7 +168,9 @@ impl Engine {
 
     /// The graph in tract's NNEF form (a tar, byte for byte the same for the same graph and
     /// tract version): what [`Engine::load_nnef`] reads. Written from the typed, simplified
-    /// graph, so a load from it skips ONNX parsing, typing and decluttering.
+    /// graph, so a load from it skips ONNX parsing, typing and decluttering. Full build only:
+    /// the lean one reads NNEF and has no writer.
+    #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
         nnef_framework()
             .write_to_tar_with_config(&self.typed, vec![], false, true)

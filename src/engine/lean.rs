@@ -1,0 +1,274 @@
+//! The lean build's NNEF reader: the operators its embedded packages use, and nothing else.
+//!
+//! tract's own NNEF framework registers a loader for every operator tract has (convolutions,
+//! FFTs, scatters, recurrent cells, non-max suppression, ...). The loaders reach each operator's
+//! code, so the linker keeps all of it, whatever the page's models are. The lean build loads
+//! only its embedded packages, known when it is compiled: build.rs reads their `graph.nnef`
+//! and turns on `edgeserve_nnef_op = "<name>"` for each operator they call, and this module
+//! registers a loader for those only. What no package uses is left out of the wasm.
+//!
+//! The operators it can load are listed in `lean_ops.txt` (build.rs refuses a package that
+//! calls anything else, naming it). The loaders are tract's where tract makes them public (NNEF's
+//! standard primitives) and small ones of ours for the few tract keeps private.
+
+// Which of these a build uses depends on its packages' operators.
+#![allow(unused_imports)]
+
+use tract_nnef::internal::*;
+use tract_nnef::ops::nnef::deser;
+use tract_nnef::tract_core::ops;
+
+/// The lean build's NNEF framework: registries named as tract's (`tract_nnef`, `tract_core`,
+/// `tract_onnx`, which graph files name in `extension tract_registry`) holding the loaders of
+/// the operators the embedded packages use.
+pub(super) fn framework() -> Nnef {
+    let stdlib = tract_nnef::framework::stdlib();
+    // Each registry gets what the packages use, which may be nothing.
+    #[allow(unused_mut)]
+    let (mut nnef, mut core, mut onnx) = (Registry::new("tract_nnef"), Registry::new("tract_core"), Registry::new("tract_onnx"));
+    // Registers one of NNEF's standard primitives with its declaration from the stdlib.
+    #[allow(unused_mut, unused_variables)]
+    let mut primitive = |registry: &mut Registry, id: &str, load: ToTract| {
+        if let Some(fragment) = stdlib.iter().find(|f| f.decl.id.0 == id) {
+            registry.register_primitive(id, &fragment.decl.parameters, &fragment.decl.results, load);
+        }
+    };
+    #[cfg(edgeserve_nnef_op = "external")]
+    primitive(&mut nnef, "external", deser::external);
+    #[cfg(edgeserve_nnef_op = "variable")]
+    primitive(&mut nnef, "variable", deser::variable);
+    #[cfg(edgeserve_nnef_op = "reshape")]
+    primitive(&mut nnef, "reshape", deser::reshape);
+    #[cfg(edgeserve_nnef_op = "transpose")]
+    primitive(&mut nnef, "transpose", deser::transpose);
+    #[cfg(edgeserve_nnef_op = "concat")]
+    primitive(&mut nnef, "concat", deser::concat);
+    #[cfg(edgeserve_nnef_op = "slice")]
+    primitive(&mut nnef, "slice", deser::slice);
+    #[cfg(edgeserve_nnef_op = "squeeze")]
+    primitive(&mut nnef, "squeeze", deser::squeeze);
+    #[cfg(edgeserve_nnef_op = "unsqueeze")]
+    primitive(&mut nnef, "unsqueeze", deser::unsqueeze);
+    #[cfg(edgeserve_nnef_op = "tile")]
+    primitive(&mut nnef, "tile", deser::tile);
+    #[cfg(edgeserve_nnef_op = "pad")]
+    primitive(&mut nnef, "pad", deser::pad);
+    #[cfg(edgeserve_nnef_op = "stack")]
+    primitive(&mut nnef, "stack", deser::stack);
+    #[cfg(edgeserve_nnef_op = "unstack")]
+    primitive(&mut nnef, "unstack", deser::unstack);
+    #[cfg(edgeserve_nnef_op = "copy")]
+    primitive(&mut nnef, "copy", deser::copy);
+    #[cfg(edgeserve_nnef_op = "matmul")]
+    primitive(&mut nnef, "matmul", deser::matmul);
+    #[cfg(edgeserve_nnef_op = "conv")]
+    primitive(&mut nnef, "conv", deser::conv);
+    #[cfg(edgeserve_nnef_op = "deconv")]
+    primitive(&mut nnef, "deconv", deser::deconv);
+    #[cfg(edgeserve_nnef_op = "sum_reduce")]
+    primitive(&mut nnef, "sum_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "max_reduce")]
+    primitive(&mut nnef, "max_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "min_reduce")]
+    primitive(&mut nnef, "min_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "all_reduce")]
+    primitive(&mut nnef, "all_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "any_reduce")]
+    primitive(&mut nnef, "any_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "argmax_reduce")]
+    primitive(&mut nnef, "argmax_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "argmin_reduce")]
+    primitive(&mut nnef, "argmin_reduce", deser::reduce);
+    #[cfg(edgeserve_nnef_op = "softmax")]
+    primitive(&mut nnef, "softmax", deser::softmax);
+    #[cfg(edgeserve_nnef_op = "max_pool_with_index")]
+    primitive(&mut nnef, "max_pool_with_index", deser::max_pool_with_index);
+    #[cfg(edgeserve_nnef_op = "box")]
+    primitive(&mut nnef, "box", deser::sum_pool);
+    #[cfg(edgeserve_nnef_op = "debox")]
+    primitive(&mut nnef, "debox", deser::debox);
+    #[cfg(edgeserve_nnef_op = "select")]
+    primitive(&mut nnef, "select", deser::select);
+    #[cfg(edgeserve_nnef_op = "leaky_relu")]
+    nnef.register_element_wise(
+        "leaky_relu",
+        TypeId::of::<ops::nn::LeakyRelu>(),
+        Box::new(|_, _| Ok(None)),
+        vec![TypeName::Scalar.tensor().named("x"), TypeName::Scalar.named("alpha")],
+        deser::leaky_relu,
+    );
+
+    macro_rules! binary {
+        ($($name:literal => $op:expr),* $(,)?) => { $(
+            #[cfg(edgeserve_nnef_op = $name)]
+            nnef.register_binary($name, &$op);
+        )* };
+    }
+    binary! {
+        "add" => ops::math::Add {}, "sub" => ops::math::Sub {}, "mul" => ops::math::Mul {},
+        "div" => ops::math::Div {}, "pow" => ops::math::Pow {}, "min" => ops::math::Min {},
+        "max" => ops::math::Max {}, "eq" => ops::logic::CompEq {}, "ne" => ops::logic::CompNE {},
+        "lt" => ops::logic::CompLT {}, "gt" => ops::logic::CompGT {}, "le" => ops::logic::CompLTE {},
+        "ge" => ops::logic::CompGTE {}, "and" => ops::logic::And {}, "or" => ops::logic::Or {},
+    }
+    macro_rules! element_wise {
+        ($($name:literal => $op:expr),* $(,)?) => { $(
+            #[cfg(edgeserve_nnef_op = $name)]
+            nnef.register_unit_element_wise($name, &$op);
+        )* };
+    }
+    element_wise! {
+        "exp" => ops::math::Exp {}, "log" => ops::math::Ln {}, "sin" => ops::math::Sin {},
+        "cos" => ops::math::Cos {}, "abs" => ops::math::Abs {}, "neg" => ops::math::Neg {},
+        "sign" => ops::math::Sign {}, "recip" => ops::math::Recip {}, "tan" => ops::math::Tan {},
+        "tanh" => ops::math::Tanh {}, "sigmoid" => ops::nn::Sigmoid {}, "not" => ops::logic::Not {},
+        "floor" => ops::math::Floor {}, "ceil" => ops::math::Ceil {}, "round" => ops::math::Round {},
+        "square" => ops::math::Square {}, "sqrt" => ops::math::Sqrt {}, "rsqrt" => ops::math::Rsqrt {},
+    }
+
+    #[cfg(edgeserve_nnef_op = "tract_core_external")]
+    core.register_primitive(
+        "tract_core_external",
+        &[TypeName::String.named("datum_type"), TypeName::Integer.array().named("shape")],
+        &[("output", TypeName::Any.tensor())],
+        load_external,
+    );
+    #[cfg(edgeserve_nnef_op = "tract_core_cast")]
+    core.register_primitive(
+        "tract_core_cast",
+        &[TypeName::Scalar.tensor().named("input"), TypeName::String.named("to")],
+        &[("output", TypeName::Scalar.tensor())],
+        load_cast,
+    );
+    #[cfg(edgeserve_nnef_op = "tract_core_gather")]
+    core.register_primitive(
+        "tract_core_gather",
+        &[
+            TypeName::Scalar.tensor().named("input"),
+            TypeName::Scalar.tensor().named("indices"),
+            TypeName::Integer.named("axis"),
+        ],
+        &[("output", TypeName::Scalar.tensor())],
+        load_gather,
+    );
+    #[cfg(edgeserve_nnef_op = "tract_onnx_ml_direct_lookup")]
+    onnx.register_primitive(
+        "tract_onnx_ml_direct_lookup",
+        &[
+            TypeName::String.tensor().named("input"),
+            TypeName::Scalar.tensor().named("values"),
+            TypeName::Scalar.tensor().named("fallback"),
+        ],
+        &[("output", TypeName::Scalar.tensor())],
+        load_direct_lookup,
+    );
+
+    Nnef {
+        stdlib,
+        registries: vec![nnef, core, onnx],
+        resource_loaders: vec![GraphNnefLoader.into_boxed(), DatLoader.into_boxed()],
+        allow_extended_identifier_syntax: false,
+        extern_all_constants: false,
+    }
+}
+
+/// Reads an NNEF tar (`graph.nnef` and its `.dat` tensors) into a typed graph with
+/// [`framework`]'s loaders. tract's own reader (`Nnef::model_for_read`) would do the same, but
+/// it also handles graphs nested in the tar by loading them with tract's full framework, and
+/// reaching that from here would keep every operator's code in the wasm again.
+pub(super) fn read(framework: &Nnef, tar: &[u8]) -> TractResult<TypedModel> {
+    let mut graph = None;
+    let mut tensors = HashMap::new();
+    for entry in tar::Archive::new(tar).entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.into_owned();
+        let path = path.strip_prefix("./").unwrap_or(&path).to_owned();
+        let name = path.to_str().with_context(|| format!("a file name in UTF-8, got {path:?}"))?;
+        if name == "graph.nnef" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text)?;
+            graph = Some(text);
+        } else if let Some(label) = name.strip_suffix(".dat") {
+            let tensor = tract_nnef::tensors::read_tensor(&mut entry).with_context(|| format!("reading the tensor {name}"))?;
+            tensors.insert(Identifier::from(label), Arc::new(tensor));
+        } else if name == "graph.quant" {
+            bail!("a graph without graph.quant (the lean build reads no quantized NNEF), found graph.quant");
+        }
+    }
+    let graph = graph.context("a graph.nnef in the tar, found none")?;
+    let proto = tract_nnef::ProtoModel {
+        doc: tract_nnef::ast::parse::parse_document(&graph)?,
+        tensors,
+        quantization: None,
+        resources: HashMap::new(),
+    };
+    proto.validate()?;
+    framework.translate(&proto, TypedModel::default()).map_err(|(_, e)| e)
+}
+
+/// `tract_core_external(shape, datum_type)`: a graph input.
+#[cfg(edgeserve_nnef_op = "tract_core_external")]
+fn load_external(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    let shape: TVec<TDim> = builder.allowing_new_symbols(|builder| invocation.named_arg_as(builder, "shape"))?;
+    let dt: DatumType = invocation.named_arg_as::<String>(builder, "datum_type")?.parse()?;
+    let dt = invocation.dt_from_quant_file.first().copied().flatten().unwrap_or(dt);
+    Ok(Value::Wire(builder.model.add_source("", dt.fact(&*shape))?))
+}
+
+/// `tract_core_cast(input, to)`.
+#[cfg(edgeserve_nnef_op = "tract_core_cast")]
+fn load_cast(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    let input = invocation.named_arg_as(builder, "input")?;
+    let to: DatumType = invocation.named_arg_as::<String>(builder, "to")?.parse()?;
+    builder.wire(ops::cast::Cast { to }, &[input])
+}
+
+/// `tract_core_gather(input, indices, axis)`, indices cast to i64 as tract does.
+#[cfg(edgeserve_nnef_op = "tract_core_gather")]
+fn load_gather(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    let input = invocation.named_arg_as(builder, "input")?;
+    let indices = invocation.named_arg_as(builder, "indices")?;
+    let output_type: Option<DatumType> =
+        invocation.optional_named_arg_as::<String>(builder, "datum_type")?.map(|s| s.parse()).transpose()?;
+    let indices = builder.wire_as_outlets(ops::cast::cast(i64::datum_type()), &[indices])?[0];
+    let axis = invocation.named_arg_as(builder, "axis")?;
+    builder.wire(ops::array::Gather { axis, output_type }, &[input, indices])
+}
+
+/// `tract_onnx_ml_direct_lookup(input, values, fallback)`: class index to label.
+#[cfg(edgeserve_nnef_op = "tract_onnx_ml_direct_lookup")]
+fn load_direct_lookup(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    let input = invocation.named_arg_as(builder, "input")?;
+    let values: Arc<Tensor> = invocation.named_arg_as(builder, "values")?;
+    let fallback: Arc<Tensor> = invocation.named_arg_as(builder, "fallback")?;
+    builder.wire(tract_onnx_opl::ml::category_mapper::DirectLookup::new(values, fallback)?, &[input])
+}
+
+#[cfg(test)]
+mod tests {
+    /// `lean_ops.txt` (what build.rs accepts) and the loaders above name the same operators:
+    /// each loader is behind `#[cfg(edgeserve_nnef_op = "<name>")]`, or in a `binary!` or
+    /// `element_wise!` table of `"<name>" => op`.
+    #[test]
+    fn the_list_matches_the_loaders() {
+        let source = include_str!("lean.rs");
+        let code = source.split("#[cfg(test)]").next().unwrap_or("");
+        let mut registered: Vec<&str> = code
+            .split("edgeserve_nnef_op = \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        for table in code.split("binary! {").skip(1).chain(code.split("element_wise! {").skip(1)) {
+            let body = table.split("\n    }").next().unwrap_or("");
+            registered.extend(body.split('"').skip(1).step_by(2));
+        }
+        registered.retain(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        registered.sort();
+        registered.dedup();
+        let mut listed: Vec<&str> =
+            include_str!("lean_ops.txt").lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+        listed.sort();
+        assert_eq!(registered, listed);
+        assert!(listed.len() > 60, "{listed:?}");
+    }
+}
