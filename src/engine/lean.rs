@@ -26,9 +26,10 @@ pub(super) fn framework() -> Nnef {
     // Each registry gets what the packages use, which may be nothing.
     #[allow(unused_mut)]
     let (mut nnef, mut core, mut onnx) = (Registry::new("tract_nnef"), Registry::new("tract_core"), Registry::new("tract_onnx"));
-    // Registers one of NNEF's standard primitives with its declaration from the stdlib.
-    #[allow(unused_mut, unused_variables)]
-    let mut primitive = |registry: &mut Registry, id: &str, load: ToTract| {
+    // Registers one of NNEF's standard primitives with its declaration from the stdlib (every
+    // name below is one: the_stdlib_declares_every_primitive checks it).
+    #[allow(unused_variables)]
+    let primitive = |registry: &mut Registry, id: &str, load: ToTract| {
         if let Some(fragment) = stdlib.iter().find(|f| f.decl.id.0 == id) {
             registry.register_primitive(id, &fragment.decl.parameters, &fragment.decl.results, load);
         }
@@ -270,5 +271,18 @@ mod tests {
         listed.sort();
         assert_eq!(registered, listed);
         assert!(listed.len() > 60, "{listed:?}");
+    }
+
+    /// The standard primitives registered with `primitive(&mut nnef, "<name>", ...)` take their
+    /// declaration from NNEF's stdlib, so each must be declared there.
+    #[test]
+    fn the_stdlib_declares_every_primitive() {
+        let code = include_str!("lean.rs").split("#[cfg(test)]").next().unwrap_or("");
+        let names: Vec<&str> = code.split("primitive(&mut nnef, \"").skip(1).filter_map(|r| r.split('"').next()).collect();
+        assert!(names.len() > 25, "{names:?}");
+        let stdlib = tract_nnef::framework::stdlib();
+        for name in names {
+            assert!(stdlib.iter().any(|f| f.decl.id.0 == name), "{name} is not declared in NNEF's stdlib");
+        }
     }
 }
