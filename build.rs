@@ -79,8 +79,11 @@ fn lean_operators(root: &Path, packages: &[(String, PathBuf, PathBuf)]) {
                 "model package {name} calls the NNEF operator `{op}`, which the lean build cannot load \
                  (it loads those in src/engine/lean_ops.txt); embed it in the full build, or add a loader to src/engine/lean.rs"
             );
-            if op == "tract_onnx_ml_direct_lookup" {
-                assert!(env::var_os("CARGO_FEATURE_ONNX_OPL").is_some(), "model package {name} calls `{op}`: build with the onnx-opl feature");
+            if op == "tract_onnx_ml_direct_lookup" && env::var_os("CARGO_FEATURE_ONNX_OPL").is_none() {
+                // As before this reader: the build goes on, and loading the package fails with
+                // MODEL_LOAD (the fuzz targets build this way and load no package).
+                println!("cargo:warning=model package {name} calls `{op}`, which needs the onnx-opl feature: it will not load");
+                continue;
             }
             used.insert(op);
         }

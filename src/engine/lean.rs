@@ -99,26 +99,21 @@ pub(super) fn framework() -> Nnef {
         deser::leaky_relu,
     );
 
-    macro_rules! binary {
-        ($($name:literal => $op:expr),* $(,)?) => { $(
+    // The binary and element-wise operators: `registry method: "name" => op, ...`.
+    macro_rules! register {
+        ($method:ident: $($name:literal => $op:expr),* $(,)?) => { $(
             #[cfg(edgeserve_nnef_op = $name)]
-            nnef.register_binary($name, &$op);
+            nnef.$method($name, &$op);
         )* };
     }
-    binary! {
+    register! { register_binary:
         "add" => ops::math::Add {}, "sub" => ops::math::Sub {}, "mul" => ops::math::Mul {},
         "div" => ops::math::Div {}, "pow" => ops::math::Pow {}, "min" => ops::math::Min {},
         "max" => ops::math::Max {}, "eq" => ops::logic::CompEq {}, "ne" => ops::logic::CompNE {},
         "lt" => ops::logic::CompLT {}, "gt" => ops::logic::CompGT {}, "le" => ops::logic::CompLTE {},
         "ge" => ops::logic::CompGTE {}, "and" => ops::logic::And {}, "or" => ops::logic::Or {},
     }
-    macro_rules! element_wise {
-        ($($name:literal => $op:expr),* $(,)?) => { $(
-            #[cfg(edgeserve_nnef_op = $name)]
-            nnef.register_unit_element_wise($name, &$op);
-        )* };
-    }
-    element_wise! {
+    register! { register_unit_element_wise:
         "exp" => ops::math::Exp {}, "log" => ops::math::Ln {}, "sin" => ops::math::Sin {},
         "cos" => ops::math::Cos {}, "abs" => ops::math::Abs {}, "neg" => ops::math::Neg {},
         "sign" => ops::math::Sign {}, "recip" => ops::math::Recip {}, "tan" => ops::math::Tan {},
@@ -248,8 +243,8 @@ fn load_direct_lookup(builder: &mut ModelBuilder, invocation: &ResolvedInvocatio
 #[cfg(test)]
 mod tests {
     /// `lean_ops.txt` (what build.rs accepts) and the loaders above name the same operators:
-    /// each loader is behind `#[cfg(edgeserve_nnef_op = "<name>")]`, or in a `binary!` or
-    /// `element_wise!` table of `"<name>" => op`.
+    /// each loader is behind `#[cfg(edgeserve_nnef_op = "<name>")]`, or in a `register!` table
+    /// of `"<name>" => op`.
     #[test]
     fn the_list_matches_the_loaders() {
         let source = include_str!("lean.rs");
@@ -259,7 +254,7 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.split('"').next())
             .collect();
-        for table in code.split("binary! {").skip(1).chain(code.split("element_wise! {").skip(1)) {
+        for table in code.split("register! {").skip(1) {
             let body = table.split("\n    }").next().unwrap_or("");
             registered.extend(body.split('"').skip(1).step_by(2));
         }
