@@ -81,7 +81,7 @@ fn lean_operators(root: &Path, packages: &[(String, PathBuf, PathBuf)]) {
             );
             if op == "tract_onnx_ml_direct_lookup" && env::var_os("CARGO_FEATURE_ONNX_OPL").is_none() {
                 // As before this reader: the build goes on, and loading the package fails with
-                // MODEL_LOAD (the fuzz targets build this way and load no package).
+                // MODEL_LOAD (the fuzz targets build this way; they load digits-accurate only).
                 println!("cargo:warning=model package {name} calls `{op}`, which needs the onnx-opl feature: it will not load");
                 continue;
             }
