@@ -162,7 +162,8 @@ pub(super) fn framework() -> Nnef {
     Nnef {
         stdlib,
         registries: vec![nnef, core, onnx],
-        resource_loaders: vec![GraphNnefLoader.into_boxed(), DatLoader.into_boxed()],
+        // `read` takes the tar apart itself; no resource loader is asked.
+        resource_loaders: vec![],
         allow_extended_identifier_syntax: false,
         extern_all_constants: false,
     }
@@ -178,7 +179,7 @@ pub(super) fn read(framework: &Nnef, tar: &[u8]) -> TractResult<TypedModel> {
     for entry in tar::Archive::new(tar).entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();
-        let path = path.strip_prefix("./").unwrap_or(&path).to_owned();
+        let path = path.strip_prefix("./").unwrap_or(&path);
         let name = path.to_str().with_context(|| format!("a file name in UTF-8, got {path:?}"))?;
         if name == "graph.nnef" {
             let mut text = String::new();
@@ -226,7 +227,10 @@ fn load_gather(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> T
     let indices = invocation.named_arg_as(builder, "indices")?;
     let output_type: Option<DatumType> =
         invocation.optional_named_arg_as::<String>(builder, "datum_type")?.map(|s| s.parse()).transpose()?;
-    let indices = builder.wire_as_outlets(ops::cast::cast(i64::datum_type()), &[indices])?[0];
+    let indices = *builder
+        .wire_as_outlets(ops::cast::cast(i64::datum_type()), &[indices])?
+        .first()
+        .context("a cast of the indices with one output, got none")?;
     let axis = invocation.named_arg_as(builder, "axis")?;
     builder.wire(ops::array::Gather { axis, output_type }, &[input, indices])
 }
@@ -266,6 +270,27 @@ mod tests {
         listed.sort();
         assert_eq!(registered, listed);
         assert!(listed.len() > 60, "{listed:?}");
+    }
+
+    /// A tar without graph.nnef, or with a quantized graph, is refused with what was expected.
+    #[test]
+    fn a_tar_without_a_plain_graph_is_refused() {
+        let tar = |files: &[(&str, &[u8])]| {
+            let mut builder = tar::Builder::new(vec![]);
+            for (name, bytes) in files {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(bytes.len() as u64);
+                header.set_cksum();
+                builder.append_data(&mut header, name, *bytes).unwrap();
+            }
+            builder.into_inner().unwrap()
+        };
+        let framework = super::framework();
+        let missing = super::read(&framework, &tar(&[("notes.txt", b"hello")])).unwrap_err();
+        assert!(format!("{missing:#}").contains("a graph.nnef in the tar, found none"), "{missing:#}");
+        let quantized = super::read(&framework, &tar(&[("graph.quant", b""), ("graph.nnef", b"version 1.0;")])).unwrap_err();
+        assert!(format!("{quantized:#}").contains("found graph.quant"), "{quantized:#}");
+        assert!(super::read(&framework, b"not a tar at all, just some bytes").is_err());
     }
 
     /// The standard primitives registered with `primitive(&mut nnef, "<name>", ...)` take their
