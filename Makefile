@@ -126,6 +126,7 @@ bench-smoke: bench-models pkg setup-node setup-browser
 	$(call bench_parts,--smoke,dev)
 	node bench/report.mjs --smoke > /dev/null
 	@grep -q '^| digits-accurate | Chromium |' bench/results/latest-smoke.md || { echo "bench-smoke: no Chromium row"; exit 1; }
+	@grep -q "^## The row executor against tract's plans" bench/results/latest-smoke.md || { echo "bench-smoke: no row executor section"; exit 1; }
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { edgeserveRuntime, edgeservePredictRuntime, measureModel, ortRuntime } from './measure.mjs';
+import { batchOf, edgeserveRuntime, edgeservePredictRuntime, edgeserveTractRuntime, measureModel, ortRuntime } from './measure.mjs';
 
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const smoke = process.argv.includes('--smoke');
@@ -38,6 +38,8 @@ for (const name of names) {
     const golden = JSON.parse(readFileSync(`${root}models/${name}/golden.json`, 'utf8'));
     const rt = edgeservePredictRuntime(edgeserve, name, Float32Array.from(golden.cases[0].input));
     extra.push({ runtime: rt, session: await rt.load() });
+    const tract = edgeserveTractRuntime(edgeserve, bytes, batchOf(meta, inputs, 1));
+    extra.push({ runtime: tract, session: await tract.load() });
   }
   const measured = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra });
   extra.forEach((e) => e.runtime.free(e.session));

@@ -5,7 +5,7 @@
 //    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. With
 //    &embedded=1 (the digits models), edgeserve is the lean build (pkg/lean/) and loads the
 //    package from its own wasm; otherwise the full build loads model.onnx.
-import { batchOf, edgeserveRuntime, edgeservePredictRuntime, measureModel, ortRuntime, watchWasmMemory } from './measure.mjs';
+import { batchOf, edgeserveRuntime, edgeservePredictRuntime, edgeserveTractRuntime, measureModel, ortRuntime, watchWasmMemory } from './measure.mjs';
 
 const watch = watchWasmMemory();
 const params = new URLSearchParams(location.search);
@@ -91,6 +91,8 @@ window.bench = async ({ models, smoke }) => {
       const golden = await get(`../models/${name}/golden.json`, 'json');
       const rt = edgeservePredictRuntime(edgeserve, name, Float32Array.from(golden.cases[0].input));
       extra.push({ runtime: rt, session: await rt.load() });
+      const tract = edgeserveTractRuntime(edgeserve, bytes, batchOf(meta, inputs, 1));
+      extra.push({ runtime: tract, session: await tract.load() });
     }
     results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra, clockStepMs: step });
     extra.forEach((e) => e.runtime.free(e.session));

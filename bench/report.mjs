@@ -75,6 +75,8 @@ for (const name of models) {
       p95: [e.latencyMs.p95, o.latencyMs.p95],
       p99: [e.latencyMs.p99, o.latencyMs.p99],
       predictP50: r['edgeserve predict()']?.latencyMs.p50 ?? null,
+      // The digits packages: the same run() on tract's plans instead of the row executor.
+      tractPlans: r['edgeserve (tract plans)']?.latencyMs ?? null,
       ortThreads: r[`${PEER} (2 threads)`]?.latencyMs.p50 ?? null,
       rows: Object.fromEntries(Object.keys(e.rowsPerSecond ?? {}).map((n) => [n, [e.rowsPerSecond[n], o.rowsPerSecond[n]]])),
       cold: [e.coldStartMs, o.coldStartMs, e.coldStartFrom],
@@ -124,6 +126,16 @@ const md = [
   '',
   `In Chromium the clock steps ${fmtMs(chromium?.environment.clockStepMs)}: where a call's median is under 20 steps, p50 is the median over blocks of calls timed whole (time / calls, alternating like the single calls; bench/measure.mjs), and the per-call median, a clock step, is kept in latest.json as p50PerCall. p95 and p99 are single calls.`,
   '',
+  ...(rows.some((r) => r.tractPlans) ? [
+    '## The row executor against tract\'s plans',
+    '',
+    'edgeserve runs graphs of dense layers and element-wise operations (the digits packages) on its own row executor (src/engine/rows.rs), other graphs on tract\'s optimized plans. The same run() of the same model on both, alternating in the same process or page with the runtimes above. Gain: tract plans / row executor (above 1: the row executor faster).',
+    '',
+    '| model | where | row executor p50 | tract plans p50 | gain p50 | row executor p99 | tract plans p99 | gain p99 |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.filter((r) => r.tractPlans).map((r) => `| ${r.model} | ${r.where} | ${fmtMs(r.p50[0])} | ${fmtMs(r.tractPlans.p50)} | ${fmtX(ratio(r.tractPlans.p50, r.p50[0]))} | ${fmtMs(r.p99[0])} | ${fmtMs(r.tractPlans.p99)} | ${fmtX(ratio(r.tractPlans.p99, r.p99[0]))} |`),
+    '',
+  ] : []),
   ...(rows.some((r) => r.simd128) ? [
     '## Relaxed SIMD against the +simd128 build (Chromium)',
     '',

@@ -190,6 +190,29 @@ impl LoadedModel {
         LoadedModel::embedded(&Registry::default_name()?)
     }
 
+    /// The engine that runs the model's predictions: `"rows"`, edgeserve's own executor for
+    /// small dense graphs (the graph as a row program, see `engine::rows`; the default where the
+    /// graph is one), or `"tract"`, tract's optimized plans.
+    pub fn engine_name(&self) -> &'static str {
+        if self.engine.row_program_on() { "rows" } else { "tract" }
+    }
+
+    /// Runs the model's predictions on the engine `name` (`"rows"` or `"tract"`, see
+    /// [`LoadedModel::engine_name`]) from now on. The two give the same outputs up to float
+    /// rounding; tract's plans are built when first used. `"rows"` for a graph that is no row
+    /// program is a `BAD_INPUT` error that says which part of the graph is not.
+    pub fn use_engine(&mut self, name: &str) -> Result<()> {
+        match (name, self.engine.row_program()) {
+            ("tract", _) => self.engine.set_row_program(false),
+            ("rows", Ok(())) => self.engine.set_row_program(true),
+            ("rows", Err(why)) => {
+                return Err(Error::bad_input("engine", format!("\"tract\": this graph is no row program ({why})"), "\"rows\""));
+            }
+            (other, _) => return Err(Error::bad_input("engine", "\"rows\" or \"tract\"", format!("{other:?}"))),
+        }
+        Ok(())
+    }
+
     /// The package's manifest.
     pub fn manifest(&self) -> &Manifest {
         self.package.manifest()

@@ -21,6 +21,11 @@ pub struct Engine {
     concrete: Vec<(usize, TypedSimpleState)>,
     /// The plan for any batch size, built when first needed.
     symbolic: Option<TypedSimpleState>,
+    /// The graph as a row program ([`rows`]), what runs instead of tract's plans, or why it is
+    /// none.
+    rows: std::result::Result<rows::RowProgram, String>,
+    /// Whether the row program runs (tests and the benchmark turn it off to time tract's plans).
+    use_rows: bool,
     inputs: Vec<GraphIo>,
     outputs: Vec<GraphIo>,
     /// The ONNX file's string properties: `doc_string`, `metadata_props.<key>`, ...
@@ -34,6 +39,7 @@ impl std::fmt::Debug for Engine {
             .field("inputs", &self.inputs)
             .field("outputs", &self.outputs)
             .field("plans", &self.concrete.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+            .field("row_program", &self.rows.is_ok())
             .finish()
     }
 }
@@ -64,6 +70,7 @@ pub fn run_static_constructors() {
 mod lean;
 #[cfg(feature = "onnx")]
 mod onnx;
+mod rows;
 mod specialize;
 
 /// The tract version edgeserve is built with; NNEF forms are read by the version that wrote them.
@@ -158,12 +165,43 @@ impl Engine {
         Engine::planned(model, typed, inputs, outputs, vec![])
     }
 
-    /// An engine for a typed graph, with the plan for batch size 1 built.
+    /// An engine for a typed graph: its row program when it is one, else the plan for batch
+    /// size 1 built (tract's plans for the row program's graphs are built when first needed).
     fn planned(model: &str, typed: TypedModel, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>) -> Result<Engine> {
         let batch = typed.symbols.get(BATCH_DIM);
-        let mut engine = Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, inputs, outputs, properties };
-        engine.state_for(1)?;
+        let rows = rows::RowProgram::compile(&typed, BATCH_DIM);
+        let mut engine =
+            Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, rows, use_rows: true, inputs, outputs, properties };
+        if engine.rows.is_err() {
+            engine.state_for(1)?;
+        }
         Ok(engine)
+    }
+
+    /// The graph as a row program ([`rows`], edgeserve's own executor for small dense graphs):
+    /// `Ok` when it is one, else which part of the graph is not.
+    pub fn row_program(&self) -> std::result::Result<(), &str> {
+        self.rows.as_ref().map(|_| ()).map_err(String::as_str)
+    }
+
+    /// Whether the row program runs (it does by default when there is one).
+    pub fn row_program_on(&self) -> bool {
+        self.use_rows && self.rows.is_ok()
+    }
+
+    /// Runs the row program (`true`, the default) or tract's plans (`false`) from now on. Without
+    /// a row program, tract's plans run either way.
+    pub fn set_row_program(&mut self, on: bool) {
+        self.use_rows = on;
+    }
+
+    /// The row program, when there is one, it is on, and it takes `input`.
+    fn row_program_for(&mut self, input: &Tensor) -> Option<&mut rows::RowProgram> {
+        self.rows.as_mut().ok().filter(|p| self.use_rows && p.accepts(input))
+    }
+
+    fn inference_error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Inference { model: self.model.clone(), detail: format!("{e:#}") }
     }
 
     /// The graph in tract's NNEF form (a tar, byte for byte the same for the same graph and
@@ -233,6 +271,11 @@ impl Engine {
     /// Runs the graph on every input (in the graph's order) and returns every output. When the
     /// first input's first dimension is the batch symbol, the plan for that batch size runs.
     pub fn run_all(&mut self, inputs: TVec<TValue>) -> Result<TVec<TValue>> {
+        if let [input] = inputs.as_slice() {
+            if let Some(program) = self.row_program_for(input) {
+                return program.run(input).map_err(|e| self.inference_error(e));
+            }
+        }
         let batched = matches!(self.inputs.first().and_then(|i| i.shape.first()), Some(Dim::Symbol(s)) if s == BATCH_DIM);
         let batch = inputs.first().and_then(|t| t.shape().first().copied()).filter(|_| batched);
         let state = match batch {
@@ -240,14 +283,17 @@ impl Engine {
             None => self.symbolic_state()?,
         };
         let result = state.run(inputs);
-        result.map_err(|e| Error::Inference { model: self.model.clone(), detail: format!("{e:#}") })
+        result.map_err(|e| self.inference_error(e))
     }
 
     /// Runs the graph on one input tensor whose first dimension is the batch size, and returns
     /// every output in the graph's order.
     pub fn run(&mut self, input: Tensor) -> Result<TVec<TValue>> {
+        if let Some(program) = self.row_program_for(&input) {
+            return program.run(&input).map_err(|e| self.inference_error(e));
+        }
         let batch = input.shape().first().copied().unwrap_or(1);
         let result = self.state_for(batch)?.run(tvec![input.into_tvalue()]);
-        result.map_err(|e| Error::Inference { model: self.model.clone(), detail: format!("{e:#}") })
+        result.map_err(|e| self.inference_error(e))
     }
 }

@@ -374,6 +374,23 @@ impl Model {
         Ok(self.shared.with(|m| to_value(&m.latency()))?)
     }
 
+    /// The engine that runs this model's predictions: `'rows'`, edgeserve's own executor for
+    /// small dense graphs (the default for graphs it covers: the digits packages, linear models
+    /// and MLPs), or `'tract'`, tract's optimized plans (every other graph).
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, unchecked_return_type = "'rows' | 'tract'"))]
+    pub fn engine(&self) -> Result<String, Thrown> {
+        Ok(self.shared.with(|m| Ok(m.engine_name().to_owned()))?)
+    }
+
+    /// Runs this model's predictions on the engine `name` (`'rows'` or `'tract'`, see `engine`)
+    /// from now on: the same outputs up to float rounding, to compare the two or to rule one out.
+    /// Throws `BAD_INPUT` for another name, or for `'rows'` when the graph is not one the row
+    /// executor covers (the message says which part is not).
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = useEngine))]
+    pub fn use_engine(&self, name: &str) -> Result<(), Thrown> {
+        Ok(self.shared.with(|m| m.use_engine(name))?)
+    }
+
     /// Forgets every recorded latency.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = resetLatency))]
     pub fn reset_latency(&self) -> Result<(), Thrown> {

@@ -69,6 +69,34 @@ test('a freed model cannot be used, and others are unaffected', () => {
   assert.equal(b.predict(new Float32Array(64)).scores.length, 10);
 });
 
+test('the digits packages run on the row executor; the tract plans give the same predictions', () => {
+  for (const name of Model.names()) {
+    const model = Model.load(name);
+    assert.equal(model.engine, 'rows');
+    const cases = golden(name).cases.slice(0, 10);
+    const rows = cases.map(({ input }) => model.predict(input));
+    model.useEngine('tract');
+    assert.equal(model.engine, 'tract');
+    cases.forEach(({ input, expected }, i) => {
+      const r = model.predict(input);
+      assert.equal(r.label, rows[i].label);
+      assert.equal(r.label, expected.label);
+      assert.ok(maxAbsDiff(r.scores, rows[i].scores) <= TOLERANCE, `${name} case ${i}`);
+    });
+    model.useEngine('rows');
+    assert.equal(model.engine, 'rows');
+    assert.throws(() => model.useEngine('gpu'), (e) => e.code === 'BAD_INPUT' && /engine: expected "rows" or "tract", got "gpu"/.test(e.message));
+    assert.equal(model.engine, 'rows');
+  }
+});
+
+test('a CNN runs on tract; asking for the row executor says why not', async () => {
+  const model = await Model.fromBytes(readFileSync(new URL('../fixtures/onnx/pools.onnx', import.meta.url)));
+  assert.equal(model.engine, 'tract');
+  assert.throws(() => model.useEngine('rows'), (e) => e.code === 'BAD_INPUT' && /no row program \(the operation MaxPool/.test(e.message));
+  assert.equal(model.engine, 'tract');
+});
+
 test('the .d.ts declares the API and the result shapes', () => {
   const dts = readFileSync(`${pkgDir}edgeserve.d.ts`, 'utf8');
   for (const needle of [
@@ -83,6 +111,8 @@ test('the .d.ts declares the API and the result shapes', () => {
     'predict(input: RowInput): Prediction',
     'readonly manifest: Manifest',
     'readonly inputWidth: number',
+    "readonly engine: 'rows' | 'tract'",
+    'useEngine(name: string): void',
   ]) {
     assert.ok(dts.includes(needle), `edgeserve.d.ts has "${needle}"`);
   }
