@@ -2,7 +2,10 @@
 //! `EDGESERVE_MODELS` environment variable) into the binary: it writes
 //! `$OUT_DIR/embedded_models.rs`, a static list of (directory name, manifest text, graph bytes)
 //! that `src/package.rs` includes. The graph is `model.onnx` in the full build (the `onnx`
-//! feature) and `model.nnef.tar` in the lean build. The packages are checked at load, not here.
+//! feature) and `model.nnef.tar` in the lean build. It checks each graph's sha256 against the
+//! manifest's (`sha256`, or `nnef.sha256` for the NNEF form) and stops the build on a mismatch,
+//! so that a load does not hash the same compiled-in bytes again; the rest of a package (its
+//! manifest's rules, the manifest against the graph) is checked at load.
 //!
 //! In the lean build it also reads each embedded `graph.nnef` and turns on
 //! `edgeserve_nnef_op = "<name>"` for every operator called there, so that src/engine/lean.rs
@@ -42,6 +45,7 @@ fn main() {
             assert!(f.is_file(), "model package {} has no {}{hint}", path.display(), f.file_name().unwrap().to_string_lossy());
             println!("cargo:rerun-if-changed={}", f.display());
         }
+        check_sha256(&name, &manifest, &model, graph_file);
         packages.push((name, manifest, model));
     }
     packages.sort();
@@ -62,6 +66,23 @@ fn main() {
     if graph_file == "model.nnef.tar" {
         lean_operators(&root, &packages);
     }
+}
+
+/// Stops the build when the graph's bytes do not hash to the sha256 its manifest gives. A
+/// manifest without that field builds, and fails at load with the error that names the field.
+fn check_sha256(name: &str, manifest: &Path, graph: &Path, graph_file: &str) {
+    use sha2::Digest;
+    let text = fs::read_to_string(manifest).unwrap_or_else(|e| panic!("model package {name}: cannot read {}: {e}", manifest.display()));
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return }; // refused at load
+    let field = if graph_file == "model.onnx" { &json["sha256"] } else { &json["nnef"]["sha256"] };
+    let Some(expected) = field.as_str() else { return };
+    let bytes = fs::read(graph).unwrap_or_else(|e| panic!("model package {name}: cannot read {}: {e}", graph.display()));
+    let found: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        found == expected,
+        "model package {name}: {graph_file} has sha256 {found}, but its manifest says {expected} \
+         (a changed model: rerun `make models` or `make models-nnef`, which write both)"
+    );
 }
 
 /// Turns on `edgeserve_nnef_op = "<name>"` for each operator the packages' NNEF graphs call.

@@ -48,25 +48,20 @@ impl Package {
     /// match the manifest's `sha256` (ONNX) or `nnef.sha256` (NNEF).
     pub fn with_form(manifest: Manifest, form: Form, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
         let bytes = bytes.into();
-        let expected = match form {
-            Form::Onnx => manifest.sha256.clone(),
-            Form::Nnef => match &manifest.nnef {
-                Some(nnef) => nnef.sha256.clone(),
-                None => {
-                    return Err(Error::manifest(
-                        &manifest.name,
-                        "nnef",
-                        "the sha256 of the package's NNEF form, model.nnef.tar (`make models-nnef` writes both)",
-                        "no `nnef` field",
-                    ))
-                }
-            },
-        };
+        let expected = expected_sha256(&manifest, form)?;
         let found = sha256_hex(&bytes);
         if found != expected {
             return Err(Error::Integrity { model: manifest.name.clone(), expected, found });
         }
         Ok(Package { manifest, form, bytes })
+    }
+
+    /// An embedded package: build.rs checked its bytes against the manifest's hash when it
+    /// compiled them in, so they are not hashed again at each load (in wasm, hashing
+    /// digits-accurate's 200 kB was a fifth of its first load).
+    fn embedded(manifest: Manifest, bytes: &'static [u8]) -> Result<Package> {
+        expected_sha256(&manifest, EMBEDDED_FORM)?;
+        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes) })
     }
 
     /// The package's manifest.
@@ -82,6 +77,22 @@ impl Package {
     /// The graph's bytes: `model.onnx` or `model.nnef.tar` (see [`Package::form`]).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+}
+
+/// The sha256 the manifest gives for the graph in `form`.
+fn expected_sha256(manifest: &Manifest, form: Form) -> Result<String> {
+    match form {
+        Form::Onnx => Ok(manifest.sha256.clone()),
+        Form::Nnef => match &manifest.nnef {
+            Some(nnef) => Ok(nnef.sha256.clone()),
+            None => Err(Error::manifest(
+                &manifest.name,
+                "nnef",
+                "the sha256 of the package's NNEF form, model.nnef.tar (`make models-nnef` writes both)",
+                "no `nnef` field",
+            )),
+        },
     }
 }
 
@@ -118,13 +129,13 @@ impl Registry {
         embedded().iter().map(|p| p.dir.to_owned()).collect()
     }
 
-    /// Loads the embedded package `name`: parses its manifest and checks its sha256.
+    /// Loads the embedded package `name`: parses its manifest (build.rs checked its sha256).
     pub fn get(name: &str) -> Result<Package> {
         let found = embedded().iter().find(|p| p.dir == name).ok_or_else(|| Error::UnknownModel {
             name: name.to_owned(),
             available: format!("{:?}", Registry::names()),
         })?;
-        let package = Package::with_form(Manifest::from_json(found.manifest)?, EMBEDDED_FORM, found.graph)?;
+        let package = Package::embedded(Manifest::from_json(found.manifest)?, found.graph)?;
         if package.manifest().name != found.dir {
             return Err(Error::manifest(
                 &package.manifest().name,

@@ -127,11 +127,12 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
             return Err(Error::bad_input(format!("input {:?} is not an input of the model", g.name), format!("inputs named {names:?}"), format!("{:?}", g.name)));
         }
     }
-    let mut by_name: std::collections::HashMap<String, NamedTensor> = given.into_iter().map(|t| (t.name.clone(), t)).collect();
+    // A graph has few inputs: a scan of them costs less than hashing their names.
+    let mut given: Vec<Option<NamedTensor>> = given.into_iter().map(Some).collect();
     graph
         .iter()
         .map(|input| {
-            let t = by_name.remove(&input.name).ok_or_else(|| {
+            let t = given.iter_mut().find(|t| t.as_ref().is_some_and(|t| t.name == input.name)).and_then(Option::take).ok_or_else(|| {
                 Error::bad_input(format!("input {:?} is missing", input.name), format!("{} values of shape {}", input.dtype, shape_string(&input.shape)), "nothing")
             })?;
             if t.data.dtype().as_str() != input.dtype {

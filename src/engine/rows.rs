@@ -214,6 +214,9 @@ impl Compiler<'_> {
     fn new_slot(&mut self, outlet: OutletId, kind: Kind, bound: Option<usize>) -> Compiled<usize> {
         let fact = self.model.outlet_fact(outlet).map_err(|e| e.to_string())?;
         let width = self.row_dims(fact)?.iter().product();
+        if width == 0 {
+            return refuse(format!("a value of shape {:?} has no numbers in a row", fact.shape));
+        }
         self.slots.push(Slot { kind, width, bound });
         let id = self.slots.len() - 1;
         self.of.insert(outlet, id);
@@ -714,10 +717,8 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
             match how {
                 Reduction::ArgMax { last } | Reduction::ArgMin { last } => {
                     let sign = if matches!(how, Reduction::ArgMax { .. }) { 1.0 } else { -1.0 };
-                    let rows = f32s[*x][..n * w].chunks_exact(w);
-                    let mut o = std::mem::take(&mut i64s[*out]);
-                    o.clear();
-                    o.extend(rows.map(|row| {
+                    i64s[*out].clear();
+                    i64s[*out].extend(f32s[*x][..n * w].chunks_exact(w).map(|row| {
                         let mut best = 0;
                         for (j, &v) in row.iter().enumerate().skip(1) {
                             let (v, b) = (sign * v, sign * row[best]);
@@ -727,7 +728,6 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
                         }
                         best as i64
                     }));
-                    i64s[*out] = o;
                 }
                 _ => {
                     let mut o = std::mem::take(&mut f32s[*out]);
@@ -742,19 +742,16 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
                 }
             }
         }
+        // From one kind to the other: the output's buffer is not among the inputs'.
         Step::IntToF32 { x, out } => {
             let w = slots[*out].width;
-            let mut o = std::mem::take(&mut f32s[*out]);
-            o.clear();
-            o.extend(i64s[*x][..n * w].iter().map(|&v| v as f32));
-            f32s[*out] = o;
+            f32s[*out].clear();
+            f32s[*out].extend(i64s[*x][..n * w].iter().map(|&v| v as f32));
         }
         Step::F32ToInt { x, out } => {
             let w = slots[*out].width;
-            let mut o = std::mem::take(&mut i64s[*out]);
-            o.clear();
-            o.extend(f32s[*x][..n * w].iter().map(|&v| v as i64));
-            i64s[*out] = o;
+            i64s[*out].clear();
+            i64s[*out].extend(f32s[*x][..n * w].iter().map(|&v| v as i64));
         }
         Step::Lookup { x, out, table } => {
             let w = slots[*out].width;
@@ -767,10 +764,8 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
             }
             match table {
                 Table::F32(t) => {
-                    let mut o = std::mem::take(&mut f32s[*out]);
-                    o.clear();
-                    o.extend(i64s[*x][..n * w].iter().map(|&i| t[i as usize]));
-                    f32s[*out] = o;
+                    f32s[*out].clear();
+                    f32s[*out].extend(i64s[*x][..n * w].iter().map(|&i| t[i as usize]));
                 }
                 Table::I64(t) => {
                     let mut o = std::mem::take(&mut i64s[*out]);
@@ -789,7 +784,8 @@ const ROWS: usize = 4;
 
 /// `out = x · W` for rows of `k` numbers, W packed by [`pack`] (`n` columns).
 fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
-    if k == 0 {
+    if k == 0 || n == 0 {
+        // Not compiled (every value has numbers in a row); no chunks of 0 below.
         out.iter_mut().for_each(|o| *o = 0.0);
         return;
     }
@@ -798,7 +794,7 @@ fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
     for (xs, outs) in (&mut x_groups).zip(&mut out_groups) {
         let rows: [&[f32]; ROWS] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
         for (b, block) in packed.chunks_exact(k * LANES).enumerate() {
-            let acc = dot_block(rows, block);
+            let acc = kernel::rows(rows, block);
             let cols = LANES.min(n - b * LANES);
             for (r, acc) in acc.iter().enumerate() {
                 outs[r * n + b * LANES..][..cols].copy_from_slice(&acc[..cols]);
@@ -807,34 +803,45 @@ fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
     }
     for (row, out_row) in x_groups.remainder().chunks_exact(k).zip(out_groups.into_remainder().chunks_exact_mut(n)) {
         for (block, cols) in packed.chunks_exact(k * LANES).zip(out_row.chunks_mut(LANES)) {
-            let [acc] = dot_block([row], block);
-            cols.copy_from_slice(&acc[..cols.len()]);
+            cols.copy_from_slice(&kernel::row(row, block)[..cols.len()]);
         }
     }
 }
 
-/// `R` rows times one packed block: [`LANES`] sums of `k` products per row.
+/// Rows times one packed block ([`LANES`] columns, `k` rows of the matrix): [`LANES`] sums of
+/// `k` products per row.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline(always)]
-fn dot_block<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
-    let mut acc = [[0.0f32; LANES]; R];
-    for (kk, w) in block.chunks_exact(LANES).enumerate() {
-        for (acc, row) in acc.iter_mut().zip(rows) {
-            let x = row[kk];
-            for (a, &w) in acc.iter_mut().zip(w) {
-                *a += x * w;
+mod kernel {
+    use super::LANES;
+
+    #[inline(always)]
+    pub fn rows<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
+        let mut acc = [[0.0f32; LANES]; R];
+        for (kk, w) in block.chunks_exact(LANES).enumerate() {
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let x = row[kk];
+                for (a, &w) in acc.iter_mut().zip(w) {
+                    *a += x * w;
+                }
             }
         }
+        acc
     }
-    acc
+
+    #[inline(always)]
+    pub fn row(row: &[f32], block: &[f32]) -> [f32; LANES] {
+        let [acc] = rows([row], block);
+        acc
+    }
 }
 
-/// `R` rows times one packed block, four f32x4 accumulators per row (fused multiply-adds in
-/// the relaxed-SIMD build).
+/// The same in 128-bit SIMD: four f32x4 accumulators per row (fused multiply-adds in the
+/// relaxed-SIMD build).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn dot_block<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
+mod kernel {
+    use super::LANES;
     use core::arch::wasm32::*;
+
     #[inline(always)]
     fn madd(a: v128, b: v128, c: v128) -> v128 {
         #[cfg(target_feature = "relaxed-simd")]
@@ -842,26 +849,46 @@ fn dot_block<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES];
         #[cfg(not(target_feature = "relaxed-simd"))]
         f32x4_add(f32x4_mul(a, b), c)
     }
-    let mut acc = [[f32x4_splat(0.0); 4]; R];
-    for (kk, w) in block.chunks_exact(LANES).enumerate() {
-        // SAFETY: `w` holds LANES = 16 f32, so bytes [16 q, 16 q + 16) are in it for q < 4;
+
+    /// One row of a packed block as four vectors.
+    #[inline(always)]
+    fn load(w: &[f32; LANES]) -> [v128; 4] {
+        // SAFETY: `w` is LANES = 16 f32, so bytes [16 q, 16 q + 16) are in it for q < 4;
         // v128_load takes unaligned addresses.
-        let w: [v128; 4] = std::array::from_fn(|q| unsafe { v128_load(w.as_ptr().add(4 * q) as *const v128) });
-        for (acc, row) in acc.iter_mut().zip(rows) {
-            let x = f32x4_splat(row[kk]);
-            for (a, &w) in acc.iter_mut().zip(&w) {
-                *a = madd(x, w, *a);
-            }
-        }
+        std::array::from_fn(|q| unsafe { v128_load(w.as_ptr().add(4 * q) as *const v128) })
     }
-    acc.map(|acc| {
+
+    #[inline(always)]
+    fn lanes(acc: [v128; 4]) -> [f32; LANES] {
         let mut out = [0.0f32; LANES];
-        for (q, a) in acc.iter().enumerate() {
-            out[4 * q..4 * q + 4].copy_from_slice(&[f32x4_extract_lane::<0>(*a), f32x4_extract_lane::<1>(*a), f32x4_extract_lane::<2>(*a), f32x4_extract_lane::<3>(*a)]);
+        for (o, a) in out.chunks_exact_mut(4).zip(acc) {
+            o.copy_from_slice(&[f32x4_extract_lane::<0>(a), f32x4_extract_lane::<1>(a), f32x4_extract_lane::<2>(a), f32x4_extract_lane::<3>(a)]);
         }
         out
-    })
+    }
+
+    #[inline(always)]
+    pub fn rows<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
+        let mut acc = [[f32x4_splat(0.0); 4]; R];
+        for (kk, w) in block.as_chunks::<LANES>().0.iter().enumerate() {
+            let w = load(w);
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let x = f32x4_splat(row[kk]);
+                for (a, &w) in acc.iter_mut().zip(&w) {
+                    *a = madd(x, w, *a);
+                }
+            }
+        }
+        acc.map(lanes)
+    }
+
+    #[inline(always)]
+    pub fn row(row: &[f32], block: &[f32]) -> [f32; LANES] {
+        let [acc] = rows([row], block);
+        acc
+    }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
