@@ -172,8 +172,9 @@ impl LoadedModel {
         let width = if decoder.is_some() { manifest.row_width() } else { 0 };
         let mut model =
             LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default() };
-        // One run on zeros: tract's first run sets up what later runs reuse (it took 30 ms in
-        // Node), and that belongs to loading, not to the user's first prediction.
+        // One run on zeros: the first run sets up what later runs reuse (tract's plan state, 30
+        // ms in Node; the row program's buffers), and that belongs to loading, not to the
+        // user's first prediction.
         if model.decoder.is_some() {
             model.run_scratch(1)?;
         }

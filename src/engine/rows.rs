@@ -4,9 +4,10 @@
 //!
 //! A graph qualifies when every value in it is *row-shaped* (`[N, d1, ...]`, the batch symbol
 //! first, the other dimensions fixed) and every node is one of: a dense layer (an `EinSum`
-//! `mk,kn->mn` or `mk,nk->mn` by a constant f32 matrix), an element-wise f32 operation
-//! (`Add`, `Sub`, `Mul`, `Div`, `Max`, `Min` against a value or a constant that is a scalar or a
-//! whole row; `Abs`, `Neg`, `Recip`, `Exp`, `Ln`, `Sqrt`, `Rsqrt`, `Sigmoid`, `Tanh`), a
+//! `mk,kn->mn`, `mk,nk->mn` or `mk,k->mn` by a constant f32 matrix, whatever the letters), an
+//! element-wise f32 operation (`Add`, `Sub`, `Mul`, `Div`, `Max`, `Min` against a value or a
+//! constant that is a scalar or a whole row; `Abs`, `Neg`, `Recip`, `Exp`, `Ln`, `Sqrt`, `Rsqrt`,
+//! `Sigmoid`, `Tanh`), a
 //! softmax over the last axis, a reduction over every axis but the batch (`Sum`, `Max`, `Min`,
 //! `Prod`, `ArgMax`, `ArgMin`), a cast, an axis change that keeps the batch axis and the order
 //! within rows, a `Gather` from a constant table, or a lookup (`DirectLookup`) of class indices.
@@ -14,11 +15,10 @@
 //! with the dense layers' matrices packed for the kernel; any other graph gets an error that
 //! names the first part that is not covered, and runs on tract's plans as before.
 //!
-//! Once its buffers have grown to a block, running it allocates nothing but the output tensors:
-//! the buffers live in the program and rows go through in blocks of [`BLOCK`], so a batch of any
-//! size needs the same memory.
-//! Its outputs are tract's up to float rounding (tested against tract's plan and, through the
-//! golden suites, against onnxruntime).
+//! The buffers live in the program and rows go through them in blocks of [`BLOCK`], so a batch
+//! of any size needs the same memory, and once they have grown to a block a run allocates only
+//! its output tensors, which each block writes into. Its outputs are tract's up to float
+//! rounding (tested against tract's plan and, through the golden suites, against onnxruntime).
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::array::Gather;
@@ -565,47 +565,37 @@ impl RowProgram {
         let rows = input.shape().first().copied().unwrap_or(0);
         let x = plain::<f32>(input)?;
         let width = self.slots[0].width;
-        let mut f32_out: Vec<Vec<f32>> = vec![];
-        let mut i64_out: Vec<Vec<i64>> = vec![];
+        // The outputs are made whole first and each block is written into its rows.
+        let mut results: TVec<Tensor> = tvec![];
         for o in &self.outputs {
-            let len = rows * self.slots[o.slot].width;
-            match self.slots[o.slot].kind {
-                Kind::F32 => f32_out.push(Vec::with_capacity(len)),
-                Kind::I64 => i64_out.push(Vec::with_capacity(len)),
-            }
+            let shape: TVec<usize> = std::iter::once(rows).chain(o.dims.iter().copied()).collect();
+            results.push(match self.slots[o.slot].kind {
+                Kind::F32 => Tensor::zero::<f32>(&shape)?,
+                Kind::I64 => Tensor::zero::<i64>(&shape)?,
+            });
         }
         for start in (0..rows).step_by(BLOCK) {
             let n = BLOCK.min(rows - start);
-            let block = &x[start * width..(start + n) * width];
             let buf = &mut self.f32s[0];
             buf.clear();
-            buf.extend_from_slice(block);
+            buf.extend_from_slice(&x[start * width..(start + n) * width]);
             for step in &self.steps {
                 exec(step, n, &self.slots, &mut self.f32s, &mut self.i64s)?;
             }
-            let (mut f, mut i) = (f32_out.iter_mut(), i64_out.iter_mut());
-            for o in &self.outputs {
-                let len = n * self.slots[o.slot].width;
+            for (o, result) in self.outputs.iter().zip(&mut results) {
+                let w = self.slots[o.slot].width;
+                let mut view = result.try_as_plain_ram_mut()?;
                 match self.slots[o.slot].kind {
-                    Kind::F32 => f.next().map(|v| v.extend_from_slice(&self.f32s[o.slot][..len])),
-                    Kind::I64 => i.next().map(|v| v.extend_from_slice(&self.i64s[o.slot][..len])),
-                };
+                    Kind::F32 => view.as_slice_mut::<f32>()?[start * w..][..n * w].copy_from_slice(&self.f32s[o.slot][..n * w]),
+                    Kind::I64 => view.as_slice_mut::<i64>()?[start * w..][..n * w].copy_from_slice(&self.i64s[o.slot][..n * w]),
+                }
             }
         }
-        let (mut f, mut i) = (f32_out.into_iter(), i64_out.into_iter());
-        let mut results = tvec![];
-        for o in &self.outputs {
-            let shape: TVec<usize> = std::iter::once(rows).chain(o.dims.iter().copied()).collect();
-            let tensor = match self.slots[o.slot].kind {
-                Kind::F32 => Tensor::from_shape(&shape, &f.next().unwrap_or_default())?,
-                Kind::I64 => {
-                    let t = Tensor::from_shape(&shape, &i.next().unwrap_or_default())?;
-                    if o.datum_type == DatumType::I64 { t } else { t.cast_to_dt(o.datum_type)?.into_owned() }
-                }
-            };
-            results.push(tensor.into_tvalue());
-        }
-        Ok(results)
+        self.outputs
+            .iter()
+            .zip(results)
+            .map(|(o, t)| Ok(if t.datum_type() == o.datum_type { t } else { t.cast_to_dt(o.datum_type)?.into_owned() }.into_tvalue()))
+            .collect()
     }
 }
 
