@@ -25,7 +25,7 @@ help:
 	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
-	@echo "make models-nnef  write each package's NNEF form (model.nnef.tar), which the lean build embeds"
+	@echo "make models-nnef  write each package's lean forms (model.nnef.tar, model.rows), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
 	@echo "make fuzz     run every cargo-fuzz target for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
@@ -60,19 +60,29 @@ models:
 	python3 training/train.py
 	$(MAKE) models-nnef
 
-# The NNEF form of every package (model.nnef.tar + the manifest's `nnef` field): tract's typed,
-# simplified graph, which the lean build embeds instead of model.onnx (tests/nnef.rs checks it).
+# The lean forms of every package (tests/nnef.rs checks they are up to date): model.nnef.tar +
+# the manifest's `nnef` field (tract's typed, simplified graph), and for graphs edgeserve's row
+# executor covers, model.rows + the `rows` field (the row program). The lean build embeds them.
 models-nnef:
 	cargo run --quiet --example models-nnef
 
 ## Build ---------------------------------------------------------------------------------------
 
-# The lean build's features: no ONNX parser; onnx-opl because digits-fast's NNEF form maps its
-# class indices to labels with tract_onnx_ml_direct_lookup (Cargo.toml says what each brings).
-LEAN_FEATURES := --no-default-features --features console_error_panic_hook,onnx-opl
+# The lean build (`edgeserve/lean`): no ONNX parser, only the packages embedded at build time,
+# each in the form `make models-nnef` wrote for it (Cargo.toml says what each feature brings).
+# - When every package has a rows form (model.rows: a graph edgeserve's row executor covers, as
+#   the digits packages are), no tract at all: LEAN_ROWS_FEATURES.
+# - Else tract reads their NNEF forms (model.nnef.tar): LEAN_TRACT_FEATURES; onnx-opl for the
+#   ONNX operators tract keeps in a typed graph (digits-fast's NNEF form maps class indices to
+#   labels with tract_onnx_ml_direct_lookup).
+LEAN_MODELS := $(or $(EDGESERVE_MODELS),models)
+LEAN_ROWS_FEATURES := --no-default-features --features console_error_panic_hook
+LEAN_TRACT_FEATURES := --no-default-features --features console_error_panic_hook,onnx-opl
+LEAN_NOT_ROWS := $(shell for d in $(LEAN_MODELS)/*/; do [ -f "$$d/manifest.json" ] && [ ! -f "$$d/model.rows" ] && echo "$$d"; done; true)
+LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATURES))
 
 # Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
-# one (pkg/lean/, `edgeserve/lean`: embedded packages in their NNEF form, no ONNX parser).
+# one (pkg/lean/, `edgeserve/lean`: embedded packages in their rows or NNEF form, no ONNX parser).
 #
 # Each again with relaxed SIMD (edgeserve_relaxed_bg.wasm beside edgeserve_bg.wasm; js/load.js
 # picks one with WebAssembly.validate at init()): tract's f32 kernels then fuse multiply-adds.
@@ -154,7 +164,7 @@ conformance-update:
 # and the uninstrumented build takes minutes less).
 FUZZ_SECONDS ?= 300
 FUZZ_SANITIZER ?= address
-FUZZ_TARGETS := manifest package csv input
+FUZZ_TARGETS := manifest package csv input rows
 fuzz: setup-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t; \
@@ -178,7 +188,8 @@ test-fuzz:
 test-native:
 	cargo test
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
-	cargo test $(LEAN_FEATURES) --test golden   # the lean build: embedded NNEF forms
+	cargo test $(LEAN_TRACT_FEATURES) --test golden          # a lean build with tract: embedded NNEF forms
+	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
 
 test-wasm: test-wasm-node test-wasm-chrome
 

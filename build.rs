@@ -2,12 +2,13 @@
 //! `EDGESERVE_MODELS` environment variable) into the binary: it writes
 //! `$OUT_DIR/embedded_models.rs`, a static list of (directory name, manifest text, graph bytes)
 //! that `src/package.rs` includes. The graph is `model.onnx` in the full build (the `onnx`
-//! feature) and `model.nnef.tar` in the lean build. It checks each graph's sha256 against the
-//! manifest's (`sha256`, or `nnef.sha256` for the NNEF form) and stops the build on a mismatch,
+//! feature); in a lean build, `model.nnef.tar` with the `tract` feature and `model.rows` (the
+//! row program) without it. It checks each graph's sha256 against the manifest's (`sha256`,
+//! `nnef.sha256` or `rows.sha256`) and stops the build on a mismatch,
 //! so that a load does not hash the same compiled-in bytes again; the rest of a package (its
 //! manifest's rules, the manifest against the graph) is checked at load.
 //!
-//! In the lean build it also reads each embedded `graph.nnef` and turns on
+//! In a lean build with NNEF forms it also reads each embedded `graph.nnef` and turns on
 //! `edgeserve_nnef_op = "<name>"` for every operator called there, so that src/engine/lean.rs
 //! registers the loaders of those operators only (and the wasm keeps no other operator's code);
 //! a package that calls an operator outside src/engine/lean_ops.txt stops the build.
@@ -19,7 +20,13 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=EDGESERVE_MODELS");
     println!("cargo:rustc-check-cfg=cfg(edgeserve_nnef_op, values(any()))");
-    let graph_file = if env::var_os("CARGO_FEATURE_ONNX").is_some() { "model.onnx" } else { "model.nnef.tar" };
+    let graph_file = if env::var_os("CARGO_FEATURE_ONNX").is_some() {
+        "model.onnx"
+    } else if env::var_os("CARGO_FEATURE_TRACT").is_some() {
+        "model.nnef.tar"
+    } else {
+        "model.rows"
+    };
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = match env::var("EDGESERVE_MODELS") {
         Ok(d) if !d.is_empty() => {
@@ -41,7 +48,15 @@ fn main() {
         let manifest = path.join("manifest.json");
         let model = path.join(graph_file);
         for f in [&manifest, &model] {
-            let hint = if f == &model && graph_file != "model.onnx" { " (the lean build embeds it: run `make models-nnef`)" } else { "" };
+            let hint = match graph_file {
+                _ if f != &model => "",
+                "model.nnef.tar" => " (the lean build embeds it: run `make models-nnef`)",
+                "model.rows" => {
+                    " (a lean build without tract embeds it: `make models-nnef` writes it for graphs the row executor covers; \
+                     for any other graph, build the lean wasm with the `tract` feature, which embeds model.nnef.tar)"
+                }
+                _ => "",
+            };
             assert!(f.is_file(), "model package {} has no {}{hint}", path.display(), f.file_name().unwrap().to_string_lossy());
             println!("cargo:rerun-if-changed={}", f.display());
         }
@@ -74,7 +89,11 @@ fn check_sha256(name: &str, manifest: &Path, graph: &Path, graph_file: &str) {
     use sha2::Digest;
     let text = fs::read_to_string(manifest).unwrap_or_else(|e| panic!("model package {name}: cannot read {}: {e}", manifest.display()));
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return }; // refused at load
-    let field = if graph_file == "model.onnx" { &json["sha256"] } else { &json["nnef"]["sha256"] };
+    let field = match graph_file {
+        "model.onnx" => &json["sha256"],
+        "model.nnef.tar" => &json["nnef"]["sha256"],
+        _ => &json["rows"]["sha256"],
+    };
     let Some(expected) = field.as_str() else { return };
     let bytes = fs::read(graph).unwrap_or_else(|e| panic!("model package {name}: cannot read {}: {e}", graph.display()));
     let found: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();

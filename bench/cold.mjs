@@ -16,7 +16,7 @@ const one = batchOf(meta, inputs, 1);
 let run;
 if (which === 'edgeserve') {
   // An embedded package comes with the lean build (what a page that embeds its packages ships:
-  // no ONNX parser, the graph in its NNEF form); a model.onnx needs the full build.
+  // no ONNX parser, the graph in its rows form); a model.onnx needs the full build.
   const build = embedded ? '../pkg/lean/' : '../pkg/';
   const edgeserve = await import(`${build}index.js`);
   edgeserve.initSync({ module: readFileSync(new URL(`${build}edgeserve_bg.wasm`, import.meta.url)) });

@@ -169,7 +169,7 @@ const md = [
   '|---|---:|---:|---:|---:|---:|---:|',
   ...Object.entries(bytes).map(([k, v]) => `| ${k} | ${mb(v.wasm.raw)} | ${mb(v.wasm.gzip)} | ${mb(v.wasm.brotli)} | ${mb(v.js.raw)} | ${mb(v.js.gzip)} | ${mb(v.js.brotli)} |`),
   '',
-  "Both edgeserve builds hold the embedded digits packages: the lean one in their NNEF form and no ONNX parser (what a page with embedded packages ships, e.g. the demo), the full one as model.onnx with tract's ONNX parser (for models loaded at run time). onnxruntime-web's page also fetches each model.onnx.",
+  "Both edgeserve builds hold the embedded digits packages: the lean one in their rows form, with no ONNX parser and no tract (what a page with embedded packages ships, e.g. the demo), the full one as model.onnx with tract's ONNX parser (for models loaded at run time). onnxruntime-web's page also fetches each model.onnx.",
   '',
   '## Targets (the performance issue)',
   '',

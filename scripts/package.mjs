@@ -42,7 +42,7 @@ if (!existsSync(new URL('edgeserve_bg.wasm', leanBuild))) throw new Error('targe
 rmSync(lean, { recursive: true, force: true });
 const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve_bg.wasm.d.ts', 'snippets'];
 for (const f of built) cpSync(new URL(f, leanBuild), new URL(f, lean), { recursive: true });
-complete(lean, "edgeserve's lean build (edgeserve/lean: embedded packages only, in their NNEF form; no ONNX parser)");
+complete(lean, "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)");
 
 // The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
 for (const [from, dir] of [[relaxedBuild, pkg], [leanRelaxedBuild, lean]]) {

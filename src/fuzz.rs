@@ -33,6 +33,18 @@ pub fn package(data: &[u8]) {
     }
 }
 
+/// The rows form's reader (`model.rows`, what a lean build without tract loads): the bytes as a
+/// rows form, then a run of 3 rows of zeros when it loads. Its checks must refuse every program
+/// that would index outside its buffers.
+pub fn rows(data: &[u8]) {
+    if let Ok(mut engine) = crate::engine::Engine::load_rows("fuzz", data) {
+        let dims: Vec<usize> = engine.inputs().iter().flat_map(|i| &i.shape).skip(1).map(|d| if let crate::manifest::Dim::Fixed(n) = d { (*n as usize).min(64) } else { 1 }).collect();
+        let shape: Vec<usize> = std::iter::once(3).chain(dims).collect();
+        let Some(len) = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 16) else { return };
+        let _ = engine.run(&vec![0.0; len], &shape);
+    }
+}
+
 /// CSV decoding: byte 0 picks the row width (1..=80), byte 1 the label column (none, by index or
 /// by the name `label`), the rest is the text.
 pub fn csv(data: &[u8]) {

@@ -58,6 +58,21 @@ pub struct Manifest {
     /// `make models-nnef`): what the lean build embeds instead of `model.onnx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nnef: Option<NnefForm>,
+    /// The package's rows form (`model.rows`, the graph as edgeserve's row program, written by
+    /// `make models-nnef` when the row executor covers the graph): what a lean build without
+    /// tract embeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowsForm>,
+}
+
+/// The rows form of a package: `model.rows`, made from `model.onnx` by edgeserve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RowsForm {
+    /// sha256 of `model.rows`, lowercase hex.
+    pub sha256: String,
+    /// The version of the rows form's layout (edgeserve reads the one it writes).
+    pub format: u32,
 }
 
 /// The NNEF form of a package: `model.nnef.tar`, made from `model.onnx` by tract.
@@ -284,6 +299,9 @@ impl Manifest {
         if let Some(nnef) = self.nnef.as_ref().filter(|n| !hex(&n.sha256)) {
             return Err(self.err("nnef.sha256", "64 lowercase hexadecimal digits", format!("{:?}", nnef.sha256)));
         }
+        if let Some(rows) = self.rows.as_ref().filter(|r| !hex(&r.sha256)) {
+            return Err(self.err("rows.sha256", "64 lowercase hexadecimal digits", format!("{:?}", rows.sha256)));
+        }
         if self.max_batch_rows() == 0 {
             return Err(self.err("limits.maxBatchRows", "a whole number of rows, at least 1", "0"));
         }
@@ -457,6 +475,7 @@ impl Manifest {
             training: None,
             limits: None,
             nnef: None,
+            rows: None,
         }
     }
 

@@ -2,7 +2,6 @@
 //! modes (`serve/`) add their methods to [`LoadedModel`].
 
 use serde::Serialize;
-use tract_nnef::prelude::{IntoTValue, TValue, Tensor, TVec};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -10,6 +9,7 @@ use crate::latency::{Latency, LatencyReport, Mode};
 use crate::manifest::{Dim, Manifest, Role, Task};
 use crate::package::{Form, Package, Registry};
 use crate::preprocess::RowName;
+use crate::tensor::Array;
 
 /// One prediction, decoded from the model's outputs as the manifest's roles say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,11 +98,15 @@ impl LoadedModel {
             Form::Onnx => Engine::load(&manifest.name, package.bytes())?,
             #[cfg(not(feature = "onnx"))]
             Form::Onnx => return Err(no_onnx_parser(&manifest.name)),
+            #[cfg(feature = "tract")]
             Form::Nnef => {
                 let inputs = manifest.inputs.iter().map(|i| i.name.clone()).collect();
                 let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
                 Engine::load_nnef(&manifest.name, package.bytes(), inputs, outputs)?
             }
+            #[cfg(not(feature = "tract"))]
+            Form::Nnef => return Err(no_tract(&manifest.name)),
+            Form::Rows => Engine::load_rows(&manifest.name, package.bytes())?,
         };
         LoadedModel::with_engine(package, engine)
     }
@@ -147,6 +151,13 @@ impl LoadedModel {
     #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
         self.engine.to_nnef()
+    }
+
+    /// The model's graph in its rows form (`model.rows`, the row program that a lean build
+    /// without tract embeds; written by `make models-nnef`), byte for byte the same for the
+    /// same graph; a `MODEL_LOAD` error that says why when the graph is no row program.
+    pub fn to_rows(&self) -> Result<Vec<u8>> {
+        self.engine.to_rows()
     }
 
     fn with_engine(package: Package, engine: Engine) -> Result<LoadedModel> {
@@ -204,8 +215,10 @@ impl LoadedModel {
     /// program is a `BAD_INPUT` error that says which part of the graph is not.
     pub fn use_engine(&mut self, name: &str) -> Result<()> {
         match (name, self.engine.row_program()) {
-            ("tract", _) => self.engine.set_row_program(false),
-            ("rows", Ok(())) => self.engine.set_row_program(true),
+            ("tract", _) => {
+                self.engine.set_row_program(false).map_err(|why| Error::bad_input("engine", format!("\"rows\": {why}"), "\"tract\""))?;
+            }
+            ("rows", Ok(())) => self.engine.set_row_program(true).map_err(|why| Error::bad_input("engine", "\"tract\"", why))?,
             ("rows", Err(why)) => {
                 return Err(Error::bad_input("engine", format!("\"tract\": this graph is no row program ({why})"), "\"rows\""));
             }
@@ -271,22 +284,21 @@ impl LoadedModel {
     /// Runs the graph on named tensors (every input of the graph, in any order) and returns
     /// every output, named, in the graph's order. No preprocessing: tensors go in as they are.
     pub fn run(&mut self, inputs: Vec<crate::tensor::NamedTensor>) -> Result<Vec<crate::tensor::NamedTensor>> {
-        let tensors = crate::tensor::to_graph_inputs(self.engine.inputs(), inputs)?;
-        let outputs = self.engine.run_all(tensors.into_iter().map(|t| t.into_tvalue()).collect())?;
-        crate::tensor::from_graph_outputs(&self.manifest().name, self.engine.outputs(), &outputs)
+        let arrays = crate::tensor::to_graph_inputs(self.engine.inputs(), inputs)?;
+        let outputs = self.engine.run_all(arrays)?;
+        Ok(crate::tensor::from_graph_outputs(self.engine.outputs(), outputs))
     }
 
     /// Runs the model on `rows` preprocessed rows laid end to end in `data`.
-    pub(crate) fn run_prepared(&mut self, data: &[f32], rows: usize) -> Result<TVec<TValue>> {
+    pub(crate) fn run_prepared(&mut self, data: &[f32], rows: usize) -> Result<Vec<Array>> {
         let mut shape = Vec::with_capacity(self.row_dims.len() + 1);
         shape.push(rows);
         shape.extend_from_slice(&self.row_dims);
-        let input = Tensor::from_shape(&shape, data).map_err(|e| self.inference_error(e))?;
-        self.engine.run(input)
+        self.engine.run(data, &shape)
     }
 
     /// Runs the model on `rows` preprocessed rows held in `self.scratch`.
-    pub(crate) fn run_scratch(&mut self, rows: usize) -> Result<TVec<TValue>> {
+    pub(crate) fn run_scratch(&mut self, rows: usize) -> Result<Vec<Array>> {
         let scratch = std::mem::take(&mut self.scratch);
         let result = self.run_prepared(&scratch, rows);
         self.scratch = scratch;
@@ -298,25 +310,24 @@ impl LoadedModel {
     }
 
     /// Row `row` of the f32 output `ix` of a run.
-    fn f32_row<'a>(&self, outputs: &'a [TValue], ix: usize, row: usize) -> Result<&'a [f32]> {
+    fn f32_row<'a>(&self, outputs: &'a [Array], ix: usize, row: usize) -> Result<&'a [f32]> {
         let t = outputs.get(ix).ok_or_else(|| self.inference_error(format!("the model returned no output #{ix}")))?;
-        let all = t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>()).map_err(|e| self.inference_error(e))?;
-        let per_row = all.len() / t.shape().first().copied().unwrap_or(1).max(1);
+        let all = t.data.as_f32().ok_or_else(|| self.inference_error(format!("output #{ix} is {}, not float32", t.data.dtype())))?;
+        let per_row = all.len() / t.shape.first().copied().unwrap_or(1).max(1);
         all.get(row * per_row..(row + 1) * per_row).ok_or_else(|| self.inference_error(format!("output #{ix} has no row {row}")))
     }
 
     /// The class index of every row of a run: the label output when the model has one, else
     /// the largest score.
-    fn class_indices(&self, outputs: &[TValue], rows: usize, scores_ix: usize, label: Option<usize>, labels: usize, into: &mut Vec<i32>) -> Result<()> {
+    fn class_indices(&self, outputs: &[Array], rows: usize, scores_ix: usize, label: Option<usize>, labels: usize, into: &mut Vec<i32>) -> Result<()> {
         match label {
             Some(ix) => {
                 let t = outputs.get(ix).ok_or_else(|| self.inference_error("the model returned no label output"))?;
-                let t = t.cast_to::<i64>().map_err(|e| self.inference_error(e))?;
-                let all = t.try_as_plain_ram().and_then(|v| v.as_slice::<i64>()).map_err(|e| self.inference_error(e))?;
+                let all = t.data.to_i64().ok_or_else(|| self.inference_error(format!("the label output is {}, not integers", t.data.dtype())))?;
                 if all.len() != rows {
                     return Err(self.inference_error(format!("the label output has {} values for {rows} rows", all.len())));
                 }
-                for &index in all {
+                for index in all {
                     if index < 0 || index as usize >= labels {
                         return Err(self.inference_error(format!("the label output is {index}, which is not an index into the {labels} labels")));
                     }
@@ -333,7 +344,7 @@ impl LoadedModel {
     }
 
     /// Appends the decoded predictions of the `rows` rows of a run to `into`.
-    pub(crate) fn decode_rows(&self, outputs: &[TValue], rows: usize, into: &mut Predictions) -> Result<()> {
+    pub(crate) fn decode_rows(&self, outputs: &[Array], rows: usize, into: &mut Predictions) -> Result<()> {
         match self.decoder()? {
             Decoder::Class { scores, label, labels } => {
                 self.class_indices(outputs, rows, *scores, *label, labels.len(), &mut into.indices)?;
@@ -356,7 +367,7 @@ impl LoadedModel {
     /// Preprocesses raw input into the scratch buffer and runs it as one batch. With
     /// `first_row: None`, `raw` is one row named `input` in errors (and must have `width()`
     /// values); with `Some(first)`, it is whole rows named `rows[first + i]`.
-    pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: Option<usize>) -> Result<(usize, TVec<TValue>)> {
+    pub(crate) fn run_raw_rows(&mut self, raw: &[f32], first_row: Option<usize>) -> Result<(usize, Vec<Array>)> {
         let width = self.width;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -374,7 +385,17 @@ impl LoadedModel {
     }
 }
 
-/// The index of the largest score (the first one on ties).
+/// The refusal of a build without tract to load a package's NNEF form.
+#[cfg(not(feature = "tract"))]
+pub fn no_tract(model: &str) -> Error {
+    Error::ModelLoad {
+        model: model.to_owned(),
+        detail: "this lean build of edgeserve has no tract: expected a package in its rows form (model.rows), got its NNEF \
+                 form; a lean build with the `tract` feature reads NNEF"
+            .into(),
+    }
+}
+
 /// The refusal of the lean build (no `onnx` feature) to read ONNX.
 #[cfg(not(feature = "onnx"))]
 pub fn no_onnx_parser(model: &str) -> Error {
@@ -387,6 +408,7 @@ pub fn no_onnx_parser(model: &str) -> Error {
     }
 }
 
+/// The index of the largest score (the first one on ties).
 pub fn argmax(scores: &[f32]) -> usize {
     scores.iter().enumerate().fold(0, |best, (i, s)| if *s > scores[best] { i } else { best })
 }

@@ -1,4 +1,4 @@
-//! A model package: the graph's bytes (ONNX, or tract's NNEF form) and the manifest, with the
+//! A model package: the graph's bytes (ONNX, tract's NNEF form, or edgeserve's rows form) and the manifest, with the
 //! sha256 checked; and the registry of the packages embedded in the binary at build time (see
 //! `build.rs`).
 
@@ -17,11 +17,20 @@ pub enum Form {
     /// `model.nnef.tar` (tract's typed graph, see `make models-nnef`), checked against the
     /// manifest's `nnef.sha256`.
     Nnef,
+    /// `model.rows` (the graph as edgeserve's row program, see `make models-nnef`), checked
+    /// against the manifest's `rows.sha256`.
+    Rows,
 }
 
 /// The form of the embedded packages in this build: ONNX with the `onnx` feature (the full
-/// build), NNEF without it (the lean build, which has no ONNX parser).
-pub const EMBEDDED_FORM: Form = if cfg!(feature = "onnx") { Form::Onnx } else { Form::Nnef };
+/// build); in a lean build (no ONNX parser), NNEF with the `tract` feature, else the rows form.
+pub const EMBEDDED_FORM: Form = if cfg!(feature = "onnx") {
+    Form::Onnx
+} else if cfg!(feature = "tract") {
+    Form::Nnef
+} else {
+    Form::Rows
+};
 
 /// A model package whose manifest is valid and whose bytes match the manifest's sha256.
 /// Whether the manifest matches the graph is checked when the engine loads it.
@@ -45,7 +54,7 @@ impl Package {
     }
 
     /// Builds a package from a parsed manifest and its graph in the given form; the bytes must
-    /// match the manifest's `sha256` (ONNX) or `nnef.sha256` (NNEF).
+    /// match the manifest's `sha256` (ONNX), `nnef.sha256` (NNEF) or `rows.sha256` (rows).
     pub fn with_form(manifest: Manifest, form: Form, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
         let bytes = bytes.into();
         let expected = expected_sha256(&manifest, form)?;
@@ -74,7 +83,7 @@ impl Package {
         self.form
     }
 
-    /// The graph's bytes: `model.onnx` or `model.nnef.tar` (see [`Package::form`]).
+    /// The graph's bytes: `model.onnx`, `model.nnef.tar` or `model.rows` (see [`Package::form`]).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -93,6 +102,15 @@ fn expected_sha256(manifest: &Manifest, form: Form) -> Result<String> {
                 "no `nnef` field",
             )),
         },
+        Form::Rows => match &manifest.rows {
+            Some(rows) => Ok(rows.sha256.clone()),
+            None => Err(Error::manifest(
+                &manifest.name,
+                "rows",
+                "the sha256 of the package's rows form, model.rows (`make models-nnef` writes both, for graphs the row executor covers)",
+                "no `rows` field",
+            )),
+        },
     }
 }
 
@@ -102,7 +120,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A package as the build script embedded it: its directory name, its manifest and its graph
-/// (`model.onnx` in the full build, `model.nnef.tar` in the lean one: [`EMBEDDED_FORM`]).
+/// (`model.onnx` in the full build, `model.nnef.tar` or `model.rows` in a lean one:
+/// [`EMBEDDED_FORM`]).
 #[derive(Debug)]
 pub struct EmbeddedPackage {
     pub dir: &'static str,

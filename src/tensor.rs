@@ -1,8 +1,5 @@
-//! Tensors of any supported element type, for running a graph on named inputs (`model.run()`):
-//! the data, its dtype and its shape, checked against the graph's inputs and converted to and
-//! from tract's tensors.
-
-use tract_nnef::prelude::{DatumType, TValue, Tensor};
+//! Tensors of any supported element type: what the engine takes and returns ([`Array`]), and
+//! the named inputs and outputs of `model.run()` ([`NamedTensor`]), checked against the graph's.
 
 use crate::error::{Error, Result};
 use crate::manifest::{shape_string, DType, Dim, GraphIo};
@@ -62,6 +59,36 @@ impl TensorData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The elements when they are f32.
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        match self {
+            TensorData::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The elements as i64 when they are integers (of any width); `None` for floats and bools.
+    pub fn to_i64(&self) -> Option<Vec<i64>> {
+        Some(match self {
+            TensorData::I8(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::I16(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::I32(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::I64(v) => v.clone(),
+            TensorData::U8(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::U16(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::U32(v) => v.iter().map(|&x| x.into()).collect(),
+            TensorData::U64(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::F32(_) | TensorData::F64(_) | TensorData::Bool(_) => return None,
+        })
+    }
+}
+
+/// A tensor without a name: what the engine takes and returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub data: TensorData,
 }
 
 /// A named tensor: an input to or an output of `run()`.
@@ -72,55 +99,9 @@ pub struct NamedTensor {
     pub data: TensorData,
 }
 
-fn to_tract(t: &NamedTensor) -> std::result::Result<Tensor, String> {
-    let r = match &t.data {
-        TensorData::F32(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::F64(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::I8(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::I16(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::I32(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::I64(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::U8(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::U16(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::U32(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::U64(v) => Tensor::from_shape(&t.shape, v),
-        TensorData::Bool(v) => Tensor::from_shape(&t.shape, v),
-    };
-    r.map_err(|e| format!("{e:#}"))
-}
-
-fn from_tract(name: &str, t: &Tensor) -> std::result::Result<NamedTensor, String> {
-    fn vec<T: tract_nnef::prelude::Datum + Clone>(t: &Tensor) -> std::result::Result<Vec<T>, String> {
-        t.try_as_plain_ram().and_then(|v| v.as_slice::<T>().map(<[T]>::to_vec)).map_err(|e| format!("{e:#}"))
-    }
-    let data = match t.datum_type() {
-        DatumType::F32 => TensorData::F32(vec(t)?),
-        DatumType::F64 => TensorData::F64(vec(t)?),
-        DatumType::I8 => TensorData::I8(vec(t)?),
-        DatumType::I16 => TensorData::I16(vec(t)?),
-        DatumType::I32 => TensorData::I32(vec(t)?),
-        DatumType::I64 => TensorData::I64(vec(t)?),
-        DatumType::U8 => TensorData::U8(vec(t)?),
-        DatumType::U16 => TensorData::U16(vec(t)?),
-        DatumType::U32 => TensorData::U32(vec(t)?),
-        DatumType::U64 => TensorData::U64(vec(t)?),
-        DatumType::Bool => TensorData::Bool(vec(t)?),
-        DatumType::TDim => {
-            let cast = t.cast_to::<i64>().map_err(|e| format!("{e:#}"))?;
-            TensorData::I64(vec(&cast)?)
-        }
-        DatumType::F16 => {
-            let cast = t.cast_to::<f32>().map_err(|e| format!("{e:#}"))?;
-            TensorData::F32(vec(&cast)?)
-        }
-        other => return Err(format!("output {name:?} has element type {other:?}, which run() cannot return")),
-    };
-    Ok(NamedTensor { name: name.to_owned(), shape: t.shape().to_vec(), data })
-}
-
 /// Orders `given` as the graph's inputs and checks each one's dtype and shape against the
 /// graph; errors name the input, what was expected and what came.
-pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec<Tensor>> {
+pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec<Array>> {
     for g in &given {
         if !graph.iter().any(|i| i.name == g.name) {
             let names: Vec<&str> = graph.iter().map(|i| i.name.as_str()).collect();
@@ -155,16 +136,12 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
                     format!("{} values", t.data.len()),
                 ));
             }
-            to_tract(&t).map_err(|e| Error::bad_input(format!("input {:?} cannot be built", input.name), "a tensor", e))
+            Ok(Array { shape: t.shape, data: t.data })
         })
         .collect()
 }
 
 /// Names the outputs of a run as the graph does.
-pub fn from_graph_outputs(model: &str, graph: &[GraphIo], outputs: &[TValue]) -> Result<Vec<NamedTensor>> {
-    graph
-        .iter()
-        .zip(outputs)
-        .map(|(g, t)| from_tract(&g.name, t).map_err(|detail| Error::Inference { model: model.to_owned(), detail }))
-        .collect()
+pub fn from_graph_outputs(graph: &[GraphIo], outputs: Vec<Array>) -> Vec<NamedTensor> {
+    graph.iter().zip(outputs).map(|(g, a)| NamedTensor { name: g.name.clone(), shape: a.shape, data: a.data }).collect()
 }

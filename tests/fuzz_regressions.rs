@@ -40,3 +40,8 @@ fn csv_inputs() {
 fn input_inputs() {
     replay("input", edgeserve::fuzz::input);
 }
+
+#[test]
+fn rows_inputs() {
+    replay("rows", edgeserve::fuzz::rows);
+}

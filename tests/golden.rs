@@ -1,7 +1,8 @@
 //! The core against onnxruntime: every shipped package (and the regression fixture) predicts
 //! its golden inputs within the tolerance of the outputs recorded at training time, in both of
-//! its forms: `model.onnx` and `model.nnef.tar`. Runs in the full build and in the lean one
-//! (`cargo test --no-default-features --features onnx-opl --test golden`), whose embedded packages are NNEF.
+//! its forms: `model.onnx`, `model.nnef.tar` and `model.rows`. Runs in the full build and in the
+//! two lean ones (`make test-native`): with tract (`--no-default-features --features onnx-opl`),
+//! whose embedded packages are NNEF, and without (`--no-default-features`), whose are rows forms.
 #![cfg(not(target_family = "wasm"))]
 
 mod common;
@@ -46,6 +47,7 @@ fn shipped_packages_are_embedded() {
         let file = match EMBEDDED_FORM {
             Form::Onnx => read_onnx(p.dir),
             Form::Nnef => read_nnef(p.dir),
+            Form::Rows => read_rows(p.dir),
         };
         assert_eq!(p.graph, file.as_slice(), "{}: embedded bytes differ from models/ ({EMBEDDED_FORM:?})", p.dir);
         assert_eq!(p.manifest, read_manifest(p.dir), "{}: embedded manifest differs from models/", p.dir);
@@ -63,6 +65,7 @@ fn digits_fast_matches_onnxruntime() {
     check_golden(LoadedModel::embedded("digits-fast").unwrap(), "digits-fast");
 }
 
+#[cfg(feature = "tract")]
 #[test]
 fn nnef_forms_match_onnxruntime() {
     for name in Registry::names() {
@@ -70,6 +73,53 @@ fn nnef_forms_match_onnxruntime() {
         let package = Package::with_form(manifest, Form::Nnef, read_nnef(&name)).unwrap();
         check_golden(LoadedModel::load(package).unwrap(), &name);
     }
+}
+
+/// The rows forms in every build (the row program read from bytes, no tract involved).
+#[test]
+fn rows_forms_match_onnxruntime() {
+    for name in Registry::names() {
+        let manifest = Manifest::from_json(&read_manifest(&name)).unwrap();
+        let package = Package::with_form(manifest, Form::Rows, read_rows(&name)).unwrap();
+        let model = LoadedModel::load(package).unwrap();
+        assert_eq!(model.engine_name(), "rows");
+        check_golden(model, &name);
+    }
+}
+
+#[test]
+fn a_package_without_its_rows_form_is_refused_in_that_form() {
+    let mut manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    manifest.rows = None;
+    let err = Package::with_form(manifest, Form::Rows, read_rows("digits-fast")).unwrap_err();
+    assert_eq!(err.code(), "BAD_MANIFEST");
+    assert!(err.to_string().contains("rows") && err.to_string().contains("make models-nnef"), "{err}");
+    let mut manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    manifest.rows.as_mut().unwrap().sha256 = "0".repeat(64);
+    assert_eq!(Package::with_form(manifest, Form::Rows, read_rows("digits-fast")).unwrap_err().code(), "INTEGRITY");
+    // Bytes that hash right but are no rows form (the NNEF tar, say) fail to load, saying why.
+    let mut manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    let nnef = read_nnef("digits-fast");
+    manifest.rows.as_mut().unwrap().sha256 = edgeserve::package::sha256_hex(&nnef);
+    let err = LoadedModel::load(Package::with_form(manifest, Form::Rows, nnef).unwrap()).unwrap_err();
+    assert_eq!(err.code(), "MODEL_LOAD");
+    assert!(err.to_string().contains("reading the rows form") && err.to_string().contains("do not start with"), "{err}");
+}
+
+/// A build without tract runs only row programs: it refuses NNEF forms and tract's plans.
+#[cfg(not(feature = "tract"))]
+#[test]
+fn a_build_without_tract_says_so() {
+    let manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
+    let err = LoadedModel::load(Package::with_form(manifest, Form::Nnef, read_nnef("digits-fast")).unwrap()).unwrap_err();
+    assert_eq!(err.code(), "MODEL_LOAD");
+    assert!(err.to_string().contains("no tract"), "{err}");
+    let mut model = LoadedModel::embedded("digits-fast").unwrap();
+    let err = model.use_engine("tract").unwrap_err();
+    assert_eq!(err.code(), "BAD_INPUT");
+    assert!(err.to_string().contains("no tract"), "{err}");
+    model.use_engine("rows").unwrap();
+    assert_eq!(model.engine_name(), "rows");
 }
 
 #[test]

@@ -1,15 +1,17 @@
-//! Writes the NNEF form of model packages: `model.nnef.tar` (tract's typed, simplified graph,
-//! what the lean build embeds) and the `nnef` field of `manifest.json` (its sha256 and the tract
-//! version that wrote it). Run by `make models-nnef` (and by `make models` after training):
+//! Writes the lean build's forms of model packages: `model.nnef.tar` (tract's typed, simplified
+//! graph) and the `nnef` field of `manifest.json` (its sha256 and the tract version that wrote
+//! it); and, when edgeserve's row executor covers the graph, `model.rows` (its row program) and
+//! the `rows` field (sha256, format). Run by `make models-nnef` (and by `make models`):
 //!
 //!     cargo run --example models-nnef -- [package directory ...]   (default: every models/*)
 //!
-//! The tar is the same byte for byte for the same model.onnx and tract version, and
-//! `tests/nnef.rs` checks that every shipped package's is up to date.
+//! Both are the same byte for byte for the same model.onnx and versions, and `tests/nnef.rs`
+//! checks that every shipped package's are up to date.
 
 use std::path::{Path, PathBuf};
 
-use edgeserve::{engine::TRACT_VERSION, package::sha256_hex, LoadedModel, Package};
+use edgeserve::engine::{rows, TRACT_VERSION};
+use edgeserve::{package::sha256_hex, LoadedModel, Package};
 
 fn export(dir: &Path) -> Result<String, String> {
     let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
@@ -17,8 +19,17 @@ fn export(dir: &Path) -> Result<String, String> {
     let onnx = read("model.onnx")?;
     let onnx_len = onnx.len();
     let package = Package::from_parts(&manifest_text, onnx).map_err(|e| e.to_string())?;
-    let nnef = LoadedModel::load(package).and_then(|m| m.to_nnef()).map_err(|e| e.to_string())?;
+    let model = LoadedModel::load(package).map_err(|e| e.to_string())?;
+    let nnef = model.to_nnef().map_err(|e| e.to_string())?;
     std::fs::write(dir.join("model.nnef.tar"), &nnef).map_err(|e| e.to_string())?;
+    // The rows form when the graph is a row program; none (and no stale one) when it is not.
+    let rows_path = dir.join("model.rows");
+    let row_form = model.to_rows().ok();
+    match &row_form {
+        Some(bytes) => std::fs::write(&rows_path, bytes).map_err(|e| e.to_string())?,
+        None if rows_path.exists() => std::fs::remove_file(&rows_path).map_err(|e| e.to_string())?,
+        None => {}
+    }
 
     // serde_json keeps the fields' order (its preserve_order feature), so the rest of the
     // manifest stays as training/train.py wrote it.
@@ -26,9 +37,18 @@ fn export(dir: &Path) -> Result<String, String> {
     let object = manifest.as_object_mut().ok_or("manifest.json is not an object")?;
     let sha256 = sha256_hex(&nnef);
     object.insert("nnef".into(), serde_json::json!({ "sha256": sha256, "tract": TRACT_VERSION }));
+    match &row_form {
+        Some(bytes) => object.insert("rows".into(), serde_json::json!({ "sha256": sha256_hex(bytes), "format": rows::FORMAT })),
+        None => object.remove("rows"),
+    };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
     std::fs::write(dir.join("manifest.json"), text).map_err(|e| e.to_string())?;
-    Ok(format!("{}: model.nnef.tar {} bytes (model.onnx {} bytes), sha256 {sha256}", dir.display(), nnef.len(), onnx_len))
+    let rows_note = match (&row_form, model.to_rows()) {
+        (Some(bytes), _) => format!("model.rows {} bytes", bytes.len()),
+        (None, Err(why)) => format!("no model.rows ({why})"),
+        (None, Ok(_)) => String::new(),
+    };
+    Ok(format!("{}: model.nnef.tar {} bytes, {rows_note} (model.onnx {} bytes), sha256 {sha256}", dir.display(), nnef.len(), onnx_len))
 }
 
 fn main() {

@@ -1,26 +1,25 @@
-//! The inference engine: tract. Loads an ONNX graph from bytes, types and declutters it once,
-//! and keeps optimized plans with their reusable states per batch size, so that no prediction
-//! re-plans. Knows nothing of manifests' roles or of JavaScript.
-
-use tract_nnef::prelude::*;
+//! The inference engine: a graph loaded from bytes, run on [`Array`]s. Two executors:
+//!
+//! - [`rows`], edgeserve's own executor for small dense graphs (a row program), which runs
+//!   whenever the graph is one; in every build, and the only one in a build without `tract`
+//!   (whose packages come in their rows form, `model.rows`).
+//! - tract's optimized plans ([`plans`], the `tract` feature): any graph tract implements,
+//!   loaded from ONNX (the `onnx` feature) or from tract's NNEF form.
+//!
+//! Knows nothing of manifests' roles or of JavaScript.
 
 use crate::error::{Error, Result};
-use crate::manifest::{Dim, GraphIo, BATCH_DIM};
+use crate::manifest::GraphIo;
+#[cfg(feature = "tract")]
+use crate::manifest::{Dim, BATCH_DIM};
+use crate::tensor::{Array, TensorData};
 
-/// How many batch sizes get a plan optimized for their concrete size. Other sizes run on one
-/// plan optimized for the symbolic batch size.
-const CONCRETE_PLANS: usize = 4;
-
-/// A loaded graph with its plans.
+/// A loaded graph with its executors.
 pub struct Engine {
     model: String,
-    /// Typed and decluttered, batch dimension still symbolic: the source of every plan.
-    typed: TypedModel,
-    batch: Option<Symbol>,
-    /// Plans (as reusable states) for concrete batch sizes, most recently used last.
-    concrete: Vec<(usize, TypedSimpleState)>,
-    /// The plan for any batch size, built when first needed.
-    symbolic: Option<TypedSimpleState>,
+    /// tract's typed graph and plans; none for a graph loaded from its rows form.
+    #[cfg(feature = "tract")]
+    plans: Option<plans::Plans>,
     /// The graph as a row program ([`rows`]), what runs instead of tract's plans, or why it is
     /// none.
     rows: std::result::Result<rows::RowProgram, String>,
@@ -34,13 +33,11 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("model", &self.model)
-            .field("inputs", &self.inputs)
-            .field("outputs", &self.outputs)
-            .field("plans", &self.concrete.iter().map(|(n, _)| *n).collect::<Vec<_>>())
-            .field("row_program", &self.rows.is_ok())
-            .finish()
+        let mut d = f.debug_struct("Engine");
+        d.field("model", &self.model).field("inputs", &self.inputs).field("outputs", &self.outputs);
+        #[cfg(feature = "tract")]
+        d.field("plans", &self.plans.as_ref().map(plans::Plans::concrete_sizes));
+        d.field("row_program", &self.rows.is_ok()).finish()
     }
 }
 
@@ -54,7 +51,7 @@ impl std::fmt::Debug for Engine {
 /// took ~74 us at p50 that way and takes ~23 us now. The `Once` covers a host that does not run
 /// the start function (wasm-bindgen-test's runner, or edgeserve linked into another crate).
 pub fn run_static_constructors() {
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", feature = "tract"))]
     {
         extern "C" {
             fn __wasm_call_ctors();
@@ -65,12 +62,15 @@ pub fn run_static_constructors() {
     }
 }
 
-#[cfg(any(test, not(feature = "onnx")))]
+#[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
 #[cfg_attr(feature = "onnx", allow(dead_code))]
 mod lean;
 #[cfg(feature = "onnx")]
 mod onnx;
-mod rows;
+#[cfg(feature = "tract")]
+mod plans;
+pub mod rows;
+#[cfg(feature = "tract")]
 mod specialize;
 
 /// The tract version edgeserve is built with; NNEF forms are read by the version that wrote them.
@@ -81,6 +81,7 @@ pub const TRACT_VERSION: &str = "0.23.9";
 /// build, a reader of the operators its embedded packages use and no more ([`lean`]). Built once
 /// per module instance: building it parses NNEF's standard library and tract's fragment
 /// declarations (5.5 ms natively, more in wasm), which every load after the first skips.
+#[cfg(feature = "tract")]
 fn nnef_framework() -> &'static tract_nnef::framework::Nnef {
     static FRAMEWORK: std::sync::OnceLock<tract_nnef::framework::Nnef> = std::sync::OnceLock::new();
     FRAMEWORK.get_or_init(|| {
@@ -91,89 +92,60 @@ fn nnef_framework() -> &'static tract_nnef::framework::Nnef {
     })
 }
 
-/// A load failure at `stage`: what tract needed there (`expected`) and what it met instead.
+/// A load failure at `stage`: what the engine needed there (`expected`) and what it met instead.
 fn load_error(model: &str, stage: &str, expected: &str, e: impl std::fmt::Display) -> Error {
     Error::ModelLoad { model: model.to_owned(), detail: format!("{stage}: expected {expected}, got: {e:#}") }
 }
 
+#[cfg(feature = "tract")]
 const TRACTABLE: &str = "a graph of operators tract implements, with types and shapes it can infer";
+#[cfg(feature = "tract")]
 const PLANNABLE: &str = "a graph tract can optimize and plan";
 
-fn dtype_name(dt: DatumType) -> String {
-    match dt {
-        DatumType::F32 => "float32".into(),
-        DatumType::F64 => "float64".into(),
-        DatumType::I8 => "int8".into(),
-        DatumType::I16 => "int16".into(),
-        DatumType::I32 => "int32".into(),
-        // tract types integers computed from shapes (an ArgMax over classes, say) as TDim; they
-        // are ONNX int64 tensors and come out as such.
-        DatumType::I64 | DatumType::TDim => "int64".into(),
-        DatumType::U8 => "uint8".into(),
-        DatumType::U16 => "uint16".into(),
-        DatumType::U32 => "uint32".into(),
-        DatumType::U64 => "uint64".into(),
-        DatumType::Bool => "bool".into(),
-        other => format!("{other:?}").to_lowercase(),
-    }
-}
-
-fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<GraphIo> {
-    let fact = model.outlet_fact(outlet)?;
-    let shape = fact
-        .shape
-        .iter()
-        .map(|d| match d.to_i64() {
-            Ok(v) if v >= 0 => Dim::Fixed(v as u64),
-            _ => Dim::Symbol(d.to_string()),
-        })
-        .collect();
-    Ok(GraphIo { name, dtype: dtype_name(fact.datum_type), shape })
-}
-
-/// The typed graph's inputs and outputs as [`GraphIo`]s (dtypes and shapes from the graph),
-/// named by `input_names` and `output_names` in the graph's order.
-fn graph_ios(model: &str, typed: &TypedModel, input_names: Vec<String>, output_names: Vec<String>) -> Result<(Vec<GraphIo>, Vec<GraphIo>)> {
-    let io = |what: &str, outlets: TractResult<&[OutletId]>, names: Vec<String>| -> Result<Vec<GraphIo>> {
-        let outlets = outlets.map_err(|e| load_error(model, &format!("reading {what}"), TRACTABLE, e))?;
-        if outlets.len() != names.len() {
-            return Err(load_error(model, &format!("reading {what}"), &format!("{} {what} (as named)", names.len()), format!("{} {what}", outlets.len())));
-        }
-        outlets
-            .iter()
-            .zip(names)
-            .map(|(o, name)| graph_io(typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
-            .collect()
-    };
-    Ok((io("inputs", typed.input_outlets(), input_names)?, io("outputs", typed.output_outlets(), output_names)?))
-}
 
 impl Engine {
     /// Reads a graph in tract's NNEF form (`model.nnef.tar`, see [`Engine::to_nnef`]) and
     /// builds the plan for batch size 1. NNEF renames what ONNX names freely, so the ONNX names
     /// of the inputs and outputs come from the manifest, in the graph's order; their dtypes and
     /// shapes come from the graph, and the manifest is still checked against them.
+    #[cfg(feature = "tract")]
     pub fn load_nnef(model: &str, nnef: &[u8], input_names: Vec<String>, output_names: Vec<String>) -> Result<Engine> {
         run_static_constructors();
         #[cfg(feature = "onnx")]
-        let typed = nnef_framework().model_for_read(&mut &nnef[..]);
+        let typed = tract_nnef::prelude::Framework::model_for_read(nnef_framework(), &mut &nnef[..]);
         #[cfg(not(feature = "onnx"))]
         let typed = lean::read(nnef_framework(), nnef);
         let typed = typed
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
-        let (inputs, outputs) = graph_ios(model, &typed, input_names, output_names)?;
+        let (inputs, outputs) = plans::graph_ios(model, &typed, input_names, output_names)?;
         Engine::planned(model, typed, inputs, outputs, vec![])
+    }
+
+    /// Reads a graph in its rows form (`model.rows`, see [`Engine::to_rows`]): a row program,
+    /// with the graph's inputs and outputs. No tract: this is how a build without it loads.
+    pub fn load_rows(model: &str, bytes: &[u8]) -> Result<Engine> {
+        let (inputs, outputs, program) = rows::read(bytes).map_err(|e| load_error(model, "reading the rows form", rows::FORM_EXPECTED, e))?;
+        Ok(Engine {
+            model: model.to_owned(),
+            #[cfg(feature = "tract")]
+            plans: None,
+            rows: Ok(program),
+            use_rows: true,
+            inputs,
+            outputs,
+            properties: vec![],
+        })
     }
 
     /// An engine for a typed graph: its row program when it is one, else the plan for batch
     /// size 1 built (tract's plans for the row program's graphs are built when first needed).
-    fn planned(model: &str, typed: TypedModel, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>) -> Result<Engine> {
-        let batch = typed.symbols.get(BATCH_DIM);
-        let rows = rows::RowProgram::compile(&typed, BATCH_DIM);
-        let mut engine =
-            Engine { model: model.to_owned(), typed, batch, concrete: vec![], symbolic: None, rows, use_rows: true, inputs, outputs, properties };
-        if engine.rows.is_err() {
-            engine.state_for(1)?;
+    #[cfg(feature = "tract")]
+    fn planned(model: &str, typed: tract_nnef::prelude::TypedModel, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>) -> Result<Engine> {
+        let rows = rows::compile::compile(&typed, BATCH_DIM);
+        let plans = plans::Plans::new(typed, BATCH_DIM);
+        let mut engine = Engine { model: model.to_owned(), plans: Some(plans), rows, use_rows: true, inputs, outputs, properties };
+        if let (Err(_), Some(plans)) = (&engine.rows, &mut engine.plans) {
+            plans.state_for(model, 1)?;
         }
         Ok(engine)
     }
@@ -184,20 +156,34 @@ impl Engine {
         self.rows.as_ref().map(|_| ()).map_err(String::as_str)
     }
 
-    /// Whether the row program runs (it does by default when there is one).
+    /// Whether tract's plans can run this graph (the `tract` feature, and a graph not loaded
+    /// from its rows form).
+    pub fn has_plans(&self) -> bool {
+        #[cfg(feature = "tract")]
+        return self.plans.is_some();
+        #[cfg(not(feature = "tract"))]
+        false
+    }
+
+    /// Whether the row program runs (it does by default when there is one, and always when
+    /// there are no tract plans).
     pub fn row_program_on(&self) -> bool {
-        self.use_rows && self.rows.is_ok()
+        self.rows.is_ok() && (self.use_rows || !self.has_plans())
     }
 
-    /// Runs the row program (`true`, the default) or tract's plans (`false`) from now on. Without
-    /// a row program, tract's plans run either way.
-    pub fn set_row_program(&mut self, on: bool) {
+    /// Runs the row program (`true`, the default) or tract's plans (`false`) from now on.
+    /// Without a row program, tract's plans run either way; without plans, `false` is refused
+    /// with the reason.
+    pub fn set_row_program(&mut self, on: bool) -> std::result::Result<(), &'static str> {
+        if !on && !self.has_plans() {
+            return Err(if cfg!(feature = "tract") {
+                "this model was loaded from its rows form, which has no tract graph"
+            } else {
+                "this build of edgeserve has no tract (its packages are row programs)"
+            });
+        }
         self.use_rows = on;
-    }
-
-    /// The row program, when there is one, it is on, and it takes `input`.
-    fn row_program_for(&mut self, input: &Tensor) -> Option<&mut rows::RowProgram> {
-        self.rows.as_mut().ok().filter(|p| self.use_rows && p.accepts(input))
+        Ok(())
     }
 
     fn inference_error(&self, e: impl std::fmt::Display) -> Error {
@@ -210,17 +196,27 @@ impl Engine {
     /// the lean one reads NNEF and has no writer.
     #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
+        let plans = self.plans.as_ref().ok_or_else(|| load_error(&self.model, "writing the NNEF form", "a tract graph", "a graph loaded from its rows form"))?;
         nnef_framework()
-            .write_to_tar_with_config(&self.typed, vec![], false, true)
+            .write_to_tar_with_config(&plans.typed, vec![], false, true)
             .map_err(|e| load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e))
     }
 
-    /// The graph's inputs as tract typed them.
+    /// The graph in its rows form (bytes, the same for the same graph and edgeserve version):
+    /// what [`Engine::load_rows`] reads, when the graph is a row program.
+    pub fn to_rows(&self) -> Result<Vec<u8>> {
+        match &self.rows {
+            Ok(program) => rows::write(&self.inputs, &self.outputs, program).map_err(|e| load_error(&self.model, "writing the rows form", "a serializable row program", e)),
+            Err(why) => Err(load_error(&self.model, "writing the rows form", "a graph the row executor covers", why)),
+        }
+    }
+
+    /// The graph's inputs as typed.
     pub fn inputs(&self) -> &[GraphIo] {
         &self.inputs
     }
 
-    /// The graph's outputs as tract typed them.
+    /// The graph's outputs as typed.
     pub fn outputs(&self) -> &[GraphIo] {
         &self.outputs
     }
@@ -230,70 +226,46 @@ impl Engine {
         &self.properties
     }
 
-    fn plan(&self, model: TypedModel) -> Result<TypedSimpleState> {
-        let plan = model
-            .into_optimized()
-            .and_then(|mut m| specialize::specialize(&mut m).map(|()| m))
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| load_error(&self.model, "optimizing the graph", PLANNABLE, e))?;
-        TypedSimpleState::new(&plan).map_err(|e| load_error(&self.model, "preparing the plan's state", PLANNABLE, e))
-    }
-
-    fn symbolic_state(&mut self) -> Result<&mut TypedSimpleState> {
-        if self.symbolic.is_none() {
-            self.symbolic = Some(self.plan(self.typed.clone())?);
-        }
-        self.symbolic.as_mut().ok_or_else(|| load_error(&self.model, "planning", "a plan", "none"))
-    }
-
-    fn state_for(&mut self, batch: usize) -> Result<&mut TypedSimpleState> {
-        let Some(sym) = self.batch.clone() else {
-            // No batch symbol: the graph has fixed shapes and one plan.
-            return self.symbolic_state();
-        };
-        if let Some(pos) = self.concrete.iter().position(|(n, _)| *n == batch) {
-            let entry = self.concrete.remove(pos);
-            self.concrete.push(entry);
-        } else if batch == 1 || self.concrete.len() < CONCRETE_PLANS {
-            let subs = std::iter::once((sym, TDim::Val(batch as i64))).collect();
-            let fixed = self.typed.set_symbols(&subs).map_err(|e| load_error(&self.model, "fixing the batch size", PLANNABLE, e))?;
-            let state = self.plan(fixed)?;
-            self.concrete.push((batch, state));
-        } else {
-            return self.symbolic_state();
-        }
-        match self.concrete.last_mut() {
-            Some((_, state)) => Ok(state),
-            None => Err(load_error(&self.model, "planning", "a plan", "none")),
-        }
+    /// The row program, when it runs and takes f32 rows of shape `shape`.
+    fn row_program_for(&mut self, shape: &[usize]) -> Option<&mut rows::RowProgram> {
+        let on = self.row_program_on();
+        self.rows.as_mut().ok().filter(|p| on && p.accepts(shape))
     }
 
     /// Runs the graph on every input (in the graph's order) and returns every output. When the
     /// first input's first dimension is the batch symbol, the plan for that batch size runs.
-    pub fn run_all(&mut self, inputs: TVec<TValue>) -> Result<TVec<TValue>> {
-        if let [input] = inputs.as_slice() {
-            if let Some(program) = self.row_program_for(input) {
-                return program.run(input).map_err(|e| self.inference_error(e));
+    pub fn run_all(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>> {
+        if let [Array { shape, data: TensorData::F32(x) }] = inputs.as_slice() {
+            if let Some(program) = self.row_program_for(shape) {
+                return program.run(x, shape.first().copied().unwrap_or(0)).map_err(|e| self.inference_error(e));
             }
         }
-        let batched = matches!(self.inputs.first().and_then(|i| i.shape.first()), Some(Dim::Symbol(s)) if s == BATCH_DIM);
-        let batch = inputs.first().and_then(|t| t.shape().first().copied()).filter(|_| batched);
-        let state = match batch {
-            Some(n) => self.state_for(n)?,
-            None => self.symbolic_state()?,
-        };
-        let result = state.run(inputs);
-        result.map_err(|e| self.inference_error(e))
+        #[cfg(feature = "tract")]
+        if let Some(plans) = &mut self.plans {
+            let batched = matches!(self.inputs.first().and_then(|i| i.shape.first()), Some(Dim::Symbol(s)) if s == BATCH_DIM);
+            let batch = inputs.first().and_then(|t| t.shape.first().copied()).filter(|_| batched);
+            return plans.run_all(&self.model, batch, inputs);
+        }
+        Err(self.no_executor(&inputs.iter().map(|a| (a.data.dtype().as_str(), a.shape.as_slice())).collect::<Vec<_>>()))
     }
 
-    /// Runs the graph on one input tensor whose first dimension is the batch size, and returns
+    /// Runs the graph on f32 rows `data` of shape `shape` (the batch size first), and returns
     /// every output in the graph's order.
-    pub fn run(&mut self, input: Tensor) -> Result<TVec<TValue>> {
-        if let Some(program) = self.row_program_for(&input) {
-            return program.run(&input).map_err(|e| self.inference_error(e));
+    pub fn run(&mut self, data: &[f32], shape: &[usize]) -> Result<Vec<Array>> {
+        if let Some(program) = self.row_program_for(shape) {
+            return program.run(data, shape.first().copied().unwrap_or(0)).map_err(|e| self.inference_error(e));
         }
-        let batch = input.shape().first().copied().unwrap_or(1);
-        let result = self.state_for(batch)?.run(tvec![input.into_tvalue()]);
-        result.map_err(|e| self.inference_error(e))
+        #[cfg(feature = "tract")]
+        if let Some(plans) = &mut self.plans {
+            return plans.run(&self.model, data, shape);
+        }
+        Err(self.no_executor(&[("float32", shape)]))
+    }
+
+    /// The error for inputs that the row program does not take, with no tract plans to run them.
+    fn no_executor(&self, given: &[(&str, &[usize])]) -> Error {
+        let expected: Vec<String> = self.inputs.iter().map(|i| format!("{} {}", i.dtype, crate::manifest::shape_string(&i.shape))).collect();
+        let got: Vec<String> = given.iter().map(|(dt, shape)| format!("{dt} {shape:?}")).collect();
+        self.inference_error(format!("the row program takes {}, got {}", expected.join(", "), got.join(", ")))
     }
 }

@@ -3,7 +3,8 @@
 
 use tract_onnx::prelude::*;
 
-use super::{graph_ios, load_error, run_static_constructors, Engine, PLANNABLE, TRACTABLE};
+use super::plans::graph_ios;
+use super::{load_error, run_static_constructors, Engine, PLANNABLE, TRACTABLE};
 use crate::error::Result;
 
 /// Refuses a graph (or a subgraph of an If, Loop or Scan) whose output names a value that no

@@ -7,28 +7,31 @@
 //! `mk,kn->mn`, `mk,nk->mn` or `mk,k->mn` by a constant f32 matrix, whatever the letters), an
 //! element-wise f32 operation (`Add`, `Sub`, `Mul`, `Div`, `Max`, `Min` against a value or a
 //! constant that is a scalar or a whole row; `Abs`, `Neg`, `Recip`, `Exp`, `Ln`, `Sqrt`, `Rsqrt`,
-//! `Sigmoid`, `Tanh`), a
-//! softmax over the last axis, a reduction over every axis but the batch (`Sum`, `Max`, `Min`,
-//! `Prod`, `ArgMax`, `ArgMin`), a cast, an axis change that keeps the batch axis and the order
-//! within rows, a `Gather` from a constant table, or a lookup (`DirectLookup`) of class indices.
-//! [`RowProgram::compile`] turns such a graph into a flat list of steps over per-value buffers,
-//! with the dense layers' matrices packed for the kernel; any other graph gets an error that
-//! names the first part that is not covered, and runs on tract's plans as before.
+//! `Sigmoid`, `Tanh`), a softmax over the last axis, a reduction over every axis but the batch
+//! (`Sum`, `Max`, `Min`, `Prod`, `ArgMax`, `ArgMin`), a cast, an axis change that keeps the batch
+//! axis and the order within rows, a `Gather` from a constant table, or a lookup
+//! (`DirectLookup`) of class indices. [`compile`] (the `tract` feature) turns such a tract graph
+//! into a flat list of steps over per-value buffers, with the dense layers' matrices packed for
+//! the kernel; any other graph gets an error that names the first part that is not covered, and
+//! runs on tract's plans.
+//!
+//! A program is also a file: the *rows form* of a package (`model.rows`, [`write`] and [`read`],
+//! serialized with serde and postcard), which a build without tract loads. [`read`] checks every
+//! step's slots, widths and kinds before the program may run, so no bytes make it index out of
+//! its buffers.
 //!
 //! The buffers live in the program and rows go through them in blocks of [`BLOCK`], so a batch
 //! of any size needs the same memory, and once they have grown to a block a run allocates only
-//! its output tensors, which each block writes into. Its outputs are tract's up to float
+//! its output arrays, which each block writes into. Its outputs are tract's up to float
 //! rounding (tested against tract's plan and, through the golden suites, against onnxruntime).
 
-use tract_nnef::internal::*;
-use tract_nnef::tract_core::ops::array::Gather;
-use tract_nnef::tract_core::ops::binary::TypedBinOp;
-use tract_nnef::tract_core::ops::cast::Cast;
-use tract_nnef::tract_core::ops::change_axes::AxisOp;
-use tract_nnef::tract_core::ops::einsum::EinSum;
-use tract_nnef::tract_core::ops::element_wise::ElementWiseOp;
-use tract_nnef::tract_core::ops::nn::{Reduce, Reducer, Softmax, SoftmaxKind};
-use tract_nnef::tract_core::ops::source::TypedSource;
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{DType, Dim, GraphIo};
+use crate::tensor::{Array, TensorData};
+
+#[cfg(feature = "tract")]
+pub mod compile;
 
 /// Rows per block: every buffer holds at most this many rows.
 pub const BLOCK: usize = 64;
@@ -36,18 +39,14 @@ pub const BLOCK: usize = 64;
 /// Columns per block of a packed matrix: four 128-bit vectors of f32.
 const LANES: usize = 16;
 
-/// Integer values (class indices, labels) at most this far from 0 fit every integer type, so
-/// casts between integer types leave them as they are.
-const SMALL_INT: usize = 127;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Kind {
     F32,
     I64,
 }
 
 /// A value of the graph: `width` numbers per row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Slot {
     kind: Kind,
     width: usize,
@@ -55,7 +54,7 @@ struct Slot {
     bound: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Bin {
     Add,
     Sub,
@@ -65,21 +64,8 @@ enum Bin {
     Min,
 }
 
-impl Bin {
-    fn from_name(name: &str) -> Option<Bin> {
-        Some(match name {
-            "Add" => Bin::Add,
-            "Sub" => Bin::Sub,
-            "Mul" => Bin::Mul,
-            "Div" => Bin::Div,
-            "Max" => Bin::Max,
-            "Min" => Bin::Min,
-            _ => return None,
-        })
-    }
-}
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Unary {
     Abs,
     Neg,
@@ -93,21 +79,6 @@ enum Unary {
 }
 
 impl Unary {
-    fn from_name(name: &str) -> Option<Unary> {
-        Some(match name {
-            "Abs" => Unary::Abs,
-            "Neg" => Unary::Neg,
-            "Recip" => Unary::Recip,
-            "Exp" => Unary::Exp,
-            "Ln" => Unary::Ln,
-            "Sqrt" => Unary::Sqrt,
-            "Rsqrt" => Unary::Rsqrt,
-            "Sigmoid" => Unary::Sigmoid,
-            "Tanh" => Unary::Tanh,
-            _ => return None,
-        })
-    }
-
     fn apply(self, xs: &mut [f32]) {
         match self {
             Unary::Abs => xs.iter_mut().for_each(|x| *x = x.abs()),
@@ -125,7 +96,7 @@ impl Unary {
 
 /// One side of a binary operation, per row: a value (a whole row, or one number per row) or a
 /// constant (a whole row, or one number).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Operand {
     Row(usize),
     PerRow(usize),
@@ -133,7 +104,7 @@ enum Operand {
     Scalar(f32),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Reduction {
     Sum,
     Max,
@@ -144,13 +115,13 @@ enum Reduction {
 }
 
 /// A table indexed by an integer value: f32 or integer entries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Table {
     F32(Vec<f32>),
     I64(Vec<i64>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Step {
     /// `out = x · W`, W packed in blocks of [`LANES`] columns (`k` rows each, zero-padded).
     Dense { x: usize, out: usize, k: usize, n: usize, packed: Vec<f32> },
@@ -166,302 +137,297 @@ enum Step {
 }
 
 /// A graph compiled to steps over row buffers; see the module's documentation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowProgram {
     slots: Vec<Slot>,
     steps: Vec<Step>,
     /// The dimensions of the graph's input after the batch (its slot is 0).
-    input_dims: TVec<usize>,
+    input_dims: Vec<usize>,
     /// The graph's outputs, in its order.
     outputs: Vec<Output>,
-    /// Per-slot buffers of the current block.
+    /// Per-slot buffers of the current block (not part of the rows form).
+    #[serde(skip)]
     f32s: Vec<Vec<f32>>,
+    #[serde(skip)]
     i64s: Vec<Vec<i64>>,
 }
 
-/// A compilation step's result: the error says which part of the graph is no row program.
-type Compiled<T> = std::result::Result<T, String>;
 
-fn refuse<T>(why: impl Into<String>) -> Compiled<T> {
-    Err(why.into())
-}
+impl RowProgram {
+    /// Whether f32 rows of shape `shape` are what the program takes: the batch size, then the
+    /// graph's input dimensions.
+    pub fn accepts(&self, shape: &[usize]) -> bool {
+        shape.len() == self.input_dims.len() + 1 && shape[1..] == self.input_dims[..]
+    }
 
-struct Compiler<'m> {
-    model: &'m TypedModel,
-    batch: Symbol,
-    slots: Vec<Slot>,
-    steps: Vec<Step>,
-    /// The slot of each outlet that has one.
-    of: HashMap<OutletId, usize>,
-    /// Nodes of constants only (a cast of a weight, say), evaluated at compilation.
-    folded: HashMap<OutletId, Arc<Tensor>>,
-}
-
-impl Compiler<'_> {
-    /// The dimensions after the batch one of a row-shaped fact.
-    fn row_dims(&self, fact: &TypedFact) -> Compiled<TVec<usize>> {
-        let dims = fact.shape.dims();
-        match dims.first() {
-            Some(TDim::Sym(s)) if *s == self.batch => {}
-            _ => return refuse(format!("a value of shape {:?} does not start with the batch symbol", fact.shape)),
+    /// Runs the program on `rows` rows laid end to end in `x` (f32 rows it
+    /// [accepts](Self::accepts)) and returns every output of the graph, in its order, typed and
+    /// shaped as tract's plan would return them.
+    pub fn run(&mut self, x: &[f32], rows: usize) -> Result<Vec<Array>, String> {
+        let width = self.slots[0].width;
+        if Some(x.len()) != rows.checked_mul(width) {
+            return Err(format!("expected {rows} rows of {width} numbers, got {} numbers", x.len()));
         }
-        dims[1..]
+        // The outputs are made whole first and each block is written into its rows.
+        let mut results: Vec<Buffer> = self
+            .outputs
             .iter()
-            .map(|d| d.to_usize().map_err(|_| format!("a value of shape {:?} has a symbolic dimension after the batch", fact.shape)))
-            .collect()
-    }
-
-    fn new_slot(&mut self, outlet: OutletId, kind: Kind, bound: Option<usize>) -> Compiled<usize> {
-        let fact = self.model.outlet_fact(outlet).map_err(|e| e.to_string())?;
-        let width = self.row_dims(fact)?.iter().product();
-        if width == 0 {
-            return refuse(format!("a value of shape {:?} has no numbers in a row", fact.shape));
-        }
-        self.slots.push(Slot { kind, width, bound });
-        let id = self.slots.len() - 1;
-        self.of.insert(outlet, id);
-        Ok(id)
-    }
-
-    fn dims(&self, outlet: OutletId) -> Compiled<TVec<usize>> {
-        self.row_dims(self.model.outlet_fact(outlet).map_err(|e| e.to_string())?)
-    }
-
-    fn konst(&self, outlet: OutletId) -> Option<Arc<Tensor>> {
-        self.folded.get(&outlet).cloned().or_else(|| self.model.outlet_fact(outlet).ok().and_then(|f| f.konst.clone()))
-    }
-
-    fn slot(&self, outlet: OutletId) -> Compiled<usize> {
-        self.of.get(&outlet).copied().ok_or_else(|| format!("{outlet:?} is neither a computed value nor a usable constant here"))
-    }
-
-    fn f32_slot(&self, outlet: OutletId) -> Compiled<usize> {
-        let s = self.slot(outlet)?;
-        if self.slots[s].kind != Kind::F32 {
-            return refuse(format!("{outlet:?} is not f32"));
-        }
-        Ok(s)
-    }
-
-    fn kind_of(dt: DatumType) -> Option<Kind> {
-        match dt {
-            DatumType::F32 => Some(Kind::F32),
-            DatumType::I64 | DatumType::I32 | DatumType::I16 | DatumType::I8 | DatumType::TDim => Some(Kind::I64),
-            DatumType::U8 | DatumType::U16 | DatumType::U32 | DatumType::U64 => Some(Kind::I64),
-            _ => None,
-        }
-    }
-
-    /// An operand of a binary operation whose output has dimensions `out_dims` after the batch.
-    fn operand(&self, outlet: OutletId, out_dims: &[usize]) -> Compiled<Operand> {
-        if let Some(k) = self.konst(outlet) {
-            if k.datum_type() != DatumType::F32 {
-                return refuse("a non-f32 constant operand");
-            }
-            let values = k.cast_to::<f32>().map_err(|e| e.to_string())?;
-            let values = plain::<f32>(&values).map_err(|e| e.to_string())?;
-            let shape: Vec<usize> = k.shape().iter().copied().skip_while(|&d| d == 1).collect();
-            if k.rank() > out_dims.len() + 1 {
-                return refuse("a constant operand of higher rank than the result");
-            }
-            return if values.len() == 1 {
-                Ok(Operand::Scalar(values[0]))
-            } else if shape.len() <= out_dims.len() && shape == out_dims[out_dims.len() - shape.len()..] && shape.iter().product::<usize>() == out_dims.iter().product::<usize>() {
-                Ok(Operand::Const(values.to_vec()))
-            } else {
-                refuse(format!("a constant operand of shape {:?} against rows of {out_dims:?}", k.shape()))
-            };
-        }
-        let s = self.f32_slot(outlet)?;
-        let dims = self.dims(outlet)?;
-        if dims.as_slice() == out_dims {
-            Ok(Operand::Row(s))
-        } else if self.slots[s].width == 1 && dims.len() == out_dims.len() {
-            Ok(Operand::PerRow(s))
-        } else {
-            refuse(format!("an operand of rows {dims:?} against rows of {out_dims:?}"))
-        }
-    }
-
-    fn node(&mut self, id: usize) -> Compiled<()> {
-        let node = &self.model.nodes[id];
-        let out = OutletId::new(id, 0);
-        if node.outputs.len() != 1 {
-            return refuse(format!("node {} has {} outputs", node.name, node.outputs.len()));
-        }
-        let fact = &node.outputs[0].fact;
-        if fact.konst.is_some() {
-            return Ok(()); // a constant: operands read it where they need it
-        }
-        let konsts: Option<TVec<TValue>> = node.inputs.iter().map(|&i| self.konst(i).map(|t| t.into_tvalue())).collect();
-        if let Some(konsts) = konsts.filter(|k| !k.is_empty()) {
-            let value = eval_out_of_plan(node.op.as_ref(), konsts)?;
-            self.folded.insert(out, Arc::new(value));
-            return Ok(());
-        }
-        let input = |i: usize| node.inputs.get(i).copied().ok_or_else(|| format!("node {} lacks input {i}", node.name));
-        let out_kind = Self::kind_of(fact.datum_type).ok_or_else(|| format!("node {} makes {:?}", node.name, fact.datum_type))?;
-        let op = &node.op;
-
-        if node.op_as::<TypedSource>().is_some() {
-            if !self.slots.is_empty() || fact.datum_type != DatumType::F32 {
-                return refuse("more than one input, or an input that is not f32");
-            }
-            self.new_slot(out, Kind::F32, None)?;
-        } else if let Some(e) = node.op_as::<EinSum>() {
-            let (x_outlet, w) = (input(0)?, input(1)?);
-            let x = self.f32_slot(x_outlet)?;
-            let w = self.konst(w).ok_or("a matrix product by a non-constant")?;
-            let layout = matmul_layout(&e.axes.to_string());
-            let (Some(layout), DatumType::F32, None, DatumType::F32, 2) = (layout, e.operating_dt, e.q_params, w.datum_type(), node.inputs.len()) else {
-                return refuse(format!("the matrix product {} ({:?} by {:?} {:?})", e.axes, e.operating_dt, w.datum_type(), w.shape()));
-            };
-            let (k, n) = match (layout, w.shape()) {
-                (Layout::KN, &[k, n]) => (k, n),
-                (Layout::NK, &[n, k]) => (k, n),
-                (Layout::K, &[k]) => (k, 1),
-                _ => return refuse(format!("the matrix product {} by a constant of shape {:?}", e.axes, w.shape())),
-            };
-            if self.dims(x_outlet)?.as_slice() != [k] {
-                return refuse("a matrix product whose rows do not match the matrix");
-            }
-            let w = plain::<f32>(&w).map_err(|e| e.to_string())?;
-            let packed = pack(w, k, n, layout);
-            let out = self.new_slot(out, Kind::F32, None)?;
-            self.steps.push(Step::Dense { x, out, k, n, packed });
-        } else if let Some(b) = node.op_as::<TypedBinOp>() {
-            let bin = Bin::from_name(&b.0.name()).ok_or_else(|| format!("the binary operation {}", b.0.name()))?;
-            if fact.datum_type != DatumType::F32 || b.1.is_some_and(|dt| dt != DatumType::F32) {
-                return refuse("a binary operation that is not f32");
-            }
-            let dims = self.row_dims(fact)?;
-            let (a, b) = (self.operand(input(0)?, &dims)?, self.operand(input(1)?, &dims)?);
-            if matches!((&a, &b), (Operand::Const(_) | Operand::Scalar(_), Operand::Const(_) | Operand::Scalar(_))) {
-                return refuse("a binary operation of two constants");
-            }
-            let out = self.new_slot(out, Kind::F32, None)?;
-            self.steps.push(Step::Binary { op: bin, a, b, out });
-        } else if let Some(u) = node.op_as::<ElementWiseOp>() {
-            let un = Unary::from_name(&u.0.name()).ok_or_else(|| format!("the element-wise operation {}", u.0.name()))?;
-            if fact.datum_type != DatumType::F32 || u.1.is_some_and(|dt| dt != DatumType::F32) {
-                return refuse("an element-wise operation that is not f32");
-            }
-            let x = self.f32_slot(input(0)?)?;
-            let out = self.new_slot(out, Kind::F32, None)?;
-            self.steps.push(Step::Unary { op: un, x, out });
-        } else if let Some(s) = node.op_as::<Softmax>() {
-            let x = self.f32_slot(input(0)?)?;
-            let dims = self.dims(input(0)?)?;
-            let rank = dims.len() + 1;
-            if s.axes.as_slice() != [rank - 1] || s.quant_output_dt.is_some() || rank < 2 || fact.datum_type != DatumType::F32 {
-                return refuse("a softmax over other than the last axis");
-            }
-            let axis = dims[rank - 2];
-            let log = matches!(s.kind, SoftmaxKind::LogSoftmax);
-            let out = self.new_slot(out, Kind::F32, None)?;
-            self.steps.push(Step::Softmax { x, out, axis, log });
-        } else if let Some(r) = node.op_as::<Reduce>() {
-            let x = self.f32_slot(input(0)?)?;
-            let rank = self.dims(input(0)?)?.len() + 1;
-            if r.axes.iter().copied().collect::<Vec<_>>() != (1..rank).collect::<Vec<_>>() {
-                return refuse("a reduction over other than every axis but the batch");
-            }
-            let width = self.slots[x].width;
-            let (how, kind, bound) = match r.reducer {
-                Reducer::Sum => (Reduction::Sum, Kind::F32, None),
-                Reducer::Max => (Reduction::Max, Kind::F32, None),
-                Reducer::Min => (Reduction::Min, Kind::F32, None),
-                Reducer::Prod => (Reduction::Prod, Kind::F32, None),
-                Reducer::ArgMax(last) => (Reduction::ArgMax { last }, Kind::I64, Some(width)),
-                Reducer::ArgMin(last) => (Reduction::ArgMin { last }, Kind::I64, Some(width)),
-                _ => return refuse(format!("the reduction {:?}", r.reducer)),
-            };
-            if kind != out_kind || width == 0 {
-                return refuse("a reduction of unexpected type");
-            }
-            let out = self.new_slot(out, kind, bound)?;
-            self.steps.push(Step::Reduce { x, out, how });
-        } else if let Some(c) = node.op_as::<Cast>() {
-            let x = self.slot(input(0)?)?;
-            let (from, to) = (self.slots[x].kind, Self::kind_of(c.to).ok_or_else(|| format!("a cast to {:?}", c.to))?);
-            let bound = self.slots[x].bound;
-            match (from, to) {
-                (Kind::F32, Kind::F32) => {
-                    self.of.insert(out, x);
+            .map(|o| {
+                let len = rows * self.slots[o.slot].width;
+                match self.slots[o.slot].kind {
+                    Kind::F32 => Buffer::F32(vec![0.0; len]),
+                    Kind::I64 => Buffer::I64(vec![0; len]),
                 }
-                (Kind::I64, Kind::I64) if bound.is_some_and(|b| b <= SMALL_INT + 1) => {
-                    self.of.insert(out, x);
+            })
+            .collect();
+        for start in (0..rows).step_by(BLOCK) {
+            let n = BLOCK.min(rows - start);
+            let buf = &mut self.f32s[0];
+            buf.clear();
+            buf.extend_from_slice(&x[start * width..(start + n) * width]);
+            for step in &self.steps {
+                exec(step, n, &self.slots, &mut self.f32s, &mut self.i64s)?;
+            }
+            for (o, result) in self.outputs.iter().zip(&mut results) {
+                let w = self.slots[o.slot].width;
+                match result {
+                    Buffer::F32(v) => v[start * w..][..n * w].copy_from_slice(&self.f32s[o.slot][..n * w]),
+                    Buffer::I64(v) => v[start * w..][..n * w].copy_from_slice(&self.i64s[o.slot][..n * w]),
                 }
-                (Kind::I64, Kind::I64) => return refuse("a cast between integer types of values that may not fit"),
-                (Kind::I64, Kind::F32) => {
-                    let out = self.new_slot(out, Kind::F32, None)?;
-                    self.steps.push(Step::IntToF32 { x, out });
-                }
-                (Kind::F32, Kind::I64) => {
-                    if c.to != DatumType::I64 {
-                        return refuse(format!("a cast from f32 to {:?}", c.to));
+            }
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .zip(results)
+            .map(|(o, result)| Array { shape: std::iter::once(rows).chain(o.dims.iter().copied()).collect(), data: result.into_data(o.dtype) })
+            .collect())
+    }
+
+    /// Checks what [`RowProgram::run`] relies on: every slot a step names exists and has the kind
+    /// and width the step needs, is written before it is read, and is not the step's own
+    /// output; matrices and constants have their sizes; outputs are written and typed as their
+    /// slots. A compiled program passes by construction; a rows form read from bytes must.
+    fn check(&self) -> Result<(), String> {
+        let slot = |s: usize, kind: Kind| -> Result<usize, String> {
+            match self.slots.get(s) {
+                Some(slot) if slot.kind == kind && slot.width > 0 => Ok(slot.width),
+                Some(slot) => Err(format!("slot {s} holds {} {:?} numbers per row where {kind:?} is read or written", slot.width, slot.kind)),
+                None => Err(format!("slot {s} of {}", self.slots.len())),
+            }
+        };
+        // Products of sizes read from bytes may overflow: checked, an overflow matches nothing.
+        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if product(&self.input_dims) != Some(slot(0, Kind::F32)?) {
+            return Err(format!("an input of {:?} per row in a slot of {}", self.input_dims, self.slots[0].width));
+        }
+        let mut written = vec![false; self.slots.len()];
+        written[0] = true;
+        for (i, step) in self.steps.iter().enumerate() {
+            let fail = |what: String| Err(format!("step {i} ({step:?}): {what}"));
+            let (reads, out): (Vec<usize>, usize) = match step {
+                Step::Dense { x, out, k, n, packed } => {
+                    let size = n.div_ceil(LANES).checked_mul(*k).and_then(|s| s.checked_mul(LANES));
+                    if slot(*x, Kind::F32)? != *k || slot(*out, Kind::F32)? != *n || Some(packed.len()) != size {
+                        return fail(format!("a {k} x {n} matrix"));
                     }
-                    let out = self.new_slot(out, Kind::I64, None)?;
-                    self.steps.push(Step::F32ToInt { x, out });
+                    (vec![*x], *out)
                 }
-            }
-        } else if let Some(a) = node.op_as::<AxisOp>() {
-            let x = self.slot(input(0)?)?;
-            let keeps_order = match a {
-                AxisOp::Add(ax) | AxisOp::Rm(ax) => *ax >= 1,
-                AxisOp::Reshape(at, _, _) => *at >= 1,
-                AxisOp::Move(..) => false,
+                Step::Binary { a, b, out, .. } => {
+                    let w = slot(*out, Kind::F32)?;
+                    let mut reads = vec![];
+                    for operand in [a, b] {
+                        match operand {
+                            Operand::Row(s) if slot(*s, Kind::F32)? == w => reads.push(*s),
+                            Operand::PerRow(s) if slot(*s, Kind::F32)? == 1 => reads.push(*s),
+                            Operand::Const(v) if v.len() == w => {}
+                            Operand::Scalar(_) => {}
+                            other => return fail(format!("an operand {other:?} for rows of {w}")),
+                        }
+                    }
+                    // The width comes from a value or a constant row (not from the bytes alone).
+                    if w != 1 && !matches!((a, b), (Operand::Row(_) | Operand::Const(_), _) | (_, Operand::Row(_) | Operand::Const(_))) {
+                        return fail(format!("rows of {w} from no row of that width"));
+                    }
+                    (reads, *out)
+                }
+                Step::Unary { x, out, .. } => {
+                    if slot(*x, Kind::F32)? != slot(*out, Kind::F32)? {
+                        return fail("different widths".into());
+                    }
+                    (vec![*x], *out)
+                }
+                Step::Softmax { x, out, axis, .. } => {
+                    let w = slot(*x, Kind::F32)?;
+                    if w != slot(*out, Kind::F32)? || *axis == 0 || w % axis != 0 {
+                        return fail("an axis that does not divide the rows".into());
+                    }
+                    (vec![*x], *out)
+                }
+                Step::Reduce { x, out, how } => {
+                    slot(*x, Kind::F32)?;
+                    let kind = if matches!(how, Reduction::ArgMax { .. } | Reduction::ArgMin { .. }) { Kind::I64 } else { Kind::F32 };
+                    if slot(*out, kind)? != 1 {
+                        return fail("a reduction to more than one number".into());
+                    }
+                    (vec![*x], *out)
+                }
+                Step::IntToF32 { x, out } | Step::F32ToInt { x, out } => {
+                    let (from, to) = if matches!(step, Step::IntToF32 { .. }) { (Kind::I64, Kind::F32) } else { (Kind::F32, Kind::I64) };
+                    if slot(*x, from)? != slot(*out, to)? {
+                        return fail("different widths".into());
+                    }
+                    (vec![*x], *out)
+                }
+                Step::Lookup { x, out, table } => {
+                    let kind = if matches!(table, Table::F32(_)) { Kind::F32 } else { Kind::I64 };
+                    if slot(*x, Kind::I64)? != slot(*out, kind)? {
+                        return fail("different widths".into());
+                    }
+                    (vec![*x], *out)
+                }
             };
-            if !keeps_order || self.row_dims(fact)?.iter().product::<usize>() != self.slots[x].width {
-                return refuse(format!("the axis change {a:?}"));
+            if let Some(r) = reads.iter().find(|&&r| r == out || !written[r]) {
+                return fail(format!("slot {r} is read before it is written, or is the step's own output"));
             }
-            // The same numbers in the same order: the output reads the input's buffer.
-            self.of.insert(out, x);
-        } else if let Some(g) = node.op_as::<Gather>() {
-            let table = self.konst(input(0)?).ok_or("a gather from a non-constant")?;
-            let x = self.slot(input(1)?)?;
-            if g.axis != 0 || table.rank() != 1 || self.slots[x].kind != Kind::I64 || g.output_type.is_some_and(|dt| dt != table.datum_type()) {
-                return refuse("a gather other than from a constant vector by integer indices");
+            written[out] = true;
+        }
+        for o in &self.outputs {
+            let kind = if o.dtype == DType::Float32 { Kind::F32 } else { Kind::I64 };
+            let integer = matches!(o.dtype, DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 | DType::Uint8 | DType::Uint16 | DType::Uint32 | DType::Uint64);
+            if (kind == Kind::I64 && !integer) || Some(slot(o.slot, kind)?) != product(&o.dims) || !written.get(o.slot).copied().unwrap_or(false) {
+                return Err(format!("an output {o:?} that its slot does not make"));
             }
-            // Only indices known to be in the table (class indices): tract wraps negative ones.
-            if !self.slots[x].bound.is_some_and(|b| b <= table.len()) {
-                return refuse("a gather by indices that may fall outside the table");
-            }
-            let (table, bound) = Self::table(&table)?;
-            let out = self.new_slot(out, out_kind, bound)?;
-            self.steps.push(Step::Lookup { x, out, table });
-        } else if op.name() == "DirectLookup" {
-            // Class index -> label: tract's op evaluated once per possible index, into a table.
-            let x = self.slot(input(0)?)?;
-            let n = self.slots[x].bound.ok_or("a lookup of unbounded indices")?;
-            let in_dt = self.model.outlet_fact(input(0)?).map_err(|e| e.to_string())?.datum_type;
-            let indices = Tensor::from_shape(&[n], &(0..n as i64).collect::<Vec<_>>()).and_then(|t| t.cast_to_dt(in_dt).map(|t| t.into_owned())).map_err(|e| e.to_string())?;
-            let evaluated = eval_out_of_plan(op.as_ref(), tvec![indices.into_tvalue()])?;
-            let (table, bound) = Self::table(&evaluated)?;
-            let out = self.new_slot(out, out_kind, bound)?;
-            self.steps.push(Step::Lookup { x, out, table });
-        } else {
-            return refuse(format!("the operation {} ({})", op.name(), node.name));
         }
         Ok(())
     }
 }
 
-/// A plain tensor's numbers.
-fn plain<D: Datum>(t: &Tensor) -> TractResult<&[D]> {
-    t.try_as_plain_ram()?.as_slice::<D>()
+/// One output of the graph.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Output {
+    slot: usize,
+    /// Its element type: float32 for an f32 slot, an integer type for an integer slot.
+    dtype: DType,
+    dims: Vec<usize>,
 }
 
-/// `op` evaluated on `inputs`, outside any plan.
-fn eval_out_of_plan(op: &dyn TypedOp, inputs: TVec<TValue>) -> Compiled<Tensor> {
-    match op.eval_out_of_plan(inputs) {
-        Ok(Some(mut outputs)) if outputs.len() == 1 => Ok(outputs.remove(0).into_tensor()),
-        Ok(_) => refuse(format!("{} has no single output outside a plan", op.name())),
-        Err(e) => refuse(format!("{}: {e}", op.name())),
+/// An output being filled, block by block.
+enum Buffer {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+impl Buffer {
+    /// The numbers as `dtype` (checked: float32 for f32, an integer type for integers, whose
+    /// values came from that type).
+    fn into_data(self, dtype: DType) -> TensorData {
+        match self {
+            Buffer::F32(v) => TensorData::F32(v),
+            Buffer::I64(v) => match dtype {
+                DType::Int8 => TensorData::I8(v.into_iter().map(|x| x as i8).collect()),
+                DType::Int16 => TensorData::I16(v.into_iter().map(|x| x as i16).collect()),
+                DType::Int32 => TensorData::I32(v.into_iter().map(|x| x as i32).collect()),
+                DType::Uint8 => TensorData::U8(v.into_iter().map(|x| x as u8).collect()),
+                DType::Uint16 => TensorData::U16(v.into_iter().map(|x| x as u16).collect()),
+                DType::Uint32 => TensorData::U32(v.into_iter().map(|x| x as u32).collect()),
+                DType::Uint64 => TensorData::U64(v.into_iter().map(|x| x as u64).collect()),
+                _ => TensorData::I64(v),
+            },
+        }
     }
 }
 
+/// The first bytes of a rows form.
+const MAGIC: &[u8] = b"edgeserve rows\n";
+
+/// The version of the rows form's layout that this edgeserve writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// What a rows form must be (for load errors).
+pub const FORM_EXPECTED: &str = "the rows form of a graph (model.rows), as `make models-nnef` writes it with this version of edgeserve";
+
+/// A dimension of an input or output in the rows form.
+#[derive(Serialize, Deserialize)]
+enum IoDim {
+    Fixed(u64),
+    Symbol(String),
+}
+
+/// An input or output of the graph in the rows form.
+#[derive(Serialize, Deserialize)]
+struct Io {
+    name: String,
+    dtype: String,
+    shape: Vec<IoDim>,
+}
+
+impl Io {
+    fn of(g: &GraphIo) -> Io {
+        let shape = g.shape.iter().map(|d| match d {
+            Dim::Fixed(n) => IoDim::Fixed(*n),
+            Dim::Symbol(s) => IoDim::Symbol(s.clone()),
+        });
+        Io { name: g.name.clone(), dtype: g.dtype.clone(), shape: shape.collect() }
+    }
+
+    fn into_graph_io(self) -> GraphIo {
+        let shape = self.shape.into_iter().map(|d| match d {
+            IoDim::Fixed(n) => Dim::Fixed(n),
+            IoDim::Symbol(s) => Dim::Symbol(s),
+        });
+        GraphIo { name: self.name, dtype: self.dtype, shape: shape.collect() }
+    }
+}
+
+#[derive(Serialize)]
+struct FormOut<'a> {
+    format: u32,
+    inputs: Vec<Io>,
+    outputs: Vec<Io>,
+    program: &'a RowProgram,
+}
+
+#[derive(Deserialize)]
+struct FormIn {
+    /// Read first, on its own (a form of another format may not decode as this one).
+    #[allow(dead_code)]
+    format: u32,
+    inputs: Vec<Io>,
+    outputs: Vec<Io>,
+    program: RowProgram,
+}
+
+/// The rows form of a graph: its inputs and outputs and its row program, as bytes.
+pub fn write(inputs: &[GraphIo], outputs: &[GraphIo], program: &RowProgram) -> Result<Vec<u8>, String> {
+    let form = FormOut { format: FORMAT, inputs: inputs.iter().map(Io::of).collect(), outputs: outputs.iter().map(Io::of).collect(), program };
+    let body = postcard::to_allocvec(&form).map_err(|e| e.to_string())?;
+    Ok([MAGIC, &body].concat())
+}
+
+/// Reads a rows form ([`write`]): the graph's inputs, outputs and row program, checked.
+pub fn read(bytes: &[u8]) -> Result<(Vec<GraphIo>, Vec<GraphIo>, RowProgram), String> {
+    let body = bytes.strip_prefix(MAGIC).ok_or_else(|| format!("{} bytes that do not start with {MAGIC:?}", bytes.len()))?;
+    let (format, _) = postcard::take_from_bytes::<u32>(body).map_err(|e| format!("no format version ({e})"))?;
+    if format != FORMAT {
+        return Err(format!("a rows form of format {format}, where this edgeserve reads format {FORMAT} (`make models-nnef` writes it again)"));
+    }
+    let (form, rest) = postcard::take_from_bytes::<FormIn>(body).map_err(|e| format!("bytes that do not decode as a rows form ({e})"))?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the rows form", rest.len()));
+    }
+    let mut program = form.program;
+    if form.inputs.len() != 1 || form.outputs.len() != program.outputs.len() {
+        return Err(format!("{} inputs and {} outputs for a program of 1 input and {} outputs", form.inputs.len(), form.outputs.len(), program.outputs.len()));
+    }
+    program.check()?;
+    let n = program.slots.len();
+    (program.f32s, program.i64s) = (vec![vec![]; n], vec![vec![]; n]);
+    Ok((form.inputs.into_iter().map(Io::into_graph_io).collect(), form.outputs.into_iter().map(Io::into_graph_io).collect(), program))
+}
+
 /// How a dense layer's constant matrix is laid out.
+#[cfg_attr(not(any(test, feature = "tract")), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
     /// `[k, n]`.
@@ -472,24 +438,7 @@ enum Layout {
     K,
 }
 
-/// The layout of the matrix when `axes` (an `EinSum`'s, as tract prints them) is a product of
-/// `[m, k]` rows by a constant into `[m, n]`, whatever the letters.
-fn matmul_layout(axes: &str) -> Option<Layout> {
-    let (inputs, output) = axes.split_once("->")?;
-    let (x, w) = inputs.split_once(',')?;
-    let (x, w, o): (Vec<char>, Vec<char>, Vec<char>) = (x.chars().collect(), w.chars().collect(), output.chars().collect());
-    let (&[m, k], &[om, n]) = (&x[..], &o[..]) else { return None };
-    if om != m || m == k || n == k || n == m {
-        return None;
-    }
-    match w[..] {
-        [a, b] if a == k && b == n => Some(Layout::KN),
-        [a, b] if a == n && b == k => Some(Layout::NK),
-        [a] if a == k => Some(Layout::K),
-        _ => None,
-    }
-}
-
+#[cfg_attr(not(any(test, feature = "tract")), allow(dead_code))]
 /// `w` (`[k, n]`, `[n, k]` or `[k]` as `layout` says) as blocks of [`LANES`] columns, each `k` rows
 /// of `LANES` numbers, the last block zero-padded.
 fn pack(w: &[f32], k: usize, n: usize, layout: Layout) -> Vec<f32> {
@@ -504,107 +453,6 @@ fn pack(w: &[f32], k: usize, n: usize, layout: Layout) -> Vec<f32> {
         }
     }
     packed
-}
-
-impl Compiler<'_> {
-    /// A constant table of numbers, and the bound of its entries when they are small
-    /// non-negative integers.
-    fn table(t: &Tensor) -> Compiled<(Table, Option<usize>)> {
-        if t.datum_type() == DatumType::F32 {
-            return Ok((Table::F32(plain::<f32>(t).map_err(|e| e.to_string())?.to_vec()), None));
-        }
-        if Self::kind_of(t.datum_type()).is_none() {
-            return refuse(format!("a table of {:?}", t.datum_type()));
-        }
-        let ints = t.cast_to::<i64>().map_err(|e| e.to_string())?;
-        let ints = plain::<i64>(&ints).map_err(|e| e.to_string())?.to_vec();
-        let small = ints.iter().all(|&v| (0..=SMALL_INT as i64).contains(&v));
-        let bound = small.then(|| ints.iter().max().map_or(0, |&m| m as usize + 1));
-        Ok((Table::I64(ints), bound))
-    }
-}
-
-impl RowProgram {
-    /// Compiles `model` (typed, decluttered; one f32 input whose first dimension is `batch`),
-    /// or says which part of it is no row program.
-    pub fn compile(model: &TypedModel, batch: &str) -> Compiled<RowProgram> {
-        let batch = model.symbols.get(batch).ok_or_else(|| format!("the graph has no symbol {batch}"))?;
-        let inputs = model.input_outlets().map_err(|e| e.to_string())?;
-        if inputs.len() != 1 {
-            return refuse(format!("{} inputs", inputs.len()));
-        }
-        let mut c = Compiler { model, batch, slots: vec![], steps: vec![], of: HashMap::default(), folded: HashMap::default() };
-        for id in model.eval_order().map_err(|e| e.to_string())? {
-            c.node(id)?;
-        }
-        if c.slot(inputs[0])? != 0 {
-            return refuse("the input is not the first value");
-        }
-        let input_dims = c.dims(inputs[0])?;
-        let mut outputs = vec![];
-        for &o in model.output_outlets().map_err(|e| e.to_string())? {
-            let fact = model.outlet_fact(o).map_err(|e| e.to_string())?;
-            let slot = c.slot(o)?;
-            if Compiler::kind_of(fact.datum_type) != Some(c.slots[slot].kind) {
-                return refuse(format!("an output of {:?} from a value of another kind", fact.datum_type));
-            }
-            outputs.push(Output { slot, datum_type: fact.datum_type, dims: c.dims(o)? });
-        }
-        let n = c.slots.len();
-        Ok(RowProgram { slots: c.slots, steps: c.steps, input_dims, outputs, f32s: vec![vec![]; n], i64s: vec![vec![]; n] })
-    }
-
-    /// Whether `input` is what the program takes: f32 rows of the graph's input dimensions.
-    pub fn accepts(&self, input: &Tensor) -> bool {
-        input.datum_type() == DatumType::F32 && input.rank() == self.input_dims.len() + 1 && input.shape()[1..] == self.input_dims[..]
-    }
-
-    /// Runs the program on `input` (which it [accepts](Self::accepts)) and returns every output
-    /// of the graph, in its order, typed and shaped as tract's plan would return them.
-    pub fn run(&mut self, input: &Tensor) -> TractResult<TVec<TValue>> {
-        let rows = input.shape().first().copied().unwrap_or(0);
-        let x = plain::<f32>(input)?;
-        let width = self.slots[0].width;
-        // The outputs are made whole first and each block is written into its rows.
-        let mut results: TVec<Tensor> = tvec![];
-        for o in &self.outputs {
-            let shape: TVec<usize> = std::iter::once(rows).chain(o.dims.iter().copied()).collect();
-            results.push(match self.slots[o.slot].kind {
-                Kind::F32 => Tensor::zero::<f32>(&shape)?,
-                Kind::I64 => Tensor::zero::<i64>(&shape)?,
-            });
-        }
-        for start in (0..rows).step_by(BLOCK) {
-            let n = BLOCK.min(rows - start);
-            let buf = &mut self.f32s[0];
-            buf.clear();
-            buf.extend_from_slice(&x[start * width..(start + n) * width]);
-            for step in &self.steps {
-                exec(step, n, &self.slots, &mut self.f32s, &mut self.i64s)?;
-            }
-            for (o, result) in self.outputs.iter().zip(&mut results) {
-                let w = self.slots[o.slot].width;
-                let mut view = result.try_as_plain_ram_mut()?;
-                match self.slots[o.slot].kind {
-                    Kind::F32 => view.as_slice_mut::<f32>()?[start * w..][..n * w].copy_from_slice(&self.f32s[o.slot][..n * w]),
-                    Kind::I64 => view.as_slice_mut::<i64>()?[start * w..][..n * w].copy_from_slice(&self.i64s[o.slot][..n * w]),
-                }
-            }
-        }
-        self.outputs
-            .iter()
-            .zip(results)
-            .map(|(o, t)| Ok(if t.datum_type() == o.datum_type { t } else { t.cast_to_dt(o.datum_type)?.into_owned() }.into_tvalue()))
-            .collect()
-    }
-}
-
-/// One output of the graph.
-#[derive(Debug, Clone)]
-struct Output {
-    slot: usize,
-    datum_type: DatumType,
-    dims: TVec<usize>,
 }
 
 /// A side of a binary operation within one row.
@@ -647,7 +495,7 @@ fn min(a: f32, b: f32) -> f32 {
 }
 
 /// Runs one step on the first `n` rows of the buffers.
-fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut [Vec<i64>]) -> TractResult<()> {
+fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut [Vec<i64>]) -> Result<(), String> {
     match step {
         Step::Dense { x, out, k, n: cols, packed } => {
             let mut o = std::mem::take(&mut f32s[*out]);
@@ -750,7 +598,7 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
                 Table::I64(t) => t.len(),
             };
             if let Some(bad) = i64s[*x][..n * w].iter().find(|&&i| i < 0 || i as usize >= len) {
-                bail!("index {bad} is outside a table of {len} entries");
+                return Err(format!("index {bad} is outside a table of {len} entries"));
             }
             match table {
                 Table::F32(t) => {
@@ -879,176 +727,10 @@ mod kernel {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Engine;
-
-    /// A deterministic spread of inputs (0..16 like the digits' pixels, and some far outside).
-    fn inputs(rows: usize, width: usize, seed: u32) -> Tensor {
-        let mut state = seed.wrapping_mul(2654435761).max(1);
-        let data: Vec<f32> = (0..rows * width)
-            .map(|i| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                let unit = (state % 10_000) as f32 / 10_000.0;
-                if i % 97 == 13 { unit * 400.0 - 200.0 } else { unit * 16.0 }
-            })
-            .collect();
-        Tensor::from_shape(&[rows, width], &data).unwrap()
-    }
-
-    fn engine(name: &str) -> Engine {
-        let dir = format!("{}/models/{name}", env!("CARGO_MANIFEST_DIR"));
-        let nnef = std::fs::read(format!("{dir}/model.nnef.tar")).unwrap();
-        Engine::load_nnef(name, &nnef, vec!["X".into()], vec!["label".into(), "probabilities".into()]).unwrap()
-    }
-
-    /// The row program's outputs against tract's plan's, on the same engine and inputs: same
-    /// datum types and shapes, the same integers, floats within rounding.
-    fn same_as_tract(engine: &mut Engine, input: &Tensor) {
-        engine.set_row_program(true);
-        let ours = engine.run(input.clone()).unwrap();
-        engine.set_row_program(false);
-        let tract = engine.run(input.clone()).unwrap();
-        assert_eq!(ours.len(), tract.len());
-        for (o, t) in ours.iter().zip(&tract) {
-            assert_eq!(o.datum_type(), t.datum_type());
-            assert_eq!(o.shape(), t.shape());
-            if t.datum_type() == DatumType::F32 {
-                let (o, t) = (plain::<f32>(o).unwrap(), plain::<f32>(t).unwrap());
-                let worst = o.iter().zip(t).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0, f32::max);
-                assert!(worst < 1e-5, "outputs differ from tract's by {worst} (relative above 1)");
-            } else {
-                let (o, t) = (o.cast_to::<i64>().unwrap(), t.cast_to::<i64>().unwrap());
-                assert_eq!(plain::<i64>(&o).unwrap(), plain::<i64>(&t).unwrap());
-            }
-        }
-    }
-
-    #[test]
-    fn digits_packages_are_row_programs_that_match_tract() {
-        for name in ["digits-fast", "digits-accurate"] {
-            let mut e = engine(name);
-            assert_eq!(e.row_program(), Ok(()), "{name}");
-            // One row, a partial block, several blocks with a partial one, and no rows.
-            for (i, rows) in [1, 5, BLOCK, 2 * BLOCK + 3, 0].into_iter().enumerate() {
-                same_as_tract(&mut e, &inputs(rows, 64, i as u32 + 1));
-            }
-        }
-    }
-
-    /// The ONNX graphs of the test fixtures: a linear regression (`mk,k->mn`) is a row program
-    /// that matches tract's plan; two inputs and a CNN are not row programs, and say why.
-    #[cfg(feature = "onnx")]
-    #[test]
-    fn fixtures_are_row_programs_or_say_why_not() {
-        let load = |f: &str| Engine::load(f, &std::fs::read(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap()).unwrap();
-        let mut ink = load("models/digits-ink/model.onnx");
-        assert_eq!(ink.row_program(), Ok(()));
-        for rows in [1, 70] {
-            same_as_tract(&mut ink, &inputs(rows, 64, rows as u32));
-        }
-        let why = |f: &str| RowProgram::compile(&load(f).typed, "N").err().unwrap();
-        assert_eq!(why("onnx/multi_io.onnx"), "2 inputs");
-        assert!(why("onnx/pools.onnx").contains("MaxPool"), "{}", why("onnx/pools.onnx"));
-    }
-
-    /// A graph of every operation the row program has (not only the digits packages' ones),
-    /// built with tract's ops: the program's outputs against tract's plan's.
-    #[test]
-    fn every_operation_matches_tract() {
-        use tract_nnef::tract_core::ops::{math, nn};
-        let mut m = TypedModel::default();
-        let n = m.symbols.sym("N");
-        let x = m.add_source("x", f32::fact(&[n.to_dim(), 8.to_dim()])).unwrap();
-        let konst = |m: &mut TypedModel, name: &str, shape: &[usize], f: &dyn Fn(usize) -> f32| {
-            let v: Vec<f32> = (0..shape.iter().product()).map(f).collect();
-            m.add_const(name, Tensor::from_shape(shape, &v).unwrap()).unwrap()
-        };
-        let wire = |m: &mut TypedModel, name: &str, op: Box<dyn TypedOp>, inputs: &[OutletId]| m.wire_node(name, op, inputs).unwrap()[0];
-        let w = konst(&mut m, "w", &[5, 8], &|i| (i as f32 * 0.37).sin());
-        let d = wire(&mut m, "dense", Box::new(EinSum::new("mk,nk->mn".parse().unwrap(), DatumType::F32)), &[x, w]);
-        let bias = konst(&mut m, "bias", &[1, 5], &|i| i as f32 * 0.1 - 0.2);
-        let d = wire(&mut m, "bias_add", Box::new(math::add()), &[d, bias]);
-        let t = wire(&mut m, "tanh", Box::new(math::tanh()), &[d]);
-        let s = wire(&mut m, "sigmoid", Box::new(nn::sigmoid()), &[d]);
-        let e = wire(&mut m, "sub", Box::new(math::sub()), &[t, s]);
-        let a = wire(&mut m, "abs", Box::new(math::abs()), &[e]);
-        let one = konst(&mut m, "one", &[1, 1], &|_| 1.0);
-        let a1 = wire(&mut m, "plus_one", Box::new(math::add()), &[a, one]);
-        let sq = wire(&mut m, "sqrt", Box::new(math::sqrt()), &[a1]);
-        let rs = wire(&mut m, "rsqrt", Box::new(math::rsqrt()), &[a1]);
-        let ng = wire(&mut m, "neg", Box::new(math::neg()), &[sq]);
-        let ex = wire(&mut m, "exp", Box::new(math::exp()), &[ng]);
-        let l = wire(&mut m, "ln", Box::new(math::ln()), &[a1]);
-        let l = wire(&mut m, "mul", Box::new(math::mul()), &[l, rs]);
-        let l = wire(&mut m, "sum_with_exp", Box::new(math::add()), &[l, ex]);
-        let sum = wire(&mut m, "sum", Box::new(Reduce::new(tvec![1], Reducer::Sum)), &[l]);
-        let rc = wire(&mut m, "recip", Box::new(math::recip()), &[sum]);
-        let per_row = wire(&mut m, "per_row", Box::new(math::mul()), &[l, rc]);
-        let dv = wire(&mut m, "div", Box::new(math::div()), &[one, a1]);
-        let cap = konst(&mut m, "cap", &[1, 5], &|i| 0.2 + i as f32 * 0.15);
-        let mn = wire(&mut m, "min", Box::new(math::min()), &[dv, cap]);
-        let mx = wire(&mut m, "max", Box::new(math::max()), &[per_row, mn]);
-        let ls = wire(&mut m, "log_softmax", Box::new(Softmax::new(tvec![1], None, SoftmaxKind::LogSoftmax)), &[mx]);
-        let sm = wire(&mut m, "softmax", Box::new(Softmax::new(tvec![1], None, SoftmaxKind::Softmax)), &[d]);
-        let am = wire(&mut m, "argmin", Box::new(Reduce::new(tvec![1], Reducer::ArgMin(true))), &[ls]);
-        let amf = wire(&mut m, "argmin_f32", Box::new(tract_nnef::tract_core::ops::cast::cast(DatumType::F32)), &[am]);
-        let table = konst(&mut m, "table", &[5], &|i| i as f32 * 10.0 + 0.5);
-        let g = wire(&mut m, "gather", Box::new(Gather::new(0)), &[table, am]);
-        let g = wire(&mut m, "squeeze", Box::new(AxisOp::Rm(1)), &[g]);
-        let ten = konst(&mut m, "ten", &[1, 1], &|_| 10.0);
-        let scaled = wire(&mut m, "scaled", Box::new(math::mul()), &[sm, ten]);
-        let ints = wire(&mut m, "to_int", Box::new(tract_nnef::tract_core::ops::cast::cast(DatumType::I64)), &[scaled]);
-        let mut outputs = vec![ls, amf, g, ints];
-        for (name, r) in [("max_r", Reducer::Max), ("min_r", Reducer::Min), ("prod_r", Reducer::Prod), ("argmax_r", Reducer::ArgMax(false))] {
-            outputs.push(wire(&mut m, name, Box::new(Reduce::new(tvec![1], r)), &[d]));
-        }
-        m.select_output_outlets(&outputs).unwrap();
-        let program = RowProgram::compile(&m, "N");
-        let mut program = program.unwrap_or_else(|why| panic!("{why}"));
-        assert_eq!(program.steps.len(), m.nodes.len() - 8, "one step per node but the source, the 6 constants and the squeeze");
-        let plan = m.clone().into_optimized().unwrap().into_runnable().unwrap();
-        for rows in [1, 3, BLOCK + 1] {
-            let input = inputs(rows, 8, rows as u32);
-            let ours = program.run(&input).unwrap();
-            let tract = plan.run(tvec![input.clone().into_tvalue()]).unwrap();
-            for (i, (o, t)) in ours.iter().zip(&tract).enumerate() {
-                assert_eq!((o.datum_type(), o.shape()), (t.datum_type(), t.shape()), "output {i}");
-                let (o, t) = (o.cast_to::<f32>().unwrap(), t.cast_to::<f32>().unwrap());
-                for (a, b) in plain::<f32>(&o).unwrap().iter().zip(plain::<f32>(&t).unwrap()) {
-                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "output {i}: {a} here, {b} in tract");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn other_inputs_go_to_tract() {
-        let mut e = engine("digits-fast");
-        let p = e.rows.as_ref().unwrap();
-        assert!(!p.accepts(&Tensor::from_shape(&[1, 63], &[0f32; 63]).unwrap()));
-        assert!(!p.accepts(&Tensor::from_shape(&[1, 64], &[0f64; 64]).unwrap()));
-        assert!(!p.accepts(&Tensor::from_shape(&[64], &[0f32; 64]).unwrap()));
-        // tract's plan answers them, with its own error.
-        let err = e.run(Tensor::from_shape(&[1, 63], &[0f32; 63]).unwrap()).unwrap_err();
-        assert!(err.to_string().contains("digits-fast"), "{err}");
-    }
-
-    #[test]
-    fn matmul_axes_are_recognized_whatever_the_letters() {
-        assert_eq!(matmul_layout("mk,kn->mn"), Some(Layout::KN));
-        assert_eq!(matmul_layout("ab,bc->ac"), Some(Layout::KN));
-        assert_eq!(matmul_layout("mk,nk->mn"), Some(Layout::NK));
-        assert_eq!(matmul_layout("mk,k->mn"), Some(Layout::K));
-        assert_eq!(matmul_layout("mk,kn->nm"), None);
-        assert_eq!(matmul_layout("bmk,kn->bmn"), None);
-        assert_eq!(matmul_layout("mk,km->mm"), None);
-        assert_eq!(matmul_layout("mk,k->m"), None);
-        assert_eq!(matmul_layout("mk,kn"), None);
-    }
 
     #[test]
     fn packing_pads_the_last_block() {
@@ -1062,5 +744,69 @@ mod tests {
         let mut out = [0.0; 6];
         dense(&[1., 10., 2., 20.], 2, 3, &packed, &mut out);
         assert_eq!(out, [41., 52., 63., 82., 104., 126.]);
+    }
+
+    /// A program made by hand: two dense layers' worth of steps, for the rows form's checks.
+    fn small_program() -> RowProgram {
+        let slots = vec![Slot { kind: Kind::F32, width: 2, bound: None }, Slot { kind: Kind::F32, width: 3, bound: None }, Slot { kind: Kind::I64, width: 1, bound: Some(3) }];
+        let steps = vec![
+            Step::Dense { x: 0, out: 1, k: 2, n: 3, packed: pack(&[1., 2., 3., 4., 5., 6.], 2, 3, Layout::KN) },
+            Step::Reduce { x: 1, out: 2, how: Reduction::ArgMax { last: false } },
+        ];
+        let outputs = vec![Output { slot: 1, dtype: DType::Float32, dims: vec![3] }, Output { slot: 2, dtype: DType::Int32, dims: vec![] }];
+        RowProgram { slots, steps, input_dims: vec![2], outputs, f32s: vec![vec![]; 3], i64s: vec![vec![]; 3] }
+    }
+
+    fn ios(names: &[&str]) -> Vec<GraphIo> {
+        names.iter().map(|n| GraphIo { name: (*n).into(), dtype: "float32".into(), shape: vec![Dim::Symbol("N".into()), Dim::Fixed(2)] }).collect()
+    }
+
+    #[test]
+    fn a_program_runs_and_reads_back_from_its_rows_form() {
+        let mut p = small_program();
+        let out = p.run(&[1., 10., -1., -10.], 2).unwrap();
+        assert_eq!(out[0], Array { shape: vec![2, 3], data: TensorData::F32(vec![41., 52., 63., -41., -52., -63.]) });
+        assert_eq!(out[1], Array { shape: vec![2], data: TensorData::I32(vec![2, 0]) });
+        assert!(p.run(&[1., 2., 3.], 2).unwrap_err().contains("expected 2 rows of 2 numbers, got 3"));
+        let bytes = write(&ios(&["x"]), &ios(&["y", "label"]), &p).unwrap();
+        let (inputs, outputs, mut read) = read(&bytes).unwrap();
+        assert_eq!((inputs, outputs), (ios(&["x"]), ios(&["y", "label"])));
+        assert_eq!(read.run(&[1., 10., -1., -10.], 2).unwrap(), out);
+    }
+
+    /// Bytes that are no rows form, or a program that would read outside its buffers, are
+    /// refused with what was wrong; nothing panics.
+    #[test]
+    fn bad_rows_forms_are_refused() {
+        let p = small_program();
+        let good = write(&ios(&["x"]), &ios(&["y", "label"]), &p).unwrap();
+        let err = |bytes: &[u8]| read(bytes).err().expect("refused");
+        assert!(err(b"PK\x03\x04").contains("do not start with"));
+        assert!(err(&good[..good.len() - 5]).contains("do not decode"));
+        assert!(err(&[&good[..], &[0]].concat()).contains("1 bytes after"));
+        let mut other_format = good.clone();
+        other_format[MAGIC.len()] = 9;
+        assert!(err(&other_format).contains("format 9"));
+        assert!(err(&write(&ios(&["x"]), &ios(&["y"]), &p).unwrap()).contains("2 outputs"));
+        let broken = |f: &dyn Fn(&mut RowProgram)| {
+            let mut p = small_program();
+            f(&mut p);
+            err(&write(&ios(&["x"]), &ios(&["y", "label"]), &p).unwrap())
+        };
+        assert!(broken(&|p| p.steps.swap(0, 1)).contains("read before it is written"));
+        assert!(broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 1, k: 2, n: 3, packed: vec![0.0; 5] }).contains("a 2 x 3 matrix"));
+        assert!(broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 7, k: 2, n: 3, packed: vec![] }).contains("slot 7 of 3"));
+        assert!(broken(&|p| p.steps[1] = Step::Unary { op: Unary::Exp, x: 1, out: 1 }).contains("own output"));
+        assert!(broken(&|p| p.outputs[1].dtype = DType::Float32).contains("slot 2 holds"));
+        assert!(broken(&|p| p.outputs[1].dtype = DType::Bool).contains("does not make"));
+        assert!(broken(&|p| p.outputs[0].dims = vec![4]).contains("does not make"));
+        assert!(broken(&|p| p.input_dims = vec![3]).contains("an input of [3]"));
+        assert!(broken(&|p| p.slots[2].kind = Kind::F32).contains("slot 2 holds"));
+        assert!(broken(&|p| p.input_dims = vec![usize::MAX, 2]).contains("an input of"));
+        let scalars = |p: &mut RowProgram| {
+            (p.slots[0].width, p.input_dims, p.slots[1].width) = (1, vec![1], 1 << 30);
+            p.steps[0] = Step::Binary { op: Bin::Add, a: Operand::Scalar(1.0), b: Operand::PerRow(0), out: 1 };
+        };
+        assert!(broken(&scalars).contains("from no row"), "{}", broken(&scalars));
     }
 }

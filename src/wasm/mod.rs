@@ -154,6 +154,8 @@ export interface Manifest {
   limits?: { maxBatchRows?: number };
   /** The package's NNEF form (model.nnef.tar), which the lean build (`edgeserve/lean`) embeds. */
   nnef?: { sha256: string; tract: string };
+  /** The package's rows form (model.rows: the graph as edgeserve's row program), which the lean build embeds when every package has one. */
+  rows?: { sha256: string; format: number };
 }
 /** A classification: the predicted class, its index into manifest.labels, one score per class. */
 export interface ClassPrediction {

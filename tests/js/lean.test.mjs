@@ -1,6 +1,7 @@
-// The lean build (pkg/lean/, `edgeserve/lean`): the embedded packages in their NNEF form predict
-// what onnxruntime recorded, every serving mode works, and ONNX given at run time is refused with
-// a clear error (it has no ONNX parser), after which the module still predicts.
+// The lean build (pkg/lean/, `edgeserve/lean`): the embedded packages in their rows form (the
+// digits packages are row programs, so this build has no tract) predict what onnxruntime
+// recorded, every serving mode works, and ONNX given at run time is refused with a clear error
+// (it has no ONNX parser), after which the module still predicts.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
@@ -12,7 +13,8 @@ test('lean: the embedded packages match onnxruntime (golden outputs)', () => {
   assert.deepEqual([...lean.Model.names()].sort(), ['digits-accurate', 'digits-fast']);
   for (const name of ['digits-accurate', 'digits-fast']) {
     const model = lean.Model.load(name);
-    assert.equal(model.manifest.nnef.tract, '0.23.9');
+    assert.equal(model.manifest.rows.format, 1);
+    assert.equal(model.engine, 'rows');
     const g = golden(name);
     for (const [i, c] of g.cases.entries()) {
       const p = model.predict(Float32Array.from(c.input));
@@ -46,6 +48,20 @@ test('lean: ONNX at run time is refused with MODEL_LOAD, naming the full build',
   await assert.rejects(() => lean.Model.fromUrl('http://127.0.0.1:9/model.onnx'), (e) => e.code === 'MODEL_LOAD' && /lean build, which has no ONNX parser/.test(e.message));
   const model = lean.Model.load('digits-fast');
   const c = golden('digits-fast').cases[0];
+  assert.equal(model.predict(Float32Array.from(c.input)).label, c.expected.label);
+  model.free();
+});
+
+test('lean: no tract here, so tract\'s plans are refused with BAD_INPUT and the row program goes on', () => {
+  const model = lean.Model.load('digits-fast');
+  assert.throws(() => model.useEngine('tract'), (e) => {
+    assert.equal(e.code, 'BAD_INPUT');
+    assert.match(e.message, /no tract/);
+    return true;
+  });
+  model.useEngine('rows');
+  assert.equal(model.engine, 'rows');
+  const c = golden('digits-fast').cases[1];
   assert.equal(model.predict(Float32Array.from(c.input)).label, c.expected.label);
   model.free();
 });

@@ -48,7 +48,7 @@ test('the README lean example runs against the built package (edgeserve/lean)', 
   const [first, second] = out.trim().split('\n');
   // A blank image: the lean build must say what the full one says.
   const full = (await edgeserve()).Model.default();
-  assert.equal(first, `digits-accurate rows 0.23.9 ${full.predict(new Float32Array(64)).label}`);
+  assert.equal(first, `digits-accurate rows 1 ${full.predict(new Float32Array(64)).label}`);
   full.free();
   assert.equal(second, 'MODEL_LOAD');
 });
