@@ -1,5 +1,6 @@
 //! The native reference of the benchmark: the same models, through edgeserve's core natively
-//! (`LoadedModel::from_bytes` + `run`, tract on this CPU with its native SIMD), the same
+//! (`LoadedModel::from_bytes` + `run`: the row executor for graphs it covers, else tract on
+//! this CPU with its native SIMD), the same
 //! figures as bench/measure.mjs (latency p50/p95/p99 at batch 1, rows per second per batch size)
 //! and the time to load (parse + optimize) the model. Prints JSON.
 //!

@@ -245,7 +245,7 @@ pub fn start() {
 }
 
 /// Makes the strings in a model's results JavaScript strings once, at load: its labels (in every
-/// prediction) and its output names (in every `run()`); the dtype names are made once in
+/// prediction) and its input and output names (in every `run()`); the dtype names are made once in
 /// [`start`]. Without it each call decodes them from UTF-8 again: ~6% of a small model's `run()`
 /// in V8, measured. Interned strings stay for the module's life (a few bytes a label).
 #[cfg(target_family = "wasm")]
@@ -253,8 +253,8 @@ fn intern_results(model: &LoadedModel) {
     for label in model.labels() {
         wasm_bindgen::intern(label);
     }
-    for output in model.engine.outputs() {
-        wasm_bindgen::intern(&output.name);
+    for io in model.engine.inputs().iter().chain(model.engine.outputs()) {
+        wasm_bindgen::intern(&io.name);
     }
 }
 

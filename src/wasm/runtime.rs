@@ -181,6 +181,9 @@ mod js_run {
         }
     }
 
+    /// The named inputs of a run, read by the graph's input names (interned at load: no string
+    /// is made per call). The keys of `given` are listed only to find names the graph lacks,
+    /// which the core refuses by name.
     pub fn inputs(graph: &[GraphIo], given: &JsValue, options: Option<&JsValue>) -> Result<Vec<NamedTensor>, Error> {
         if !given.is_object() || Array::is_array(given) {
             let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
@@ -188,19 +191,26 @@ mod js_run {
         }
         let shapes = options.and_then(|o| KEYS.with(|[.., k_shapes]| Reflect::get(o, k_shapes).ok())).filter(|s| s.is_object());
         let keys = Object::keys(given.unchecked_ref::<Object>());
-        keys.iter()
-            .map(|key| {
-                let name = key.as_string().unwrap_or_default();
-                let value = Reflect::get(given, &key).unwrap_or(JsValue::UNDEFINED);
-                let Some(input) = graph.iter().find(|g| g.name == name) else {
-                    // Named in the error by the core, with the inputs there are.
-                    return Ok(NamedTensor { name, shape: vec![0], data: TensorData::F32(vec![]) });
-                };
-                let data = data(input, &value)?;
-                let shape = shape(input, data.len(), shapes.as_ref())?;
-                Ok(NamedTensor { name, shape, data })
-            })
-            .collect()
+        let has = |name: &str| keys.iter().any(|k| k.as_string().as_deref() == Some(name));
+        let mut tensors = Vec::with_capacity(graph.len());
+        for input in graph {
+            let value = Reflect::get(given, &JsValue::from_str(&input.name)).unwrap_or(JsValue::UNDEFINED);
+            if value.is_undefined() && !has(&input.name) {
+                continue; // missing: named in the error by the core
+            }
+            let data = data(input, &value)?;
+            let shape = shape(input, data.len(), shapes.as_ref())?;
+            tensors.push(NamedTensor { name: input.name.clone(), shape, data });
+        }
+        if tensors.len() < keys.length() as usize {
+            // A name the graph lacks: named in the error by the core, with the inputs there are.
+            for name in keys.iter().filter_map(|k| k.as_string()) {
+                if !graph.iter().any(|g| g.name == name) {
+                    tensors.push(NamedTensor { name, shape: vec![0], data: TensorData::F32(vec![]) });
+                }
+            }
+        }
+        Ok(tensors)
     }
 
     /// `{ [name]: { dtype, shape, data } }` for the outputs of a run.
@@ -222,7 +232,15 @@ mod js_run {
                 TensorData::Bool(v) => js_sys::Uint8Array::from(v.iter().map(|b| u8::from(*b)).collect::<Vec<_>>().as_slice()).into(),
             };
             let entry = Object::new().unchecked_into::<Fresh>();
-            let shape: Array = t.shape.iter().map(|d| JsValue::from_f64(*d as f64)).collect();
+            let dim = |i: usize| JsValue::from_f64(t.shape[i] as f64);
+            // One call to make a short shape array rather than one per dimension.
+            let shape = match t.shape.len() {
+                1 => Array::of1(&dim(0)),
+                2 => Array::of2(&dim(0), &dim(1)),
+                3 => Array::of3(&dim(0), &dim(1), &dim(2)),
+                4 => Array::of4(&dim(0), &dim(1), &dim(2), &dim(3)),
+                _ => t.shape.iter().map(|d| JsValue::from_f64(*d as f64)).collect(),
+            };
             KEYS.with(|[k_dtype, k_shape, k_data, _]| {
                 entry.set(k_dtype, &JsValue::from_str(dtype));
                 entry.set(k_shape, &shape);
