@@ -16,8 +16,29 @@ export function workerFor(name) {
   return workers.get(name);
 }
 
+/**
+ * Resolves once the service worker that controls this page (if any) has finished activating.
+ * In Chromium a module Worker's script requested while the page's controller is still
+ * activating (a reload right after a new build installed) could stall for good, and the page
+ * never became ready; after activation it is answered from the new cache.
+ */
+function controllerSettled() {
+  const controller = navigator.serviceWorker?.controller;
+  if (!controller || controller.state !== 'activating') return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (controller.state === 'activating') return;
+      controller.removeEventListener('statechange', check);
+      resolve();
+    };
+    controller.addEventListener('statechange', check);
+    check();
+  });
+}
+
 async function main() {
   await init();
+  await controllerSettled();
   // The default model is loaded in its worker, not on the main thread.
   const first = await WorkerModel.create();
   workers.set(first.name, Promise.resolve(first));

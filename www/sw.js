@@ -40,10 +40,12 @@ function isolated(response) {
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
+  // caches.match with a cache name, not caches.open(CACHE).match: open creates the cache, so a
+  // worker of an older version still answering while a new one activates would bring its
+  // deleted cache back, and a request (the page's module Worker script) could wait on the
+  // cache being deleted until the page never became ready (seen in Chromium on a reload right
+  // after an update).
   event.respondWith(
-    caches.open(CACHE).then(async (cache) => {
-      const hit = await cache.match(request, { ignoreSearch: true });
-      return isolated(hit ?? (await fetch(request)));
-    }),
+    caches.match(request, { ignoreSearch: true, cacheName: CACHE }).then(async (hit) => isolated(hit ?? (await fetch(request)))),
   );
 });

@@ -214,9 +214,13 @@ test('a new build replaces the cache cleanly', async () => {
   writeFileSync(sw, original.replace(/const VERSION = '([^']+)';/, "const VERSION = '$1-next';"));
   try {
     await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    // The new worker has replaced the old cache, finished activating and claimed the page: the
+    // update is complete (a reload while the controller is still activating is the case
+    // www/app.js waits out before it starts its module Worker).
     await page.waitForFunction(async () => {
       const keys = await caches.keys();
-      return keys.length === 1 && keys[0].endsWith('-next');
+      const controller = navigator.serviceWorker.controller;
+      return keys.length === 1 && keys[0].endsWith('-next') && controller?.state === 'activated';
     }, null, { timeout: 60_000, polling: 200 });
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
