@@ -28,13 +28,16 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-function isolated(response) {
+// The body is read whole before it is answered: a body streamed out of a cache that a new
+// version's worker deletes meanwhile (its activation, a reload during an update) could stall
+// for good in Chromium, and with it the page's module Worker script.
+async function isolated(response) {
   if (response.status === 0) return response; // opaque: leave as is
   const headers = new Headers(response.headers);
   headers.set('Cross-Origin-Opener-Policy', 'same-origin');
   headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
   headers.set('Cross-Origin-Resource-Policy', 'same-origin');
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers });
 }
 
 self.addEventListener('fetch', (event) => {
