@@ -146,3 +146,27 @@ fn max_pools_match_onnxruntime() {
         }
     }
 }
+
+#[test]
+fn convolutions_and_a_dense_layer_match_onnxruntime() {
+    // Sizes no kernel tile divides, with bias, Relu, Clip and a residual add fused into the
+    // matrix products (training/fixtures.py recorded onnxruntime's outputs). In wasm the same
+    // fixture runs on edgeserve's matrix-multiply kernel (tests/web.rs).
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/convs.json")).unwrap()).unwrap();
+    let mut model = LoadedModel::from_bytes(fixture("convs.onnx"), None).unwrap();
+    let x: Vec<f32> = serde_json::from_value(e["inputs"]["x"]["data"].clone()).unwrap();
+    let shape: Vec<usize> = serde_json::from_value(e["inputs"]["x"]["shape"].clone()).unwrap();
+    for batch in [2, 1] {
+        let len = x.len() / 2 * batch;
+        let outputs = model.run(vec![NamedTensor { name: "x".into(), shape: [vec![batch], shape[1..].to_vec()].concat(), data: TensorData::F32(x[..len].to_vec()) }]).unwrap();
+        assert_eq!(outputs.len(), 6);
+        for out in outputs {
+            let want: Vec<f32> = serde_json::from_value(e["outputs"][&out.name]["data"].clone()).unwrap();
+            let want = &want[..want.len() / 2 * batch];
+            let TensorData::F32(got) = &out.data else { panic!("{}: {:?}", out.name, out.data) };
+            assert_eq!(got.len(), want.len(), "{}", out.name);
+            let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs() / (1.0 + w.abs())).fold(0f32, f32::max);
+            assert!(worst <= 1e-4, "{} at batch {batch}: off by {worst} (relative)", out.name);
+        }
+    }
+}

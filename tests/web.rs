@@ -346,3 +346,54 @@ async fn an_unsupported_operator_rejects_naming_it() {
     let err = JsFuture::from(Model::from_bytes(JsValue::from_str("model.onnx"), None)).await.err().unwrap();
     assert_eq!(get(&err, "code").as_string().unwrap(), "BAD_INPUT");
 }
+
+/// Runs fixture `onnx` at batch 2 and 1 on the input in `expected` (training/fixtures.py: an
+/// input `x` of batch 2 and onnxruntime's outputs) and checks every output within `relative`.
+async fn matches_onnxruntime(onnx: &[u8], expected: &str, relative: f32) {
+    let e: serde_json::Value = serde_json::from_str(expected).unwrap();
+    let model = from_bytes(onnx).await.unwrap();
+    let x: Vec<f32> = serde_json::from_value(e["inputs"]["x"]["data"].clone()).unwrap();
+    let dims: Vec<usize> = serde_json::from_value(e["inputs"]["x"]["shape"].clone()).unwrap();
+    let outputs = e["outputs"].as_object().unwrap();
+    for batch in [2usize, 1] {
+        let len = x.len() / 2 * batch;
+        let shape: Array = std::iter::once(batch).chain(dims[1..].iter().copied()).map(|d| JsValue::from_f64(d as f64)).collect();
+        let options = object(&[("shapes", object(&[("x", shape.into())]))]);
+        let out = model.run(object(&[("x", Float32Array::from(&x[..len]).into())]), Some(options.unchecked_into())).unwrap();
+        assert_eq!(Object::keys(out.unchecked_ref::<Object>()).length() as usize, outputs.len());
+        for (name, want) in outputs {
+            let want: Vec<f32> = serde_json::from_value(want["data"].clone()).unwrap();
+            let want = &want[..want.len() / 2 * batch];
+            let got = Float32Array::from(get(&get(&out, name), "data")).to_vec();
+            assert_eq!(got.len(), want.len(), "{name}");
+            let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs() / (1.0 + w.abs())).fold(0f32, f32::max);
+            assert!(worst <= relative, "{name} at batch {batch}: off by {worst} (relative)");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn convolutions_and_a_dense_layer_match_onnxruntime() {
+    // In wasm every f32 matrix product of these runs on edgeserve's kernels
+    // (src/engine/specialize/gemm.rs): sizes no tile divides, k from 5 to 715, bias, Relu, Clip
+    // and a residual add fused into the products.
+    matches_onnxruntime(include_bytes!("fixtures/onnx/convs.onnx"), include_str!("fixtures/onnx/convs.json"), 1e-4).await;
+}
+
+#[wasm_bindgen_test]
+async fn max_pools_match_onnxruntime() {
+    // Windows that tile the image run on edgeserve's pool (src/engine/specialize/pool.rs, SIMD
+    // in wasm: rows of 6 outputs, two overlapping groups of 4), the overlapping one on tract's: a max is exact.
+    matches_onnxruntime(include_bytes!("fixtures/onnx/pools.onnx"), include_str!("fixtures/onnx/pools.json"), 0.0).await;
+}
+
+#[wasm_bindgen_test]
+fn tract_runs_edgeserves_kernels_for_f32_products() {
+    // Registered with tract in wasm (src/engine/specialize/gemm.rs); matrix-vector products stay
+    // tract's.
+    use edgeserve::engine::f32_matmul_kernel;
+    assert_eq!(f32_matmul_kernel(64, 576, 3136).as_deref(), Some("edgeserve_f32_2x16"), "a long product");
+    assert_eq!(f32_matmul_kernel(8, 9, 784).as_deref(), Some("edgeserve_f32_4x8"), "a short one");
+    assert_eq!(f32_matmul_kernel(512, 4608, 16).as_deref(), Some("edgeserve_f32_4x8"), "a narrow one");
+    assert!(!f32_matmul_kernel(10, 784, 1).unwrap().starts_with("edgeserve"), "a matrix-vector product");
+}

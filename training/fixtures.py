@@ -8,6 +8,13 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
   3x3 stride 3 (windows that tile the image: edgeserve's own pool, src/engine/pool.rs; odd sizes
   leave rows and columns out, and leave SIMD remainders) and p2s1 = MaxPool 2x2 stride 1 with
   "same" padding (overlapping: tract's pool). pools.json: an input of batch 2 and the outputs.
+- convs.onnx: input x (float32 [N, 5, 11, 13]); outputs of convolutions and a dense layer
+  whose sizes are no multiple of a kernel's tile (the matrix-multiply kernel edgeserve registers
+  with tract in wasm, src/engine/specialize/gemm.rs, and tract's own natively), each with what
+  a kernel fuses: conv3_relu = Relu(Conv 3x3, 5 -> 7, bias), conv1_clip = Clip(Conv 1x1, 5 -> 9,
+  bias, 0, 6), residual = Relu(Conv 3x3, 5 -> 5, bias + x), strided = Conv 3x3 stride 2, 5 ->
+  16, wide = Conv 5x5, 5 -> 33 (k = 125), dense = Gemm(Flatten(x), 715 -> 19, bias).
+  convs.json: an input of batch 2 and the outputs.
 - unsupported.onnx: a node of an operator no runtime knows (com.example.Frobnicate), named
   "frob_1", to check that errors name the operator and the node.
 
@@ -20,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "onnx"
 
@@ -87,6 +94,43 @@ def pools() -> None:
     (OUT / "pools.json").write_text(json.dumps(expected) + "\n")
 
 
+def convs() -> None:
+    rng = np.random.default_rng(11)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5, 11, 13])
+    inits, nodes = [], []
+
+    def const(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(value.astype(np.float32), name))
+        return name
+
+    def conv(name: str, cout: int, k: int, stride: int = 1) -> str:
+        w = const(f"{name}_w", rng.normal(0.0, np.sqrt(2.0 / (5 * k * k)), size=(cout, 5, k, k)))
+        b = const(f"{name}_b", rng.normal(0.0, 0.1, size=cout))
+        nodes.append(helper.make_node("Conv", ["x", w, b], [f"{name}_c"], name=f"{name}_conv", kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4))
+        return f"{name}_c"
+
+    nodes.append(helper.make_node("Relu", [conv("conv3", 7, 3)], ["conv3_relu"]))
+    nodes.append(helper.make_node("Clip", [conv("conv1", 9, 1), const("lo", np.array(0.0)), const("hi", np.array(6.0))], ["conv1_clip"]))
+    nodes.append(helper.make_node("Add", [conv("res", 5, 3), "x"], ["res_sum"]))
+    nodes.append(helper.make_node("Relu", ["res_sum"], ["residual"]))
+    nodes.append(helper.make_node("Identity", [conv("strided", 16, 3, 2)], ["strided"]))
+    nodes.append(helper.make_node("Identity", [conv("wide", 33, 5)], ["wide"]))
+    nodes.append(helper.make_node("Flatten", ["x"], ["flat"], axis=1))
+    w = const("dense_w", rng.normal(0.0, np.sqrt(1.0 / 715), size=(19, 715)))
+    nodes.append(helper.make_node("Gemm", ["flat", w, const("dense_b", rng.normal(0.0, 0.1, size=19))], ["dense"], transB=1))
+    shapes = {"conv3_relu": [7, 11, 13], "conv1_clip": [9, 11, 13], "residual": [5, 11, 13], "strided": [16, 6, 7], "wide": [33, 11, 13], "dense": [19]}
+    ys = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", *s]) for n, s in shapes.items()]
+    session = save(helper.make_graph(nodes, "convs", [x], ys, initializer=inits), "convs")
+    x_in = rng.normal(size=(2, 5, 11, 13)).astype(np.float32)
+    results = session.run(None, {"x": x_in})
+    expected = {
+        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
+        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in zip(shapes, results)},
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / "convs.json").write_text(json.dumps(expected) + "\n")
+
+
 def unsupported() -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -101,5 +145,6 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     multi_io()
     pools()
+    convs()
     unsupported()
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")

@@ -57,9 +57,21 @@ pub fn run_static_constructors() {
             fn __wasm_call_ctors();
         }
         static ONCE: std::sync::Once = std::sync::Once::new();
+        specialize::keep_kernels();
         // SAFETY: the linker-made constructor function, run once per instance.
         ONCE.call_once(|| unsafe { __wasm_call_ctors() });
     }
+}
+
+/// The name of the kernel tract runs on this machine for an f32 product of an `m x k` matrix
+/// by a `k x n` one (in wasm with SIMD, edgeserve's own `edgeserve_f32_4x8` or
+/// `edgeserve_f32_2x16` for any n but 1; natively, tract's), or `None` if tract has none. For
+/// tests and benchmarks.
+#[cfg(feature = "tract")]
+pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
+    run_static_constructors();
+    let dispatch = tract_nnef::tract_core::tract_linalg::MmmDispatch::native();
+    dispatch.preferred_kernel(tract_nnef::internal::DatumType::F32, Some(m), Some(k), Some(n)).map(|kernel| kernel.name().to_string())
 }
 
 #[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]

@@ -780,7 +780,7 @@ mod tests {
     fn bad_rows_forms_are_refused() {
         let p = small_program();
         let good = write(&ios(&["x"]), &ios(&["y", "label"]), &p).unwrap();
-        let err = |bytes: &[u8]| read(bytes).err().expect("refused");
+        let err = |bytes: &[u8]| read(bytes).expect_err("refused");
         assert!(err(b"PK\x03\x04").contains("do not start with"));
         assert!(err(&good[..good.len() - 5]).contains("do not decode"));
         assert!(err(&[&good[..], &[0]].concat()).contains("1 bytes after"));

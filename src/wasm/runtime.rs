@@ -172,7 +172,7 @@ mod js_run {
         let symbolic = input.shape.iter().filter(|d| matches!(d, Dim::Symbol(_))).count();
         match symbolic {
             0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()),
-            1 if fixed > 0 && len % fixed == 0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { len / fixed }).collect()),
+            1 if fixed > 0 && len.is_multiple_of(fixed) => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { len / fixed }).collect()),
             _ => Err(Error::bad_input(
                 format!("input {:?} needs a shape", input.name),
                 format!("options.shapes[{:?}], e.g. [1, ...] (its shape is {})", input.name, crate::manifest::shape_string(&input.shape)),

@@ -90,3 +90,23 @@ test('fromUrl fetches with progress and checks the sha256', async () => {
   await assert.rejects(Model.fromUrl(`${base}/missing.onnx`), (e) => e.code === 'MODEL_LOAD' && /expected HTTP 200, got HTTP 404/.test(e.message));
   await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'xyz' }), /sha256 is not a sha256/);
 });
+
+test('convolutions and a dense layer match onnxruntime (edgeserve\'s matrix-multiply kernels in wasm)', async () => {
+  // tests/fixtures/onnx/convs.onnx: sizes no kernel tile divides, with bias, Relu, Clip and a
+  // residual add fused into the products; run on this build (simd128, or the relaxed-SIMD twin
+  // whose kernels fuse multiply-adds). onnxruntime's outputs recorded by training/fixtures.py.
+  const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/convs.json`, 'utf8'));
+  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/convs.onnx`));
+  const x = Float32Array.from(e.inputs.x.data);
+  for (const batch of [2, 1]) {
+    const out = m.run({ x: x.subarray(0, (x.length / 2) * batch) }, { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } });
+    assert.deepEqual(Object.keys(out).sort(), Object.keys(e.outputs).sort());
+    for (const [name, want] of Object.entries(e.outputs)) {
+      const expected = want.data.slice(0, (want.data.length / 2) * batch);
+      assert.equal(out[name].data.length, expected.length, name);
+      let worst = 0;
+      out[name].data.forEach((g, i) => { worst = Math.max(worst, Math.abs(g - expected[i]) / (1 + Math.abs(expected[i]))); });
+      assert.ok(worst <= 1e-4, `${name} at batch ${batch}: off by ${worst} (relative)`);
+    }
+  }
+});

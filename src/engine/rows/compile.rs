@@ -200,7 +200,7 @@ impl Compiler<'_> {
             let out = self.new_slot(out, Kind::F32, None)?;
             self.steps.push(Step::Dense { x, out, k, n, packed });
         } else if let Some(b) = node.op_as::<TypedBinOp>() {
-            let bin = Bin::from_name(&b.0.name()).ok_or_else(|| format!("the binary operation {}", b.0.name()))?;
+            let bin = Bin::from_name(b.0.name()).ok_or_else(|| format!("the binary operation {}", b.0.name()))?;
             if fact.datum_type != DatumType::F32 || b.1.is_some_and(|dt| dt != DatumType::F32) {
                 return refuse("a binary operation that is not f32");
             }
@@ -294,7 +294,7 @@ impl Compiler<'_> {
                 return refuse("a gather other than from a constant vector by integer indices");
             }
             // Only indices known to be in the table (class indices): tract wraps negative ones.
-            if !self.slots[x].bound.is_some_and(|b| b <= table.len()) {
+            if self.slots[x].bound.is_none_or(|b| b > table.len()) {
                 return refuse("a gather by indices that may fall outside the table");
             }
             let (table, bound) = Self::table(&table)?;

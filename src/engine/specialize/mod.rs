@@ -1,5 +1,7 @@
 //! edgeserve's own ops in place of tract's, on patterns of small CNNs where tract's generic code
-//! is slow (measured with bench/): so far a max pool whose windows tile the image. [`specialize`]
+//! is slow (measured with bench/): so far a max pool whose windows tile the image; and, in wasm,
+//! edgeserve's matrix-multiply kernels for tract's f32 products (`gemm`, registered with
+//! tract-linalg rather than swapped in here). [`specialize`]
 //! runs on every optimized plan before it is made runnable; each op stands for the tract op it
 //! replaces (the same output facts and values, tested against tract's and, through
 //! tests/fixtures/onnx, against onnxruntime).
@@ -7,12 +9,23 @@
 //! Tried and left out: a row-by-row constant `Pad` (the padding before "same" convolutions) saved
 //! ~1% of cnn-small and nothing measurable on ResNet-18 in wasm.
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod gemm;
 mod pool;
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::cnn::OptMaxPool;
 
 pub use pool::TiledMaxPool;
+
+/// Keeps edgeserve's matrix-multiply kernels, and with them their entries in tract's registry,
+/// in the linked wasm: wasm-ld drops an object that nothing references, static registrations
+/// included. Called with the static constructors, before tract is first used.
+#[cfg(target_family = "wasm")]
+pub fn keep_kernels() {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    std::hint::black_box(gemm::kernel_for as *const ());
+}
 
 /// Replaces the nodes of `model` (optimized) that edgeserve's ops cover.
 pub fn specialize(model: &mut TypedModel) -> TractResult<()> {

@@ -81,13 +81,19 @@ fn rows_2x2(r0: &[f32], r1: &[f32], out: &mut [f32]) -> usize {
     n
 }
 
-/// 2x2 windows of rows `r0` and `r1`, four outputs at a time: how many outputs it wrote (a
-/// multiple of four; the caller does the rest).
+/// 2x2 windows of rows `r0` and `r1`, four outputs at a time: how many outputs it wrote (all of
+/// `out` when it holds at least four: a last group short of four is done as the four outputs that
+/// end the row, overlapping the group before; fewer than four are left to the caller).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn rows_2x2(r0: &[f32], r1: &[f32], out: &mut [f32]) -> usize {
     use core::arch::wasm32::*;
-    let n = out.len().min(r0.len() / 2).min(r1.len() / 2) / 4 * 4;
-    for x in (0..n).step_by(4) {
+    let n = out.len().min(r0.len() / 2).min(r1.len() / 2);
+    if n < 4 {
+        return 0;
+    }
+    // Output groups start at 0, 4, 8, ... and the last one at n - 4.
+    let mut x = 0;
+    loop {
         // SAFETY: x + 4 <= n, so 2 * x + 8 <= 2 * n <= r0.len(), r1.len(), and x + 4 <= out.len();
         // wasm loads and stores need no alignment.
         unsafe {
@@ -97,8 +103,11 @@ fn rows_2x2(r0: &[f32], r1: &[f32], out: &mut [f32]) -> usize {
             let odd = i32x4_shuffle::<1, 3, 5, 7>(lo, hi);
             v128_store(out.as_mut_ptr().add(x) as *mut v128, f32x4_max(even, odd));
         }
+        if x + 4 == n {
+            return n;
+        }
+        x = (x + 4).min(n - 4);
     }
-    n
 }
 
 impl Op for TiledMaxPool {
