@@ -4,6 +4,18 @@
 //
 // A runtime: { name, load(bytes, meta) -> Promise<session>, run(session, batch) -> Promise|value,
 //              free(session) }; a batch is { [inputName]: { data: TypedArray, shape } }.
+// Each runtime makes its own arguments for a batch (edgeserve's plain objects, onnxruntime-web's
+// Tensors) once per batch, not per call: the calls are timed, not the harness building them.
+
+/** `make(batch)`, made once per batch object and kept. */
+function perBatch(make) {
+  const made = new WeakMap();
+  return (batch) => {
+    let args = made.get(batch);
+    if (!args) made.set(batch, (args = make(batch)));
+    return args;
+  };
+}
 
 /** Watches WebAssembly instantiation so that every wasm memory made afterwards can be measured
  * (exported or imported: edgeserve exports its memory, onnxruntime-web's threaded build imports
@@ -50,13 +62,19 @@ export function watchWasmMemory() {
   };
 }
 
+/** run()'s arguments for a batch: the inputs and their shapes. */
+const edgeserveArgs = perBatch((batch) => [
+  Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.data])),
+  { shapes: Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.shape])) },
+]);
+
 /** edgeserve through its public API: Model.fromBytes + model.run (the graph as given, no
  * preprocessing), as onnxruntime-web runs it. */
 export function edgeserveRuntime(edgeserve) {
   return {
     name: 'edgeserve',
     load: (bytes) => edgeserve.Model.fromBytes(bytes),
-    run: (model, batch) => model.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.data])), { shapes: Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.shape])) }),
+    run: (model, batch) => model.run(...edgeserveArgs(batch)),
     free: (model) => model.free(),
   };
 }
@@ -92,10 +110,11 @@ export function edgeserveTractRuntime(edgeserve, bytes, batch) {
 export function ortRuntime(ort, threads) {
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
+  const feeds = perBatch((batch) => Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.shape)])));
   return {
     name: threads === 1 ? 'onnxruntime-web' : `onnxruntime-web (${threads} threads)`,
     load: (bytes) => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
-    run: (session, batch) => session.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.shape)]))),
+    run: (session, batch) => session.run(feeds(batch)),
     free: (session) => session.release(),
   };
 }

@@ -114,7 +114,7 @@ const md = [
   `Written by \`make bench\` (bench/report.mjs) on ${new Date().toISOString().slice(0, 10)}. Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores.`,
   `Runtimes: ${env.map((e) => e.runtime).join('; ')}. edgeserve ${node?.environment.edgeserve ?? '?'} (tract-onnx 0.23.9; wasm32 build in Node: +simd128, in Chromium: ${chromium?.environment.edgeserveBuild === 'relaxed-simd' ? '+simd128,+relaxed-simd' : '+simd128'}),`,
   `onnxruntime-web ${node?.environment.onnxruntimeWeb ?? '?'} (wasm backend, SIMD, 1 thread unless said). Chromium page cross-origin isolated: ${chromium?.environment.crossOriginIsolated ?? '-'}, clock step ${fmtMs(chromium?.environment.clockStepMs)}.`,
-  'Both runtimes run the same model.onnx on the same input, alternating in one process or page; ratios are edgeserve / onnxruntime-web (lower is better).',
+  'Both runtimes run the same model.onnx on the same input, alternating in one process or page; the arguments of each runtime (edgeserve input objects, onnxruntime-web Tensors) are made once per batch and the calls timed; ratios are edgeserve / onnxruntime-web (lower is better).',
   `CPUs busy with other work in the second before each part (bench/quiet.mjs): ${['native', 'node', 'chromium'].map((k) => `${k} ${typeof quiet[k] === 'number' ? `${(quiet[k] * 100).toFixed(1)}%` : '-'}`).join(', ')}.`,
   ...(busyParts.length ? ['', `**Warning: other work was running before ${busyParts.join(', ')} (over ${BUSY * 100}% of the CPUs): those figures are slower than this machine's and not comparable.**`] : []),
   '',

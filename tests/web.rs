@@ -397,3 +397,11 @@ fn tract_runs_edgeserves_kernels_for_f32_products() {
     assert_eq!(f32_matmul_kernel(512, 4608, 16).as_deref(), Some("edgeserve_f32_4x8"), "a narrow one");
     assert!(!f32_matmul_kernel(10, 784, 1).unwrap().starts_with("edgeserve"), "a matrix-vector product");
 }
+
+#[wasm_bindgen_test]
+async fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
+    // k = 7 and 5: a lone row's last step of k has no pair (src/engine/rows.rs, `kernel::row`).
+    let model = from_bytes(include_bytes!("fixtures/onnx/dense.onnx")).await.unwrap();
+    assert_eq!(model.engine().unwrap(), "rows");
+    matches_onnxruntime(include_bytes!("fixtures/onnx/dense.onnx"), include_str!("fixtures/onnx/dense.json"), 1e-6).await;
+}

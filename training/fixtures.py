@@ -15,6 +15,9 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
   bias, 0, 6), residual = Relu(Conv 3x3, 5 -> 5, bias + x), strided = Conv 3x3 stride 2, 5 ->
   16, wide = Conv 5x5, 5 -> 33 (k = 125), dense = Gemm(Flatten(x), 715 -> 19, bias).
   convs.json: an input of batch 2 and the outputs.
+- dense.onnx: input x (float32 [N, 7]); output y = Softmax(Gemm(Relu(Gemm(x, 7 -> 5)), 5 -> 3)):
+  dense layers of odd widths, which edgeserve's row executor takes (src/engine/rows.rs: a
+  lone row's last, unpaired step of k). dense.json: an input of batch 2 and the output.
 - unsupported.onnx: a node of an operator no runtime knows (com.example.Frobnicate), named
   "frob_1", to check that errors name the operator and the node.
 
@@ -131,6 +134,28 @@ def convs() -> None:
     (OUT / "convs.json").write_text(json.dumps(expected) + "\n")
 
 
+def dense() -> None:
+    rng = np.random.default_rng(13)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 7])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])
+    inits = [numpy_helper.from_array(rng.normal(size=shape).astype(np.float32), name) for name, shape in [("w1", (5, 7)), ("b1", (5,)), ("w2", (3, 5)), ("b2", (3,))]]
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1, name="dense_1"),
+        helper.make_node("Relu", ["h"], ["a"], name="relu"),
+        helper.make_node("Gemm", ["a", "w2", "b2"], ["z"], transB=1, name="dense_2"),
+        helper.make_node("Softmax", ["z"], ["y"], axis=1, name="softmax"),
+    ]
+    session = save(helper.make_graph(nodes, "dense", [x], [y], initializer=inits), "dense")
+    x_in = rng.normal(size=(2, 7)).astype(np.float32)
+    (out,) = session.run(None, {"x": x_in})
+    expected = {
+        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
+        "outputs": {"y": {"dtype": "float32", "shape": list(out.shape), "data": out.ravel().tolist()}},
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / "dense.json").write_text(json.dumps(expected) + "\n")
+
+
 def unsupported() -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -146,5 +171,6 @@ if __name__ == "__main__":
     multi_io()
     pools()
     convs()
+    dense()
     unsupported()
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")

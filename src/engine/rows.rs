@@ -674,7 +674,9 @@ mod kernel {
 }
 
 /// The same in 128-bit SIMD: four f32x4 accumulators per row (fused multiply-adds in the
-/// relaxed-SIMD build).
+/// relaxed-SIMD build), eight for a lone row. Measured on digits-accurate (a 64-256-128-10 MLP),
+/// one prediction in Chromium: 5.7 -> 4.9 us with eight for a lone row (relaxed SIMD), 6.7 ->
+/// 5.7 us (simd128).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod kernel {
     use super::LANES;
@@ -720,10 +722,30 @@ mod kernel {
         acc.map(lanes)
     }
 
+    /// A lone row: two sets of four accumulators, for the even and the odd steps of k, added at
+    /// the end. One set alone is a chain of dependent multiply-adds per vector, which a lone row
+    /// has no other rows' work to overlap with (the grouped rows above do).
     #[inline(always)]
     pub fn row(row: &[f32], block: &[f32]) -> [f32; LANES] {
-        let [acc] = rows([row], block);
-        acc
+        let zero = f32x4_splat(0.0);
+        let (mut even, mut odd) = ([zero; 4], [zero; 4]);
+        let (pairs, last) = block.as_chunks::<{ 2 * LANES }>();
+        for (pair, x) in pairs.iter().zip(row.chunks_exact(2)) {
+            let (w, _) = pair.as_chunks::<LANES>();
+            let (w0, w1) = (load(&w[0]), load(&w[1]));
+            let (x0, x1) = (f32x4_splat(x[0]), f32x4_splat(x[1]));
+            for q in 0..4 {
+                even[q] = madd(x0, w0[q], even[q]);
+                odd[q] = madd(x1, w1[q], odd[q]);
+            }
+        }
+        if let (Some(w), Some(&x)) = (last.as_chunks::<LANES>().0.first(), row.get(2 * pairs.len())) {
+            let (w, x) = (load(w), f32x4_splat(x));
+            for q in 0..4 {
+                even[q] = madd(x, w[q], even[q]);
+            }
+        }
+        lanes(std::array::from_fn(|q| f32x4_add(even[q], odd[q])))
     }
 }
 
