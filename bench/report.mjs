@@ -98,7 +98,7 @@ for (const r of rows.filter((x) => x.where === 'Chromium')) {
   } else {
     check(`${r.model} p50, Chromium`, ratio(...r.p50), 0.9);
   }
-  if (r.native) check(`${r.model} wasm / native p50`, ratio(r.p50[0], r.native), 1.5, 'edgeserve in Chromium against tract natively');
+  if (r.native) check(`${r.model} wasm / native p50`, ratio(r.p50[0], r.native), 1.5, 'edgeserve in Chromium against its core natively (bench/native.rs: the same engine, no JavaScript boundary)');
 }
 check('page wasm with the digits packages (lean build), gzip, MB (absolute)', bytes['edgeserve lean (edgeserve/lean)'].wasm.gzip / 1e6, 1.1);
 
