@@ -117,30 +117,38 @@ impl LoadedModel {
     ///
     /// The lean build (no `onnx` feature) has no ONNX parser and refuses with `MODEL_LOAD`.
     pub fn from_bytes(onnx: Vec<u8>, manifest_json: Option<&str>) -> Result<LoadedModel> {
+        LoadedModel::from_hashed_bytes(onnx, None, manifest_json)
+    }
+
+    /// [`LoadedModel::from_bytes`] where the caller may have hashed the bytes: `sha256` (hex),
+    /// when given, must be the sha256 of `onnx` (the wasm boundary gets it from WebCrypto), and
+    /// the bytes are then not hashed again.
+    pub fn from_hashed_bytes(onnx: Vec<u8>, sha256: Option<String>, manifest_json: Option<&str>) -> Result<LoadedModel> {
         #[cfg(not(feature = "onnx"))]
         {
-            let _ = manifest_json;
+            let _ = (manifest_json, sha256);
             Err(no_onnx_parser(&format!("({} bytes given at run time)", onnx.len())))
         }
         #[cfg(feature = "onnx")]
         {
-            let sha256 = crate::package::sha256_hex(&onnx);
+            let sha256 = sha256.unwrap_or_else(|| crate::package::sha256_hex(&onnx));
             match manifest_json {
                 Some(text) => {
                     let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                         Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
                     })?;
                     if let Some(object) = value.as_object_mut() {
-                        object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256));
+                        object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256.clone()));
                     }
-                    LoadedModel::load(Package::from_parts(&value.to_string(), onnx)?)
+                    let manifest = Manifest::from_json(&value.to_string())?;
+                    LoadedModel::load(Package::hashed(manifest, Form::Onnx, onnx, sha256)?)
                 }
                 None => {
                     let name = "model";
                     let engine = Engine::load(name, &onnx)?;
-                    let manifest = Manifest::inferred(name, sha256, engine.inputs(), engine.outputs(), engine.properties());
+                    let manifest = Manifest::inferred(name, sha256.clone(), engine.inputs(), engine.outputs(), engine.properties());
                     manifest.validate()?;
-                    LoadedModel::with_engine(Package::new(manifest, onnx)?, engine)
+                    LoadedModel::with_engine(Package::hashed(manifest, Form::Onnx, onnx, sha256)?, engine)
                 }
             }
         }

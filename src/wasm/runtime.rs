@@ -12,12 +12,37 @@ use crate::model::LoadedModel;
 use wasm_bindgen::prelude::*;
 
 impl Model {
-    fn load_bytes(bytes: Vec<u8>, manifest: Option<&Value>) -> Result<Model, Error> {
+    /// Loads `bytes` with an optional manifest object; `sha256`, when given, is their hash.
+    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&Value>) -> Result<Model, Error> {
         let text = match manifest {
             None => None,
             Some(m) => Some(manifest_text(m)?),
         };
-        Ok(Model::wrap(LoadedModel::from_bytes(bytes, text.as_deref())?))
+        Ok(Model::wrap(LoadedModel::from_hashed_bytes(bytes, sha256, text.as_deref())?))
+    }
+}
+
+/// The sha256 (hex) of `data` (an ArrayBuffer or a view) by WebCrypto's `crypto.subtle.digest`,
+/// which hashes natively (in wasm, hashing ResNet-18's 46 MB took about a second): `None` where
+/// the platform has no WebCrypto (a page not in a secure context) or it fails, and the caller
+/// hashes in wasm.
+#[cfg(all(target_family = "wasm", feature = "onnx"))]
+async fn webcrypto_sha256(data: &JsValue) -> Option<String> {
+    use js_sys::{Function, Promise, Reflect};
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
+    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok()?;
+    let digest: Function = Reflect::get(&subtle, &JsValue::from_str("digest")).ok()?.dyn_into().ok()?;
+    let promise: Promise = digest.call2(&subtle, &JsValue::from_str("SHA-256"), data).ok()?.dyn_into().ok()?;
+    let hash = js_sys::Uint8Array::new(&wasm_bindgen_futures::JsFuture::from(promise).await.ok()?).to_vec();
+    (hash.len() == 32).then(|| hash.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The sha256 (hex) of `bytes`: WebCrypto's on a copy in JavaScript, else computed in wasm.
+#[cfg(all(target_family = "wasm", feature = "onnx"))]
+async fn sha256_of(bytes: &[u8]) -> String {
+    match webcrypto_sha256(&js_sys::Uint8Array::from(bytes).into()).await {
+        Some(hash) => hash,
+        None => crate::package::sha256_hex(bytes),
     }
 }
 
@@ -43,7 +68,7 @@ fn manifest_text(m: &Value) -> Result<String, Error> {
 impl Model {
     /// Loads an ONNX model from bytes, with a manifest object or without (natively: at once).
     pub fn from_bytes(bytes: Vec<u8>, manifest: Option<Value>) -> Result<Model, Thrown> {
-        Model::load_bytes(bytes, manifest.as_ref())
+        Model::load_bytes(bytes, None, manifest.as_ref())
     }
 }
 
@@ -265,11 +290,25 @@ impl Model {
     /// The lean build (`edgeserve/lean`) has no ONNX parser and rejects with `MODEL_LOAD`.
     #[wasm_bindgen(js_name = fromBytes, unchecked_return_type = "Promise<Model>")]
     pub fn from_bytes(bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
-        let loaded = js_run::bytes(&bytes).and_then(|b| Model::load_bytes(b, manifest.as_ref().map(AsRef::as_ref)));
-        match loaded {
-            Ok(model) => js_sys::Promise::resolve(&JsValue::from(model)),
-            Err(e) => js_sys::Promise::reject(&e.into()),
+        let read = match js_run::bytes(&bytes) {
+            Ok(read) => read,
+            Err(e) => return js_sys::Promise::reject(&e.into()),
+        };
+        let manifest: Option<JsValue> = manifest.map(Into::into);
+        #[cfg(not(feature = "onnx"))]
+        {
+            match Model::load_bytes(read, None, manifest.as_ref()) {
+                Ok(model) => js_sys::Promise::resolve(&JsValue::from(model)),
+                Err(e) => js_sys::Promise::reject(&e.into()),
+            }
         }
+        #[cfg(feature = "onnx")]
+        wasm_bindgen_futures::future_to_promise(async move {
+            // The caller's bytes, hashed by WebCrypto: the same bytes as `read` (copied in this
+            // same turn, before anything else can run).
+            let sha256 = webcrypto_sha256(&bytes).await;
+            Ok(JsValue::from(Model::load_bytes(read, sha256, manifest.as_ref())?))
+        })
     }
 
     /// Runs the graph on named inputs, as they are (no preprocessing): `inputs` maps every
@@ -338,9 +377,10 @@ mod fetch {
         call(&caches, "open", &[JsValue::from_str(CACHE)]).await.ok()
     }
 
-    /// The model's bytes: from the cache when a sha256 is given and the cache has them, else
-    /// fetched (streaming, with `onProgress({ loaded, total })`), checked, and cached.
-    pub async fn bytes(url: &str, sha256: Option<&str>, on_progress: Option<&Function>) -> Result<Vec<u8>, Error> {
+    /// The model's bytes and their sha256: from the cache when a sha256 is given and the cache
+    /// has them, else fetched (streaming, with `onProgress({ loaded, total })`), checked, and
+    /// cached.
+    pub async fn bytes(url: &str, sha256: Option<&str>, on_progress: Option<&Function>) -> Result<(Vec<u8>, String), Error> {
         let cache = match sha256 {
             Some(_) => cache().await,
             None => None,
@@ -350,8 +390,8 @@ mod fetch {
                 if !hit.is_undefined() {
                     if let Ok(buffer) = call(&hit, "arrayBuffer", &[]).await {
                         let bytes = Uint8Array::new(&buffer).to_vec();
-                        if sha256_hex(&bytes) == sha {
-                            return Ok(bytes);
+                        if super::webcrypto_sha256(&buffer).await.unwrap_or_else(|| sha256_hex(&bytes)) == sha {
+                            return Ok((bytes, sha.to_owned()));
                         }
                     }
                 }
@@ -384,8 +424,8 @@ mod fetch {
                 f.call1(&JsValue::UNDEFINED, &progress).map_err(|e| load_error(url, format!("onProgress threw: {}", message(&e))))?;
             }
         }
+        let found = super::sha256_of(&bytes).await;
         if let Some(sha) = sha256 {
-            let found = sha256_hex(&bytes);
             if found != sha {
                 return Err(Error::Integrity { model: url.to_owned(), expected: sha.to_owned(), found });
             }
@@ -398,7 +438,7 @@ mod fetch {
                 }
             }
         }
-        Ok(bytes)
+        Ok((bytes, found))
     }
 }
 
@@ -416,7 +456,7 @@ impl Model {
         #[cfg(not(feature = "onnx"))]
         {
             let _ = options;
-            return js_sys::Promise::reject(&JsValue::from(crate::model::no_onnx_parser(&url)));
+            js_sys::Promise::reject(&JsValue::from(crate::model::no_onnx_parser(&url)))
         }
         #[cfg(feature = "onnx")]
         wasm_bindgen_futures::future_to_promise(async move {
@@ -428,9 +468,9 @@ impl Model {
                 }
             }
             let progress = o.and_then(|o| super::js::field(o, "onProgress")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            let bytes = fetch::bytes(&url, sha.as_deref(), progress.as_ref()).await?;
+            let (bytes, found) = fetch::bytes(&url, sha.as_deref(), progress.as_ref()).await?;
             let manifest = o.and_then(|o| super::js::field(o, "manifest"));
-            Ok(JsValue::from(Model::load_bytes(bytes, manifest.as_ref())?))
+            Ok(JsValue::from(Model::load_bytes(bytes, Some(found), manifest.as_ref())?))
         })
     }
 }

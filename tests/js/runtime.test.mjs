@@ -34,6 +34,7 @@ test('fromBytes with the manifest predicts as the package does; without it, run(
   }
   const bare = await Model.fromBytes(new Uint8Array(onnx));
   assert.equal(bare.manifest.task, 'classification');
+  assert.equal(bare.manifest.sha256, manifest.sha256, 'the bytes hashed (by WebCrypto where there is one)');
   assert.deepEqual(bare.manifest.labels, manifest.labels);
   const out = bare.run({ X: Float32Array.from(cases[0].input, (v) => v / 16) });
   assert.equal(out.label.dtype, 'int64');
