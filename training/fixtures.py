@@ -45,6 +45,18 @@ def save(graph: onnx.GraphProto, name: str) -> ort.InferenceSession:
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
+def record(name: str, session: ort.InferenceSession, x_in: np.ndarray) -> None:
+    """Runs the fixture on input x and writes <name>.json: the input and every float32 output."""
+    names = [o.name for o in session.get_outputs()]
+    results = session.run(None, {"x": x_in})
+    expected = {
+        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
+        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in zip(names, results)},
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / f"{name}.json").write_text(json.dumps(expected) + "\n")
+
+
 def multi_io() -> None:
     a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 3])
     b = helper.make_tensor_value_info("b", TensorProto.INT64, ["N"])
@@ -87,14 +99,7 @@ def pools() -> None:
     nodes = [helper.make_node("MaxPool", ["x"], [name], name=f"pool_{name}", **attrs) for name, (attrs, _) in outputs.items()]
     ys = [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 3, *hw]) for name, (_, hw) in outputs.items()]
     session = save(helper.make_graph(nodes, "pools", [x], ys), "pools")
-    x_in = np.random.default_rng(7).normal(size=(2, 3, 9, 13)).astype(np.float32)
-    results = session.run(None, {"x": x_in})
-    expected = {
-        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
-        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in zip(outputs, results)},
-        "reference": f"onnxruntime {ort.__version__}",
-    }
-    (OUT / "pools.json").write_text(json.dumps(expected) + "\n")
+    record("pools", session, np.random.default_rng(7).normal(size=(2, 3, 9, 13)).astype(np.float32))
 
 
 def convs() -> None:
@@ -124,14 +129,7 @@ def convs() -> None:
     shapes = {"conv3_relu": [7, 11, 13], "conv1_clip": [9, 11, 13], "residual": [5, 11, 13], "strided": [16, 6, 7], "wide": [33, 11, 13], "dense": [19]}
     ys = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", *s]) for n, s in shapes.items()]
     session = save(helper.make_graph(nodes, "convs", [x], ys, initializer=inits), "convs")
-    x_in = rng.normal(size=(2, 5, 11, 13)).astype(np.float32)
-    results = session.run(None, {"x": x_in})
-    expected = {
-        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
-        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in zip(shapes, results)},
-        "reference": f"onnxruntime {ort.__version__}",
-    }
-    (OUT / "convs.json").write_text(json.dumps(expected) + "\n")
+    record("convs", session, rng.normal(size=(2, 5, 11, 13)).astype(np.float32))
 
 
 def dense() -> None:
@@ -146,14 +144,7 @@ def dense() -> None:
         helper.make_node("Softmax", ["z"], ["y"], axis=1, name="softmax"),
     ]
     session = save(helper.make_graph(nodes, "dense", [x], [y], initializer=inits), "dense")
-    x_in = rng.normal(size=(2, 7)).astype(np.float32)
-    (out,) = session.run(None, {"x": x_in})
-    expected = {
-        "inputs": {"x": {"shape": list(x_in.shape), "data": x_in.ravel().tolist()}},
-        "outputs": {"y": {"dtype": "float32", "shape": list(out.shape), "data": out.ravel().tolist()}},
-        "reference": f"onnxruntime {ort.__version__}",
-    }
-    (OUT / "dense.json").write_text(json.dumps(expected) + "\n")
+    record("dense", session, rng.normal(size=(2, 7)).astype(np.float32))
 
 
 def unsupported() -> None:
