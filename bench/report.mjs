@@ -141,7 +141,7 @@ const md = [
   ...(rows.some((r) => r.simd128) ? [
     '## Relaxed SIMD against the +simd128 build (Chromium)',
     '',
-    'The two builds of the full package (the same code; tract\'s f32 kernels fuse multiply-adds in the relaxed one) alternating in the same page with onnxruntime-web. Gain: simd128 / relaxed (above 1: relaxed SIMD faster).',
+    'The two builds of the full package (the same code; the f32 matrix kernels, edgeserve\'s and tract\'s, fuse multiply-adds in the relaxed one) alternating in the same page with onnxruntime-web. Gain: simd128 / relaxed (above 1: relaxed SIMD faster).',
     '',
     '| model | relaxed p50 | simd128 p50 | gain p50 | relaxed p99 | simd128 p99 | gain p99 | rows/s relaxed / simd128 at the largest batch |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

@@ -37,10 +37,11 @@ async fn webcrypto_sha256(data: &JsValue) -> Option<String> {
     (hash.len() == 32).then(|| hash.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The sha256 (hex) of `bytes`: WebCrypto's on a copy in JavaScript, else computed in wasm.
+/// The sha256 (hex) of `bytes`, which `data` (an ArrayBuffer or a view) holds in JavaScript too:
+/// WebCrypto's of `data`, else computed in wasm.
 #[cfg(all(target_family = "wasm", feature = "onnx"))]
-async fn sha256_of(bytes: &[u8]) -> String {
-    match webcrypto_sha256(&js_sys::Uint8Array::from(bytes).into()).await {
+async fn sha256_of(data: &JsValue, bytes: &[u8]) -> String {
+    match webcrypto_sha256(data).await {
         Some(hash) => hash,
         None => crate::package::sha256_hex(bytes),
     }
@@ -306,8 +307,8 @@ impl Model {
         wasm_bindgen_futures::future_to_promise(async move {
             // The caller's bytes, hashed by WebCrypto: the same bytes as `read` (copied in this
             // same turn, before anything else can run).
-            let sha256 = webcrypto_sha256(&bytes).await;
-            Ok(JsValue::from(Model::load_bytes(read, sha256, manifest.as_ref())?))
+            let sha256 = sha256_of(&bytes, &read).await;
+            Ok(JsValue::from(Model::load_bytes(read, Some(sha256), manifest.as_ref())?))
         })
     }
 
@@ -335,7 +336,6 @@ mod fetch {
     use wasm_bindgen_futures::JsFuture;
 
     use crate::error::Error;
-    use crate::package::sha256_hex;
 
     /// The cache that holds fetched models.
     const CACHE: &str = "edgeserve-models";
@@ -390,7 +390,7 @@ mod fetch {
                 if !hit.is_undefined() {
                     if let Ok(buffer) = call(&hit, "arrayBuffer", &[]).await {
                         let bytes = Uint8Array::new(&buffer).to_vec();
-                        if super::webcrypto_sha256(&buffer).await.unwrap_or_else(|| sha256_hex(&bytes)) == sha {
+                        if super::sha256_of(&buffer, &bytes).await == sha {
                             return Ok((bytes, sha.to_owned()));
                         }
                     }
@@ -424,7 +424,7 @@ mod fetch {
                 f.call1(&JsValue::UNDEFINED, &progress).map_err(|e| load_error(url, format!("onProgress threw: {}", message(&e))))?;
             }
         }
-        let found = super::sha256_of(&bytes).await;
+        let found = super::sha256_of(&Uint8Array::from(bytes.as_slice()).into(), &bytes).await;
         if let Some(sha) = sha256 {
             if found != sha {
                 return Err(Error::Integrity { model: url.to_owned(), expected: sha.to_owned(), found });
