@@ -119,6 +119,9 @@ fn catalogue() -> Vec<Entry> {
             let bytes = c.onnx.iter().enumerate().map(|(i, b)| if i > 16 && i % 7 == 0 { b ^ 0x5a } else { *b }).collect();
             from_bytes(bytes, None)
         }),
+        ("an ONNX Unsqueeze with an axis outside its output", "MODEL_LOAD", "(Unsqueeze): expected the axes of the output within -2..2 (a tensor of rank 2), got 38", |_| {
+            from_bytes(std::fs::read(root().join("tests/fixtures/fuzz/package/unsqueeze-axis-outside-rank.onnx")).unwrap(), None)
+        }),
         ("a file that is not ONNX", "MODEL_LOAD", "ONNX", |_| from_bytes(b"<!doctype html><title>404</title>".to_vec(), None)),
         ("a wrong sha256", "INTEGRITY", "(the hash of the model bytes)", |c| from_bytes(c.onnx.clone(), Some(manifest_with(c, |m| m["sha256"] = json!("0".repeat(64)))))),
         ("a manifest with a missing field", "BAD_MANIFEST", "outputs", |c| {

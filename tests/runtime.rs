@@ -183,3 +183,54 @@ fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
     assert_eq!(model.engine_name(), "rows");
     matches_onnxruntime("dense", 1e-6);
 }
+
+/// indices.onnx's inputs from indices.json, with `edit` applied to the (input name, values) of
+/// its int64 inputs.
+fn indices_inputs(e: &Value, edit: impl Fn(&str, &mut Vec<i64>)) -> Vec<NamedTensor> {
+    ["ids", "x", "j"]
+        .iter()
+        .map(|&name| {
+            let input = &e["inputs"][name];
+            let shape: Vec<usize> = serde_json::from_value(input["shape"].clone()).unwrap();
+            let data = if input["dtype"] == "int64" {
+                let mut values: Vec<i64> = serde_json::from_value(input["data"].clone()).unwrap();
+                edit(name, &mut values);
+                TensorData::I64(values)
+            } else {
+                TensorData::F32(serde_json::from_value(input["data"].clone()).unwrap())
+            };
+            NamedTensor { name: name.into(), shape, data }
+        })
+        .collect()
+}
+
+/// Gather and GatherElements at indices given at run time: onnxruntime's outputs (negative
+/// indices included); an index outside the data fails that prediction with an error that names
+/// the node, the range and the index (tract 0.23 reads past its data there and panics, a trap in
+/// wasm), and the model goes on serving.
+#[test]
+fn run_time_indices_match_onnxruntime_and_bad_ones_are_refused() {
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/indices.json")).unwrap()).unwrap();
+    let mut model = LoadedModel::from_bytes(fixture("indices.onnx"), None).unwrap();
+    let check = |model: &mut LoadedModel| {
+        let outputs = model.run(indices_inputs(&e, |_, _| {})).unwrap();
+        for output in outputs {
+            let TensorData::F32(got) = &output.data else { panic!("{}: not float32", output.name) };
+            let want: Vec<f32> = serde_json::from_value(e["outputs"][&output.name]["data"].clone()).unwrap();
+            assert_eq!(got, &want, "{}", output.name);
+        }
+    };
+    check(&mut model);
+    let cases: [(&str, usize, i64, &str); 4] = [
+        ("ids", 1, 6, "Gather \"embed\": expected indices within -6..6 (the data's size on axis 0), got 6"),
+        ("ids", 2, -7, "Gather \"embed\": expected indices within -6..6 (the data's size on axis 0), got -7"),
+        ("j", 0, 3, "GatherElements \"pick\": expected indices within -3..3 (the data's size on axis 1), got 3"),
+        ("j", 5, i64::MIN, &format!("GatherElements \"pick\": expected indices within -3..3 (the data's size on axis 1), got {}", i64::MIN)),
+    ];
+    for (input, at, value, message) in cases {
+        let err = model.run(indices_inputs(&e, |name, values| if name == input { values[at] = value })).unwrap_err();
+        assert_eq!(err.code(), "INFERENCE", "{err}");
+        assert!(err.to_string().contains(message), "expected {message:?} in: {err}");
+        check(&mut model);
+    }
+}

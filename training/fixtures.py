@@ -18,6 +18,11 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
 - dense.onnx: input x (float32 [N, 7]); output y = Softmax(Gemm(Relu(Gemm(x, 7 -> 5)), 5 -> 3)):
   dense layers of odd widths, which edgeserve's row executor takes (src/engine/rows.rs: a
   lone row's last, unpaired step of k). dense.json: an input of batch 2 and the output.
+- indices.onnx: inputs ids (int64 [N, 2]), x (float32 [N, 3]) and j (int64 [N, 3]); outputs
+  embedded = Gather(table, ids) (a constant float32 [6, 4] table: [N, 2, 4]) and picked =
+  GatherElements(x, j, axis 1) ([N, 3]): indices that come at run time, which edgeserve checks
+  before tract reads data at them (src/engine/specialize/indices.rs). indices.json: inputs of
+  batch 2 (negative indices among them) and the outputs.
 - unsupported.onnx: a node of an operator no runtime knows (com.example.Frobnicate), named
   "frob_1", to check that errors name the operator and the node.
 
@@ -147,6 +152,38 @@ def dense() -> None:
     record("dense", session, rng.normal(size=(2, 7)).astype(np.float32))
 
 
+def indices() -> None:
+    rng = np.random.default_rng(11)
+    table = rng.normal(size=(6, 4)).astype(np.float32)
+    inputs = [
+        helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 2]),
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3]),
+        helper.make_tensor_value_info("j", TensorProto.INT64, ["N", 3]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("embedded", TensorProto.FLOAT, ["N", 2, 4]),
+        helper.make_tensor_value_info("picked", TensorProto.FLOAT, ["N", 3]),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["embedded"], axis=0, name="embed"),
+        helper.make_node("GatherElements", ["x", "j"], ["picked"], axis=1, name="pick"),
+    ]
+    graph = helper.make_graph(nodes, "indices", inputs, outputs, initializer=[numpy_helper.from_array(table, "table")])
+    session = save(graph, "indices")
+    feed = {
+        "ids": np.array([[0, 5], [-1, 2]], dtype=np.int64),
+        "x": rng.normal(size=(2, 3)).astype(np.float32),
+        "j": np.array([[2, 0, 1], [-3, -1, 2]], dtype=np.int64),
+    }
+    embedded, picked = session.run(None, feed)
+    expected = {
+        "inputs": {n: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()} for n, v in feed.items()},
+        "outputs": {n: {"dtype": "float32", "shape": list(r.shape), "data": r.ravel().tolist()} for n, r in (("embedded", embedded), ("picked", picked))},
+        "reference": f"onnxruntime {ort.__version__}",
+    }
+    (OUT / "indices.json").write_text(json.dumps(expected) + "\n")
+
+
 def unsupported() -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -163,5 +200,6 @@ if __name__ == "__main__":
     pools()
     convs()
     dense()
+    indices()
     unsupported()
     print(f"wrote {sorted(p.name for p in OUT.iterdir())}")

@@ -78,6 +78,8 @@ pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
 #[cfg_attr(feature = "onnx", allow(dead_code))]
 mod lean;
 #[cfg(feature = "onnx")]
+mod checked_ops;
+#[cfg(feature = "onnx")]
 mod onnx;
 #[cfg(feature = "tract")]
 mod plans;

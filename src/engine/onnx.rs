@@ -7,10 +7,11 @@ use super::plans::graph_ios;
 use super::{load_error, run_static_constructors, Engine, PLANNABLE, TRACTABLE};
 use crate::error::Result;
 
-/// Refuses a graph (or a subgraph of an If, Loop or Scan) whose output names a value that no
-/// input, initializer or node of that graph makes: tract 0.23's parser panics on such a graph
-/// (found by the `package` fuzz target; tests/fixtures/fuzz/package/ keeps the input).
-fn check_outputs_are_produced(model: &str, graph: &tract_onnx::pb::GraphProto) -> Result<()> {
+/// Refuses, in a graph or any subgraph of an If, Loop or Scan, what tract 0.23's parser panics
+/// on (found by the `package` fuzz target; tests/fixtures/fuzz/package/ keeps the inputs): an
+/// output that names a value no input, initializer or node of that graph makes, and a tensor of
+/// strings given as raw bytes (tract reads raw bytes for numbers and booleans only).
+fn check_graph(model: &str, graph: &tract_onnx::pb::GraphProto) -> Result<()> {
     let made: std::collections::HashSet<&str> = graph
         .input
         .iter()
@@ -26,12 +27,19 @@ fn check_outputs_are_produced(model: &str, graph: &tract_onnx::pb::GraphProto) -
             format!("output {:?}, which nothing makes", missing.name),
         ));
     }
-    for node in &graph.node {
-        for attribute in &node.attribute {
-            for sub in attribute.g.iter().chain(&attribute.graphs) {
-                check_outputs_are_produced(model, sub)?;
-            }
-        }
+    let attributes = graph.node.iter().flat_map(|n| &n.attribute);
+    let tensors = graph.initializer.iter().chain(attributes.clone().flat_map(|a| a.t.iter().chain(&a.tensors)));
+    let string = tract_onnx::pb::tensor_proto::DataType::String as i32;
+    if let Some(t) = tensors.into_iter().find(|t| t.data_type == string && !t.raw_data.is_empty()) {
+        return Err(load_error(
+            model,
+            "reading the ONNX graph",
+            "tensors of strings in string_data",
+            format!("tensor {:?} of strings as {} raw bytes", t.name, t.raw_data.len()),
+        ));
+    }
+    for sub in attributes.flat_map(|a| a.g.iter().chain(&a.graphs)) {
+        check_graph(model, sub)?;
     }
     Ok(())
 }
@@ -48,12 +56,13 @@ impl Engine {
     /// `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
         run_static_constructors();
-        let framework = tract_onnx::onnx();
+        let mut framework = tract_onnx::onnx();
+        super::checked_ops::register(&mut framework);
         let proto = framework
             .proto_model_for_read(&mut &onnx[..])
             .map_err(|e| load_error(model, "parsing the ONNX file", &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()), e))?;
         if let Some(graph) = &proto.graph {
-            check_outputs_are_produced(model, graph)?;
+            check_graph(model, graph)?;
         }
         let inference = framework
             .model_for_proto_model(&proto)

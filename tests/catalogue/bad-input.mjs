@@ -18,6 +18,8 @@
 //   fresh()        a new digits-accurate model, for the kinds that spoil theirs (a Promise)
 //   run?           for 'main': (inputs, options) => model.run(...) on tests/fixtures/onnx/multi_io.onnx
 //   onnx           bytes of models/digits-fast/model.onnx (Uint8Array); manifest: its manifest
+//   fuzzedOnnx     bytes of tests/fixtures/fuzz/package/unsqueeze-axis-outside-rank.onnx, an ONNX
+//                  file a fuzzer made on which tract's own parser panics (a trap in wasm)
 //   good           a golden raw row (64 numbers); csv: the header and 3 rows of digits-test.csv
 
 const WHAT_EXPECTED_GOT = /expected .+(got|found)[: ]/s;
@@ -98,6 +100,7 @@ export const catalogue = [
   // ---- model files: fromBytes()
   { kind: 'a truncated ONNX file', code: 'MODEL_LOAD', call: (c) => c.fromBytes(c.onnx.slice(0, c.onnx.length >> 1)), message: /ONNX/ },
   { kind: 'a corrupt ONNX file', code: 'MODEL_LOAD', call: (c) => c.fromBytes(c.onnx.map((b, i) => (i > 16 && i % 7 === 0 ? b ^ 0x5a : b))), message: /ONNX/ },
+  { kind: 'an ONNX Unsqueeze with an axis outside its output', code: 'MODEL_LOAD', call: (c) => c.fromBytes(c.fuzzedOnnx), message: /\(Unsqueeze\): expected the axes of the output within -2\.\.2 \(a tensor of rank 2\), got 38/ },
   { kind: 'a file that is not ONNX', code: 'MODEL_LOAD', call: (c) => c.fromBytes(new TextEncoder().encode('<!doctype html><title>404</title>')), message: /ONNX/ },
   { kind: 'bytes that are a string', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.fromBytes('model.onnx'), message: /expected a Uint8Array or an ArrayBuffer, got a string/ },
   { kind: 'a wrong sha256', code: 'INTEGRITY', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.sha256 = '0'.repeat(64); })), message: /expected the sha256 in the manifest, 0{64}, found [0-9a-f]{64}/ },

@@ -2,7 +2,7 @@
 // each kind gets its documented error, and a good prediction matches the golden output after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { edgeserve, golden, root, TOLERANCE } from './helpers.mjs';
 import { catalogue, runCatalogue } from '../catalogue/bad-input.mjs';
 
@@ -25,6 +25,7 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
     runFirst: 'a',
     onnx: new Uint8Array(readFileSync(`${root}models/digits-fast/model.onnx`)),
     manifest: JSON.parse(readFileSync(`${root}models/digits-fast/manifest.json`, 'utf8')),
+    fuzzedOnnx: new Uint8Array(readFileSync(`${root}tests/fixtures/fuzz/package/unsqueeze-axis-outside-rank.onnx`)),
     good: good.input,
     csv: readFileSync(`${root}www/data/digits-test.csv`, 'utf8').split('\n').slice(0, 4).join('\n'),
     csvRows: 3,
@@ -40,4 +41,23 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
   assert.ok(results.length >= 25, `${results.length} kinds`);
   assert.equal(results.length, catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes('main')).length);
   console.log(`bad-input catalogue (wasm in Node): ${results.length} kinds, every one as documented`);
+});
+
+test('every malformed ONNX file a fuzzer or training/malformed.py made is refused in wasm, and the module keeps working', async () => {
+  const { cases } = golden('digits-accurate');
+  const model = Model.load('digits-accurate');
+  const dir = `${root}tests/fixtures/fuzz/package/`;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
+  assert.ok(files.length >= 30, `${files.length} files`);
+  for (const file of files) {
+    await assert.rejects(Model.fromBytes(new Uint8Array(readFileSync(dir + file))), (e) => {
+      assert.equal(e.code, 'MODEL_LOAD', `${file}: ${e.message}`);
+      if (file.startsWith('op-')) assert.match(e.message.toLowerCase(), new RegExp(`\\(${file.split('-')[1]}\\): expected `), file);
+      return true;
+    }, file);
+    const p = model.predict(Float32Array.from(cases[0].input));
+    assert.equal(p.label, cases[0].expected.label, `after ${file}`);
+  }
+  model.free();
+  console.log(`malformed ONNX (wasm in Node): ${files.length} files refused, the module unharmed`);
 });

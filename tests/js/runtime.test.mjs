@@ -111,3 +111,29 @@ test('convolutions and a dense layer match onnxruntime (edgeserve\'s matrix-mult
     }
   }
 });
+
+test('Gather and GatherElements at run-time indices match onnxruntime; an index outside the data is an error, not a trap', async () => {
+  const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/indices.json`, 'utf8'));
+  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/indices.onnx`));
+  const inputs = (edit = () => {}) => {
+    const ids = BigInt64Array.from(e.inputs.ids.data.map(BigInt));
+    const j = BigInt64Array.from(e.inputs.j.data.map(BigInt));
+    edit({ ids, j });
+    return { ids, x: Float32Array.from(e.inputs.x.data), j };
+  };
+  const matches = () => {
+    const out = m.run(inputs());
+    assert.deepEqual(Array.from(out.embedded.data), e.outputs.embedded.data);
+    assert.deepEqual(Array.from(out.picked.data), e.outputs.picked.data);
+  };
+  matches();
+  const bad = [
+    [(t) => (t.ids[1] = 6n), /Gather "embed": expected indices within -6\.\.6 \(the data's size on axis 0\), got 6/],
+    [(t) => (t.j[5] = -4n), /GatherElements "pick": expected indices within -3\.\.3 \(the data's size on axis 1\), got -4/],
+  ];
+  for (const [edit, message] of bad) {
+    assert.throws(() => m.run(inputs(edit)), (err) => err.code === 'INFERENCE' && message.test(err.message));
+    matches();
+  }
+  m.free();
+});

@@ -11,6 +11,7 @@
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm;
+mod indices;
 mod pool;
 
 use tract_nnef::internal::*;
@@ -27,8 +28,10 @@ pub fn keep_kernels() {
     std::hint::black_box(gemm::kernel_for as *const ());
 }
 
-/// Replaces the nodes of `model` (optimized) that edgeserve's ops cover.
+/// Replaces the nodes of `model` (optimized) that edgeserve's ops cover, and checks the
+/// indices that come at run time before the ops that index with them ([`indices`]).
 pub fn specialize(model: &mut TypedModel) -> TractResult<()> {
+    indices::check_indices(model)?;
     for id in 0..model.nodes.len() {
         let node = &model.nodes[id];
         let Some(pool) = node.op_as::<OptMaxPool>() else { continue };
