@@ -124,7 +124,12 @@ fn expected_sha256(manifest: &Manifest, form: Form) -> Result<String> {
 
 /// Lowercase hex sha256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// A digest in lowercase hex, as manifests write sha256.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A package as the build script embedded it: its directory name, its manifest and its graph

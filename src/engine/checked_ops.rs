@@ -24,8 +24,9 @@ type Builder = fn(&ParsingContext, &NodeProto) -> Built;
 enum Verdict {
     /// The values are valid for what is known: tract's inference may go on.
     Proceed,
-    /// The input's rank is not known yet, and tract's inference would use the values with it:
-    /// wait until it is (the analyser comes back when an input's facts change).
+    /// What the check needs (the input's rank, a constant input's value) is not known yet, and
+    /// tract's inference would use the values with it: wait until it is (the analyser comes back
+    /// when an input's facts change).
     Wait,
 }
 
@@ -427,7 +428,7 @@ fn pad(n: &Node) -> TractResult<Verdict> {
     }
     for (axis, dim) in n.dims(0).into_iter().enumerate() {
         let (before, after) = (pads[axis], pads[axis + rank]);
-        if before < -(1 << 40) || after < -(1 << 40) || dim.is_some_and(|d| d + before + after < 0) {
+        if dim.is_some_and(|d| d.saturating_add(before).saturating_add(after) < 0) {
             bail!("expected pads that leave axis {axis} a size of 0 or more, got {before} and {after} on a size of {}", dim.map_or("?".into(), |d| d.to_string()));
         }
     }
@@ -444,9 +445,7 @@ fn element_indices(n: &Node) -> TractResult<Verdict> {
         bail!("expected indices of rank {rank} (the data's), got rank {}", n.rank(1).unwrap_or_default());
     }
     if let (Some(size), Some(indices)) = (size, n.value(1)) {
-        if let Some(i) = indices.iter().find(|&&i| !(-size..size).contains(&i)) {
-            bail!("expected indices within -{size}..{size} (the data's size on axis {axis}), got {i}");
-        }
+        super::specialize::indices::within_axis(size, axis.rem_euclid(rank as i64) as usize, indices)?;
     }
     Ok(Verdict::Proceed)
 }

@@ -22,29 +22,37 @@ impl Model {
     }
 }
 
-/// The sha256 (hex) of `data` (an ArrayBuffer or a view) by WebCrypto's `crypto.subtle.digest`,
-/// which hashes natively (in wasm, hashing ResNet-18's 46 MB took about a second): `None` where
-/// the platform has no WebCrypto (a page not in a secure context) or it fails, and the caller
-/// hashes in wasm.
+/// Starts WebCrypto's sha256 of `data` (an ArrayBuffer or a view) by `crypto.subtle.digest`,
+/// which copies the bytes when called and hashes natively (in wasm, hashing ResNet-18's 46 MB took
+/// about a second): `None` where the platform has no WebCrypto (a page not in a secure context).
 #[cfg(all(target_family = "wasm", feature = "onnx"))]
-async fn webcrypto_sha256(data: &JsValue) -> Option<String> {
-    use js_sys::{Function, Promise, Reflect};
+fn webcrypto_digest(data: &JsValue) -> Option<js_sys::Promise> {
+    use js_sys::{Function, Reflect};
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
     let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok()?;
     let digest: Function = Reflect::get(&subtle, &JsValue::from_str("digest")).ok()?.dyn_into().ok()?;
-    let promise: Promise = digest.call2(&subtle, &JsValue::from_str("SHA-256"), data).ok()?.dyn_into().ok()?;
-    let hash = js_sys::Uint8Array::new(&wasm_bindgen_futures::JsFuture::from(promise).await.ok()?).to_vec();
-    (hash.len() == 32).then(|| hash.iter().map(|b| format!("{b:02x}")).collect())
+    digest.call2(&subtle, &JsValue::from_str("SHA-256"), data).ok()?.dyn_into().ok()
 }
 
-/// The sha256 (hex) of `bytes`, which `data` (an ArrayBuffer or a view) holds in JavaScript too:
-/// WebCrypto's of `data`, else computed in wasm.
+/// The sha256 (hex) of `bytes`: the result of `digest` (a [`webcrypto_digest`] of the same
+/// bytes), else, where there is none or it fails, computed in wasm.
+#[cfg(all(target_family = "wasm", feature = "onnx"))]
+async fn sha256_hex_of(digest: Option<js_sys::Promise>, bytes: &[u8]) -> String {
+    if let Some(promise) = digest {
+        if let Ok(hash) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            let hash = js_sys::Uint8Array::new(&hash).to_vec();
+            if hash.len() == 32 {
+                return crate::package::hex(&hash);
+            }
+        }
+    }
+    crate::package::sha256_hex(bytes)
+}
+
+/// The sha256 (hex) of `bytes`, which `data` (an ArrayBuffer or a view) holds in JavaScript too.
 #[cfg(all(target_family = "wasm", feature = "onnx"))]
 async fn sha256_of(data: &JsValue, bytes: &[u8]) -> String {
-    match webcrypto_sha256(data).await {
-        Some(hash) => hash,
-        None => crate::package::sha256_hex(bytes),
-    }
+    sha256_hex_of(webcrypto_digest(data), bytes).await
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -303,11 +311,13 @@ impl Model {
                 Err(e) => js_sys::Promise::reject(&e.into()),
             }
         }
+        // WebCrypto copies the caller's bytes now, in the same turn as `read` was copied: the
+        // future below first runs later, when the caller may have changed their buffer.
+        #[cfg(feature = "onnx")]
+        let digest = webcrypto_digest(&bytes);
         #[cfg(feature = "onnx")]
         wasm_bindgen_futures::future_to_promise(async move {
-            // The caller's bytes, hashed by WebCrypto: the same bytes as `read` (copied in this
-            // same turn, before anything else can run).
-            let sha256 = sha256_of(&bytes, &read).await;
+            let sha256 = sha256_hex_of(digest, &read).await;
             Ok(JsValue::from(Model::load_bytes(read, Some(sha256), manifest.as_ref())?))
         })
     }

@@ -137,3 +137,14 @@ test('Gather and GatherElements at run-time indices match onnxruntime; an index 
   }
   m.free();
 });
+
+test('fromBytes takes the bytes as they are at the call: changing the buffer afterwards changes nothing', async () => {
+  const { cases } = golden('digits-fast');
+  const bytes = new Uint8Array(onnx);
+  const pending = Model.fromBytes(bytes, manifest); // the manifest's sha256 is checked
+  bytes.fill(0);
+  const m = await pending;
+  assert.equal(m.manifest.sha256, manifest.sha256);
+  assert.equal(m.predict(cases[0].input).label, cases[0].expected.label);
+  m.free();
+});

@@ -41,21 +41,28 @@ pub struct IndicesWithin {
     pub node: String,
 }
 
+/// Refuses an index outside `-d..d`, `d` the data's size on `axis` (ONNX's rule for Gather,
+/// GatherElements and ScatterElements). Also checks constant indices when a model loads
+/// (`engine::checked_ops`).
+pub fn within_axis(d: i64, axis: usize, indices: impl IntoIterator<Item = i64>) -> TractResult<()> {
+    match indices.into_iter().find(|i| !(-d..d).contains(i)) {
+        Some(i) => bail!("expected indices within -{d}..{d} (the data's size on axis {axis}), got {i}"),
+        None => Ok(()),
+    }
+}
+
 impl IndicesWithin {
-    fn check(&self, data: &[usize], indices: &[i64], indices_shape: &[usize]) -> TractResult<()> {
+    fn check<T: Copy + Into<i64>>(&self, data: &[usize], indices: &[T], indices_shape: &[usize]) -> TractResult<()> {
         match self.indexing {
             Indexing::Axis { op, axis } => {
                 let Some(&d) = data.get(axis) else { bail!("{op} {:?}: expected data with an axis {axis}, got shape {data:?}", self.node) };
-                let d = d as i64;
-                if let Some(i) = indices.iter().find(|&&i| !(-d..d).contains(&i)) {
-                    bail!("{op} {:?}: expected indices within -{d}..{d} (the data's size on axis {axis}), got {i}", self.node);
-                }
+                within_axis(d as i64, axis, indices.iter().map(|&i| i.into())).map_err(|e| format_err!("{op} {:?}: {e}", self.node))?;
             }
             Indexing::Tuples { batch_dims } => {
                 let k = indices_shape.last().copied().unwrap_or(0).max(1);
                 for tuple in indices.chunks(k) {
                     for (j, &i) in tuple.iter().enumerate() {
-                        let d = data.get(batch_dims + j).copied().unwrap_or(0) as i64;
+                        let (i, d) = (i.into(), data.get(batch_dims + j).copied().unwrap_or(0) as i64);
                         if !(0..d).contains(&i) {
                             bail!("GatherND {:?}: expected indices within 0..{d} (the data's size on axis {}), got {i}", self.node, batch_dims + j);
                         }
@@ -89,9 +96,13 @@ impl EvalOp for IndicesWithin {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (data, indices) = args_2!(inputs);
         {
-            let as_i64 = indices.cast_to::<i64>()?;
-            let view = as_i64.try_as_plain_ram()?;
-            self.check(data.shape(), view.as_slice::<i64>()?, indices.shape())?;
+            // ONNX's indices are int64 or int32: read in place, without a copy per call.
+            let view = indices.try_as_plain_ram()?;
+            match indices.datum_type() {
+                DatumType::I64 => self.check(data.shape(), view.as_slice::<i64>()?, indices.shape())?,
+                DatumType::I32 => self.check(data.shape(), view.as_slice::<i32>()?, indices.shape())?,
+                other => bail!("{:?}: expected int64 or int32 indices, got {other:?}", self.node),
+            }
         }
         Ok(tvec!(indices))
     }

@@ -11,7 +11,7 @@
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm;
-mod indices;
+pub(super) mod indices;
 mod pool;
 
 use tract_nnef::internal::*;
