@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef pkg site demo \
-        bench-batch bench-models bench bench-smoke conformance conformance-update fuzz test test-native test-wasm test-wasm-node \
+        bench-batch bench-models bench bench-smoke conformance conformance-update fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
 help:
@@ -27,7 +27,7 @@ help:
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
 	@echo "make models-nnef  write each package's lean forms (model.nnef.tar, model.rows), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
-	@echo "make fuzz     run every cargo-fuzz target for FUZZ_SECONDS (default 300) each"
+	@echo "make fuzz     run every cargo-fuzz target, and the JavaScript boundary fuzzer in each layer, for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
 
 ## Setup ---------------------------------------------------------------------------------------
@@ -169,7 +169,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SANITIZER ?= address
 FUZZ_SEED ?= 0
 FUZZ_TARGETS := manifest package csv input rows
-fuzz: setup-fuzz
+fuzz: fuzz-rust fuzz-js
+
+fuzz-rust: setup-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
@@ -179,6 +181,14 @@ fuzz: setup-fuzz
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, see target/fuzz-$$t.log and fuzz/artifacts/$$t/"; exit 1; }; \
 	done
 
+# The property-based fuzzer of the JavaScript boundary (fast-check; tests/catalogue/boundary-fuzz.mjs):
+# random JavaScript values at every export, in Node (both builds) and in Chromium (page thread,
+# both builds, and WorkerModel), FUZZ_SECONDS per layer; FUZZ_SEED 0 draws a new seed (printed).
+# make test runs it for 10 s per layer from seed 1 (test-js, test-e2e).
+fuzz-js: pkg setup-node setup-browser
+	@seed=$(FUZZ_SEED); [ "$$seed" != 0 ] || seed=$$(( (RANDOM << 15) | RANDOM )); echo "== fuzz-js seed $$seed, $(FUZZ_SECONDS) s per layer"; \
+	FUZZ_JS_SECONDS=$(FUZZ_SECONDS) FUZZ_JS_SEED=$$seed node --test tests/js/boundary-fuzz.test.mjs tests/e2e/boundary-fuzz.test.mjs
+
 ## Tests ---------------------------------------------------------------------------------------
 
 test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz bench-smoke
@@ -187,7 +197,7 @@ test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz be
 test-conformance: conformance
 
 test-fuzz:
-	$(MAKE) fuzz FUZZ_SECONDS=20 FUZZ_SANITIZER=none FUZZ_SEED=1
+	$(MAKE) fuzz-rust FUZZ_SECONDS=20 FUZZ_SANITIZER=none FUZZ_SEED=1
 
 test-native:
 	cargo test

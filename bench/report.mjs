@@ -43,7 +43,7 @@ const ortDist = `${root}node_modules/onnxruntime-web/dist/`;
 const edgeserveBytes = (dir) => ({
   wasm: sizes([`${dir}edgeserve_bg.wasm`]),
   relaxedWasm: sizes([`${dir}edgeserve_relaxed_bg.wasm`]),
-  js: sizes([...['edgeserve.js', 'index.js', 'load.js', 'client.js', 'lifetime.js'].map((f) => `${dir}${f}`), ...files(`${dir}snippets`)]),
+  js: sizes([...['edgeserve.js', 'index.js', 'load.js', 'client.js', 'guard.js'].map((f) => `${dir}${f}`), ...files(`${dir}snippets`)]),
 });
 const bytes = {
   'edgeserve lean (edgeserve/lean)': edgeserveBytes(`${root}pkg/lean/`),

@@ -13,15 +13,17 @@
 //                                                 (an error output carries { message, code })
 //                     { id, ok: true, result }    exactly one reply ...
 //                     { id, ok: false, error }    ... or this; error = { name, message, code }
-// A request with id 0 gets no reply (streamWrite, sent for every stream item).
+// A request with id 0 gets no reply (streamWrite, sent for every stream item). A stream item the
+// client could not send arrives as { unsendable: reason }: its output is a BAD_INPUT error in its
+// place. An error with code 'INTERNAL' means this worker's wasm instance trapped (a bug): the
+// client then starts a new worker.
 // Typed arrays in results are transferred (not copied). A batch yields between chunks, so a
 // predict sent during a batch is answered before the batch ends.
-import { Model } from './edgeserve.js';
-import init from './load.js';
+import init, { Model } from './index.js';
 
 const ready = init();
 let model = null;
-/** Open streams by id: the writer into model.stream(). */
+/** Open streams by id: the writer into model.stream(), and the reasons of unsendable items by index. */
 const streams = new Map();
 
 function plainBatch(r, withCsv) {
@@ -65,27 +67,45 @@ const methods = {
   },
   streamOpen(sid, options) {
     const stream = model.stream(options);
-    const writer = stream.writable.getWriter();
-    streams.set(sid, writer);
+    const open = { writer: stream.writable.getWriter(), written: 0, unsendable: new Map() };
+    streams.set(sid, open);
     (async () => {
       const reader = stream.readable.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        // Error objects lose their code in a structured clone: send the fields.
-        if (value.error) value.error = { message: value.error.message, code: value.error.code };
-        self.postMessage({ stream: sid, output: value }, transferables(value.prediction));
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const reason = open.unsendable.get(value.index);
+          if (reason !== undefined) {
+            open.unsendable.delete(value.index);
+            value.error = {
+              code: 'BAD_INPUT',
+              message: `rows[${value.index}] could not be sent to the worker: expected a value the structured clone algorithm copies (a typed array, an array of numbers), got ${reason}`,
+            };
+          } else if (value.error) {
+            // Error objects lose their code in a structured clone: send the fields.
+            value.error = { message: value.error.message, code: value.error.code };
+          }
+          self.postMessage({ stream: sid, output: value }, transferables(value.prediction));
+        }
+        self.postMessage({ stream: sid, done: true });
+      } catch (e) {
+        self.postMessage({ stream: sid, failed: plainError(e) });
       }
-      self.postMessage({ stream: sid, done: true });
     })();
   },
   streamWrite(sid, items) {
-    const writer = streams.get(sid);
-    // A failed write also fails the stream's reader, which reports it; nothing to do here.
-    for (const item of items) writer.write(item).catch(() => {});
+    const open = streams.get(sid);
+    for (const item of items) {
+      const unsendable = item !== null && typeof item === 'object' && 'unsendable' in item && Object.keys(item).length === 1;
+      if (unsendable) open.unsendable.set(open.written, String(item.unsendable));
+      open.written++;
+      // A failed write also fails the stream's reader, which reports it; nothing to do here.
+      open.writer.write(unsendable ? null : item).catch(() => {});
+    }
   },
   async streamClose(sid) {
-    await streams.get(sid).close();
+    await streams.get(sid).writer.close();
     streams.delete(sid);
   },
 };
@@ -96,6 +116,10 @@ function transferables(value) {
     if (ArrayBuffer.isView(v) && !found.includes(v.buffer)) found.push(v.buffer);
   }
   return found;
+}
+
+function plainError(e) {
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code };
 }
 
 self.onmessage = async ({ data: { id, method, args = [] } }) => {
@@ -109,6 +133,6 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
     if (id === 0) return; // fire and forget (streamWrite): no reply
     self.postMessage({ id, ok: true, result }, transferables(result));
   } catch (e) {
-    self.postMessage({ id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code } });
+    self.postMessage({ id, ok: false, error: plainError(e) });
   }
 };

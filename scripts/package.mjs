@@ -1,6 +1,6 @@
 // Completes the npm package that wasm-pack wrote into pkg/ (the full build) and target/pkg-lean/
 // (the lean build): adds the JavaScript that must be JavaScript (js/client.js + js/worker.js: the
-// Worker and its client; js/lifetime.js; js/load.js: which wasm build to load) and an entry point,
+// Worker and its client; js/guard.js; js/load.js: which wasm build to load) and an entry point,
 // index.js, that exports the wasm API and WorkerModel together; puts the lean build into pkg/lean/
 // (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
 // (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
@@ -15,22 +15,23 @@ const leanRelaxedBuild = new URL('../target/pkg-lean-relaxed/', import.meta.url)
 const lean = new URL('lean/', pkg);
 const js = new URL('../js/', import.meta.url);
 
-// A use after free() throws a clear Error (code BAD_INPUT) for every class that owns wasm memory.
-const guarded = ['Model', 'ModelSet', 'BatchResult'];
+// Every class that owns wasm memory is guarded (js/guard.js): a use after free() throws a clear
+// Error (code BAD_INPUT), a trap poisons the instance (code INTERNAL).
 const exports = `export * from './edgeserve.js';
 export { default, relaxedSimd, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
+export { trapped } from './guard.js';
 `;
-const glue = ['client.js', 'client.d.ts', 'worker.js', 'lifetime.js', 'load.js', 'load.d.ts'];
+const glue = ['client.js', 'client.d.ts', 'worker.js', 'guard.js', 'guard.d.ts', 'load.js', 'load.d.ts'];
 
 /** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
 function complete(dir, what) {
   for (const file of glue) cpSync(new URL(file, js), new URL(file, dir));
   const entry = `// ${what}: the wasm API (edgeserve.js) and the Worker client.
-import { ${guarded.join(', ')} } from './edgeserve.js';
-import { guardFreed } from './lifetime.js';
+import * as api from './edgeserve.js';
+import { guardAll } from './guard.js';
 
-${guarded.map((c) => `guardFreed(${c});`).join('\n')}
+guardAll(api);
 ${exports}`;
   writeFileSync(new URL('index.js', dir), entry);
   writeFileSync(new URL('index.d.ts', dir), `// Types of ${what}.\n${exports}`);
@@ -72,6 +73,6 @@ manifest.exports = {
   './*': './*',
 };
 manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', 'edgeserve_relaxed_bg.wasm', ...glue, 'snippets', 'lean'])];
-manifest.sideEffects = ['./index.js', './lifetime.js', './edgeserve.js', './worker.js', './load.js', './snippets/*', './lean/*'];
+manifest.sideEffects = ['./index.js', './guard.js', './edgeserve.js', './worker.js', './load.js', './snippets/*', './lean/*'];
 writeFileSync(new URL('package.json', pkg), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`);

@@ -405,7 +405,6 @@ pub fn no_tract(model: &str) -> Error {
 }
 
 /// The refusal of the lean build (no `onnx` feature) to read ONNX.
-#[cfg(not(feature = "onnx"))]
 pub fn no_onnx_parser(model: &str) -> Error {
     Error::ModelLoad {
         model: model.to_owned(),

@@ -128,8 +128,10 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
                 let got: Vec<String> = t.shape.iter().map(usize::to_string).collect();
                 return Err(Error::bad_input(format!("input {:?} has the wrong shape", input.name), shape_string(&input.shape), format!("[{}]", got.join(", "))));
             }
-            let elements: usize = t.shape.iter().product();
-            if elements != t.data.len() {
+            // Checked: a shape given at run time may multiply past usize (32 bits in wasm).
+            let elements = t.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+            if elements != Some(t.data.len()) {
+                let elements = elements.map_or_else(|| "more than can be addressed".to_owned(), |n| n.to_string());
                 return Err(Error::bad_input(
                     format!("input {:?} does not fill its shape", input.name),
                     format!("{elements} values for shape {:?}", t.shape),

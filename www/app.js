@@ -9,10 +9,18 @@ import { setupStream } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** One WorkerModel per package name, started when first needed. */
+/**
+ * One WorkerModel per package name, started when first needed. Each starts after the service
+ * worker has settled (see controllerSettled), as the first one does. A start that fails is not
+ * kept, so the next use tries again.
+ */
 const workers = new Map();
 export function workerFor(name) {
-  if (!workers.has(name)) workers.set(name, WorkerModel.create({ model: name }));
+  if (!workers.has(name)) {
+    const created = controllerSettled().then(() => WorkerModel.create({ model: name }));
+    created.catch(() => workers.get(name) === created && workers.delete(name));
+    workers.set(name, created);
+  }
   return workers.get(name);
 }
 

@@ -20,9 +20,7 @@ export function setupRealtime(state, workerFor) {
     bars.append(li);
   }
 
-  const clear = () => {
-    ctx.clearRect(0, 0, pad.width, pad.height);
-    paintGrid($('grid'), new Float32Array(64));
+  const blank = () => {
     $('rt-label').textContent = '–';
     $('rt-latency').textContent = '–';
     for (const li of bars.children) {
@@ -31,23 +29,46 @@ export function setupRealtime(state, workerFor) {
     }
   };
 
-  let predictions = 0;
+  // Requests are numbered, and only the latest one's reply (or error) is shown: predictions
+  // overlap (a stroke, then a change of model), run on different workers (a warm one, one still
+  // starting) and can finish out of order, so an older reply would show another model's label
+  // than the one selected, or refill a pad cleared meanwhile. A clear counts as a request.
+  let latest = 0;
+  const clear = () => {
+    latest++;
+    ctx.clearRect(0, 0, pad.width, pad.height);
+    paintGrid($('grid'), new Float32Array(64));
+    blank();
+  };
+
+  let predictions = 0; // shown, counted once each (the e2e tests wait on it)
   const predict = async () => {
     const features = toFeatures(pad, scratch);
     if (!features) return;
+    const seq = ++latest;
+    const name = state.model;
     paintGrid($('grid'), features);
-    const remote = await workerFor(state.model);
-    const r = await remote.predict(features);
-    $('rt-label').textContent = r.label;
-    $('rt-latency').textContent = formatMs(r.latencyMs);
-    [...bars.children].forEach((li, i) => {
-      li.children[1].value = r.scores[i];
-      li.children[2].textContent = r.scores[i].toFixed(2);
-    });
-    const { realtime } = await remote.latency();
-    $('rt-stats').textContent = `${realtime.count} predictions · p50 ${formatMs(realtime.p50)} · p95 ${formatMs(realtime.p95)} · p99 ${formatMs(realtime.p99)}`;
-    document.body.dataset.realtimeModel = remote.name;
-    document.body.dataset.realtimePredictions = String(++predictions);
+    try {
+      const remote = await workerFor(name);
+      const r = await remote.predict(features);
+      const { realtime } = await remote.latency();
+      if (seq !== latest) return; // superseded: a newer request shows its own reply
+      $('rt-label').textContent = r.label;
+      $('rt-latency').textContent = formatMs(r.latencyMs);
+      [...bars.children].forEach((li, i) => {
+        li.children[1].value = r.scores[i];
+        li.children[2].textContent = r.scores[i].toFixed(2);
+      });
+      $('rt-stats').textContent = `${realtime.count} predictions · p50 ${formatMs(realtime.p50)} · p95 ${formatMs(realtime.p95)} · p99 ${formatMs(realtime.p99)}`;
+      document.body.dataset.realtimeModel = remote.name;
+      document.body.dataset.realtimePredictions = String(++predictions);
+    } catch (e) {
+      // Callers do not wait on predict(): a failure (a model's worker that could not start, a
+      // worker that failed) is shown here, in the panel, or nowhere.
+      if (seq !== latest) return;
+      blank();
+      $('rt-latency').textContent = `could not predict with ${name}: ${e.message}`;
+    }
   };
 
   let drawing = false;

@@ -1,8 +1,12 @@
 //! Batch exports: `model.predictBatch(rows, options)` and `model.predictCsv(text, options)`.
-//! On wasm32 they return Promises and yield to the event loop after each chunk (calling
-//! `onProgress` first); natively they run to the end.
+//! On wasm32 they return Promises, driven chunk by chunk from JavaScript (see [`super::job`]),
+//! yielding to the event loop after each chunk (calling `onProgress` first); natively they run
+//! to the end.
 
-use super::js::{self, check_options, label_column_option, whole_option};
+use super::job::{self, Steps};
+use super::js::{self, check_options, function_option, label_column_option, whole_option};
+#[cfg(target_family = "wasm")]
+use super::js::{string_arg, MAX_TEXT_UNITS};
 use super::{BatchInput, BatchOptions, CsvOptions, Model, Shared, Thrown, Value};
 use crate::error::Error;
 use crate::model::Predictions;
@@ -98,83 +102,75 @@ impl BatchResult {
 
 /// A batch ready to run: the job, the model, and what the result needs besides predictions.
 struct Prepared {
-    job: BatchJob,
+    job: Option<BatchJob>,
     shared: Shared,
     classes: Vec<String>,
     truth: Option<Vec<String>>,
-    /// `onProgress`, called after each chunk (on wasm32; natively there is no callback).
-    #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
-    on_progress: Option<Value>,
 }
 
 impl Model {
-    fn prepare_rows(&self, rows: &Value, options: Option<&Value>) -> Result<Prepared, Error> {
+    /// The batch, and its `onProgress` (a function, or None).
+    fn prepare_rows(&self, rows: &Value, options: Option<&Value>) -> Result<(Prepared, Option<Value>), Error> {
         check_options(options, "predictBatch")?;
         let chunk = whole_option(options, "chunkSize", DEFAULT_CHUNK, MAX_CHUNK)?;
-        let (width, classes) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec())))?;
-        let raw = js::read_rows(rows, width)?;
+        let on_progress = function_option(options, "onProgress")?;
+        let (width, classes, max_rows) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows())))?;
+        let raw = js::read_rows(rows, width, usize::try_from(max_rows).unwrap_or(usize::MAX))?;
         let job = self.shared.with(|m| BatchJob::new(m, raw, chunk))?;
-        let on_progress = options.and_then(|o| js::field(o, "onProgress"));
-        Ok(Prepared { job, shared: self.shared.clone(), classes, truth: None, on_progress })
+        Ok((Prepared { job: Some(job), shared: self.shared.clone(), classes, truth: None }, on_progress))
     }
 
-    fn prepare_csv(&self, text: &str, options: Option<&Value>) -> Result<Prepared, Error> {
+    fn prepare_csv(&self, text: Result<String, Error>, options: Option<&Value>) -> Result<(Prepared, Option<Value>), Error> {
+        let text = text?;
         check_options(options, "predictCsv")?;
         let chunk = whole_option(options, "chunkSize", DEFAULT_CHUNK, MAX_CHUNK)?;
         let label_column = label_column_option(options)?;
+        let on_progress = function_option(options, "onProgress")?;
         let (width, classes) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec())))?;
-        let table = csv::parse(text, width, label_column.as_ref())?;
+        let table = csv::parse(&text, width, label_column.as_ref())?;
         let job = self.shared.with(|m| BatchJob::new(m, table.features, chunk))?;
-        let on_progress = options.and_then(|o| js::field(o, "onProgress"));
-        Ok(Prepared { job, shared: self.shared.clone(), classes, truth: table.truth, on_progress })
+        Ok((Prepared { job: Some(job), shared: self.shared.clone(), classes, truth: table.truth }, on_progress))
     }
 }
 
-/// Runs a prepared batch to the end without yielding (natively).
+impl Steps for Prepared {
+    type Output = BatchResult;
+
+    /// Predicts the next chunk; the model can serve other calls between chunks.
+    fn step(&mut self) -> Result<Value, Error> {
+        let job = self.job.as_mut().ok_or_else(finished)?;
+        let progress = self.shared.with(|m| job.step(m))?;
+        js::to_value(&progress)
+    }
+
+    fn is_done(&self) -> bool {
+        self.job.as_ref().is_none_or(BatchJob::is_done)
+    }
+
+    fn finish(&mut self) -> Result<BatchResult, Error> {
+        let job = self.job.take().ok_or_else(finished)?;
+        Ok(BatchResult::new(job.finish(), std::mem::take(&mut self.classes), self.truth.take()))
+    }
+}
+
+/// The error of a step after the end (the package's JavaScript never makes one).
+fn finished() -> Error {
+    Error::Inference { model: "(boundary)".into(), detail: "a batch step after its end: expected a batch in progress, got a finished one".into() }
+}
+
 #[cfg(not(target_family = "wasm"))]
-fn run(mut p: Prepared) -> Result<BatchResult, Error> {
-    while !p.job.is_done() {
-        p.shared.with(|m| p.job.step(m))?;
-    }
-    Ok(BatchResult::new(p.job.finish(), p.classes, p.truth))
-}
-
-/// Runs a prepared batch chunk by chunk: after each, `onProgress` is called and the event loop
-/// gets a turn, so a page stays responsive and the model can serve other calls meanwhile.
-#[cfg(target_family = "wasm")]
-async fn run(mut p: Prepared) -> Result<BatchResult, JsValue> {
-    loop {
-        let progress = p.shared.with(|m| p.job.step(m))?;
-        if let Some(callback) = p.on_progress.as_ref().and_then(|f| f.dyn_ref::<js_sys::Function>()) {
-            callback.call1(&JsValue::UNDEFINED, &js::to_value(&progress)?)?;
-        }
-        if p.job.is_done() {
-            break;
-        }
-        js::yield_to_event_loop().await;
-    }
-    Ok(BatchResult::new(p.job.finish(), p.classes, p.truth))
-}
-
-/// A Promise of the batch's result; errors in the arguments reject it too.
-#[cfg(target_family = "wasm")]
-fn promise(prepared: Result<Prepared, Error>) -> js_sys::Promise {
-    match prepared {
-        Ok(p) => wasm_bindgen_futures::future_to_promise(async move { run(p).await.map(JsValue::from) }),
-        Err(e) => js_sys::Promise::reject(&e.into()),
-    }
-}
+use job::run;
 
 #[cfg(not(target_family = "wasm"))]
 impl Model {
     /// Predicts a batch of rows (natively: to the end, at once). See the wasm32 docs.
     pub fn predict_batch(&self, rows: BatchInput, options: Option<BatchOptions>) -> Result<BatchResult, Thrown> {
-        run(self.prepare_rows(&rows, super::options(&options))?)
+        run(self.prepare_rows(&rows, super::options(&options))?.0)
     }
 
     /// Predicts the rows of a CSV text (natively: to the end, at once). See the wasm32 docs.
     pub fn predict_csv(&self, text: &str, options: Option<CsvOptions>) -> Result<BatchResult, Thrown> {
-        run(self.prepare_csv(text, super::options(&options))?)
+        run(self.prepare_csv(Ok(text.to_owned()), super::options(&options))?.0)
     }
 }
 
@@ -184,12 +180,16 @@ impl Model {
     /// Predicts a batch: `rows` is one typed array of `n * inputWidth` raw values, or an array of
     /// rows (typed arrays or number arrays). The model runs on the batch dimension, one tensor
     /// per chunk of `chunkSize` rows (default 256); after each chunk `onProgress({ done, total,
-    /// rowsPerSecond })` is called and the event loop gets a turn. Resolves to a `BatchResult`
-    /// (`labels`, `indices: Int32Array`, `scores: Float32Array` of n * labels values, `latencyMs`,
-    /// `rowsPerSecond`). A bad row rejects with a `BAD_INPUT` error that names the row.
+    /// rowsPerSecond })` is called and the event loop gets a turn (a throw of `onProgress`, or the
+    /// rejection of a Promise it returns, ends the batch with that very error). Resolves to a
+    /// `BatchResult` (`labels`, `indices: Int32Array`, `scores: Float32Array` of n * labels
+    /// values, `latencyMs`, `rowsPerSecond`). A bad row rejects with a `BAD_INPUT` error that
+    /// names the row; so does a row that cannot be read (a detached buffer, a getter that throws).
     #[wasm_bindgen(js_name = predictBatch, unchecked_return_type = "Promise<BatchResult>")]
     pub fn predict_batch(&self, rows: BatchInput, options: Option<BatchOptions>) -> js_sys::Promise {
-        promise(self.prepare_rows(&rows, super::options(&options)))
+        let prepared = self.prepare_rows(&rows, super::options(&options));
+        let (prepared, on_progress) = prepared.map_or_else(|e| (Err(e), None), |(p, f)| (Ok(p), f));
+        job::promise(prepared, on_progress)
     }
 
     /// Predicts the rows of CSV text (with or without a header line; a UTF-8 BOM and CRLF line
@@ -199,7 +199,10 @@ impl Model {
     /// `predictBatch`. `result.toCsv()` gives the predictions as CSV text. A bad cell or a
     /// ragged line rejects with a `BAD_INPUT` error that names the line and the column.
     #[wasm_bindgen(js_name = predictCsv, unchecked_return_type = "Promise<BatchResult>")]
-    pub fn predict_csv(&self, text: &str, options: Option<CsvOptions>) -> js_sys::Promise {
-        promise(self.prepare_csv(text, super::options(&options)))
+    pub fn predict_csv(&self, #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue, options: Option<CsvOptions>) -> js_sys::Promise {
+        let text = string_arg(&text, "text", "CSV text (a string)", MAX_TEXT_UNITS);
+        let prepared = self.prepare_csv(text, super::options(&options));
+        let (prepared, on_progress) = prepared.map_or_else(|e| (Err(e), None), |(p, f)| (Ok(p), f));
+        job::promise(prepared, on_progress)
     }
 }

@@ -14,6 +14,7 @@
 #![allow(clippy::needless_question_mark)]
 
 pub mod batch;
+mod job;
 pub mod js;
 pub mod runtime;
 pub mod set;
@@ -179,8 +180,13 @@ export type Prediction = ClassPrediction | ValuesPrediction;
  * Uint32Array values must lie within +-2^24 (exact in float32).
  */
 export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | number[];
-/** Every error edgeserve throws is an Error with one of these codes. */
-export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY';
+/**
+ * Every error edgeserve throws is an Error with one of these codes (a callback of yours that
+ * throws or rejects ends the call with your own error instead). INTERNAL: the wasm instance
+ * trapped, a bug in edgeserve; every later call throws it too (load the page again; a WorkerModel
+ * starts a new worker by itself).
+ */
+export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'INTERNAL';
 export interface EdgeserveError extends Error { code: ErrorCode }
 /** A batch: one typed array of n * inputWidth values, or an array of rows. */
 export type BatchInput = RowInput | RowInput[];
@@ -189,7 +195,8 @@ export interface BatchProgress { done: number; total: number; rowsPerSecond: num
 export interface BatchOptions {
   /** Rows per chunk (one tensor per chunk; the page gets the event loop between chunks). Default 256. */
   chunkSize?: number;
-  onProgress?: (progress: BatchProgress) => void;
+  /** Called after each chunk. Its throw, or the rejection of a Promise it returns, ends the batch with that error; a Promise it returns is awaited before the next chunk. */
+  onProgress?: (progress: BatchProgress) => void | Promise<void>;
 }
 export interface CsvOptions extends BatchOptions {
   /** The column with the true labels: a header name, or a 0-based index. Its cells are not features. */
@@ -223,7 +230,8 @@ export interface RunOptions { /** The shape of each input, by name, when the gra
 export interface FromUrlOptions {
   /** The model's sha256 (hex): checked, and the key under which the bytes are cached (Cache API). */
   sha256?: string;
-  onProgress?: (progress: { loaded: number; total?: number }) => void;
+  /** Called after each chunk of the download; its throw, or the rejection of a Promise it returns, ends the load with that error. */
+  onProgress?: (progress: { loaded: number; total?: number }) => void | Promise<void>;
   manifest?: Partial<Manifest>;
 }
 /** One output of run(). */
@@ -314,11 +322,19 @@ impl Model {
         Registry::names()
     }
 
-    /// Loads the embedded package `name`: checks its sha256, parses and optimizes its graph,
-    /// and checks its manifest against the graph. Throws `UNKNOWN_MODEL` for a name no package
-    /// has (the message lists the names there are).
+    /// Loads the embedded package `name` (see the wasm32 docs).
+    #[cfg(not(target_family = "wasm"))]
     pub fn load(name: &str) -> Result<Model, Thrown> {
         Ok(Model::wrap(LoadedModel::embedded(name)?))
+    }
+
+    /// Loads the embedded package `name`: checks its sha256, parses and optimizes its graph,
+    /// and checks its manifest against the graph. Throws `UNKNOWN_MODEL` for a name no package
+    /// has (the message lists the names there are), `BAD_INPUT` for a name that is not a string.
+    #[cfg(target_family = "wasm")]
+    pub fn load(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<Model, Thrown> {
+        let name = js::string_arg(&name, "name", "a model name (a string)", js::MAX_NAME_UNITS)?;
+        Ok(Model::wrap(LoadedModel::embedded(&name)?))
     }
 
     /// Loads the embedded package whose manifest says `"default": true`.
@@ -384,13 +400,21 @@ impl Model {
         Ok(self.shared.with(|m| Ok(m.engine_name().to_owned()))?)
     }
 
-    /// Runs this model's predictions on the engine `name` (`'rows'` or `'tract'`, see `engine`)
-    /// from now on: the same outputs up to float rounding, to compare the two or to rule one out.
-    /// Throws `BAD_INPUT` for another name, or for `'rows'` when the graph is not one the row
-    /// executor covers (the message says which part is not).
-    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = useEngine))]
+    /// Runs this model's predictions on the engine `name` (see the wasm32 docs).
+    #[cfg(not(target_family = "wasm"))]
     pub fn use_engine(&self, name: &str) -> Result<(), Thrown> {
         Ok(self.shared.with(|m| m.use_engine(name))?)
+    }
+
+    /// Runs this model's predictions on the engine `name` (`'rows'` or `'tract'`, see `engine`)
+    /// from now on: the same outputs up to float rounding, to compare the two or to rule one out.
+    /// Throws `BAD_INPUT` for another name (or a value that is not a string), or for `'rows'` when
+    /// the graph is not one the row executor covers (the message says which part is not).
+    #[cfg(target_family = "wasm")]
+    #[wasm_bindgen(js_name = useEngine)]
+    pub fn use_engine(&self, #[wasm_bindgen(unchecked_param_type = "'rows' | 'tract'")] name: JsValue) -> Result<(), Thrown> {
+        let name = js::string_arg(&name, "engine", "'rows' or 'tract'", js::MAX_NAME_UNITS)?;
+        Ok(self.shared.with(|m| m.use_engine(&name))?)
     }
 
     /// Forgets every recorded latency.

@@ -12,47 +12,10 @@ use crate::model::LoadedModel;
 use wasm_bindgen::prelude::*;
 
 impl Model {
-    /// Loads `bytes` with an optional manifest object; `sha256`, when given, is their hash.
-    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&Value>) -> Result<Model, Error> {
-        let text = match manifest {
-            None => None,
-            Some(m) => Some(manifest_text(m)?),
-        };
-        Ok(Model::wrap(LoadedModel::from_hashed_bytes(bytes, sha256, text.as_deref())?))
+    /// Loads `bytes` with an optional manifest (JSON text); `sha256`, when given, is their hash.
+    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&str>) -> Result<Model, Error> {
+        Ok(Model::wrap(LoadedModel::from_hashed_bytes(bytes, sha256, manifest)?))
     }
-}
-
-/// Starts WebCrypto's sha256 of `data` (an ArrayBuffer or a view) by `crypto.subtle.digest`,
-/// which copies the bytes when called and hashes natively (in wasm, hashing ResNet-18's 46 MB took
-/// about a second): `None` where the platform has no WebCrypto (a page not in a secure context).
-#[cfg(all(target_family = "wasm", feature = "onnx"))]
-fn webcrypto_digest(data: &JsValue) -> Option<js_sys::Promise> {
-    use js_sys::{Function, Reflect};
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
-    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle")).ok()?;
-    let digest: Function = Reflect::get(&subtle, &JsValue::from_str("digest")).ok()?.dyn_into().ok()?;
-    digest.call2(&subtle, &JsValue::from_str("SHA-256"), data).ok()?.dyn_into().ok()
-}
-
-/// The sha256 (hex) of `bytes`: the result of `digest` (a [`webcrypto_digest`] of the same
-/// bytes), else, where there is none or it fails, computed in wasm.
-#[cfg(all(target_family = "wasm", feature = "onnx"))]
-async fn sha256_hex_of(digest: Option<js_sys::Promise>, bytes: &[u8]) -> String {
-    if let Some(promise) = digest {
-        if let Ok(hash) = wasm_bindgen_futures::JsFuture::from(promise).await {
-            let hash = js_sys::Uint8Array::new(&hash).to_vec();
-            if hash.len() == 32 {
-                return crate::package::hex(&hash);
-            }
-        }
-    }
-    crate::package::sha256_hex(bytes)
-}
-
-/// The sha256 (hex) of `bytes`, which `data` (an ArrayBuffer or a view) holds in JavaScript too.
-#[cfg(all(target_family = "wasm", feature = "onnx"))]
-async fn sha256_of(data: &JsValue, bytes: &[u8]) -> String {
-    sha256_hex_of(webcrypto_digest(data), bytes).await
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -63,27 +26,29 @@ fn manifest_text(m: &Value) -> Result<String, Error> {
     Ok(m.to_string())
 }
 
+/// The manifest object as JSON text, by `JSON.stringify` (which reads it once; a cycle, a
+/// BigInt or a getter that throws is an error here).
 #[cfg(target_family = "wasm")]
 fn manifest_text(m: &Value) -> Result<String, Error> {
-    if !m.is_object() || js_sys::Array::is_array(m) {
+    if super::js::array_len(m, &"manifest")?.is_some() || !m.is_object() || m.is_function() {
         return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
     }
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(m.clone())
-        .map_err(|e| Error::bad_input("manifest cannot be read", "a plain object of JSON values", e.to_string()))?;
-    Ok(json.to_string())
+    let text = js_sys::JSON::stringify(m).map_err(|e| super::js::unreadable("manifest".into(), &e))?;
+    text.as_string().ok_or_else(|| Error::bad_input("manifest cannot be read", "a plain object of JSON values", "a value JSON.stringify leaves out"))
 }
 
 #[cfg(not(target_family = "wasm"))]
 impl Model {
     /// Loads an ONNX model from bytes, with a manifest object or without (natively: at once).
     pub fn from_bytes(bytes: Vec<u8>, manifest: Option<Value>) -> Result<Model, Thrown> {
-        Model::load_bytes(bytes, None, manifest.as_ref())
+        let text = manifest.as_ref().map(manifest_text).transpose()?;
+        Model::load_bytes(bytes, None, text.as_deref())
     }
 }
 
 #[cfg(target_family = "wasm")]
 mod js_run {
-    use js_sys::{Array, Object, Reflect};
+    use js_sys::{Array, Object};
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::{JsCast, JsValue};
 
@@ -95,6 +60,9 @@ mod js_run {
         type Fresh;
         #[wasm_bindgen(method, structural, indexing_setter)]
         fn set(this: &Fresh, key: &JsValue, value: &JsValue);
+
+        #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+        fn object_keys(v: &JsValue) -> Result<Array, JsValue>;
     }
 
     thread_local! {
@@ -106,43 +74,19 @@ mod js_run {
     use crate::error::Error;
     use crate::manifest::{Dim, GraphIo};
     use crate::tensor::{NamedTensor, TensorData};
+    use crate::wasm::js::{self, copy_typed, unreadable};
 
     /// The bytes of a Uint8Array, an ArrayBuffer or any other view.
     pub fn bytes(v: &JsValue) -> Result<Vec<u8>, Error> {
-        if let Some(u8s) = v.dyn_ref::<js_sys::Uint8Array>() {
-            return Ok(u8s.to_vec());
-        }
-        if v.is_instance_of::<js_sys::ArrayBuffer>() {
-            return Ok(js_sys::Uint8Array::new(v).to_vec());
-        }
-        if js_sys::ArrayBuffer::is_view(v) {
-            let buffer = Reflect::get(v, &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
-            let offset = Reflect::get(v, &"byteOffset".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0) as u32;
-            let length = Reflect::get(v, &"byteLength".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0) as u32;
-            return Ok(js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
-        }
-        Err(Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v)))
-    }
-
-    fn name_of(v: &JsValue) -> String {
-        Reflect::get(v, &"constructor".into())
-            .and_then(|c| Reflect::get(&c, &"name".into()))
-            .ok()
-            .and_then(|n| n.as_string())
-            .unwrap_or_default()
+        js::bytes(v, "bytes")?.ok_or_else(|| Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v)))
     }
 
     /// One input: a typed array (or an array of numbers) of the graph input's element type.
     fn data(input: &GraphIo, v: &JsValue) -> Result<TensorData, Error> {
         let want = input.dtype.as_str();
-        // The common case first, with one instanceof check instead of reading the constructor's
-        // name (a typed array from another realm takes the general path below).
-        if want == "float32" {
-            if let Some(f32s) = v.dyn_ref::<js_sys::Float32Array>() {
-                return Ok(TensorData::F32(f32s.to_vec()));
-            }
-        }
-        let got = if Array::is_array(v) { "Array".to_owned() } else { name_of(v) };
+        let what = format!("input {:?}", input.name);
+        let typed = js_sys::ArrayBuffer::is_view(v);
+        let got = if typed { js::constructor_name(v) } else if js::array_len(v, &what)?.is_some() { "Array".to_owned() } else { String::new() };
         let wrong = || {
             Error::bad_input(
                 format!("input {:?} has the wrong element type", input.name),
@@ -151,25 +95,27 @@ mod js_run {
             )
         };
         let numbers = || -> Result<Vec<f64>, Error> {
-            Array::from(v).iter().enumerate().map(|(i, x)| x.as_f64().ok_or_else(|| {
-                Error::bad_input(format!("input {:?}[{i}] is not a number", input.name), "a number", describe(&x))
-            })).collect()
+            let len = js::array_len(v, &what)?.unwrap_or(0);
+            js::number_array(v, len, &what)
         };
         Ok(match (want, got.as_str()) {
-            ("float32", "Float32Array") => TensorData::F32(js_sys::Float32Array::from(v.clone()).to_vec()),
-            ("float64", "Float64Array") => TensorData::F64(js_sys::Float64Array::from(v.clone()).to_vec()),
-            ("int8", "Int8Array") => TensorData::I8(js_sys::Int8Array::from(v.clone()).to_vec()),
-            ("int16", "Int16Array") => TensorData::I16(js_sys::Int16Array::from(v.clone()).to_vec()),
-            ("int32", "Int32Array") => TensorData::I32(js_sys::Int32Array::from(v.clone()).to_vec()),
-            ("int64", "BigInt64Array") => TensorData::I64(js_sys::BigInt64Array::from(v.clone()).to_vec()),
-            ("uint8", "Uint8Array") => TensorData::U8(js_sys::Uint8Array::from(v.clone()).to_vec()),
-            ("uint16", "Uint16Array") => TensorData::U16(js_sys::Uint16Array::from(v.clone()).to_vec()),
-            ("uint32", "Uint32Array") => TensorData::U32(js_sys::Uint32Array::from(v.clone()).to_vec()),
-            ("uint64", "BigUint64Array") => TensorData::U64(js_sys::BigUint64Array::from(v.clone()).to_vec()),
-            ("bool", "Uint8Array") => TensorData::Bool(js_sys::Uint8Array::from(v.clone()).to_vec().into_iter().map(|b| b != 0).collect()),
+            ("float32", "Float32Array") => TensorData::F32(copy_typed(v, &what)?),
+            ("float64", "Float64Array") => TensorData::F64(copy_typed(v, &what)?),
+            ("int8", "Int8Array") => TensorData::I8(copy_typed(v, &what)?),
+            ("int16", "Int16Array") => TensorData::I16(copy_typed(v, &what)?),
+            ("int32", "Int32Array") => TensorData::I32(copy_typed(v, &what)?),
+            ("int64", "BigInt64Array") => TensorData::I64(copy_typed(v, &what)?),
+            ("uint8", "Uint8Array") => TensorData::U8(copy_typed(v, &what)?),
+            ("uint16", "Uint16Array") => TensorData::U16(copy_typed(v, &what)?),
+            ("uint32", "Uint32Array") => TensorData::U32(copy_typed(v, &what)?),
+            ("uint64", "BigUint64Array") => TensorData::U64(copy_typed(v, &what)?),
+            ("bool", "Uint8Array") => TensorData::Bool(copy_typed::<u8>(v, &what)?.into_iter().map(|b| b != 0).collect()),
             ("float32", "Array") => TensorData::F32(numbers()?.into_iter().map(|x| x as f32).collect()),
             ("float64", "Array") => TensorData::F64(numbers()?),
-            ("bool", "Array") => TensorData::Bool(Array::from(v).iter().map(|x| x.is_truthy()).collect()),
+            ("bool", "Array") => {
+                let len = js::array_len(v, &what)?.unwrap_or(0);
+                TensorData::Bool((0..len).map(|i| js::array_item(v, i, &what).map(|x| x.is_truthy())).collect::<Result<_, _>>()?)
+            }
             _ => return Err(wrong()),
         })
     }
@@ -195,14 +141,22 @@ mod js_run {
     /// The shape of an input: from `options.shapes[name]`, else the graph's when every dimension
     /// is fixed, else the graph's with its one symbolic dimension worked out from the length.
     fn shape(input: &GraphIo, len: usize, shapes: Option<&JsValue>) -> Result<Vec<usize>, Error> {
-        if let Some(given) = shapes.and_then(|s| Reflect::get(s, &JsValue::from_str(&input.name)).ok()).filter(|s| !s.is_undefined()) {
-            return Array::from(&given)
-                .iter()
-                .map(|d| d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as usize))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(&given)));
+        let what = || format!("shapes[{:?}]", input.name);
+        let given = match shapes {
+            Some(s) => Some(js::get(s, &JsValue::from_str(&input.name), what)?).filter(|s| !s.is_undefined()),
+            None => None,
+        };
+        if let Some(given) = given {
+            let not_a_shape = || Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(&given));
+            let rank = js::array_len(&given, &what())?.filter(|r| *r <= 64).ok_or_else(not_a_shape)?;
+            return (0..rank)
+                .map(|i| {
+                    let d = js::array_item(&given, i, &what())?;
+                    d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u32::MAX as f64).map(|x| x as usize).ok_or_else(not_a_shape)
+                })
+                .collect();
         }
-        let fixed: usize = input.shape.iter().filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None }).product();
+        let fixed = input.shape.iter().filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None }).fold(1usize, usize::saturating_mul);
         let symbolic = input.shape.iter().filter(|d| matches!(d, Dim::Symbol(_))).count();
         match symbolic {
             0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()),
@@ -219,29 +173,32 @@ mod js_run {
     /// is made per call). The keys of `given` are listed only to find names the graph lacks,
     /// which the core refuses by name.
     pub fn inputs(graph: &[GraphIo], given: &JsValue, options: Option<&JsValue>) -> Result<Vec<NamedTensor>, Error> {
-        if !given.is_object() || Array::is_array(given) {
+        if !given.is_object() || given.is_function() || js::array_len(given, &"run() inputs")?.is_some() {
             let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
             return Err(Error::bad_input("run() inputs are not an object", format!("an object with a typed array per input: {names:?}"), describe(given)));
         }
-        let shapes = options.and_then(|o| KEYS.with(|[.., k_shapes]| Reflect::get(o, k_shapes).ok())).filter(|s| s.is_object());
-        let keys = Object::keys(given.unchecked_ref::<Object>());
-        let has = |name: &str| keys.iter().any(|k| k.as_string().as_deref() == Some(name));
+        js::check_options(options, "run")?;
+        let shapes = match options {
+            Some(o) => KEYS.with(|[.., k_shapes]| js::get(o, k_shapes, || "options.shapes".into()))?,
+            None => JsValue::UNDEFINED,
+        };
+        let shapes = shapes.is_object().then_some(shapes);
+        let keys = object_keys(given).map_err(|e| unreadable("run() inputs".into(), &e))?;
+        let key_names: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
         let mut tensors = Vec::with_capacity(graph.len());
         for input in graph {
-            let value = Reflect::get(given, &JsValue::from_str(&input.name)).unwrap_or(JsValue::UNDEFINED);
-            if value.is_undefined() && !has(&input.name) {
+            if !key_names.iter().any(|k| *k == input.name) {
                 continue; // missing: named in the error by the core
             }
+            let value = js::get(given, &JsValue::from_str(&input.name), || format!("input {:?}", input.name))?;
             let data = data(input, &value)?;
             let shape = shape(input, data.len(), shapes.as_ref())?;
             tensors.push(NamedTensor { name: input.name.clone(), shape, data });
         }
-        if tensors.len() < keys.length() as usize {
-            // A name the graph lacks: named in the error by the core, with the inputs there are.
-            for name in keys.iter().filter_map(|k| k.as_string()) {
-                if !graph.iter().any(|g| g.name == name) {
-                    tensors.push(NamedTensor { name, shape: vec![0], data: TensorData::F32(vec![]) });
-                }
+        // A name the graph lacks: named in the error by the core, with the inputs there are.
+        for name in key_names {
+            if !graph.iter().any(|g| g.name == name) {
+                tensors.push(NamedTensor { name, shape: vec![0], data: TensorData::F32(vec![]) });
             }
         }
         Ok(tensors)
@@ -287,39 +244,85 @@ mod js_run {
 }
 
 #[cfg(target_family = "wasm")]
+#[wasm_bindgen(module = "/js/fetch.js")]
+extern "C" {
+    /// Waits for `digest` (WebCrypto's sha256 of the bytes, or null), then `pending.load()`.
+    #[wasm_bindgen(js_name = loadHashed)]
+    fn load_hashed(digest: &JsValue, pending: PendingLoad) -> js_sys::Promise;
+    /// Fetches `url` (the Cache API first, when `sha256` is given), then `pending.load(bytes)`.
+    #[wasm_bindgen(js_name = loadUrl)]
+    fn load_url(url: &str, sha256: Option<String>, on_progress: &JsValue, pending: PendingLoad) -> js_sys::Promise;
+    /// WebCrypto's sha256 of `data` (copied at the call), or null where there is no WebCrypto.
+    #[wasm_bindgen(js_name = startDigest)]
+    fn start_digest(data: &JsValue) -> JsValue;
+}
+
+/// A model load waiting for its bytes' hash (`fromBytes`) or for its bytes (`fromUrl`), finished
+/// by the package's JavaScript (js/load.js); not for direct use.
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen]
+pub struct PendingLoad {
+    /// The bytes, when the caller gave them (`fromBytes`).
+    bytes: Option<Vec<u8>>,
+    /// The sha256 the bytes must have (`fromUrl`'s option).
+    expected: Option<String>,
+    /// The URL, for messages.
+    source: String,
+    manifest: Option<String>,
+}
+
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen]
+impl PendingLoad {
+    /// Loads the model: from `bytes` (a Uint8Array) or the bytes given at the call, whose sha256
+    /// (hex) is `sha256` when WebCrypto made it, else computed here. An expected sha256 must match
+    /// (`INTEGRITY`).
+    pub fn load(&mut self, bytes: JsValue, sha256: Option<String>) -> Result<Model, JsValue> {
+        let bytes = match self.bytes.take() {
+            Some(given) => given,
+            None => js_run::bytes(&bytes)?,
+        };
+        let found = sha256.filter(|s| s.len() == 64).unwrap_or_else(|| crate::package::sha256_hex(&bytes));
+        if let Some(expected) = &self.expected {
+            if *expected != found {
+                return Err(Error::Integrity { model: self.source.clone(), expected: expected.clone(), found }.into());
+            }
+        }
+        Ok(Model::load_bytes(bytes, Some(found), self.manifest.as_deref())?)
+    }
+
+    /// The `MODEL_LOAD` error of this load, for a failure in JavaScript (the fetch).
+    pub fn error(&self, detail: String) -> JsValue {
+        Error::ModelLoad { model: self.source.clone(), detail }.into()
+    }
+}
+
+#[cfg(target_family = "wasm")]
 #[wasm_bindgen]
 impl Model {
     /// Loads an ONNX model given at run time: `bytes` is a Uint8Array or ArrayBuffer of a
-    /// model.onnx; `manifest` (optional) is a manifest object (without `sha256` the bytes' hash
-    /// is used; with one, it must match). Without a manifest one is inferred from the graph:
-    /// inputs and outputs with names, dtypes and shapes (symbolic dimensions kept), labels from
-    /// the ONNX `labels` metadata property, and the classification task when the graph looks
-    /// like a classifier over those labels (else `run()` only). Resolves to a `Model`; an
-    /// unsupported operator rejects with a `MODEL_LOAD` error naming the operator and the node.
+    /// model.onnx (copied at the call: the caller may reuse its buffer at once); `manifest`
+    /// (optional) is a manifest object (without `sha256` the bytes' hash is used; with one, it
+    /// must match). Without a manifest one is inferred from the graph: inputs and outputs with
+    /// names, dtypes and shapes (symbolic dimensions kept), labels from the ONNX `labels` metadata
+    /// property, and the classification task when the graph looks like a classifier over those
+    /// labels (else `run()` only). Resolves to a `Model`; an unsupported operator rejects with a
+    /// `MODEL_LOAD` error naming the operator and the node; bytes that cannot be read (a detached
+    /// buffer) or a manifest that cannot (a cycle, a getter that throws) with `BAD_INPUT`.
     /// The lean build (`edgeserve/lean`) has no ONNX parser and rejects with `MODEL_LOAD`.
     #[wasm_bindgen(js_name = fromBytes, unchecked_return_type = "Promise<Model>")]
-    pub fn from_bytes(bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
-        let read = match js_run::bytes(&bytes) {
-            Ok(read) => read,
-            Err(e) => return js_sys::Promise::reject(&e.into()),
-        };
-        let manifest: Option<JsValue> = manifest.map(Into::into);
-        #[cfg(not(feature = "onnx"))]
-        {
-            match Model::load_bytes(read, None, manifest.as_ref()) {
-                Ok(model) => js_sys::Promise::resolve(&JsValue::from(model)),
-                Err(e) => js_sys::Promise::reject(&e.into()),
-            }
+    pub fn from_bytes(#[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
+        let pending = (|| {
+            let read = js_run::bytes(&bytes)?;
+            let manifest = manifest.as_ref().map(|m| manifest_text(m.as_ref())).transpose()?;
+            Ok::<_, Error>(PendingLoad { bytes: Some(read), expected: None, source: "model".into(), manifest })
+        })();
+        match pending {
+            // WebCrypto copies the caller's bytes now, in the same turn as they were read.
+            Ok(pending) if cfg!(feature = "onnx") => load_hashed(&start_digest(&bytes), pending),
+            Ok(pending) => load_hashed(&JsValue::NULL, pending),
+            Err(e) => js_sys::Promise::reject(&e.into()),
         }
-        // WebCrypto copies the caller's bytes now, in the same turn as `read` was copied: the
-        // future below first runs later, when the caller may have changed their buffer.
-        #[cfg(feature = "onnx")]
-        let digest = webcrypto_digest(&bytes);
-        #[cfg(feature = "onnx")]
-        wasm_bindgen_futures::future_to_promise(async move {
-            let sha256 = sha256_hex_of(digest, &read).await;
-            Ok(JsValue::from(Model::load_bytes(read, Some(sha256), manifest.as_ref())?))
-        })
     }
 
     /// Runs the graph on named inputs, as they are (no preprocessing): `inputs` maps every
@@ -330,157 +333,41 @@ impl Model {
     /// `{ [output]: { dtype, shape, data } }` for every output. Errors name the input.
     #[wasm_bindgen(unchecked_return_type = "Record<string, RunOutput>")]
     pub fn run(&self, #[wasm_bindgen(unchecked_param_type = "Record<string, RunInput>")] inputs: JsValue, options: Option<super::RunOptions>) -> Result<JsValue, JsValue> {
-        let outputs = self.shared.with(|m| {
-            let tensors = js_run::inputs(m.engine.inputs(), &inputs, options.as_ref().map(AsRef::as_ref))?;
-            m.run(tensors)
-        })?;
+        let engine_inputs = self.shared.with(|m| Ok(m.engine.inputs().to_vec()))?;
+        let tensors = js_run::inputs(&engine_inputs, &inputs, options.as_ref().map(AsRef::as_ref))?;
+        let outputs = self.shared.with(|m| m.run(tensors))?;
         Ok(js_run::outputs(outputs))
     }
-}
 
-/// `Model.fromUrl`: fetch with progress, sha256 check, and the Cache API (the full build only).
-#[cfg(all(target_family = "wasm", feature = "onnx"))]
-mod fetch {
-    use js_sys::{Function, Promise, Reflect, Uint8Array};
-    use wasm_bindgen::{JsCast, JsValue};
-    use wasm_bindgen_futures::JsFuture;
-
-    use crate::error::Error;
-
-    /// The cache that holds fetched models.
-    const CACHE: &str = "edgeserve-models";
-
-    fn load_error(url: &str, detail: impl Into<String>) -> Error {
-        Error::ModelLoad { model: url.to_owned(), detail: detail.into() }
-    }
-
-    fn get(target: &JsValue, key: &str) -> JsValue {
-        Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    }
-
-    async fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-        let f: Function = get(target, method).dyn_into().map_err(|_| JsValue::from_str(&format!("no {method}()")))?;
-        let result = f.apply(target, &args.iter().collect())?;
-        if result.is_instance_of::<Promise>() {
-            JsFuture::from(Promise::from(result)).await
-        } else {
-            Ok(result)
-        }
-    }
-
-    fn message(e: &JsValue) -> String {
-        e.as_string().or_else(|| get(e, "message").as_string()).unwrap_or_else(|| super::describe(e))
-    }
-
-    /// The cache key of a URL's bytes with a given sha256.
-    fn key(url: &str, sha256: &str) -> String {
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}edgeserve-sha256={sha256}")
-    }
-
-    /// The Cache API's cache for models, when the platform has one (browsers; not Node).
-    async fn cache() -> Option<JsValue> {
-        let caches = get(&js_sys::global(), "caches");
-        if caches.is_undefined() {
-            return None;
-        }
-        call(&caches, "open", &[JsValue::from_str(CACHE)]).await.ok()
-    }
-
-    /// The model's bytes and their sha256: from the cache when a sha256 is given and the cache
-    /// has them, else fetched (streaming, with `onProgress({ loaded, total })`), checked, and
-    /// cached.
-    pub async fn bytes(url: &str, sha256: Option<&str>, on_progress: Option<&Function>) -> Result<(Vec<u8>, String), Error> {
-        let cache = match sha256 {
-            Some(_) => cache().await,
-            None => None,
-        };
-        if let (Some(cache), Some(sha)) = (&cache, sha256) {
-            if let Ok(hit) = call(cache, "match", &[JsValue::from_str(&key(url, sha))]).await {
-                if !hit.is_undefined() {
-                    if let Ok(buffer) = call(&hit, "arrayBuffer", &[]).await {
-                        let bytes = Uint8Array::new(&buffer).to_vec();
-                        if super::sha256_of(&buffer, &bytes).await == sha {
-                            return Ok((bytes, sha.to_owned()));
-                        }
-                    }
-                }
-            }
-        }
-        let response = call(&js_sys::global(), "fetch", &[JsValue::from_str(url)])
-            .await
-            .map_err(|e| load_error(url, format!("fetching it failed: {}", message(&e))))?;
-        if get(&response, "ok").as_bool() != Some(true) {
-            let status = get(&response, "status").as_f64().unwrap_or(0.0);
-            return Err(load_error(url, format!("fetching it: expected HTTP 200, got HTTP {status}")));
-        }
-        let total = call(&get(&response, "headers"), "get", &[JsValue::from_str("content-length")])
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .and_then(|v| v.parse::<f64>().ok());
-        let reader = call(&get(&response, "body"), "getReader", &[]).await.map_err(|e| load_error(url, message(&e)))?;
-        let mut bytes = Vec::new();
-        loop {
-            let chunk = call(&reader, "read", &[]).await.map_err(|e| load_error(url, format!("reading it failed: {}", message(&e))))?;
-            if get(&chunk, "done").as_bool() == Some(true) {
-                break;
-            }
-            bytes.extend(Uint8Array::new(&get(&chunk, "value")).to_vec());
-            if let Some(f) = on_progress {
-                let progress = js_sys::Object::new();
-                let _ = Reflect::set(&progress, &"loaded".into(), &JsValue::from_f64(bytes.len() as f64));
-                let _ = Reflect::set(&progress, &"total".into(), &total.map(JsValue::from_f64).unwrap_or(JsValue::UNDEFINED));
-                f.call1(&JsValue::UNDEFINED, &progress).map_err(|e| load_error(url, format!("onProgress threw: {}", message(&e))))?;
-            }
-        }
-        let found = super::sha256_of(&Uint8Array::from(bytes.as_slice()).into(), &bytes).await;
-        if let Some(sha) = sha256 {
-            if found != sha {
-                return Err(Error::Integrity { model: url.to_owned(), expected: sha.to_owned(), found });
-            }
-            if let Some(cache) = &cache {
-                let body = Uint8Array::from(bytes.as_slice());
-                let ctor: Function = get(&js_sys::global(), "Response").unchecked_into();
-                if let Ok(stored) = Reflect::construct(&ctor, &js_sys::Array::of1(&body)) {
-                    // A cache that cannot store (quota, private mode) only costs the next visit a fetch.
-                    let _ = call(cache, "put", &[JsValue::from_str(&key(url, sha)), stored]).await;
-                }
-            }
-        }
-        Ok((bytes, found))
-    }
-}
-
-#[cfg(target_family = "wasm")]
-#[wasm_bindgen]
-impl Model {
     /// Fetches an ONNX model and loads it like `fromBytes`. Options: `sha256` (hex; the bytes
     /// must hash to it, and with it the bytes are kept in the Cache API, keyed by URL and
     /// sha256, so a later visit loads offline without fetching), `onProgress({ loaded, total })`
-    /// after each chunk of the download (total from Content-Length, when sent), and `manifest`.
+    /// after each chunk of the download (total from Content-Length, when sent; its throw, or the
+    /// rejection of a Promise it returns, ends the load with that error), and `manifest`.
     /// The lean build (`edgeserve/lean`) rejects with `MODEL_LOAD` before fetching anything.
     #[wasm_bindgen(js_name = fromUrl, unchecked_return_type = "Promise<Model>")]
-    pub fn from_url(url: String, options: Option<super::FromUrlOptions>) -> js_sys::Promise {
-        let options: Option<JsValue> = options.map(Into::into);
-        #[cfg(not(feature = "onnx"))]
-        {
-            let _ = options;
-            js_sys::Promise::reject(&JsValue::from(crate::model::no_onnx_parser(&url)))
-        }
-        #[cfg(feature = "onnx")]
-        wasm_bindgen_futures::future_to_promise(async move {
-            let o = options.as_ref();
-            let sha = o.and_then(|o| super::js::field(o, "sha256")).and_then(|s| s.as_string()).map(|s| s.to_lowercase());
+    pub fn from_url(#[wasm_bindgen(unchecked_param_type = "string")] url: JsValue, options: Option<super::FromUrlOptions>) -> js_sys::Promise {
+        let started = (|| {
+            use super::js::{check_options, function_option, string_arg, string_option, value_option, MAX_TEXT_UNITS};
+            let url = string_arg(&url, "url", "a URL (a string)", MAX_TEXT_UNITS)?;
+            let o = options.as_ref().map(AsRef::as_ref);
+            check_options(o, "fromUrl")?;
+            let sha = string_option(o, "sha256", "64 hexadecimal digits")?.map(|s| s.to_lowercase());
             if let Some(s) = &sha {
                 if s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(Error::bad_input("sha256 is not a sha256", "64 hexadecimal digits", format!("{s:?}")).into());
+                    return Err(Error::bad_input("sha256 is not a sha256", "64 hexadecimal digits", format!("{s:?}")));
                 }
             }
-            let progress = o.and_then(|o| super::js::field(o, "onProgress")).and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            let (bytes, found) = fetch::bytes(&url, sha.as_deref(), progress.as_ref()).await?;
-            let manifest = o.and_then(|o| super::js::field(o, "manifest"));
-            Ok(JsValue::from(Model::load_bytes(bytes, Some(found), manifest.as_ref())?))
-        })
+            let on_progress = function_option(o, "onProgress")?;
+            let manifest = value_option(o, "manifest")?.map(|m| manifest_text(&m)).transpose()?;
+            if !cfg!(feature = "onnx") {
+                return Err(crate::model::no_onnx_parser(&url));
+            }
+            Ok((PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest }, url, sha, on_progress))
+        })();
+        match started {
+            Ok((pending, url, sha, on_progress)) => load_url(&url, sha, &on_progress.unwrap_or(JsValue::UNDEFINED), pending),
+            Err(e) => js_sys::Promise::reject(&e.into()),
+        }
     }
 }

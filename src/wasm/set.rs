@@ -1,6 +1,7 @@
 //! `ModelSet`: every embedded model, benchmarked on this device, and the choice of the most
 //! accurate one that fits a latency budget.
 
+use super::job::Steps;
 use super::js::{check_options, number_option, to_value, whole_option};
 use super::{BenchmarkOptions, ChooseOptions, Model, Shared, Thrown, Value};
 use std::cell::RefCell;
@@ -93,12 +94,7 @@ impl ModelSet {
 impl ModelSet {
     /// Benchmarks every model on this machine (see the wasm32 docs).
     pub fn benchmark(&self, options: Option<BenchmarkOptions>) -> Result<Value, Thrown> {
-        let runs = ModelSet::runs(super::options(&options))?;
-        let resolution = choose::clock_resolution_ms();
-        let measured: Vec<Measurement> = self.models.iter().map(|m| m.with(|m| choose::benchmark(m, runs, resolution))).collect::<Result<_, _>>()?;
-        let value = to_value(&measured)?;
-        *self.measurements.borrow_mut() = measured;
-        Ok(value)
+        super::job::run(self.benchmark_job(super::options(&options))?)
     }
 
     /// The choice for a budget (see the wasm32 docs), with the chosen `Model`.
@@ -121,22 +117,51 @@ impl ModelSet {
     /// Resolves to `Measurement[]` (`{ name, accuracy, p50, p95, p99, mean, ... }`, in ms).
     #[wasm_bindgen(unchecked_return_type = "Promise<Measurement[]>")]
     pub fn benchmark(&self, options: Option<BenchmarkOptions>) -> js_sys::Promise {
-        let runs = match ModelSet::runs(super::options(&options)) {
-            Ok(r) => r,
-            Err(e) => return js_sys::Promise::reject(&e.into()),
-        };
-        let models = self.models.clone();
-        let measurements = self.measurements.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let resolution = choose::clock_resolution_ms();
-            let mut measured = Vec::with_capacity(models.len());
-            for m in &models {
-                measured.push(m.with(|m| choose::benchmark(m, runs, resolution))?);
-                super::js::yield_to_event_loop().await;
-            }
-            let value = to_value(&measured)?;
-            *measurements.borrow_mut() = measured;
-            Ok(value)
+        super::job::promise(self.benchmark_job(super::options(&options)), None)
+    }
+}
+
+/// A benchmark in progress: one model measured per step.
+struct Benchmark {
+    models: Vec<Shared>,
+    runs: usize,
+    resolution: f64,
+    measured: Vec<Measurement>,
+    /// Where the figures go when every model is measured.
+    measurements: Rc<RefCell<Vec<Measurement>>>,
+}
+
+impl ModelSet {
+    fn benchmark_job(&self, options: Option<&Value>) -> Result<Benchmark, Error> {
+        let runs = ModelSet::runs(options)?;
+        Ok(Benchmark {
+            models: self.models.clone(),
+            runs,
+            resolution: choose::clock_resolution_ms(),
+            measured: Vec::with_capacity(self.models.len()),
+            measurements: self.measurements.clone(),
         })
+    }
+}
+
+impl Steps for Benchmark {
+    type Output = Value;
+
+    fn step(&mut self) -> Result<Value, Error> {
+        if let Some(model) = self.models.get(self.measured.len()) {
+            let (runs, resolution) = (self.runs, self.resolution);
+            self.measured.push(model.with(|m| choose::benchmark(m, runs, resolution))?);
+        }
+        to_value(&self.measured.len())
+    }
+
+    fn is_done(&self) -> bool {
+        self.measured.len() >= self.models.len()
+    }
+
+    fn finish(&mut self) -> Result<Value, Error> {
+        let value = to_value(&self.measured)?;
+        *self.measurements.borrow_mut() = std::mem::take(&mut self.measured);
+        Ok(value)
     }
 }

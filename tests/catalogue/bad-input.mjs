@@ -9,7 +9,11 @@
 //   tests/e2e/bad-input.test.mjs        the npm package in Chromium, main thread and WorkerModel
 //   tests/bad_input.rs                  the same kinds natively, through the core and the boundary
 // `layers` says where a kind applies: 'main' (a Model) and 'worker' (a WorkerModel, whose
-// arguments pass a structured clone, so functions and classes cannot be sent).
+// arguments pass a structured clone, so functions and classes cannot be sent); `messages` gives a
+// layer a message of its own (a WorkerModel refuses what it cannot send to its worker before the
+// model sees it). An entry with `sameError` expects the call to reject with the very value its
+// callback threw (a caller's own error comes back as is): `call(ctx, own)` gets that value.
+// `withinMs` bounds how long the call may take (a huge array is refused without being read).
 //
 // The context a layer gives (ctx):
 //   model          the model under test: digits-accurate (Model or WorkerModel)
@@ -40,6 +44,39 @@ function csvWith(ctx, change) {
   const lines = ctx.csv.trim().split('\n').map((l) => l.split(','));
   change(lines);
   return lines.map((l) => l.join(',')).join('\n');
+}
+
+/** A good row array whose element [i] is a getter that throws `message`. */
+function throwingAt(ctx, i, message) {
+  const r = Array.from(ctx.good);
+  Object.defineProperty(r, i, { get() { throw new Error(message); }, enumerable: true });
+  return r;
+}
+
+/** A rejected Promise that is handled here too (no unhandled rejection if the callee drops it). */
+function rejected(value) {
+  const p = Promise.reject(value);
+  p.catch(() => {});
+  return p;
+}
+
+/** Pipes a source that gives one good row, then errors with `own`, into a model's stream. */
+async function pipeErroring(ctx, own) {
+  const stream = ctx.model.stream({ maxBatch: 4, maxWaitMs: 1 });
+  const draining = stream.readable.pipeTo(new WritableStream()).catch(() => {});
+  let sent = false;
+  const source = new ReadableStream({
+    pull(controller) {
+      if (sent) controller.error(own);
+      else controller.enqueue(row(ctx));
+      sent = true;
+    },
+  });
+  try {
+    return await source.pipeTo(stream.writable);
+  } finally {
+    await draining;
+  }
 }
 
 async function streamOf(model, items) {
@@ -123,10 +160,108 @@ export const catalogue = [
     call: (c) => streamOf(c.model, [row(c), 'oops', row(c)]),
   },
   { kind: 'use after free()', code: 'BAD_INPUT', spoils: true, call: async (c) => { const m = await c.fresh(); await c.dispose(m); return m.predict(row(c)); }, message: /after free\(\)|terminated/ },
+
+  // ---- JavaScript values that throw, or cannot be read (see also tests/catalogue/js-values.mjs)
+  {
+    kind: 'a detached Float32Array (its buffer transferred)',
+    code: 'BAD_INPUT',
+    call: (c) => { const r = row(c); structuredClone(r.buffer, { transfer: [r.buffer] }); return c.model.predict(r); },
+    message: /detached/,
+  },
+  {
+    kind: 'model bytes in a detached ArrayBuffer',
+    code: 'BAD_INPUT',
+    call: (c) => { const b = c.onnx.slice().buffer; structuredClone(b, { transfer: [b] }); return c.fromBytes(b); },
+    message: /detached/,
+  },
+  {
+    kind: 'a row whose element getter throws',
+    code: 'BAD_INPUT',
+    call: (c) => c.model.predict(throwingAt(c, 7, 'row getter exploded')),
+    message: /could not be read.*row getter exploded/s,
+    messages: { worker: /could not be (read|sent to the worker)/ },
+  },
+  {
+    kind: 'a Proxy of a row whose get trap throws',
+    code: 'BAD_INPUT',
+    call: (c) => c.model.predict(new Proxy(Array.from(c.good), { get() { throw new Error('get trap exploded'); } })),
+    message: /could not be read.*get trap exploded/s,
+    messages: { worker: /could not be (read|sent to the worker)/ },
+  },
+  {
+    kind: 'a revoked Proxy',
+    code: 'BAD_INPUT',
+    call: (c) => { const { proxy, revoke } = Proxy.revocable(Array.from(c.good), {}); revoke(); return c.model.predict(proxy); },
+    message: /could not be read.*revoked/s,
+    messages: { worker: /could not be (read|sent to the worker)/ },
+  },
+  {
+    kind: 'a batch whose rows throw when read',
+    code: 'BAD_INPUT',
+    call: (c) => {
+      const rows = [Array.from(c.good), Array.from(c.good)];
+      Object.defineProperty(rows, 1, { get() { throw new Error('batch row exploded'); }, enumerable: true });
+      return c.model.predictBatch(rows);
+    },
+    message: /could not be read.*batch row exploded/s,
+    messages: { worker: /could not be (read|sent to the worker)/ },
+  },
+  {
+    kind: 'CSV text that is an object whose toString throws (never called)',
+    code: 'BAD_INPUT',
+    call: async (c) => {
+      let called = false;
+      const text = { toString() { called = true; throw new Error('toString exploded'); } };
+      try {
+        return await c.model.predictCsv(text, { labelColumn: 'label' });
+      } finally {
+        if (called) throw new Error('predictCsv called toString() of its argument: expected no coercion, got a call');
+      }
+    },
+    message: /is not a string/,
+    messages: { worker: /is not a string|could not be sent to the worker/ },
+  },
+  {
+    kind: 'options whose chunkSize getter throws',
+    code: 'BAD_INPUT',
+    call: (c) => c.model.predictBatch(row(c), { get chunkSize() { throw new Error('chunkSize getter exploded'); } }),
+    message: /could not be read.*chunkSize getter exploded/s,
+    messages: { worker: /could not be (read|sent to the worker)/ },
+  },
+  {
+    kind: 'a manifest whose getter throws',
+    code: 'BAD_INPUT',
+    call: (c) => c.fromBytes(c.onnx, Object.defineProperty(structuredClone(c.manifest), 'version', { get() { throw new Error('manifest getter exploded'); }, enumerable: true })),
+    message: /manifest/,
+    messages: { worker: /manifest|could not be (read|sent to the worker)/ },
+  },
+  { kind: 'a cyclic manifest', code: 'BAD_INPUT', call: (c) => c.fromBytes(c.onnx, withManifest(c, (m) => { m.preprocessing.self = m; })), message: /manifest/ },
+  {
+    kind: 'onProgress that throws (the call rejects with that very error)',
+    sameError: true,
+    call: (c, own) => c.model.predictBatch(Float32Array.from({ length: 64 * 3 }, (_, i) => c.good[i % 64]), { chunkSize: 1, onProgress() { throw own; } }),
+  },
+  {
+    kind: 'onProgress that returns a rejected Promise (the call rejects with its reason)',
+    sameError: true,
+    call: (c, own) => c.model.predictBatch(Float32Array.from({ length: 64 * 3 }, (_, i) => c.good[i % 64]), { chunkSize: 1, onProgress: () => rejected(own) }),
+  },
+  {
+    kind: 'a source stream that errors while piped into stream() (pipeTo rejects with its error)',
+    sameError: true,
+    call: (c, own) => pipeErroring(c, own),
+  },
+  { kind: 'new Array(2**32 - 1) as a row', code: 'BAD_INPUT', withinMs: 2000, call: (c) => c.model.predict(new Array(2 ** 32 - 1)), message: /4294967295/ },
+  { kind: 'new Array(2**32 - 1) as a batch', code: 'BAD_INPUT', withinMs: 2000, call: (c) => c.model.predictBatch(new Array(2 ** 32 - 1)), message: /4294967295/ },
 ];
 
 /** Checks an entry's outcome; returns null when it is right, else what is wrong. */
-async function judge(entry, ctx, outcome) {
+async function judge(entry, ctx, outcome, layer = 'main') {
+  if (entry.withinMs !== undefined && outcome.ms > entry.withinMs) return `expected an answer within ${entry.withinMs} ms, took ${Math.round(outcome.ms)} ms`;
+  if (entry.sameError) {
+    if (outcome.ok) return 'expected the call to reject with the error its callback threw, got a result';
+    return outcome.error === outcome.own ? null : `expected the call to reject with the error its callback threw (as is), got ${outcome.error?.code ?? 'no code'}: ${outcome.error?.message ?? String(outcome.error)}`;
+  }
   if (entry.accept) {
     if (!outcome.ok) return `expected it to be accepted, got ${outcome.error?.code}: ${outcome.error?.message}`;
     const r = outcome.value;
@@ -143,7 +278,8 @@ async function judge(entry, ctx, outcome) {
   const e = outcome.error;
   if (!(e instanceof Error)) return `expected an Error, got ${typeof e}: ${String(e)}`;
   if (e.code !== entry.code) return `expected code ${entry.code}, got ${e.code}: ${e.message}`;
-  if (!entry.message.test(e.message)) return `expected a message like ${entry.message}, got: ${e.message}`;
+  const message = entry.messages?.[layer] ?? entry.message;
+  if (!message.test(e.message)) return `expected a message like ${message}, got: ${e.message}`;
   if (!WHAT_EXPECTED_GOT.test(e.message)) return `expected the message to say what was expected and what came, got: ${e.message}`;
   return null;
 }
@@ -157,12 +293,15 @@ export async function runCatalogue(ctx, layer) {
   const results = [];
   for (const entry of catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes(layer))) {
     let outcome;
+    const own = new Error(`the caller's own error (${entry.kind})`);
+    const started = Date.now();
     try {
-      outcome = { ok: true, value: await entry.call(ctx) };
+      outcome = { ok: true, value: await entry.call(ctx, own) };
     } catch (error) {
       outcome = { ok: false, error };
     }
-    let problem = await judge(entry, ctx, outcome);
+    Object.assign(outcome, { own, ms: Date.now() - started });
+    let problem = await judge(entry, ctx, outcome, layer);
     if (!problem) {
       try {
         problem = ctx.sameAsGolden(await ctx.model.predict(row(ctx)));
@@ -171,7 +310,8 @@ export async function runCatalogue(ctx, layer) {
         problem = `after it, a good prediction failed: ${e.message}`;
       }
     }
-    results.push({ kind: entry.kind, code: outcome.ok ? 'accepted' : outcome.error?.code, message: outcome.ok ? '' : outcome.error?.message, problem });
+    const rethrown = !outcome.ok && outcome.error === own;
+    results.push({ kind: entry.kind, code: outcome.ok ? 'accepted' : rethrown ? 'its own error, as is' : outcome.error?.code, message: outcome.ok || rethrown ? '' : outcome.error?.message, problem });
   }
   return results;
 }

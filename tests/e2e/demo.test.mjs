@@ -59,6 +59,20 @@ async function predictedAfter(n) {
   return page.textContent('#rt-label');
 }
 
+/**
+ * Draws a stroke and waits until the real-time panel has shown its prediction; returns the label.
+ * The count of predictions is read before the stroke, not after it: mouse.up returns once the
+ * pointerup has posted the request, and a worker that is up (two messages: predict, latency) can
+ * answer before a read sent after mouse.up reaches the page; that read then already counts this
+ * prediction, and the wait for one more never ends (seen once: 'drawing makes no network request
+ * at all' timed out after 30 s in a fresh-clone run).
+ */
+async function strokePredicted(points) {
+  const before = await page.evaluate(() => Number(document.body.dataset.realtimePredictions ?? 0));
+  await stroke(points);
+  return predictedAfter(before + 1);
+}
+
 test('served cross-origin isolated, the default model in a worker', async () => {
   assert.equal(await page.evaluate(() => crossOriginIsolated), true);
   assert.equal(await page.textContent('#rt-model'), 'digits-accurate');
@@ -120,8 +134,7 @@ test('model: benchmark, then a generous and a tight budget', async () => {
   await page.waitForFunction(() => document.body.dataset.benchmarked === '1', null, { timeout: 60_000 });
   // A drawing on the pad: each change of model predicts it again, in the new model's worker.
   await page.click('#clear');
-  await stroke([[0.5, 0.15], [0.5, 0.85]]);
-  await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions)) + 1);
+  await strokePredicted([[0.5, 0.15], [0.5, 0.85]]);
   await page.locator('#budget').fill('100');
   await page.waitForFunction(() => document.body.dataset.choice === 'digits-accurate');
   assert.match(await page.textContent('#choice-reason'), /is the most accurate model/);
@@ -151,8 +164,7 @@ test('drawing makes no network request at all', async () => {
   const record = (r) => requests.push(r.url());
   page.on('request', record);
   await page.click('#clear');
-  await stroke([[0.5, 0.15], [0.5, 0.85]]);
-  await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions)) + 1);
+  await strokePredicted([[0.5, 0.15], [0.5, 0.85]]);
   page.off('request', record);
   assert.deepEqual(requests, []);
 });
@@ -181,8 +193,7 @@ test('privacy: every mode predicts with the network cut, and nothing leaves the 
   try {
     // real-time
     await page.click('#clear');
-    await stroke([[0.5, 0.15], [0.5, 0.85]]);
-    await predictedAfter(Number(await page.evaluate(() => document.body.dataset.realtimePredictions ?? 0)) + 1);
+    await strokePredicted([[0.5, 0.15], [0.5, 0.85]]);
     // batch (the test set, read from the page's own files)
     await page.click('#batch-run');
     await page.waitForFunction(() => document.body.dataset.batchRuns === '1', null, { timeout: 60_000 });

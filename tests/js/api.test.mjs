@@ -112,7 +112,9 @@ test('the .d.ts declares the API and the result shapes', () => {
     'readonly manifest: Manifest',
     'readonly inputWidth: number',
     "readonly engine: 'rows' | 'tract'",
-    'useEngine(name: string): void',
+    "useEngine(name: 'rows' | 'tract'): void",
+    'predictCsv(text: string, options?: CsvOptions | null): Promise<BatchResult>',
+    "export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'INTERNAL'",
   ]) {
     assert.ok(dts.includes(needle), `edgeserve.d.ts has "${needle}"`);
   }

@@ -1,0 +1,76 @@
+//! The primitives over JSON values, which stand in for JavaScript values natively (`cargo test`
+//! covers the rules of the parent module through them). Reading JSON cannot throw, and JSON has
+//! no typed arrays, bytes, getters or Proxies: those paths are wasm32's alone.
+
+use serde::Serialize;
+
+use super::Value;
+use crate::error::Error;
+use crate::preprocess::RowName;
+
+pub fn to_value<T: Serialize>(v: &T) -> Result<Value, Error> {
+    serde_json::to_value(v).map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result: {e}") })
+}
+
+pub fn field(options: &Value, key: &str) -> Result<Option<Value>, Error> {
+    Ok(options.get(key).filter(|v| !v.is_null()).cloned())
+}
+
+/// JSON has no functions.
+pub fn is_function(_v: &Value) -> bool {
+    false
+}
+
+pub fn number(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+pub fn string(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+pub fn string_units(v: &Value) -> Option<usize> {
+    v.as_str().map(|s| s.encode_utf16().count())
+}
+
+pub fn is_options_object(v: &Value, _what: &str) -> Result<bool, Error> {
+    Ok(v.is_object())
+}
+
+pub fn array_len(v: &Value, _what: &dyn std::fmt::Display) -> Result<Option<usize>, Error> {
+    Ok(v.as_array().map(Vec::len))
+}
+
+pub fn array_item(v: &Value, i: usize, _what: &dyn std::fmt::Display) -> Result<Value, Error> {
+    Ok(v.get(i).cloned().unwrap_or(Value::Null))
+}
+
+pub fn numbers(v: &Value, len: usize, row: RowName, out: &mut Vec<f32>) -> Result<(), Error> {
+    for i in 0..len {
+        let item = array_item(v, i, &row)?;
+        match item.as_f64() {
+            Some(x) => out.push(x as f32),
+            None => return Err(Error::bad_input(format!("{row}[{i}] is not a number"), "a number", describe(&item))),
+        }
+    }
+    Ok(())
+}
+
+pub fn bytes(_v: &Value, _what: &str) -> Result<Option<Vec<u8>>, Error> {
+    Ok(None)
+}
+
+pub fn typed_array(_v: &Value, _row: RowName, _out: &mut Vec<f32>, _max: usize) -> Option<Result<(), Error>> {
+    None
+}
+
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => format!("a string ({:?})", s.chars().take(40).collect::<String>()),
+        Value::Array(a) => format!("an array of {} items", a.len()),
+        Value::Object(_) => "an object (Object)".into(),
+    }
+}
