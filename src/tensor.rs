@@ -131,12 +131,11 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
             // Checked: a shape given at run time may multiply past usize (32 bits in wasm).
             let elements = t.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
             if elements != Some(t.data.len()) {
-                let elements = elements.map_or_else(|| "more than can be addressed".to_owned(), |n| n.to_string());
-                return Err(Error::bad_input(
-                    format!("input {:?} does not fill its shape", input.name),
-                    format!("{elements} values for shape {:?}", t.shape),
-                    format!("{} values", t.data.len()),
-                ));
+                let expected = match elements {
+                    Some(n) => format!("{n} values for shape {:?}", t.shape),
+                    None => format!("a shape of at most {} values, not {:?}", usize::MAX, t.shape),
+                };
+                return Err(Error::bad_input(format!("input {:?} does not fill its shape", input.name), expected, format!("{} values", t.data.len())));
             }
             Ok(Array { shape: t.shape, data: t.data })
         })

@@ -106,6 +106,8 @@ fn run_errors_name_the_input() {
         (Box::new(|v| v[0].data = TensorData::I32(vec![4, -3])), "input \"b\" has the wrong element type: expected int64, got int32"),
         (Box::new(|v| { v[1].shape = vec![3, 2]; }), "input \"a\" has the wrong shape: expected [N, 3], got [3, 2]"),
         (Box::new(|v| { v[1].shape = vec![1, 3]; }), "input \"a\" does not fill its shape: expected 3 values for shape [1, 3], got 6 values"),
+        // A shape whose element count overflows usize (found by the boundary fuzzer, in wasm).
+        (Box::new(|v| { v[1].shape = vec![usize::MAX / 2, 3]; }), "input \"a\" does not fill its shape: expected a shape of at most 18446744073709551615 values, not [9223372036854775807, 3], got 6 values"),
     ];
     for (edit, message) in cases {
         let mut given = inputs.clone();

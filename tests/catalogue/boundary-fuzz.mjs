@@ -167,8 +167,9 @@ function checkStream(r, mk, kind) {
     if (mk.sentinels.get(erroredWith) === 'source' && mode === 'pipe-error') return null;
     if (mk.sentinels.has(erroredWith)) return `the stream errored with the sentinel of ${mk.sentinels.get(erroredWith)}`;
     const problems = errorProblems(erroredWith, { codes: ['BAD_INPUT'] }, mk);
-    // A WorkerModel checks its options in the worker: a stream may then error with a coded error.
-    if (kind === 'worker' && problems.length === 0) return null;
+    // A WorkerModel checks its stream's options in the worker: the stream may then error, with a
+    // coded error, before any output.
+    if (kind === 'worker' && problems.length === 0 && outputs.length === 0) return null;
     return problems.length ? problems : [`the stream errored (expected one output per item, a bad item's carrying its error): ${describeSafely(erroredWith)}`];
   }
   if (mode === 'pipe-error') return "the piped source errored, but the stream ended as if it had not: the source's error must come back as is";
@@ -307,7 +308,7 @@ export async function fuzzBoundary(fc, ctx, { seed = 1, timeLimitMs = 10_000, nu
   const good = ctx.values.good;
   const env = { ...ctx.values, reenter: () => ctx.model.predict(Float32Array.from(good)) };
   const v = jsValues(fc, env);
-  const figures = { layer: ctx.layer, seed, runs: 0, calls: 0, perExport: {}, outcomes: {}, elapsedMs: 0, failures: [] };
+  const figures = { layer: ctx.layer, seed, runs: 0, calls: 0, perExport: {}, outcomes: {}, elapsedMs: 0, slowest: [], failures: [] };
 
   // The baseline: the good row's prediction on each engine the model runs on.
   const predictGood = () => ctx.model.predict(Float32Array.from(good));
@@ -373,23 +374,38 @@ export async function fuzzBoundary(fc, ctx, { seed = 1, timeLimitMs = 10_000, nu
   const state = { dead: null, inflight: null };
   const show = (s) => `${s.name}(${s.args.map((a) => a.desc).join(', ')})`;
 
-  async function call(s) {
+  async function call(s, together) {
     const cmd = byName.get(s.name);
     const mk = new Maker();
     figures.calls++;
     figures.perExport[s.name]++;
+    const t0 = Date.now();
     const outcome = await settle(() => cmd.invoke(s.args, mk), callTimeoutMs);
+    const ms = Date.now() - t0;
+    if (figures.slowest.length < 5 || ms > figures.slowest.at(-1).ms) {
+      // (calls started together each count the others' synchronous work too)
+      figures.slowest.push({ ms, call: `${together ? '(together) ' : ''}${show(s).slice(0, 300)}` });
+      figures.slowest.sort((a, b) => b.ms - a.ms).splice(5);
+    }
     const key = outcomeKey(outcome, mk);
     figures.outcomes[key] = (figures.outcomes[key] ?? 0) + 1;
-    const problems = judge(cmd, mk, outcome, ctx.kind);
+    let problems;
+    try {
+      problems = judge(cmd, mk, outcome, ctx.kind);
+    } catch (e) {
+      // e.g. a Proxy whose getPrototypeOf trap throws, come back from the call
+      problems = [`gave back something that cannot even be inspected (${describeSafely(e)})`];
+    }
+    // A synchronous call cannot be raced: its time is checked after it.
+    if (!outcome.timedOut && ms > callTimeoutMs) problems.push(`took ${ms} ms (more than ${callTimeoutMs} ms: a hang)`);
     if (outcome.ok) freeResult(outcome.value);
     return { s, problems };
   }
 
   async function runOnce(run) {
     figures.runs++;
-    const results = run.together ? await Promise.all(run.steps.map(call)) : [];
-    if (!run.together) for (const s of run.steps) results.push(await call(s));
+    const results = run.together ? await Promise.all(run.steps.map((s) => call(s, true))) : [];
+    if (!run.together) for (const s of run.steps) results.push(await call(s, false));
     const lines = [];
     let fatal = false;
     for (const { s, problems } of results) {
@@ -450,5 +466,6 @@ export async function fuzzBoundary(fc, ctx, { seed = 1, timeLimitMs = 10_000, nu
 export function formatFigures(f) {
   const per = Object.entries(f.perExport).map(([k, n]) => `${k} ${n}`).join(', ');
   const out = Object.entries(f.outcomes).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `boundary fuzz (${f.layer}): seed ${f.seed}, ${f.runs} runs, ${f.calls} calls in ${(f.elapsedMs / 1000).toFixed(1)} s\n  per export: ${per}\n  outcomes: ${out}`;
+  const slow = (f.slowest ?? []).map((c) => `${c.ms} ms ${c.call}`).join('\n    ');
+  return `boundary fuzz (${f.layer}): seed ${f.seed}, ${f.runs} runs, ${f.calls} calls in ${(f.elapsedMs / 1000).toFixed(1)} s\n  per export: ${per}\n  outcomes: ${out}\n  slowest calls:\n    ${slow}`;
 }

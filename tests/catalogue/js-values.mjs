@@ -102,7 +102,7 @@ function makeArgsOrThrow(specs, mk) {
   return args;
 }
 
-/** Says what a value is without running any of its code (no getter, trap or toString). */
+/** Says what a value is for a message: never its toString, and nothing that throws gets out. */
 export function describeSafely(v) {
   try {
     if (v === null) return 'null';
@@ -119,6 +119,17 @@ export function describeSafely(v) {
   }
 }
 
+/**
+ * The arbitraries (of Specs), given fast-check and the layer's env (see the top of this file):
+ *   primitive, number, string, bigint, symbol, nonString   primitives (-0, NaN, lone surrogates, ...)
+ *   typedArray, detached, buffers, huge                     typed arrays of every kind and length,
+ *                                                          on own, offset, shared, resizable buffers
+ *   sparse, throwingArrays, proxies, coercers, frozen, cyclic, callback, nested
+ *   leaf, any                                              all of the above (any: nested too)
+ *   goodRow, nearlyGood, row                               rows: good, good but for one thing, anything
+ *   batch, csvText, manifest, bytes, modelName, engineName, url, runInputs, shapes
+ *   options(fields, hostile?), fieldValues, slowFree, anyBut(ok)   options objects of given fields
+ */
 export function jsValues(fc, env = {}) {
   const good = env.good ?? new Array(64).fill(0);
   const goodRows = env.goodRows ?? [{ input: good, label: null }];

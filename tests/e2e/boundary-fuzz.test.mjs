@@ -62,7 +62,7 @@ for (const layer of ['full', 'lean', 'worker']) {
       }),
     ]).finally(() => clearTimeout(timer));
     if (result.figures) console.log(formatFigures(result.figures));
-    assert.equal(result.error, undefined, result.error);
+    if (result.error) assert.fail(result.error);
     assert.ok(result.figures.calls > 0, 'no call was made');
     assert.deepEqual(Object.entries(result.figures.perExport).filter(([, n]) => n === 0).map(([k]) => k), [], 'exports never called');
     assert.deepEqual(problems.slice(seenBefore), [], 'console errors or warnings, or page errors');
