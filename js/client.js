@@ -74,11 +74,17 @@ function bytesCopy(bytes) {
     return bytes; // a revoked Proxy: refused by the structured clone, as any other value it cannot copy
   }
   if (!buffer) return bytes; // refused by the worker, with the error Model.fromBytes gives
-  if (detached(bytes)) {
-    throw badInput(`bytes are detached: expected a Uint8Array or an ArrayBuffer whose buffer is still usable, got ${unsendable([bytes])}`);
+  let gone;
+  let copy;
+  try {
+    gone = detached(bytes);
+    // A view's own buffer, byteOffset and byteLength can be getters of a subclass: read once, here.
+    if (!gone) copy = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice() : bytes.slice(0);
+  } catch (e) {
+    throw badInput(`bytes could not be read: expected a Uint8Array or an ArrayBuffer that can be read without an exception, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`);
   }
-  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
-  return bytes.slice(0);
+  if (gone) throw badInput(`bytes are detached: expected a Uint8Array or an ArrayBuffer whose buffer is still usable, got ${unsendable([bytes])}`);
+  return copy;
 }
 
 /** The transfer list of `{ transfer: true }`: the buffer of a typed array, read once here. */

@@ -42,3 +42,22 @@ export function thrownText(thrown) {
     return 'a thrown value that cannot be described';
   }
 }
+
+/** The most values (keys and elements) a manifest object may hold. */
+const MANIFEST_VALUES = 1_000_000;
+
+/**
+ * A manifest object as JSON text, read once (JSON.stringify): a cycle, a BigInt, a getter or
+ * toJSON that throws, a typed array or buffer (no JSON value), or more than MANIFEST_VALUES values
+ * throw here, before the work grows with the value.
+ */
+export function manifestJson(manifest) {
+  let values = 0;
+  return JSON.stringify(manifest, function replacer(key, value) {
+    if (++values > MANIFEST_VALUES) throw new RangeError(`a manifest of more than ${MANIFEST_VALUES} values`);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+      throw new TypeError(`${key === '' ? 'the manifest' : `field "${key}"`} is binary data, which is no JSON value`);
+    }
+    return value;
+  });
+}

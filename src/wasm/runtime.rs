@@ -27,14 +27,14 @@ fn manifest_text(m: &Value) -> Result<String, Error> {
 }
 
 /// The manifest object as JSON text, by `JSON.stringify` (which reads it once; a cycle, a
-/// BigInt or a getter that throws is an error here).
+/// BigInt, binary data, a getter that throws or an object of over a million values is an error
+/// here).
 #[cfg(target_family = "wasm")]
 fn manifest_text(m: &Value) -> Result<String, Error> {
     if super::js::array_len(m, &"manifest")?.is_some() || !m.is_object() || m.is_function() {
         return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
     }
-    let text = js_sys::JSON::stringify(m).map_err(|e| super::js::unreadable("manifest".into(), &e))?;
-    text.as_string().ok_or_else(|| Error::bad_input("manifest cannot be read", "a plain object of JSON values", "a value JSON.stringify leaves out"))
+    super::js::json_text(m)?.ok_or_else(|| Error::bad_input("manifest cannot be read", "a plain object of JSON values", "a value JSON.stringify leaves out"))
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -173,7 +173,8 @@ mod js_run {
     /// is made per call). The keys of `given` are listed only to find names the graph lacks,
     /// which the core refuses by name.
     pub fn inputs(graph: &[GraphIo], given: &JsValue, options: Option<&JsValue>) -> Result<Vec<NamedTensor>, Error> {
-        if !given.is_object() || given.is_function() || js::array_len(given, &"run() inputs")?.is_some() {
+        // A typed array is refused before its keys (one per element) are listed.
+        if !given.is_object() || given.is_function() || js_sys::ArrayBuffer::is_view(given) || js::array_len(given, &"run() inputs")?.is_some() {
             let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
             return Err(Error::bad_input("run() inputs are not an object", format!("an object with a typed array per input: {names:?}"), describe(given)));
         }

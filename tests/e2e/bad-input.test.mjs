@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { launch, openPage } from './browser.mjs';
 import { catalogue } from '../catalogue/bad-input.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -14,16 +14,8 @@ const problems = [];
 
 before(async () => {
   server = await serve(root, 0);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage();
-  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/worker.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  browser = await launch();
+  page = await openPage(browser, `http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/worker.html`, problems);
 });
 
 after(async () => {

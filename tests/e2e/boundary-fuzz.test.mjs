@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { launch, openPage } from './browser.mjs';
 import { formatFigures } from '../catalogue/boundary-fuzz.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,17 +21,8 @@ const problems = [];
 
 before(async () => {
   server = await serve(root, 0);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage();
-  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('crash', () => problems.push('the page crashed'));
-  await page.goto(`http://127.0.0.1:${server.address().port}/${PAGE}`);
-  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
+  browser = await launch();
+  page = await openPage(browser, `http://127.0.0.1:${server.address().port}/${PAGE}`, problems);
 });
 
 after(async () => {

@@ -8,8 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { launch, openPage } from './browser.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const golden = JSON.parse(readFileSync(`${root}models/digits-accurate/golden.json`, 'utf8'));
@@ -30,16 +30,8 @@ Trapping.prototype.predict = function trapFor(row) {
 };
 ${worker}`);
   server = await serve(root, 0);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage();
-  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/trap.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  browser = await launch();
+  page = await openPage(browser, `http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/trap.html`, problems);
 });
 
 after(async () => {

@@ -26,6 +26,10 @@ extern "C" {
     /// Whether a view's (or an ArrayBuffer's) buffer is detached.
     #[wasm_bindgen(catch, js_name = isDetached)]
     fn is_detached(view_or_buffer: &JsValue) -> Result<bool, JsValue>;
+    /// A manifest object as JSON text (bounded, no binary data), or undefined for a value that
+    /// JSON leaves out.
+    #[wasm_bindgen(catch, js_name = manifestJson)]
+    fn manifest_json(manifest: &JsValue) -> Result<JsValue, JsValue>;
     /// `{ name, message }` of a thrown value, read without letting a second exception out.
     #[wasm_bindgen(js_name = thrownText)]
     fn thrown_text(thrown: &JsValue) -> String;
@@ -110,6 +114,11 @@ pub fn number_array(v: &Value, len: usize, what: &dyn std::fmt::Display) -> Resu
 /// What a thrown value said, for messages: `TypeError: ...`.
 pub fn thrown(e: &JsValue) -> String {
     thrown_text(e)
+}
+
+/// A manifest object as JSON text, read once; None for a value JSON leaves out (a function).
+pub fn json_text(manifest: &JsValue) -> Result<Option<String>, Error> {
+    Ok(manifest_json(manifest).map_err(|e| unreadable("manifest".into(), &e))?.as_string())
 }
 
 /// The property `key` of `target`; an exception (a getter, a Proxy trap) is an `Err` naming `what`.
