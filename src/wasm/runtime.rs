@@ -283,13 +283,16 @@ impl PendingLoad {
             Some(given) => given,
             None => js_run::bytes(&bytes)?,
         };
-        let found = sha256.filter(|s| s.len() == 64).unwrap_or_else(|| crate::package::sha256_hex(&bytes));
+        // Without WebCrypto's hash, the core hashes the bytes itself (the lean build refuses
+        // before it would).
+        let mut found = sha256.filter(|s| s.len() == 64);
         if let Some(expected) = &self.expected {
-            if *expected != found {
-                return Err(Error::Integrity { model: self.source.clone(), expected: expected.clone(), found }.into());
+            let found = found.get_or_insert_with(|| crate::package::sha256_hex(&bytes));
+            if expected != found {
+                return Err(Error::Integrity { model: self.source.clone(), expected: expected.clone(), found: found.clone() }.into());
             }
         }
-        Ok(Model::load_bytes(bytes, Some(found), self.manifest.as_deref())?)
+        Ok(Model::load_bytes(bytes, found, self.manifest.as_deref())?)
     }
 
     /// The `MODEL_LOAD` error of this load, for a failure in JavaScript (the fetch).

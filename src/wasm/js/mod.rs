@@ -110,7 +110,8 @@ pub fn read_rows(value: &Value, width: usize, max_rows: usize) -> Result<Vec<f32
     if len > max_rows.saturating_add(1) {
         return Err(too_many(&RowName::Flat, max_rows.saturating_add(1), len));
     }
-    out.try_reserve(len.saturating_mul(width)).map_err(|_| too_large(&RowName::Flat, len.saturating_mul(width)))?;
+    // No room is reserved for the rows an array says it has: a sparse array's length is a claim,
+    // and wasm memory, once grown, never shrinks. Each row reserves its own as it is read.
     for i in 0..len {
         let item = match (i, &first) {
             (0, Some(first)) => first.clone(),

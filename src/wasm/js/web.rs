@@ -299,8 +299,10 @@ pub fn describe(v: &JsValue) -> String {
     if v.is_undefined() {
         return "undefined".into();
     }
-    if let Some(s) = v.as_string() {
-        return format!("a string ({:?})", s.chars().take(40).collect::<String>());
+    if v.is_string() {
+        // Only the head is copied into wasm memory: the string may be huge.
+        let head = v.unchecked_ref::<js_sys::JsString>().slice(0, 40);
+        return format!("a string ({:?})", String::from(head));
     }
     if let Some(x) = v.as_f64() {
         return format!("a number ({x})");
