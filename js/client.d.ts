@@ -13,7 +13,11 @@ export interface RemoteBatchResult {
   truth?: string[];
 }
 
-/** The edgeserve Model in a module Worker: the same methods, async. Browser only. */
+/**
+ * The edgeserve Model in a module Worker: the same methods, async. Browser only. When the
+ * worker's wasm instance traps (a bug; code 'INTERNAL') or the worker fails, the calls in flight
+ * reject with code 'INTERNAL', open streams fail, and a new worker loads the same model.
+ */
 export declare class WorkerModel {
   /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
   static create(options?: { model?: string }): Promise<WorkerModel>;
@@ -22,6 +26,8 @@ export declare class WorkerModel {
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;
+  /** New workers started after a trap or a failed worker. */
+  readonly restarts: number;
   predict(row: RowInput, options?: { transfer?: boolean }): Promise<Prediction>;
   predictBatch(rows: BatchInput, options?: BatchOptions & { transfer?: boolean }): Promise<RemoteBatchResult>;
   predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;

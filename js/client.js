@@ -114,6 +114,10 @@ export class WorkerModel {
   #load;
   /** Settles when the current worker has loaded the model. */
   #ready;
+  /** Whether the current worker has loaded the model. */
+  #loaded = false;
+  /** Why this WorkerModel stopped by itself (a worker that could not load the model), or null. */
+  #stopped = null;
   /** New workers started after a trap or a failed worker. */
   restarts = 0;
 
@@ -161,7 +165,9 @@ export class WorkerModel {
       event.preventDefault?.();
       this.#failed(worker, Object.assign(new Error(`the edgeserve worker failed: expected a running worker, got ${event.message ?? 'one that could not start'}`), { code: 'INTERNAL' }));
     };
+    this.#loaded = false;
     this.#ready = this.#send(this.#load.method, this.#load.args).then((info) => {
+      this.#loaded = true;
       this.name = info.name;
       this.inputWidth = info.inputWidth;
       this.manifest = info.manifest;
@@ -170,15 +176,25 @@ export class WorkerModel {
     this.#ready.catch(() => {});
   }
 
-  /** The worker met a trap or failed: every call in flight fails, a new worker loads the model. */
+  /**
+   * The worker met a trap or failed: every call in flight fails, and a new worker loads the model;
+   * unless this worker never finished loading it, when a new one would only fail the same way:
+   * then the WorkerModel stops, as after terminate().
+   */
   #failed(worker, error) {
-    if (worker !== this.#worker || this.#terminated) return;
+    if (worker !== this.#worker || this.#terminated || this.#stopped) return;
     worker.terminate();
-    const restarted = Object.assign(new Error(`${error.message}; a new worker is loading the model`), { code: 'INTERNAL', cause: error });
-    for (const { reject } of this.#pending.values()) reject(restarted);
+    const again = this.#loaded;
+    const message = again ? `${error.message}; a new worker is loading the model` : `${error.message}; the model never loaded in it, so no new worker is started`;
+    const failure = Object.assign(new Error(message), { code: 'INTERNAL', cause: error });
+    for (const { reject } of this.#pending.values()) reject(failure);
     this.#pending.clear();
-    for (const { fail } of this.#streams.values()) fail(restarted);
+    for (const { fail } of this.#streams.values()) fail(failure);
     this.#streams.clear();
+    if (!again) {
+      this.#stopped = failure;
+      return;
+    }
     this.restarts++;
     this.#spawn();
   }
@@ -237,6 +253,7 @@ export class WorkerModel {
 
   /** A request once the model is loaded (in a new worker, after a restart). */
   async #call(method, args, options) {
+    if (this.#stopped) throw this.#stopped;
     if (this.#terminated) {
       throw badInput(`${method}() on a terminated WorkerModel: expected a running worker, got one whose terminate() was called`);
     }

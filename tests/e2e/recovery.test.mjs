@@ -3,7 +3,8 @@
 // every later one throw an Error with code INTERNAL. A WorkerModel whose worker traps rejects that
 // call with INTERNAL, starts a new worker, and serves the next call from it. The traps are real: a
 // method called with a handle that points outside wasm memory. The worker's is set off by a copy
-// of the package whose worker.js corrupts the handle for a row starting with TRAP_ROW.
+// of the package whose worker.js corrupts the handle for a row starting with TRAP_ROW, and for the
+// load of TRAP_MODEL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const golden = JSON.parse(readFileSync(`${root}models/digits-accurate/golden.json`, 'utf8'));
 const copy = `${root}target/e2e-trap-pkg/`;
 const TRAP_ROW = -12345;
+/** A model name whose load traps in the test worker. */
+const TRAP_MODEL = 'trap-on-load';
 let server, browser, page;
 const problems = [];
 
@@ -27,6 +30,13 @@ const predict = Trapping.prototype.predict;
 Trapping.prototype.predict = function trapFor(row) {
   if (row?.[0] === ${TRAP_ROW}) this.__wbg_ptr = 0xfffffff0;
   return predict.call(this, row);
+};
+const load = Trapping.load;
+Trapping.load = function trapOnLoad(name) {
+  if (name !== '${TRAP_MODEL}') return load.call(this, name);
+  const model = load.call(this, 'digits-accurate');
+  model.__wbg_ptr = 0xfffffff0;
+  return model.name;
 };
 ${worker}`);
   server = await serve(root, 0);
@@ -73,6 +83,19 @@ test('a WorkerModel whose worker traps rejects that call with INTERNAL and serve
   assert.equal(result.batch, 'INTERNAL', 'the batch in flight in the same worker rejects too');
   assert.deepEqual(result.afterLabels, [label, label, label]);
   assert.equal(result.restarts, 1);
+});
+
+test('a worker that traps while loading the model: create() rejects with INTERNAL', async () => {
+  const result = await page.evaluate(async (name) => {
+    try {
+      await window.edgeserve.WorkerModel.create({ model: name });
+      return 'created';
+    } catch (e) {
+      return { code: e.code, message: e.message };
+    }
+  }, TRAP_MODEL);
+  assert.equal(result.code, 'INTERNAL', JSON.stringify(result));
+  assert.match(result.message, /trapped in Model\.name/);
 });
 
 test('on the page thread, a trap poisons the instance: INTERNAL for that call and every later one', async () => {

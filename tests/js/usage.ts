@@ -1,7 +1,7 @@
 // Type-checked (tsc --strict --noEmit, by types.test.mjs) against the generated pkg/edgeserve.d.ts:
 // what a TypeScript user writes must compile, and misuse must not.
 import {
-  initSync, Model, ModelSet, WorkerModel, BatchResult,
+  initSync, Model, ModelSet, WorkerModel, BatchResult, trapped,
   type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice,
 } from '../../pkg/index.js';
 
@@ -55,6 +55,13 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   const remote = await WorkerModel.create({ model: 'digits-fast' });
   const remoteBatch = await remote.predictBatch(rows, { onProgress: (p) => console.log(p.rowsPerSecond) });
   console.log(indices, scores, accuracy, text, p99, stream, chosen.name, remoteBatch.indices.length, (await remote.latency()).realtime.count);
+  // A trap (a bug) poisons the instance: every call then throws code INTERNAL; a WorkerModel restarts.
+  const trap: WebAssembly.RuntimeError | null = trapped();
+  const restarts: number = remote.restarts;
+  const internal: EdgeserveError['code'] = 'INTERNAL';
+  console.log(trap, restarts, internal);
+  // @ts-expect-error: restarts is counted by the WorkerModel
+  remote.restarts = 0;
   // @ts-expect-error: chunkSize is a number
   await model.predictBatch(rows, { chunkSize: 'big' });
   // @ts-expect-error: choose needs a budget
