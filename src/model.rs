@@ -217,6 +217,39 @@ impl LoadedModel {
         if self.engine.row_program_on() { "rows" } else { "tract" }
     }
 
+    /// How the engine runs this model: the executor, how tract typed the graph (fixed shapes,
+    /// symbols for its free dimensions, or per shape set), the shape sets with a plan of their
+    /// own, and what was done differently from tract's defaults to load it (in words).
+    pub fn engine_details(&self) -> crate::engine::Details {
+        self.engine.details()
+    }
+
+    /// Plans ahead for calls whose inputs have these shapes (`(name, shape)` for every input of
+    /// the graph), so that the first such call does not wait for a plan: the load-time hint of a
+    /// model with free dimensions. `BAD_INPUT` when a name or a shape does not fit the graph.
+    pub fn plan_for(&mut self, shapes: &[(String, Vec<usize>)]) -> Result<()> {
+        let ordered = self
+            .engine
+            .inputs()
+            .iter()
+            .map(|input| {
+                let (_, shape) = shapes.iter().find(|(name, _)| *name == input.name).ok_or_else(|| {
+                    Error::bad_input(format!("the shape of input {:?}", input.name), format!("a shape for every input, like {}", crate::manifest::shape_string(&input.shape)), "none")
+                })?;
+                let fits = shape.len() == input.shape.len() && shape.iter().zip(&input.shape).all(|(n, d)| !matches!(d, crate::manifest::Dim::Fixed(f) if *f != *n as u64));
+                if !fits {
+                    return Err(Error::bad_input(format!("the shape of input {:?}", input.name), crate::manifest::shape_string(&input.shape), format!("{shape:?}")));
+                }
+                Ok(shape.clone())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some((name, _)) = shapes.iter().find(|(name, _)| !self.engine.inputs().iter().any(|i| &i.name == name)) {
+            let names: Vec<&str> = self.engine.inputs().iter().map(|i| i.name.as_str()).collect();
+            return Err(Error::bad_input(format!("a shape for {name:?}, which is not an input of the model"), format!("inputs named {names:?}"), format!("{name:?}")));
+        }
+        self.engine.plan_for(&ordered)
+    }
+
     /// Runs the model's predictions on the engine `name` (`"rows"` or `"tract"`, see
     /// [`LoadedModel::engine_name`]) from now on. The two give the same outputs up to float
     /// rounding; tract's plans are built when first used. `"rows"` for a graph that is no row

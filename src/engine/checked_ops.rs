@@ -103,6 +103,22 @@ fn guarded(ctx: &ParsingContext, node: &NodeProto) -> Built {
     Ok((Box::new(Guarded { inner, node: node.clone(), opset: ctx.onnx_operator_set_version, check: *check }), outputs))
 }
 
+/// The context of a check's failure: the node has values no input shape makes valid, so the
+/// graph is refused at load (not left to be typed for the shapes of a call).
+#[derive(Debug)]
+pub(super) struct Malformed(String);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a failure of tract's typing comes from a check of this module (see [`Malformed`]).
+pub(super) fn is_malformed(e: &TractError) -> bool {
+    e.downcast_ref::<Malformed>().is_some()
+}
+
 /// tract's inference op for an ONNX node, run only once the node's check passes.
 #[derive(Debug, Clone)]
 struct Guarded {
@@ -123,7 +139,7 @@ impl Eq for Guarded {}
 impl Guarded {
     fn verdict(&self, inputs: &[&InferenceFact]) -> TractResult<Verdict> {
         let node = Node { proto: &self.node, opset: self.opset, inputs };
-        (self.check)(&node).with_context(|| format!("ONNX node {:?} ({})", self.node.name, self.node.op_type))
+        (self.check)(&node).context(Malformed(format!("ONNX node {:?} ({})", self.node.name, self.node.op_type)))
     }
 }
 

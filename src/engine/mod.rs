@@ -11,8 +11,25 @@
 use crate::error::{Error, Result};
 use crate::manifest::GraphIo;
 #[cfg(feature = "tract")]
-use crate::manifest::{Dim, BATCH_DIM};
+use crate::manifest::BATCH_DIM;
 use crate::tensor::{Array, TensorData};
+
+/// How the engine runs a graph ([`Engine::details`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    /// `"rows"` (edgeserve's row executor) or `"tract"` (tract's plans).
+    pub executor: &'static str,
+    /// How tract typed the graph: `"fixed"` (every input shape fixed), `"symbolic"` (free
+    /// dimensions as symbols: one plan for any shapes), or `"per shape set"` (typed and planned
+    /// for the concrete shapes of each call).
+    pub typing: &'static str,
+    /// The input shape sets (in the graph's input order) that have a plan of their own, least
+    /// recently used first.
+    pub planned_shapes: Vec<Vec<Vec<usize>>>,
+    /// What the engine did differently from tract's defaults to load or run this graph (a pass
+    /// of tract's optimizer skipped, ...), in words; empty when nothing.
+    pub notes: Vec<String>,
+}
 
 /// A loaded graph with its executors.
 pub struct Engine {
@@ -36,7 +53,7 @@ impl std::fmt::Debug for Engine {
         let mut d = f.debug_struct("Engine");
         d.field("model", &self.model).field("inputs", &self.inputs).field("outputs", &self.outputs);
         #[cfg(feature = "tract")]
-        d.field("plans", &self.plans.as_ref().map(plans::Plans::concrete_sizes));
+        d.field("plans", &self.plans.as_ref().map(plans::Plans::concrete_shapes));
         d.field("row_program", &self.rows.is_ok()).finish()
     }
 }
@@ -78,9 +95,15 @@ pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
 #[cfg_attr(feature = "onnx", allow(dead_code))]
 mod lean;
 #[cfg(feature = "onnx")]
+mod branches;
+#[cfg(feature = "onnx")]
 mod checked_ops;
 #[cfg(feature = "onnx")]
 mod onnx;
+#[cfg(feature = "onnx")]
+mod quantized_lstm;
+#[cfg(feature = "tract")]
+mod optimize;
 #[cfg(feature = "tract")]
 mod plans;
 pub mod rows;
@@ -132,7 +155,7 @@ impl Engine {
         let typed = typed
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
         let (inputs, outputs) = plans::graph_ios(model, &typed, input_names, output_names)?;
-        Engine::planned(model, typed, inputs, outputs, vec![])
+        Engine::planned(model, typed, inputs, outputs, vec![], vec![])
     }
 
     /// Reads a graph in its rows form (`model.rows`, see [`Engine::to_rows`]): a row program,
@@ -151,17 +174,67 @@ impl Engine {
         })
     }
 
-    /// An engine for a typed graph: its row program when it is one, else the plan for batch
-    /// size 1 built (tract's plans for the row program's graphs are built when first needed).
+    /// An engine for a typed graph: its row program when it is one, else a plan built now (for
+    /// batch size 1 of an edgeserve package, else for any shapes), so that a graph tract cannot
+    /// plan fails here. A graph typed with free dimensions whose plan for any shapes fails is
+    /// still loaded: it is planned per shape set (said in `notes`).
     #[cfg(feature = "tract")]
-    fn planned(model: &str, typed: tract_nnef::prelude::TypedModel, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>) -> Result<Engine> {
+    fn planned(
+        model: &str,
+        typed: tract_nnef::prelude::TypedModel,
+        inputs: Vec<GraphIo>,
+        outputs: Vec<GraphIo>,
+        properties: Vec<(String, String)>,
+        notes: optimize::Notes,
+    ) -> Result<Engine> {
         let rows = rows::compile::compile(&typed, BATCH_DIM);
-        let plans = plans::Plans::new(typed, BATCH_DIM);
+        let names = inputs.iter().map(|i| i.name.clone()).collect();
+        let plans = plans::Plans::new(typed, BATCH_DIM, names, notes);
         let mut engine = Engine { model: model.to_owned(), plans: Some(plans), rows, use_rows: true, inputs, outputs, properties };
         if let (Err(_), Some(plans)) = (&engine.rows, &mut engine.plans) {
-            plans.state_for(model, 1)?;
+            plans.prepare(model, &engine.inputs)?;
         }
         Ok(engine)
+    }
+
+    /// An engine for a graph that tract types only for the concrete input shapes of a call.
+    #[cfg(feature = "onnx")]
+    fn retyped(model: &str, retype: Box<dyn plans::Retype>, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>, notes: optimize::Notes) -> Engine {
+        let names = inputs.iter().map(|i| i.name.clone()).collect();
+        let plans = plans::Plans::retyped(retype, names, notes);
+        let rows = Err("the graph is typed per shape set".to_owned());
+        Engine { model: model.to_owned(), plans: Some(plans), rows, use_rows: true, inputs, outputs, properties }
+    }
+
+    /// Plans ahead for calls whose inputs have exactly these shapes (in the graph's order), so
+    /// that the first such call does not plan. A no-op for a row program.
+    pub fn plan_for(&mut self, shapes: &[Vec<usize>]) -> Result<()> {
+        #[cfg(feature = "tract")]
+        if let (Err(_), Some(plans)) = (&self.rows, &mut self.plans) {
+            return plans.plan_for(&self.model, shapes);
+        }
+        let _ = shapes;
+        Ok(())
+    }
+
+    /// How the engine runs this graph, for `model.engineDetails`.
+    pub fn details(&self) -> Details {
+        #[allow(unused_mut)]
+        let mut details = Details { executor: if self.row_program_on() { "rows" } else { "tract" }, typing: "fixed", planned_shapes: vec![], notes: vec![] };
+        #[cfg(feature = "tract")]
+        if let Some(plans) = &self.plans {
+            let free = self.inputs.iter().any(|i| i.shape.iter().any(|d| matches!(d, crate::manifest::Dim::Symbol(_))));
+            details.typing = if plans.is_retyped() {
+                "per shape set"
+            } else if free {
+                "symbolic"
+            } else {
+                "fixed"
+            };
+            details.planned_shapes = plans.concrete_shapes();
+            details.notes = plans.notes.clone();
+        }
+        details
     }
 
     /// The graph as a row program ([`rows`], edgeserve's own executor for small dense graphs):
@@ -211,8 +284,9 @@ impl Engine {
     #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
         let plans = self.plans.as_ref().ok_or_else(|| load_error(&self.model, "writing the NNEF form", "a tract graph", "a graph loaded from its rows form"))?;
+        let typed = plans.typed.as_ref().ok_or_else(|| load_error(&self.model, "writing the NNEF form", "a graph tract types for any input shapes", "a graph typed per shape set"))?;
         nnef_framework()
-            .write_to_tar_with_config(&plans.typed, vec![], false, true)
+            .write_to_tar_with_config(typed, vec![], false, true)
             .map_err(|e| load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e))
     }
 
@@ -256,9 +330,7 @@ impl Engine {
         }
         #[cfg(feature = "tract")]
         if let Some(plans) = &mut self.plans {
-            let batched = matches!(self.inputs.first().and_then(|i| i.shape.first()), Some(Dim::Symbol(s)) if s == BATCH_DIM);
-            let batch = inputs.first().and_then(|t| t.shape.first().copied()).filter(|_| batched);
-            return plans.run_all(&self.model, batch, inputs);
+            return plans.run_all(&self.model, inputs);
         }
         Err(self.no_executor(&inputs.iter().map(|a| (a.data.dtype().as_str(), a.shape.as_slice())).collect::<Vec<_>>()))
     }

@@ -1,73 +1,197 @@
 //! tract's side of the engine (the `tract` feature): a typed, decluttered graph and its
-//! optimized plans, kept as reusable states per batch size so that no prediction re-plans; and
-//! the conversion of edgeserve's [`Array`]s to and from tract's tensors.
+//! optimized plans, kept as reusable states per set of input shapes so that no prediction
+//! re-plans; and the conversion of edgeserve's [`Array`]s to and from tract's tensors.
+//!
+//! Which plan runs a call:
+//! - a graph with fixed shapes has one plan;
+//! - edgeserve's packages (the batch symbol `N`): a plan per batch size for the first
+//!   [`CONCRETE_PLANS`] sizes, then one plan for any batch size;
+//! - other graphs typed with symbols (the free dimensions of an imported model): the first call
+//!   with a shape set runs on one plan for any shapes (no wait for a plan), the second gets a
+//!   plan for exactly those shapes (tract optimizes much better for numbers than for symbols),
+//!   as do the shapes hinted with `plan_for`; at most [`SHAPE_PLANS`], the least recently used
+//!   dropped. Should tract's plan for symbols fail on a call where a plan for its concrete shapes
+//!   runs, plans per shape set from then on;
+//! - a graph tract cannot type with symbols ([`Retype`]): typed and planned for the concrete
+//!   shapes of each call, as onnxruntime does; plans per shape set, at most [`SHAPE_PLANS`],
+//!   the least recently used dropped.
+
+use std::collections::HashMap;
 
 use tract_nnef::internal::*;
 
+use super::optimize::{self, Notes};
 use super::{load_error, PLANNABLE, TRACTABLE};
 use crate::error::{Error, Result};
 use crate::manifest::{Dim, GraphIo};
 use crate::tensor::{Array, TensorData};
 
-/// How many batch sizes get a plan optimized for their concrete size. Other sizes run on one
-/// plan optimized for the symbolic batch size.
+/// How many batch sizes of an edgeserve package get a plan optimized for their concrete size.
+/// Other sizes run on one plan optimized for the symbolic batch size.
 const CONCRETE_PLANS: usize = 4;
+
+/// How many shape sets keep their plan, for graphs planned per shape set.
+const SHAPE_PLANS: usize = 8;
+
+/// How many shape sets that ran once on the plan for symbols are remembered.
+const SEEN: usize = 16;
+
+/// A graph that tract could not type with symbols for its free dimensions: typed anew for the
+/// concrete input shapes of a call (the ONNX side implements it on tract's inference graph).
+pub(crate) trait Retype: Send {
+    /// The graph typed and decluttered for inputs of these shapes (in the graph's order), and
+    /// with these values for the small integer inputs that have some in `values`.
+    fn typed_for(&self, shapes: &[Vec<usize>], values: &[Option<Vec<i64>>], notes: &mut Notes) -> TractResult<TypedModel>;
+}
+
+/// The input shapes of a call, in the graph's order.
+type ShapeSet = Vec<Vec<usize>>;
+
+/// What a plan is made for: the input shapes of a call and, for a graph typed per call, the
+/// values of its small integer and boolean inputs (at most [`VALUES`] elements, rank 0 or 1:
+/// a sample rate or a flag that an exporter's `If` tests, a shape that an `Expand` or a
+/// `Reshape` takes), so that the plan is typed with them.
+#[derive(Clone, PartialEq)]
+struct Key {
+    shapes: ShapeSet,
+    values: Vec<Option<Vec<i64>>>,
+}
+
+/// The most elements of an integer input whose values a graph typed per call is typed with.
+pub(crate) const VALUES: usize = 8;
 
 /// A typed graph and the plans made from it.
 pub(super) struct Plans {
-    /// Typed and decluttered, batch dimension still symbolic: the source of every plan.
-    pub(super) typed: TypedModel,
+    /// Typed and decluttered, free dimensions as symbols: the source of every plan; none when
+    /// the graph is typed per shape set (`retype`).
+    pub(super) typed: Option<TypedModel>,
+    retype: Option<Box<dyn Retype>>,
+    /// The graph's input names, for errors.
+    names: Vec<String>,
+    /// edgeserve's batch symbol, when the graph has it: plans per batch size first.
     batch: Option<Symbol>,
-    /// Plans (as reusable states) for concrete batch sizes, most recently used last.
-    concrete: Vec<(usize, TypedSimpleState)>,
-    /// The plan for any batch size, built when first needed.
+    /// Plans (as reusable states) for concrete shape sets, most recently used last.
+    concrete: Vec<(Key, TypedSimpleState)>,
+    /// The plan for any shapes, built when first needed.
     symbolic: Option<TypedSimpleState>,
+    /// The plan for symbols failed to build, or failed on a call that a concrete plan ran.
+    symbolic_failed: bool,
+    /// Shape sets that ran once on the plan for symbols, most recent last: the next call with
+    /// one of them gets a plan of its own.
+    seen: Vec<Key>,
+    /// What was done differently from tract's defaults (see [`optimize`]).
+    pub(super) notes: Notes,
 }
 
 impl Plans {
-    /// Plans for `typed`, none built yet; `batch` names the batch symbol.
-    pub(super) fn new(typed: TypedModel, batch: &str) -> Plans {
-        let batch = typed.symbols.get(batch);
-        Plans { typed, batch, concrete: vec![], symbolic: None }
+    /// Plans for `typed`, none built yet; `batch` names edgeserve's batch symbol.
+    pub(super) fn new(typed: TypedModel, batch: &str, names: Vec<String>, notes: Notes) -> Plans {
+        let batch = typed.symbols.get(batch).filter(|s| {
+            // Only when it is the one symbol of the inputs' shapes (edgeserve's packages).
+            typed.input_outlets().into_iter().flatten().all(|o| typed.outlet_fact(*o).map(|f| f.shape.iter().all(|d| d.to_i64().is_ok() || d == &TDim::Sym(s.clone()))).unwrap_or(false))
+        });
+        Plans { typed: Some(typed), retype: None, names, batch, concrete: vec![], symbolic: None, symbolic_failed: false, seen: vec![], notes }
     }
 
-    /// The batch sizes with a plan of their own, least recently used first.
-    pub(super) fn concrete_sizes(&self) -> Vec<usize> {
-        self.concrete.iter().map(|(n, _)| *n).collect()
+    /// Plans for a graph typed per shape set.
+    pub(super) fn retyped(retype: Box<dyn Retype>, names: Vec<String>, notes: Notes) -> Plans {
+        Plans { typed: None, retype: Some(retype), names, batch: None, concrete: vec![], symbolic: None, symbolic_failed: true, seen: vec![], notes }
     }
 
-    fn plan(model: &str, typed: TypedModel) -> Result<TypedSimpleState> {
-        let plan = typed
-            .into_optimized()
-            .and_then(|mut m| super::specialize::specialize(&mut m).map(|()| m))
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| load_error(model, "optimizing the graph", PLANNABLE, e))?;
+    /// The shape sets with a plan of their own, least recently used first.
+    pub(super) fn concrete_shapes(&self) -> Vec<ShapeSet> {
+        self.concrete.iter().map(|(k, _)| k.shapes.clone()).collect()
+    }
+
+    /// Whether the graph is typed per shape set (tract could not type it with symbols).
+    pub(super) fn is_retyped(&self) -> bool {
+        self.typed.is_none()
+    }
+
+    fn plan(model: &str, typed: TypedModel, notes: &mut Notes) -> Result<TypedSimpleState> {
+        let mut optimized = optimize::optimize(typed, notes);
+        let plan = super::specialize::specialize(&mut optimized)
+            .and_then(|()| optimized.into_runnable())
+            .map_err(|e| load_error(model, "planning the graph", PLANNABLE, e))?;
         TypedSimpleState::new(&plan).map_err(|e| load_error(model, "preparing the plan's state", PLANNABLE, e))
+    }
+
+    /// Whether the typed graph's inputs have fixed shapes (one plan serves every call).
+    fn fixed(&self) -> bool {
+        let Some(typed) = &self.typed else { return false };
+        typed.input_outlets().into_iter().flatten().all(|o| typed.outlet_fact(*o).map(|f| f.shape.as_concrete().is_some()).unwrap_or(false))
     }
 
     fn symbolic_state(&mut self, model: &str) -> Result<&mut TypedSimpleState> {
         if self.symbolic.is_none() {
-            self.symbolic = Some(Plans::plan(model, self.typed.clone())?);
+            let typed = self.typed.clone().ok_or_else(|| load_error(model, "planning", "a graph typed with symbols", "a graph typed per shape set"))?;
+            self.symbolic = Some(Plans::plan(model, typed, &mut self.notes)?);
         }
         self.symbolic.as_mut().ok_or_else(|| load_error(model, "planning", "a plan", "none"))
     }
 
-    /// The plan for `batch` rows, built if needed.
-    pub(super) fn state_for(&mut self, model: &str, batch: usize) -> Result<&mut TypedSimpleState> {
-        let Some(sym) = self.batch.clone() else {
-            // No batch symbol: the graph has fixed shapes and one plan.
-            return self.symbolic_state(model);
+    /// The values of the typed graph's symbols for inputs of `shapes`: a `BAD_INPUT` when a
+    /// symbol gets two values (two inputs disagree on a shared dimension).
+    fn bind(&self, typed: &TypedModel, shapes: &[Vec<usize>]) -> Result<HashMap<Symbol, TDim>> {
+        let mut subs: HashMap<Symbol, (TDim, usize, usize)> = HashMap::new();
+        let outlets = typed.input_outlets().map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
+        for (i, (outlet, shape)) in outlets.iter().zip(shapes).enumerate() {
+            let fact = typed.outlet_fact(*outlet).map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
+            for (axis, (dim, &value)) in fact.shape.iter().zip(shape).enumerate() {
+                let TDim::Sym(symbol) = dim else { continue };
+                match subs.get(symbol) {
+                    Some((bound, j, other_axis)) if *bound != TDim::Val(value as i64) => {
+                        return Err(Error::bad_input(
+                            format!("input {:?} dimension {axis} ({symbol})", self.name(i)),
+                            format!("{bound}, the size of dimension {other_axis} of input {:?} (both are {symbol})", self.name(*j)),
+                            value.to_string(),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        subs.insert(symbol.clone(), (TDim::Val(value as i64), i, axis));
+                    }
+                }
+            }
+        }
+        Ok(subs.into_iter().map(|(s, (v, _, _))| (s, v)).collect())
+    }
+
+    fn name(&self, i: usize) -> &str {
+        self.names.get(i).map(String::as_str).unwrap_or("?")
+    }
+
+    /// A plan for exactly `key`.
+    fn concrete_plan(&mut self, model: &str, key: &Key) -> Result<TypedSimpleState> {
+        let shapes = &key.shapes;
+        let typed = match (&self.typed, &self.retype) {
+            (Some(typed), _) => {
+                let subs = self.bind(typed, shapes)?;
+                typed.set_symbols(&subs).map_err(|e| load_error(model, &format!("fixing the input shapes to {}", self.shapes_text(shapes)), PLANNABLE, e))?
+            }
+            (None, Some(retype)) => retype
+                .typed_for(shapes, &key.values, &mut self.notes)
+                .map_err(|e| load_error(model, &format!("typing the graph for the input shapes {}", self.shapes_text(shapes)), TRACTABLE, e))?,
+            (None, None) => return Err(load_error(model, "planning", "a graph", "none")),
         };
-        if let Some(pos) = self.concrete.iter().position(|(n, _)| *n == batch) {
+        Plans::plan(model, typed, &mut self.notes)
+    }
+
+    fn shapes_text(&self, shapes: &[Vec<usize>]) -> String {
+        shapes.iter().enumerate().map(|(i, s)| format!("{} {s:?}", self.name(i))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Builds (if needed) and keeps a plan for exactly `key`, and returns it.
+    fn concrete_state(&mut self, model: &str, key: &Key) -> Result<&mut TypedSimpleState> {
+        if let Some(pos) = self.concrete.iter().position(|(k, _)| k == key) {
             let entry = self.concrete.remove(pos);
             self.concrete.push(entry);
-        } else if batch == 1 || self.concrete.len() < CONCRETE_PLANS {
-            let subs = std::iter::once((sym, TDim::Val(batch as i64))).collect();
-            let fixed = self.typed.set_symbols(&subs).map_err(|e| load_error(model, "fixing the batch size", PLANNABLE, e))?;
-            let state = Plans::plan(model, fixed)?;
-            self.concrete.push((batch, state));
         } else {
-            return self.symbolic_state(model);
+            let state = self.concrete_plan(model, key)?;
+            if self.concrete.len() >= SHAPE_PLANS {
+                self.concrete.remove(0);
+            }
+            self.concrete.push((key.clone(), state));
         }
         match self.concrete.last_mut() {
             Some((_, state)) => Ok(state),
@@ -75,28 +199,109 @@ impl Plans {
         }
     }
 
-    /// Runs the plan for `batch` rows (`None`: the symbolic plan) on tract tensors.
-    fn run_tensors(&mut self, model: &str, batch: Option<usize>, inputs: TVec<TValue>) -> Result<Vec<Array>> {
-        let state = match batch {
-            Some(n) => self.state_for(model, n)?,
-            None => self.symbolic_state(model)?,
+    /// Builds the first plan, at load: for batch size 1 of an edgeserve package (whose inputs
+    /// `inputs` are), else for any shapes. A graph whose plan for any shapes fails is planned
+    /// per shape set from then on, and that is noted.
+    pub(super) fn prepare(&mut self, model: &str, inputs: &[GraphIo]) -> Result<()> {
+        if self.fixed() {
+            self.symbolic_state(model)?;
+        } else if self.batch.is_some() {
+            let shapes: ShapeSet = inputs.iter().map(|i| i.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 1 }).collect()).collect();
+            let values = vec![None; shapes.len()];
+            self.concrete_state(model, &Key { shapes, values })?;
+        } else if let Err(e) = self.symbolic_state(model) {
+            self.symbolic_fails(&e);
+        }
+        Ok(())
+    }
+
+    fn symbolic_fails(&mut self, e: &Error) {
+        self.symbolic_failed = true;
+        self.notes.push(format!("planning for any input shapes failed ({}); the graph is planned per shape set", optimize::brief(e)));
+    }
+
+    /// Plans ahead for calls with inputs of exactly `shapes` (a load-time hint).
+    pub(super) fn plan_for(&mut self, model: &str, shapes: &[Vec<usize>]) -> Result<()> {
+        if !self.fixed() {
+            self.concrete_state(model, &Key { shapes: shapes.to_vec(), values: vec![None; shapes.len()] })?;
+        } else {
+            self.symbolic_state(model)?;
+        }
+        Ok(())
+    }
+
+    /// The plan for a call `key`, and whether it is the plan for symbols.
+    fn state_for(&mut self, model: &str, key: &Key) -> Result<(bool, &mut TypedSimpleState)> {
+        if self.fixed() {
+            return Ok((true, self.symbolic_state(model)?));
+        }
+        let planned = self.concrete.iter().any(|(k, _)| k == key);
+        let symbolic = if planned || self.symbolic_failed {
+            false
+        } else if self.batch.is_some() {
+            self.concrete.len() >= CONCRETE_PLANS
+        } else if let Some(pos) = self.seen.iter().position(|k| k == key) {
+            // A shape set that comes again is worth a plan of its own.
+            self.seen.remove(pos);
+            false
+        } else {
+            if self.seen.len() >= SEEN {
+                self.seen.remove(0);
+            }
+            self.seen.push(key.clone());
+            true
         };
-        let outputs = state.run(inputs).map_err(|e| inference_error(model, e))?;
+        if symbolic {
+            match self.symbolic_state(model) {
+                Ok(_) => return Ok((true, self.symbolic.as_mut().ok_or_else(|| load_error(model, "planning", "a plan", "none"))?)),
+                Err(e) => self.symbolic_fails(&e),
+            }
+        }
+        Ok((false, self.concrete_state(model, key)?))
+    }
+
+    /// Runs the plan for these inputs' shapes on tract tensors.
+    fn run_tensors(&mut self, model: &str, inputs: TVec<TValue>) -> Result<Vec<Array>> {
+        let shapes: ShapeSet = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        let values = inputs.iter().map(|t| if self.retype.is_some() { small_values(t) } else { None }).collect();
+        let key = Key { shapes, values };
+        let (symbolic, state) = self.state_for(model, &key)?;
+        let outputs = match state.run(inputs.clone()) {
+            Ok(outputs) => outputs,
+            Err(e) if symbolic && !self.fixed() => {
+                // tract's plan for symbols may fail where its plan for concrete shapes runs.
+                let outputs = self.concrete_state(model, &key)?.run(inputs).map_err(|e| inference_error(model, e))?;
+                self.symbolic_failed = true;
+                self.symbolic = None;
+                self.notes.push(format!("the plan for any input shapes failed on {} ({}); the graph is planned per shape set", self.shapes_text(&key.shapes), optimize::brief(&e)));
+                outputs
+            }
+            Err(e) => return Err(inference_error(model, e)),
+        };
         outputs.iter().map(|t| from_tract(t).map_err(|e| inference_error(model, e))).collect()
     }
 
     /// Runs the graph on f32 rows `data` of shape `shape` (the batch size first).
     pub(super) fn run(&mut self, model: &str, data: &[f32], shape: &[usize]) -> Result<Vec<Array>> {
         let input = Tensor::from_shape(shape, data).map_err(|e| inference_error(model, e))?;
-        self.run_tensors(model, Some(shape.first().copied().unwrap_or(1)), tvec![input.into_tvalue()])
+        self.run_tensors(model, tvec![input.into_tvalue()])
     }
 
-    /// Runs the graph on every input (in the graph's order); `batch` is the batch size when
-    /// the first input's first dimension is the batch symbol.
-    pub(super) fn run_all(&mut self, model: &str, batch: Option<usize>, inputs: Vec<Array>) -> Result<Vec<Array>> {
+    /// Runs the graph on every input (in the graph's order).
+    pub(super) fn run_all(&mut self, model: &str, inputs: Vec<Array>) -> Result<Vec<Array>> {
         let tensors = inputs.iter().map(|a| to_tract(a).map(IntoTValue::into_tvalue).map_err(|e| inference_error(model, e))).collect::<Result<_>>()?;
-        self.run_tensors(model, batch, tensors)
+        self.run_tensors(model, tensors)
     }
+}
+
+/// The values of a small integer or boolean input (see [`Key`]), which a graph typed per call
+/// is typed with.
+fn small_values(t: &TValue) -> Option<Vec<i64>> {
+    if t.rank() > 1 || t.len() > VALUES || !(t.datum_type().is_integer() || t.datum_type() == DatumType::Bool) {
+        return None;
+    }
+    let values = t.cast_to::<i64>().ok()?;
+    values.try_as_plain_ram().ok()?.as_slice::<i64>().ok().map(<[i64]>::to_vec)
 }
 
 fn inference_error(model: &str, e: impl std::fmt::Display) -> Error {

@@ -67,6 +67,8 @@ extern "C" {
     pub type ManifestInput;
     #[wasm_bindgen(typescript_type = "RunOptions")]
     pub type RunOptions;
+    #[wasm_bindgen(typescript_type = "Record<string, number[]>")]
+    pub type ShapesInput;
     #[wasm_bindgen(typescript_type = "FromUrlOptions")]
     pub type FromUrlOptions;
 }
@@ -236,6 +238,17 @@ export interface FromUrlOptions {
 }
 /** One output of run(). */
 export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }
+/** How the engine runs a model (model.engineDetails). */
+export interface EngineDetails {
+  /** 'rows': edgeserve's row executor; 'tract': tract's plans. */
+  executor: 'rows' | 'tract';
+  /** 'fixed': every input shape fixed, one plan; 'symbolic': free dimensions typed as symbols, one plan for any shapes; 'per shape set': tract could not type the graph for any shapes, so it is typed and planned for the input shapes of each call (at most 8 plans kept, least recently used dropped). */
+  typing: 'fixed' | 'symbolic' | 'per shape set';
+  /** The input shape sets (in the order of manifest.inputs) that have a plan of their own, least recently used first. */
+  plannedShapes: number[][][];
+  /** What was done differently from tract's defaults to load or run this model (an optimizer pass skipped, ...), in words; empty when nothing. */
+  notes: string[];
+}
 "#;
 
 /// Runs the static constructors (see `engine::run_static_constructors`), makes the dtype names

@@ -2,7 +2,6 @@
 //! any graph (several inputs and outputs, any supported element type).
 
 use super::js::describe;
-#[cfg(not(target_family = "wasm"))]
 use super::Thrown;
 use super::{Model, Value};
 use crate::error::Error;
@@ -37,8 +36,43 @@ fn manifest_text(m: &Value) -> Result<String, Error> {
     super::js::json_text(m)?.ok_or_else(|| Error::bad_input("manifest cannot be read", "a plain object of JSON values", "a value JSON.stringify leaves out"))
 }
 
+/// [`crate::engine::Details`] as `model.engineDetails` returns it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EngineDetailsJs {
+    executor: &'static str,
+    typing: &'static str,
+    planned_shapes: Vec<Vec<Vec<usize>>>,
+    notes: Vec<String>,
+}
+
+#[cfg_attr(target_family = "wasm", wasm_bindgen)]
+impl Model {
+    /// How the engine runs this model: `{ executor, typing, plannedShapes, notes }`.
+    /// `executor`: `'rows'` or `'tract'` (as `engine`); `typing`: `'fixed'` (every input shape
+    /// fixed), `'symbolic'` (free dimensions typed as symbols: one plan for any shapes) or
+    /// `'per shape set'` (tract could not type the graph for any shapes: it is typed and planned
+    /// for the input shapes of each call, as onnxruntime does; the first call with new shapes
+    /// plans, see `planFor`); `plannedShapes`: the shape sets with a plan of their own (each an
+    /// array of shapes in the order of `manifest.inputs`); `notes`: what was done differently
+    /// from tract's defaults to load or run the model (an optimizer pass that failed and was
+    /// skipped, ...), in words.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = engineDetails, unchecked_return_type = "EngineDetails"))]
+    pub fn engine_details(&self) -> Result<Value, Thrown> {
+        Ok(self.shared.with(|m| {
+            let d = m.engine_details();
+            super::to_value(&EngineDetailsJs { executor: d.executor, typing: d.typing, planned_shapes: d.planned_shapes, notes: d.notes })
+        })?)
+    }
+}
+
 #[cfg(not(target_family = "wasm"))]
 impl Model {
+    /// Plans ahead for calls with inputs of these shapes (natively: `(name, shape)` pairs).
+    pub fn plan_for(&self, shapes: &[(String, Vec<usize>)]) -> Result<(), Thrown> {
+        Ok(self.shared.with(|m| m.plan_for(shapes))?)
+    }
+
     /// Loads an ONNX model from bytes, with a manifest object or without (natively: at once).
     pub fn from_bytes(bytes: Vec<u8>, manifest: Option<Value>) -> Result<Model, Thrown> {
         let text = manifest.as_ref().map(manifest_text).transpose()?;
@@ -138,6 +172,19 @@ mod js_run {
         }
     }
 
+    /// A shape given for `input` (`shapes[name]`): an array of at most 64 whole numbers.
+    pub fn given_shape(input: &GraphIo, given: &JsValue) -> Result<Vec<usize>, Error> {
+        let what = || format!("shapes[{:?}]", input.name);
+        let not_a_shape = || Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(given));
+        let rank = js::array_len(given, &what())?.filter(|r| *r <= 64).ok_or_else(not_a_shape)?;
+        (0..rank)
+            .map(|i| {
+                let d = js::array_item(given, i, &what())?;
+                d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u32::MAX as f64).map(|x| x as usize).ok_or_else(not_a_shape)
+            })
+            .collect()
+    }
+
     /// The shape of an input: from `options.shapes[name]`, else the graph's when every dimension
     /// is fixed, else the graph's with its one symbolic dimension worked out from the length.
     fn shape(input: &GraphIo, len: usize, shapes: Option<&JsValue>) -> Result<Vec<usize>, Error> {
@@ -147,14 +194,7 @@ mod js_run {
             None => None,
         };
         if let Some(given) = given {
-            let not_a_shape = || Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(&given));
-            let rank = js::array_len(&given, &what())?.filter(|r| *r <= 64).ok_or_else(not_a_shape)?;
-            return (0..rank)
-                .map(|i| {
-                    let d = js::array_item(&given, i, &what())?;
-                    d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u32::MAX as f64).map(|x| x as usize).ok_or_else(not_a_shape)
-                })
-                .collect();
+            return given_shape(input, &given);
         }
         let fixed = input.shape.iter().filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None }).fold(1usize, usize::saturating_mul);
         let symbolic = input.shape.iter().filter(|d| matches!(d, Dim::Symbol(_))).count();
@@ -341,6 +381,31 @@ impl Model {
         let tensors = js_run::inputs(&engine_inputs, &inputs, options.as_ref().map(AsRef::as_ref))?;
         let outputs = self.shared.with(|m| m.run(tensors))?;
         Ok(js_run::outputs(outputs))
+    }
+
+    /// Plans ahead for calls whose inputs have these shapes: `shapes` maps every input name to
+    /// its shape (an array of whole numbers), e.g. `{ x: [1, 3, 736, 736] }`. Call it after
+    /// loading a model with free dimensions (see `engineDetails.typing`) so that the first
+    /// `run()` with these shapes does not wait for tract to type and plan the graph; a model with
+    /// fixed shapes is planned at load already. Throws `BAD_INPUT` when an input has no shape,
+    /// a name is not an input, or a shape does not fit the input's fixed dimensions; `MODEL_LOAD`
+    /// when the graph cannot be planned for these shapes.
+    #[wasm_bindgen(js_name = planFor)]
+    pub fn plan_for(&self, shapes: super::ShapesInput) -> Result<(), JsValue> {
+        let graph = self.shared.with(|m| Ok(m.engine.inputs().to_vec()))?;
+        let shapes: &JsValue = shapes.as_ref();
+        if !shapes.is_object() || shapes.is_function() || super::js::array_len(shapes, &"planFor() shapes")?.is_some() {
+            return Err(Error::bad_input("planFor() shapes are not an object", "an object with a shape (an array of whole numbers) per input", describe(shapes)).into());
+        }
+        let mut given = Vec::with_capacity(graph.len());
+        for input in &graph {
+            let value = super::js::get(shapes, &JsValue::from_str(&input.name), || format!("shapes[{:?}]", input.name))?;
+            if value.is_undefined() {
+                continue; // named in the core's error, with the shape it needs
+            }
+            given.push((input.name.clone(), js_run::given_shape(input, &value)?));
+        }
+        Ok(self.shared.with(|m| m.plan_for(&given))?)
     }
 
     /// Fetches an ONNX model and loads it like `fromBytes`. Options: `sha256` (hex; the bytes

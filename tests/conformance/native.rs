@@ -10,56 +10,15 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use edgeserve::tensor::{NamedTensor, TensorData};
+#[path = "../common/raw.rs"]
+mod raw;
+
+use edgeserve::tensor::NamedTensor;
+use raw::{decode, encode, panic_message};
 use edgeserve::LoadedModel;
 use serde_json::{json, Value};
 
 type Failure = (String, String); // (stage: "load" | "run", message)
-
-fn chunks<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-    bytes.chunks_exact(N).map(|c| f(c.try_into().unwrap_or([0; N]))).collect()
-}
-
-fn decode(dtype: &str, bytes: &[u8]) -> Result<TensorData, String> {
-    Ok(match dtype {
-        "float32" => TensorData::F32(chunks(bytes, f32::from_le_bytes)),
-        "float64" => TensorData::F64(chunks(bytes, f64::from_le_bytes)),
-        "int8" => TensorData::I8(chunks(bytes, i8::from_le_bytes)),
-        "int16" => TensorData::I16(chunks(bytes, i16::from_le_bytes)),
-        "int32" => TensorData::I32(chunks(bytes, i32::from_le_bytes)),
-        "int64" => TensorData::I64(chunks(bytes, i64::from_le_bytes)),
-        "uint8" => TensorData::U8(bytes.to_vec()),
-        "uint16" => TensorData::U16(chunks(bytes, u16::from_le_bytes)),
-        "uint32" => TensorData::U32(chunks(bytes, u32::from_le_bytes)),
-        "uint64" => TensorData::U64(chunks(bytes, u64::from_le_bytes)),
-        "bool" => TensorData::Bool(bytes.iter().map(|b| *b != 0).collect()),
-        other => return Err(format!("unknown dtype {other}")),
-    })
-}
-
-fn encode(data: &TensorData) -> Vec<u8> {
-    fn le<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-        v.iter().flat_map(|x| f(*x)).collect()
-    }
-    match data {
-        TensorData::F32(v) => le(v, f32::to_le_bytes),
-        TensorData::F64(v) => le(v, f64::to_le_bytes),
-        TensorData::I8(v) => le(v, i8::to_le_bytes),
-        TensorData::I16(v) => le(v, i16::to_le_bytes),
-        TensorData::I32(v) => le(v, i32::to_le_bytes),
-        TensorData::I64(v) => le(v, i64::to_le_bytes),
-        TensorData::U8(v) => v.clone(),
-        TensorData::U16(v) => le(v, u16::to_le_bytes),
-        TensorData::U32(v) => le(v, u32::to_le_bytes),
-        TensorData::U64(v) => le(v, u64::to_le_bytes),
-        TensorData::Bool(v) => v.iter().map(|b| u8::from(*b)).collect(),
-    }
-}
-
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    let text = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-    format!("panic: {}", text.unwrap_or_default())
-}
 
 /// Runs one case; returns the outputs per set, or the stage and message of the first failure.
 fn run_case(case: &Value, case_dir: &Path, out_dir: &Path) -> Result<Vec<Value>, Failure> {

@@ -2,7 +2,7 @@
 // what a TypeScript user writes must compile, and misuse must not.
 import {
   initSync, Model, ModelSet, WorkerModel, BatchResult, trapped,
-  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice,
+  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice, type EngineDetails,
 } from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
@@ -50,6 +50,14 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   const loaded: Model = await Model.fromBytes(new Uint8Array(8), { name: 'mine' });
   const outputs = loaded.run({ a: new Float32Array(3), b: new BigInt64Array(1) }, { shapes: { a: [1, 3] } });
   const sum: DType = outputs.sum.dtype;
+  // Free dimensions: plan ahead for the shapes to come; how the engine runs the graph.
+  loaded.planFor({ a: [4, 3], b: [4] });
+  const details: EngineDetails = loaded.engineDetails;
+  const typing: 'fixed' | 'symbolic' | 'per shape set' = details.typing;
+  const planned: number[][][] = details.plannedShapes;
+  console.log(typing, planned, details.notes.join('\n'));
+  // @ts-expect-error: a shape is an array of numbers
+  loaded.planFor({ a: '4x3' });
   const fetched: Model = await Model.fromUrl('model.onnx', { sha256: 'ab'.repeat(32), onProgress: ({ loaded, total }) => console.log(loaded, total) });
   console.log(sum, fetched.name);
   const remote = await WorkerModel.create({ model: 'digits-fast' });

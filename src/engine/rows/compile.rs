@@ -494,7 +494,7 @@ mod tests {
         for rows in [1, 70] {
             same_as_tract(&mut ink, &inputs(rows, 64, rows as u32));
         }
-        let why = |f: &str| compile(&load(f).plans.unwrap().typed, "N").err().unwrap();
+        let why = |f: &str| compile(load(f).plans.unwrap().typed.as_ref().unwrap(), "N").err().unwrap();
         assert_eq!(why("onnx/multi_io.onnx"), "2 inputs");
         assert!(why("onnx/pools.onnx").contains("MaxPool"), "{}", why("onnx/pools.onnx"));
     }
