@@ -99,6 +99,8 @@ mod branches;
 #[cfg(feature = "onnx")]
 mod checked_ops;
 #[cfg(feature = "onnx")]
+mod integer_matmul;
+#[cfg(feature = "onnx")]
 mod onnx;
 #[cfg(feature = "onnx")]
 mod quantized_lstm;

@@ -194,6 +194,7 @@ impl Engine {
         super::checked_ops::register(&mut framework);
         super::branches::register(&mut framework);
         super::quantized_lstm::register(&mut framework);
+        super::integer_matmul::register(&mut framework);
         let proto = framework
             .proto_model_for_read(&mut &onnx[..])
             .map_err(|e| load_error(model, "parsing the ONNX file", &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()), e))?;
