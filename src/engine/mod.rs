@@ -157,7 +157,7 @@ impl Engine {
         let typed = typed
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
         let (inputs, outputs) = plans::graph_ios(model, &typed, input_names, output_names)?;
-        Engine::planned(model, typed, inputs, outputs, vec![], vec![])
+        Engine::planned(model, typed, inputs, outputs, vec![], optimize::Notes::new())
     }
 
     /// Reads a graph in its rows form (`model.rows`, see [`Engine::to_rows`]): a row program,
@@ -234,7 +234,7 @@ impl Engine {
                 "fixed"
             };
             details.planned_shapes = plans.concrete_shapes();
-            details.notes = plans.notes.clone();
+            details.notes = plans.notes.said().to_vec();
         }
         details
     }

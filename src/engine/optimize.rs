@@ -4,14 +4,40 @@
 //!
 //! The ladder, for decluttering (at load) and for code generation (at planning):
 //! 1. every pass of tract's optimizer;
-//! 2. the same optimizer without the pass that failed (named by tract's error, "running pass X");
+//! 2. when the pass that failed (named by tract's error, "running pass X") applies a rule per
+//!    node (tract's "declutter", "codegen" and "fuse"), the same pass that leaves alone the
+//!    nodes whose rule fails ([`Tolerant`]); else the optimizer without that pass;
 //! 3. none: the graph as it was (decluttered, or only typed), which tract's plan still runs.
 
 use tract_nnef::internal::*;
-use tract_nnef::tract_core::optim::Optimizer;
+use tract_nnef::tract_core::optim::{Optimizer, OptimizerSession, TypedPass};
 
-/// What the engine did differently from tract's defaults, in words for the caller.
-pub(crate) type Notes = Vec<String>;
+/// What the engine did differently from tract's defaults, in words for the caller (each said
+/// once), and the passes that failed, which later plans of the same graph skip from the start.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes {
+    said: Vec<String>,
+    /// (stage, pass) of every pass that failed.
+    skipped: Vec<(&'static str, String)>,
+}
+
+impl Notes {
+    pub(crate) fn new() -> Notes {
+        Notes::default()
+    }
+
+    /// Says `note`, unless it was said already.
+    pub(crate) fn push(&mut self, note: String) {
+        if !self.said.contains(&note) {
+            self.said.push(note);
+        }
+    }
+
+    /// Everything said, in order.
+    pub(crate) fn said(&self) -> &[String] {
+        &self.said
+    }
+}
 
 /// The name of the pass a failure of tract's optimizer names ("running pass declutter: ...").
 fn failed_pass(e: &TractError) -> Option<String> {
@@ -34,25 +60,85 @@ fn run(model: &TypedModel, optimizer: &Optimizer) -> TractResult<TypedModel> {
     Ok(copy)
 }
 
-/// The optimizer without the pass named `pass`.
+/// A rule tract's optimizer applies to each node in turn.
+type Rule = fn(&dyn TypedOp, &mut OptimizerSession, &TypedModel, &TypedNode) -> TractResult<Option<TypedModelPatch>>;
+
+/// tract's per-node rules, by the name of the pass that applies them.
+fn rule(pass: &str) -> Option<Rule> {
+    match pass {
+        "declutter" => Some(|op, session, model, node| op.declutter_with_session(session, model, node)),
+        "codegen" => Some(|op, _, model, node| op.codegen(model, node)),
+        "fuse" => Some(|op, _, model, node| op.fuse(model, node)),
+        _ => None,
+    }
+}
+
+/// A pass of per-node rules that leaves alone a node whose rule fails (tract's own stops the
+/// whole optimization there).
+#[derive(Clone)]
+struct Tolerant {
+    name: String,
+    rule: Rule,
+    /// The first node the next call looks at.
+    from: usize,
+}
+
+impl std::fmt::Debug for Tolerant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (tolerant)", self.name)
+    }
+}
+
+impl TypedPass for Tolerant {
+    fn reset(&mut self) -> TractResult<()> {
+        self.from = 0;
+        Ok(())
+    }
+
+    fn next(&mut self, session: &mut OptimizerSession, model: &TypedModel) -> TractResult<Option<TypedModelPatch>> {
+        for node in model.nodes.iter().skip(self.from) {
+            if let Ok(Some(mut patch)) = (self.rule)(node.op.as_ref(), session, model, node) {
+                patch.push_context(format!("{self:?} {node}"));
+                self.from = node.id + usize::from(patch.dont_apply_twice.is_some());
+                return Ok(Some(patch));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The optimizer with the pass named `pass` made [`Tolerant`] when it is one of per-node rules,
+/// else without it.
 fn without(mut optimizer: Optimizer, pass: &str) -> Optimizer {
-    optimizer.passes.retain(|p| format!("{p:?}") != pass);
+    let at = optimizer.passes.iter().position(|p| format!("{p:?}") == pass);
+    if let Some(at) = at {
+        optimizer.passes.remove(at);
+        if let Some(rule) = rule(pass) {
+            optimizer.passes.insert(at, Box::new(Tolerant { name: pass.to_owned(), rule, from: 0 }));
+        }
+    }
     optimizer
 }
 
-/// Applies `optimizer()` to `model`, stepping down the ladder when a pass fails; `what` names
-/// the stage in notes ("decluttering", "code generation"). Never fails: the last step is the
-/// graph as given.
-fn ladder(model: TypedModel, what: &str, optimizer: fn() -> Optimizer, notes: &mut Notes) -> TypedModel {
-    let e = match run(&model, &optimizer()) {
+/// Applies `optimizer()` to `model`, stepping down the ladder when a pass fails (a pass that
+/// failed on this graph before is skipped from the start); `what` names the stage in notes
+/// ("decluttering", "code generation"). Never fails: the last step is the graph as given.
+fn ladder(model: TypedModel, what: &'static str, optimizer: fn() -> Optimizer, notes: &mut Notes) -> TypedModel {
+    // A pass named in one stage's failure is skipped in the other's too (both optimizers run
+    // tract's "declutter" rules, for one).
+    let full = notes.skipped.iter().fold(optimizer(), |o, (_, pass)| without(o, pass));
+    let e = match run(&model, &full) {
         Ok(done) => return done,
         Err(e) => e,
     };
     if let Some(pass) = failed_pass(&e) {
-        let reduced = without(optimizer(), &pass);
-        if reduced.passes.len() < optimizer().passes.len() {
+        let found = full.passes.iter().any(|p| format!("{p:?}") == pass);
+        let reduced = without(full, &pass);
+        if found {
             if let Ok(done) = run(&model, &reduced) {
-                notes.push(format!("{what}: tract's pass {pass:?} failed on this graph ({}); the graph was optimized without it", brief(&e)));
+                let how = if rule(&pass).is_some() { "with that pass leaving alone the nodes it fails on" } else { "without it" };
+                notes.push(format!("{what}: tract's pass {pass:?} failed on this graph ({}); the graph was optimized {how}", brief(&e)));
+                notes.skipped.push((what, pass));
                 return done;
             }
         }

@@ -228,7 +228,7 @@ mod js_run {
         let key_names: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
         let mut tensors = Vec::with_capacity(graph.len());
         for input in graph {
-            if !key_names.iter().any(|k| *k == input.name) {
+            if !key_names.contains(&input.name) {
                 continue; // missing: named in the error by the core
             }
             let value = js::get(given, &JsValue::from_str(&input.name), || format!("input {:?}", input.name))?;
