@@ -93,7 +93,8 @@ impl Plans {
         Plans { typed: Some(typed), retype: None, names, batch, concrete: vec![], symbolic: None, symbolic_failed: false, seen: vec![], notes }
     }
 
-    /// Plans for a graph typed per shape set.
+    /// Plans for a graph typed per shape set (read from ONNX: the full build only).
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
     pub(super) fn retyped(retype: Box<dyn Retype>, names: Vec<String>, notes: Notes) -> Plans {
         Plans { typed: None, retype: Some(retype), names, batch: None, concrete: vec![], symbolic: None, symbolic_failed: true, seen: vec![], notes }
     }
