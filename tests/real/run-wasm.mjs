@@ -13,6 +13,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { measureEdgeserve, measureOrt, typedArray } from './measure.mjs';
 
 const root = new URL('../../', import.meta.url);
 const args = process.argv.slice(2);
@@ -20,7 +21,6 @@ const flag = (name) => args.includes(name);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ?? 'target/real-models';
 const maxRuns = Number(option('--runs', 20));
-const budgetMs = 2000;
 const wasm = new WebAssembly.Module(readFileSync(new URL('pkg/edgeserve_bg.wasm', root)));
 
 let instances = 0;
@@ -39,49 +39,9 @@ if (!flag('--no-ort')) {
   ort.env.logLevel = 'error'; // its warnings about the models' declared shapes are not ours to print
 }
 
-const ARRAYS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
-
-function typedArray(dtype, bytes) {
-  const Type = ARRAYS[dtype];
-  if (!Type) throw new Error(`unknown dtype ${dtype}`);
-  const copy = new Uint8Array(bytes).buffer; // aligned, owned
-  return new Type(copy, 0, copy.byteLength / Type.BYTES_PER_ELEMENT);
-}
-
 function describe(err) {
   if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
   return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);
-}
-
-const median = (times) => times.sort((a, b) => a - b)[times.length >> 1];
-
-/** Loads, runs once (the outputs kept), then runs until the budget is spent: times in ms. */
-async function measure(load, run) {
-  const t0 = performance.now();
-  const session = await load();
-  const t1 = performance.now();
-  const outputs = await run(session);
-  const t2 = performance.now();
-  const times = [];
-  const start = performance.now();
-  while (times.length < maxRuns && (times.length < 3 || performance.now() - start < budgetMs)) {
-    const t = performance.now();
-    await run(session);
-    times.push(performance.now() - t);
-  }
-  return { session, outputs, load_ms: t1 - t0, first_ms: t2 - t1, p50_ms: median(times), runs: times.length };
 }
 
 function bytesOf(data) {
@@ -98,10 +58,7 @@ async function runCase(edgeserve, caseDir, outDir, c) {
   }
   let measured;
   try {
-    measured = await measure(
-      () => edgeserve.Model.fromBytes(bytes),
-      (model) => model.run(inputs, { shapes }),
-    );
+    measured = await measureEdgeserve(edgeserve.Model, bytes, inputs, shapes, { maxRuns });
   } catch (err) {
     return { status: 'error', stage: 'load or run', error: describe(err), trap: err instanceof WebAssembly.RuntimeError };
   }
@@ -116,11 +73,7 @@ async function runCase(edgeserve, caseDir, outDir, c) {
   }
   if (ort) {
     try {
-      const feeds = Object.fromEntries(c.inputs.map((i) => [i.name, new ort.Tensor(i.dtype, inputs[i.name], i.shape)]));
-      const o = await measure(
-        () => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
-        (session) => session.run(feeds),
-      );
+      const o = await measureOrt(ort, bytes, c, inputs, { maxRuns });
       Object.assign(result, { ort_load_ms: o.load_ms, ort_first_ms: o.first_ms, ort_p50_ms: o.p50_ms, ort_runs: o.runs });
       for (const [i, ref] of c.outputs.entries()) writeFileSync(join(outDir, `ort${i}.bin`), bytesOf(o.outputs[ref.name].data));
       await o.session.release();
