@@ -3,7 +3,8 @@
 // under `dir` (a path below the served root) into edgeserve (the full build, with the wasm its
 // init() picks) and onnxruntime-web (wasm, one thread), one after the other in this page, with
 // tests/real/measure.mjs, and returns the timings (the outputs are compared in Node).
-import { measureEdgeserve, measureOrt, typedArray } from '../tests/real/measure.mjs';
+import { describe, typedArray } from '../tests/common/raw.mjs';
+import { measureEdgeserve, measureOrt } from '../tests/real/measure.mjs';
 
 const ORT = '../node_modules/onnxruntime-web/dist/';
 
@@ -12,8 +13,6 @@ async function get(url, as) {
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return as === 'json' ? res.json() : new Uint8Array(await res.arrayBuffer());
 }
-
-const describe = (err) => (err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err));
 
 window.measureReal = async (dir, ids) => {
   const edgeserve = await import('../pkg/index.js');

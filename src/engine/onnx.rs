@@ -186,8 +186,9 @@ impl Retype for OnnxRetype {
 }
 
 impl Engine {
-    /// Parses ONNX bytes, types and declutters the graph, and builds the plan for batch size 1.
-    /// `model` names the model in errors.
+    /// Parses ONNX bytes and types the graph: with a symbol for each free dimension of its
+    /// inputs (then decluttered and planned now), or, when tract cannot type it so, for the
+    /// shapes each call brings (see [`super::plans`]). `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
         run_static_constructors();
         let mut framework = tract_onnx::onnx();
@@ -223,9 +224,11 @@ impl Engine {
         // declares for intermediate values) is a hint that can contradict tract's own inference,
         // so a graph that does not type with it is typed again without it.
         let first = inference.clone().into_typed();
+        let declares_values = proto.graph.as_ref().is_some_and(|g| !g.value_info.is_empty());
         let without_info = framework.clone().with_ignore_value_info(true);
         let (inference, typed) = match first {
             Ok(typed) => (inference, Ok(typed)),
+            Err(e) if !declares_values => (inference, Err(e)),
             Err(e) => {
                 let (inference, _, _) = read(&without_info)?;
                 let typed = inference.clone().into_typed().map_err(|_| e);

@@ -12,6 +12,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bytesOf, describe, typedArray } from '../common/raw.mjs';
 
 const root = new URL('../../', import.meta.url);
 const dir = process.argv[2] ?? 'target/conformance';
@@ -23,32 +24,6 @@ async function freshPackage() {
   const mod = await import(`${new URL('pkg/edgeserve.js', root)}?instance=${instances}`);
   mod.initSync({ module: wasm });
   return mod;
-}
-
-const ARRAYS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
-
-function typedArray(dtype, bytes) {
-  const Type = ARRAYS[dtype];
-  if (!Type) throw new Error(`unknown dtype ${dtype}`);
-  const copy = new Uint8Array(bytes).buffer; // aligned, owned
-  return new Type(copy, 0, copy.byteLength / Type.BYTES_PER_ELEMENT);
-}
-
-function describe(err) {
-  if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
-  return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);
 }
 
 async function runCase(edgeserve, caseDir, outDir, c) {
@@ -75,7 +50,7 @@ async function runCase(edgeserve, caseDir, outDir, c) {
       }
       sets.push(Object.entries(outputs).map(([name, t], i) => {
         const file = `set${k}.out${i}.bin`;
-        writeFileSync(join(outDir, file), new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        writeFileSync(join(outDir, file), bytesOf(t.data));
         return { name, dtype: t.dtype, shape: t.shape, file };
       }));
     }

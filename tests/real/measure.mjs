@@ -3,28 +3,6 @@
 // run until the budget is spent, for the median; edgeserve and onnxruntime-web (one thread) in
 // the same process, one after the other.
 
-export const ARRAYS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-};
-
-/** A typed array of `dtype` over a copy of raw little-endian `bytes`. */
-export function typedArray(dtype, bytes) {
-  const Type = ARRAYS[dtype];
-  if (!Type) throw new Error(`unknown dtype ${dtype}`);
-  const copy = new Uint8Array(bytes).buffer; // aligned, owned
-  return new Type(copy, 0, copy.byteLength / Type.BYTES_PER_ELEMENT);
-}
-
 const median = (times) => times.sort((a, b) => a - b)[times.length >> 1];
 
 /** Loads, runs once (the outputs kept), then runs until `budgetMs` is spent or `maxRuns` are done

@@ -13,7 +13,8 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { measureEdgeserve, measureOrt, typedArray } from './measure.mjs';
+import { bytesOf, describe, typedArray } from '../common/raw.mjs';
+import { measureEdgeserve, measureOrt } from './measure.mjs';
 
 const root = new URL('../../', import.meta.url);
 const args = process.argv.slice(2);
@@ -37,15 +38,6 @@ if (!flag('--no-ort')) {
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.simd = true;
   ort.env.logLevel = 'error'; // its warnings about the models' declared shapes are not ours to print
-}
-
-function describe(err) {
-  if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
-  return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);
-}
-
-function bytesOf(data) {
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 async function runCase(edgeserve, caseDir, outDir, c) {
