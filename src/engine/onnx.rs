@@ -183,6 +183,11 @@ impl Retype for OnnxRetype {
         }
         Ok(optimize::declutter(model.into_typed()?, notes))
     }
+
+    fn constant_bytes(&self) -> usize {
+        use tract_onnx::tract_hir::ops::konst::Const;
+        self.0.nodes.iter().filter_map(|n| n.op_as::<Const>()).map(|k| k.val().len() * k.val().datum_type().size_of()).sum()
+    }
 }
 
 impl Engine {

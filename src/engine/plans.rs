@@ -33,6 +33,11 @@ const CONCRETE_PLANS: usize = 4;
 /// How many shape sets keep their plan, for graphs planned per shape set.
 const SHAPE_PLANS: usize = 8;
 
+/// The constant bytes (weights) that the plans of one graph may hold between them: each plan
+/// packs the weights anew for its kernels, so a graph of 90 MB of weights keeps 2 plans, one
+/// of 1 MB keeps [`SHAPE_PLANS`].
+const PLANS_WEIGHT_BYTES: usize = 256 << 20;
+
 /// How many shape sets that ran once on the plan for symbols are remembered.
 const SEEN: usize = 16;
 
@@ -42,6 +47,14 @@ pub(crate) trait Retype: Send {
     /// The graph typed and decluttered for inputs of these shapes (in the graph's order), and
     /// with these values for the small integer inputs that have some in `values`.
     fn typed_for(&self, shapes: &[Vec<usize>], values: &[Option<Vec<i64>>], notes: &mut Notes) -> TractResult<TypedModel>;
+
+    /// The bytes of the graph's constants (its weights).
+    fn constant_bytes(&self) -> usize;
+}
+
+/// The bytes of a typed graph's constants (its weights).
+fn constant_bytes(model: &TypedModel) -> usize {
+    model.nodes.iter().filter_map(|n| n.op_as::<tract_nnef::tract_core::ops::konst::Const>()).map(|k| k.val().len() * k.val().datum_type().size_of()).sum()
 }
 
 /// The input shapes of a call, in the graph's order.
@@ -81,6 +94,8 @@ pub(super) struct Plans {
     seen: Vec<Key>,
     /// What was done differently from tract's defaults (see [`optimize`]).
     pub(super) notes: Notes,
+    /// The graph's constant bytes, once counted.
+    weight_bytes: Option<usize>,
 }
 
 impl Plans {
@@ -90,13 +105,13 @@ impl Plans {
             // Only when it is the one symbol of the inputs' shapes (edgeserve's packages).
             typed.input_outlets().into_iter().flatten().all(|o| typed.outlet_fact(*o).map(|f| f.shape.iter().all(|d| d.to_i64().is_ok() || d == &TDim::Sym(s.clone()))).unwrap_or(false))
         });
-        Plans { typed: Some(typed), retype: None, names, batch, concrete: vec![], symbolic: None, symbolic_failed: false, seen: vec![], notes }
+        Plans { typed: Some(typed), retype: None, names, batch, concrete: vec![], symbolic: None, symbolic_failed: false, seen: vec![], notes, weight_bytes: None }
     }
 
     /// Plans for a graph typed per shape set (read from ONNX: the full build only).
     #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
     pub(super) fn retyped(retype: Box<dyn Retype>, names: Vec<String>, notes: Notes) -> Plans {
-        Plans { typed: None, retype: Some(retype), names, batch: None, concrete: vec![], symbolic: None, symbolic_failed: true, seen: vec![], notes }
+        Plans { typed: None, retype: Some(retype), names, batch: None, concrete: vec![], symbolic: None, symbolic_failed: true, seen: vec![], notes, weight_bytes: None }
     }
 
     /// The shape sets with a plan of their own, least recently used first.
@@ -189,7 +204,7 @@ impl Plans {
             self.concrete.push(entry);
         } else {
             let state = self.concrete_plan(model, key)?;
-            if self.concrete.len() >= SHAPE_PLANS {
+            if self.concrete.len() >= self.most_plans() {
                 self.concrete.remove(0);
             }
             self.concrete.push((key.clone(), state));
@@ -198,6 +213,17 @@ impl Plans {
             Some((_, state)) => Ok(state),
             None => Err(load_error(model, "planning", "a plan", "none")),
         }
+    }
+
+    /// How many plans of concrete shape sets are kept: [`SHAPE_PLANS`], fewer for a graph with
+    /// many weights (see [`PLANS_WEIGHT_BYTES`]), at least one.
+    fn most_plans(&mut self) -> usize {
+        let weights = *self.weight_bytes.get_or_insert_with(|| match (&self.typed, &self.retype) {
+            (Some(typed), _) => constant_bytes(typed),
+            (None, Some(retype)) => retype.constant_bytes(),
+            (None, None) => 0,
+        });
+        (PLANS_WEIGHT_BYTES / weights.max(1)).clamp(1, SHAPE_PLANS)
     }
 
     /// Builds the first plan, at load: for batch size 1 of an edgeserve package (whose inputs
@@ -241,6 +267,9 @@ impl Plans {
             false
         } else if self.batch.is_some() {
             self.concrete.len() >= CONCRETE_PLANS
+        } else if self.concrete.len() >= self.most_plans() {
+            // As many plans as the weights allow: other shape sets run on the plan for any.
+            true
         } else if let Some(pos) = self.seen.iter().position(|k| k == key) {
             // A shape set that comes again is worth a plan of its own.
             self.seen.remove(pos);
