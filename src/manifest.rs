@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
+use crate::task::embedding::EmbeddingSettings;
 
 /// The name of the batch dimension in manifest shapes.
 pub const BATCH_DIM: &str = "N";
@@ -37,9 +38,13 @@ pub struct Manifest {
     /// Class names, in the order of the scores (classification only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
-    /// What edgeserve applies to a raw input before the model (`predict` only).
+    /// What edgeserve applies to a raw input before the model (`predict` only): for rows of
+    /// numbers a scaling, for text the tokenizer.
     #[serde(default)]
     pub preprocessing: Preprocessing,
+    /// How the embedding output becomes one vector per text (task `embedding`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingSettings>,
     /// Quality measured on held-out data when the package was made (none when inferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -104,6 +109,8 @@ pub struct Limits {
 pub enum Task {
     Classification,
     Regression,
+    /// One vector per input (text): `model.embed()`.
+    Embedding,
 }
 
 /// Element types of tensors, named as in numpy.
@@ -205,6 +212,9 @@ pub enum Role {
     Scores,
     /// Regression values (shape `["N", ...]`).
     Value,
+    /// What the embedding task pools: token states `["N", L, D]`, or one vector per input
+    /// `["N", D]` when the manifest's `embedding.pooling` is `"none"`.
+    Embedding,
 }
 
 /// A graph output and its role.
@@ -292,7 +302,7 @@ impl Manifest {
         if let Err(e) = semver::Version::parse(&self.version) {
             return Err(self.err("version", "a semantic version such as 1.0.0", format!("{:?} ({e})", self.version)));
         }
-        let hex = |s: &str| s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+        let hex = is_sha256;
         if !hex(&self.sha256) {
             return Err(self.err("sha256", "64 lowercase hexadecimal digits", format!("{:?}", self.sha256)));
         }
@@ -308,7 +318,10 @@ impl Manifest {
         if self.task.is_none() {
             return self.validate_generic();
         }
-        self.validate_input()?;
+        match &self.preprocessing {
+            Preprocessing::Text(text) => self.validate_text_inputs(text)?,
+            _ => self.validate_input()?,
+        }
         self.validate_outputs()?;
         if let Some(acc) = self.metrics.as_ref().and_then(|m| m.accuracy) {
             if !(0.0..=1.0).contains(&acc) {
@@ -318,6 +331,28 @@ impl Manifest {
         self.preprocessing.validate(self.row_width()).map_err(|(field, expected, found)| {
             self.err(format!("preprocessing.{field}"), expected, found)
         })
+    }
+
+    /// The inputs of a text model: the ones the tokenizer feeds, int64 or int32 `["N", L]`.
+    fn validate_text_inputs(&self, text: &crate::text::TextPreprocessing) -> Result<()> {
+        text.validate().map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))?;
+        let fed = text.input_names();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if !fed.contains(&input.name.as_str()) {
+                return Err(self.err(format!("inputs[{i}].name"), format!("an input the tokenizer feeds (preprocessing.inputs: {fed:?})"), format!("{:?}", input.name)));
+            }
+            if !matches!(input.dtype, DType::Int64 | DType::Int32) {
+                return Err(self.err(format!("inputs[{i}].dtype"), "int64 or int32 (token ids and masks)", input.dtype.to_string()));
+            }
+            let fits = input.shape.len() == 2 && matches!(&input.shape[0], Dim::Symbol(s) if s == BATCH_DIM);
+            if !fits {
+                return Err(self.err(format!("inputs[{i}].shape"), format!("[\"{BATCH_DIM}\", a length], e.g. [\"N\", \"L\"]"), shape_string(&input.shape)));
+            }
+        }
+        if let Some(name) = fed.iter().find(|n| !self.inputs.iter().any(|i| i.name == **n)) {
+            return Err(self.err("preprocessing.inputs", "names of the manifest's inputs", format!("{name:?}, which is not one")));
+        }
+        Ok(())
     }
 
     fn validate_input(&self) -> Result<()> {
@@ -353,11 +388,39 @@ impl Manifest {
             }
         }
         if let Some(i) = self.outputs.iter().position(|o| o.role.is_none()) {
-            return Err(self.err(format!("outputs[{i}].role"), "\"label\", \"scores\" or \"value\" (the manifest has a task)", "none"));
+            return Err(self.err(format!("outputs[{i}].role"), "\"label\", \"scores\", \"value\" or \"embedding\" (the manifest has a task)", "none"));
         }
         let count = |role| self.outputs.iter().filter(|o| o.role == Some(role)).count();
+        let is_text = matches!(self.preprocessing, Preprocessing::Text(_));
+        if self.embedding.is_some() && self.task != Some(Task::Embedding) {
+            return Err(self.err("embedding", "no embedding settings (task is not embedding)", "embedding settings"));
+        }
         match self.task {
             None => {}
+            Some(Task::Embedding) => {
+                let Some(settings) = self.embedding else {
+                    return Err(self.err("embedding", "the pooling of the embedding output, e.g. { \"pooling\": \"mean\", \"normalize\": true } (task is embedding)", "none"));
+                };
+                if !is_text {
+                    return Err(self.err("preprocessing.type", "\"text\" (task is embedding: edgeserve embeds texts)", format!("{:?}", self.preprocessing.kind())));
+                }
+                if self.labels.is_some() {
+                    return Err(self.err("labels", "no labels (task is embedding)", "a list of labels"));
+                }
+                if self.outputs.len() != 1 || count(Role::Embedding) != 1 {
+                    return Err(self.err("outputs", "exactly one output, with role \"embedding\" (task is embedding)", format!("{} outputs, {} with role \"embedding\"", self.outputs.len(), count(Role::Embedding))));
+                }
+                let o = &self.outputs[0];
+                if o.dtype != DType::Float32 {
+                    return Err(self.err("outputs[0].dtype", "float32", o.dtype.to_string()));
+                }
+                let rank = settings.pooling.output_rank();
+                let fits = o.shape.len() == rank && matches!(o.shape.last(), Some(Dim::Fixed(n)) if *n > 0);
+                if !fits {
+                    let want = if rank == 3 { "[\"N\", a length, a fixed size] (token states, for pooling mean or cls)" } else { "[\"N\", a fixed size] (one vector per text, pooling none)" };
+                    return Err(self.err("outputs[0].shape", want, shape_string(&o.shape)));
+                }
+            }
             Some(Task::Classification) => {
                 let labels = match &self.labels {
                     Some(l) if !l.is_empty() => l,
@@ -365,6 +428,9 @@ impl Manifest {
                 };
                 if let Some((i, dup)) = labels.iter().enumerate().find(|(i, l)| labels[..*i].contains(l)) {
                     return Err(self.err(format!("labels[{i}]"), "class names that are all different", format!("{dup:?} twice")));
+                }
+                if count(Role::Embedding) > 0 {
+                    return Err(self.err("outputs", "no \"embedding\" output (task is classification)", format!("{}", count(Role::Embedding))));
                 }
                 if count(Role::Scores) != 1 {
                     return Err(self.err("outputs", "exactly one output with role \"scores\" (task is classification)", format!("{}", count(Role::Scores))));
@@ -390,6 +456,9 @@ impl Manifest {
                 }
             }
             Some(Task::Regression) => {
+                if is_text {
+                    return Err(self.err("task", "classification or embedding (for text)", "regression"));
+                }
                 if self.labels.is_some() {
                     return Err(self.err("labels", "no labels (task is regression)", "a list of labels"));
                 }
@@ -469,6 +538,7 @@ impl Manifest {
                 .collect(),
             labels,
             preprocessing: Preprocessing::None { range: None },
+            embedding: None,
             metrics: None,
             sha256,
             default: false,
@@ -516,6 +586,11 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// True for a sha256 as manifests write it: 64 lowercase hexadecimal digits.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 fn json_kind(v: &serde_json::Value) -> String {

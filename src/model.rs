@@ -9,7 +9,9 @@ use crate::latency::{Latency, LatencyReport, Mode};
 use crate::manifest::{Dim, Manifest, Role, Task};
 use crate::package::{Form, Package, Registry};
 use crate::preprocess::RowName;
-use crate::tensor::Array;
+use crate::task::embedding::{self, EmbeddingSettings, Embeddings};
+use crate::tensor::{Array, TensorData};
+use crate::text::{TextInput, TextName, Tokens};
 
 /// One prediction, decoded from the model's outputs as the manifest's roles say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,6 +73,7 @@ impl Predictions {
 enum Decoder {
     Class { scores: usize, label: Option<usize>, labels: Vec<String> },
     Values { outputs: Vec<usize> },
+    Embedding { output: usize, settings: EmbeddingSettings },
 }
 
 /// A model package loaded into an engine, ready to predict.
@@ -87,6 +90,8 @@ pub struct LoadedModel {
     pub(crate) scratch: Vec<f32>,
     /// One latency histogram per serving mode.
     latency: Latency,
+    /// The tokenizer of a text model.
+    text: Option<TextInput>,
 }
 
 impl LoadedModel {
@@ -120,13 +125,24 @@ impl LoadedModel {
         LoadedModel::from_hashed_bytes(onnx, None, manifest_json)
     }
 
+    /// Loads a text package given at run time: `model.onnx`, its manifest (JSON text) and its
+    /// `tokenizer.json`, each checked against the manifest's sha256.
+    pub fn from_text_files(onnx: Vec<u8>, manifest_json: &str, tokenizer: Vec<u8>) -> Result<LoadedModel> {
+        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), Some(tokenizer))
+    }
+
     /// [`LoadedModel::from_bytes`] where the caller may have hashed the bytes: `sha256` (hex),
     /// when given, must be the sha256 of `onnx` (the wasm boundary gets it from WebCrypto), and
     /// the bytes are then not hashed again.
     pub fn from_hashed_bytes(onnx: Vec<u8>, sha256: Option<String>, manifest_json: Option<&str>) -> Result<LoadedModel> {
+        LoadedModel::from_hashed_parts(onnx, sha256, manifest_json, None)
+    }
+
+    /// [`LoadedModel::from_hashed_bytes`] with the `tokenizer.json` of a text package.
+    pub fn from_hashed_parts(onnx: Vec<u8>, sha256: Option<String>, manifest_json: Option<&str>, tokenizer: Option<Vec<u8>>) -> Result<LoadedModel> {
         #[cfg(not(feature = "onnx"))]
         {
-            let _ = (manifest_json, sha256);
+            let _ = (manifest_json, sha256, tokenizer);
             Err(no_onnx_parser(&format!("({} bytes given at run time)", onnx.len())))
         }
         #[cfg(feature = "onnx")]
@@ -141,9 +157,17 @@ impl LoadedModel {
                         object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256.clone()));
                     }
                     let manifest = Manifest::from_json(&value.to_string())?;
-                    LoadedModel::load(Package::hashed(manifest, Form::Onnx, onnx, sha256)?)
+                    let package = Package::hashed(manifest, Form::Onnx, onnx, sha256)?;
+                    let package = match tokenizer {
+                        Some(t) => package.with_tokenizer(t)?,
+                        None => package,
+                    };
+                    LoadedModel::load(package)
                 }
                 None => {
+                    if tokenizer.is_some() {
+                        return Err(Error::bad_input("a tokenizer without a manifest", "a manifest whose preprocessing is text, which names the tokenizer", "no manifest"));
+                    }
                     let name = "model";
                     let engine = Engine::load(name, &onnx)?;
                     let manifest = Manifest::inferred(name, sha256.clone(), engine.inputs(), engine.outputs(), engine.properties());
@@ -183,14 +207,33 @@ impl LoadedModel {
             Some(Task::Regression) => Some(Decoder::Values {
                 outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect(),
             }),
+            Some(Task::Embedding) => Some(Decoder::Embedding {
+                output: by_role(Role::Embedding).ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
+                settings: manifest.embedding.ok_or_else(|| Error::manifest(&manifest.name, "embedding", "the embedding settings", "none"))?,
+            }),
+        };
+        let text = match &manifest.preprocessing {
+            crate::preprocess::Preprocessing::Text(config) => {
+                let json = package.tokenizer().ok_or(crate::text::TextError::MissingTokenizer).map_err(|e| e.into_error(&manifest.name))?;
+                let input = TextInput::new(json, config).map_err(|e| e.into_error(&manifest.name))?;
+                check_vocabulary(&engine, &input).map_err(|e| e.into_error(&manifest.name))?;
+                Some(input)
+            }
+            _ => None,
         };
         let row_dims: Vec<usize> = match (&decoder, manifest.inputs.first()) {
             (Some(_), Some(input)) => input.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect(),
             _ => vec![],
         };
-        let width = if decoder.is_some() { manifest.row_width() } else { 0 };
+        let width = if decoder.is_some() && text.is_none() { manifest.row_width() } else { 0 };
+        let row_dims = if text.is_some() { vec![] } else { row_dims };
         let mut model =
-            LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default() };
+            LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default(), text };
+        if model.text.is_some() {
+            // The same warm-up for a text model: one short text.
+            model.run_texts(&["edgeserve"])?;
+            return Ok(model);
+        }
         // One run on zeros: the first run sets up what later runs reuse (tract's plan state, 30
         // ms in Node; the row program's buffers), and that belongs to loading, not to the
         // user's first prediction.
@@ -400,6 +443,9 @@ impl LoadedModel {
                     }
                 }
             }
+            Decoder::Embedding { .. } => {
+                return Err(Error::bad_input("rows of numbers", "texts (this model embeds texts: embed())", "rows"));
+            }
         }
         into.rows += rows;
         Ok(())
@@ -423,6 +469,107 @@ impl LoadedModel {
         self.scratch = scratch;
         let rows = prepared?;
         Ok((rows, self.run_scratch(rows)?))
+    }
+}
+
+/// Checks that the tokenizer's ids fit the model's embedding table, when the graph shows it.
+fn check_vocabulary(engine: &Engine, input: &TextInput) -> std::result::Result<(), crate::text::TextError> {
+    let ids = &input.config().inputs.ids;
+    match engine.gather_rows(ids) {
+        Some(rows) if input.vocabulary_size() > rows => {
+            Err(crate::text::TextError::Vocabulary { input: ids.clone(), tokenizer: input.vocabulary_size(), model: rows })
+        }
+        _ => Ok(()),
+    }
+}
+
+impl LoadedModel {
+    /// The tokenizer of a text model, or the error that says this model takes no text.
+    fn text_input(&self) -> Result<&TextInput> {
+        self.text.as_ref().ok_or_else(|| {
+            Error::bad_input(
+                format!("model '{}' takes no text", self.manifest().name),
+                "a text model (a package whose preprocessing is text)",
+                format!("a model whose preprocessing is {}", self.manifest().preprocessing.kind()),
+            )
+        })
+    }
+
+    /// True for a model whose input is text.
+    pub fn is_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The most texts one call takes (the package's `preprocessing.maxTexts`), or the error
+    /// that says this model takes no text.
+    pub fn max_texts(&self) -> Result<usize> {
+        Ok(self.text_input()?.config().max_texts())
+    }
+
+    /// Tokenizes one text as the model sees it (special tokens added, truncated to the
+    /// package's `maxLength`): ids, attention mask, type ids, tokens and their offsets in the
+    /// text (UTF-16 units).
+    pub fn tokenize(&self, text: &str) -> Result<Tokens> {
+        let input = self.text_input()?;
+        input.tokenize(text, TextName::Text).map_err(|e| e.into_error(&self.manifest().name))
+    }
+
+    /// Tokenizes `texts`, runs them as one batch and returns the outputs with the attention
+    /// mask (`rows x length`).
+    fn run_texts<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
+        let input = self.text_input()?;
+        let batch = input.encode_batch(texts).map_err(|e| e.into_error(&self.package.manifest().name))?;
+        let names = &input.config().inputs;
+        let shape = vec![batch.rows, batch.length];
+        let mut arrays = Vec::with_capacity(self.engine.inputs().len());
+        for graph_input in self.engine.inputs() {
+            let values = if graph_input.name == names.ids {
+                &batch.ids
+            } else if names.attention_mask.as_deref() == Some(graph_input.name.as_str()) {
+                &batch.attention_mask
+            } else if names.token_type_ids.as_deref() == Some(graph_input.name.as_str()) {
+                &batch.type_ids
+            } else {
+                return Err(Error::manifest(&self.package.manifest().name, "preprocessing.inputs", "a name for every graph input", format!("nothing for {:?}", graph_input.name)));
+            };
+            let data = match graph_input.dtype.as_str() {
+                "int32" => TensorData::I32(values.iter().map(|&v| v as i32).collect()),
+                _ => TensorData::I64(values.clone()),
+            };
+            arrays.push(Array { shape: shape.clone(), data });
+        }
+        let outputs = self.engine.run_all(arrays)?;
+        Ok((outputs, shape, batch.attention_mask))
+    }
+
+    /// Embeds `texts` (one vector each, pooled and normalised as the manifest's `embedding`
+    /// says), in one run of the graph, without recording latency.
+    pub fn embed_unrecorded<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<Embeddings> {
+        let Some(Decoder::Embedding { output, settings }) = self.decoder.clone() else {
+            return Err(Error::bad_input(
+                format!("model '{}' makes no embeddings", self.manifest().name),
+                "a model whose task is embedding",
+                format!("task {}", self.manifest().task.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "none".into())),
+            ));
+        };
+        self.text_input()?;
+        let (outputs, _, mask) = self.run_texts(texts)?;
+        let t = outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
+        let data = t.data.as_f32().ok_or_else(|| self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype())))?;
+        embedding::pool(settings, data, &t.shape, &mask).map_err(|e| self.inference_error(e))
+    }
+
+    /// [`LoadedModel::embed_unrecorded`], recording the latency: a single text as a real-time
+    /// call, many as a batch (each text its share of the call).
+    pub fn embed<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<(Embeddings, f64)> {
+        let clock = crate::latency::Stopwatch::start();
+        let embeddings = self.embed_unrecorded(texts)?;
+        let ms = clock.elapsed_ms();
+        match texts.len() {
+            1 => self.record(Mode::Realtime, ms, 1),
+            n => self.record(Mode::Batch, ms / n as f64, n as u64),
+        }
+        Ok((embeddings, ms))
     }
 }
 

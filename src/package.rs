@@ -39,6 +39,8 @@ pub struct Package {
     manifest: Manifest,
     form: Form,
     bytes: Cow<'static, [u8]>,
+    /// `tokenizer.json` of a text package, checked against the manifest's hash.
+    tokenizer: Option<Cow<'static, [u8]>>,
 }
 
 impl Package {
@@ -70,7 +72,28 @@ impl Package {
         if found != expected {
             return Err(Error::Integrity { model: manifest.name.clone(), expected, found });
         }
-        Ok(Package { manifest, form, bytes })
+        Ok(Package { manifest, form, bytes, tokenizer: None })
+    }
+
+    /// Adds the package's `tokenizer.json` (a text package's manifest names it, with its
+    /// sha256): `INTEGRITY` when the bytes do not hash to it, `BAD_MANIFEST` when the manifest
+    /// has no text preprocessing.
+    pub fn with_tokenizer(mut self, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
+        let bytes = bytes.into();
+        let crate::preprocess::Preprocessing::Text(text) = &self.manifest.preprocessing else {
+            return Err(Error::manifest(&self.manifest.name, "preprocessing.type", "\"text\" (a tokenizer was given)", self.manifest.preprocessing.kind()));
+        };
+        let found = sha256_hex(&bytes);
+        if found != text.tokenizer.sha256 {
+            return Err(Error::Integrity { model: format!("{} (tokenizer.json)", self.manifest.name), expected: text.tokenizer.sha256.clone(), found });
+        }
+        self.tokenizer = Some(bytes);
+        Ok(self)
+    }
+
+    /// The package's `tokenizer.json`, for a text package.
+    pub fn tokenizer(&self) -> Option<&[u8]> {
+        self.tokenizer.as_deref()
     }
 
     /// An embedded package: build.rs checked its bytes against the manifest's hash when it
@@ -78,7 +101,7 @@ impl Package {
     /// digits-accurate's 200 kB was a fifth of its first load).
     fn embedded(manifest: Manifest, bytes: &'static [u8]) -> Result<Package> {
         expected_sha256(&manifest, EMBEDDED_FORM)?;
-        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes) })
+        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes), tokenizer: None })
     }
 
     /// The package's manifest.

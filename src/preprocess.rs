@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::text::TextPreprocessing;
 
 /// What edgeserve applies to a raw input row before the model. Callers always pass raw
 /// features (for the digits packages: pixel intensities 0..16).
@@ -33,6 +34,8 @@ pub enum Preprocessing {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         range: Option<[f32; 2]>,
     },
+    /// Text through the package's tokenizer (see [`crate::text`]).
+    Text(TextPreprocessing),
 }
 
 impl Default for Preprocessing {
@@ -68,6 +71,17 @@ impl Preprocessing {
     pub fn raw_range(&self) -> Option<[f32; 2]> {
         match self {
             Preprocessing::None { range } | Preprocessing::Affine { range, .. } | Preprocessing::Standardize { range, .. } => *range,
+            Preprocessing::Text(_) => None,
+        }
+    }
+
+    /// The manifest's name of this preprocessing (its `type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Preprocessing::None { .. } => "none",
+            Preprocessing::Affine { .. } => "affine",
+            Preprocessing::Standardize { .. } => "standardize",
+            Preprocessing::Text(_) => "text",
         }
     }
 
@@ -80,7 +94,7 @@ impl Preprocessing {
             }
         }
         match self {
-            Preprocessing::None { .. } => Ok(()),
+            Preprocessing::None { .. } | Preprocessing::Text(_) => Ok(()),
             Preprocessing::Affine { scale, offset, .. } => {
                 if !(scale.is_finite() && offset.is_finite() && *scale != 0.0) {
                     return e("scale", "a finite, non-zero scale and a finite offset".into(), format!("scale {scale}, offset {offset}"));
@@ -105,6 +119,9 @@ impl Preprocessing {
     /// Checks a raw row and appends the model's input for it to `out`. `row` names the row in
     /// errors. On error nothing is appended.
     pub fn apply_row(&self, raw: &[f32], width: usize, row: RowName, out: &mut Vec<f32>) -> Result<()> {
+        if let Preprocessing::Text(_) = self {
+            return Err(Error::bad_input(format!("{row} is a row of numbers"), "text (this is a text model: predict(text), embed(texts))", "numbers"));
+        }
         if raw.len() != width {
             return Err(Error::bad_input(
                 format!("{row} has the wrong length"),
@@ -114,7 +131,7 @@ impl Preprocessing {
         }
         check_values(raw, self.raw_range(), row)?;
         match self {
-            Preprocessing::None { .. } => out.extend_from_slice(raw),
+            Preprocessing::None { .. } | Preprocessing::Text(_) => out.extend_from_slice(raw),
             Preprocessing::Affine { scale, offset, .. } => out.extend(raw.iter().map(|x| x * scale + offset)),
             Preprocessing::Standardize { mean, std, .. } => {
                 out.extend(raw.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s))

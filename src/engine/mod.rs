@@ -316,6 +316,18 @@ impl Engine {
         &self.properties
     }
 
+    /// The rows of the table that the graph input `input` indexes (an embedding table: a
+    /// `Gather` whose indices come from the input, through at most a few casts), when the typed
+    /// graph shows one; for checking that a tokenizer's ids fit the model.
+    pub fn gather_rows(&self, input: &str) -> Option<usize> {
+        #[cfg(feature = "tract")]
+        if let Some(typed) = self.plans.as_ref().and_then(|p| p.typed.as_ref()) {
+            return plans::gather_rows(typed, input);
+        }
+        let _ = input;
+        None
+    }
+
     /// The row program, when it runs and takes f32 rows of shape `shape`.
     fn row_program_for(&mut self, shape: &[usize]) -> Option<&mut rows::RowProgram> {
         let on = self.row_program_on();

@@ -426,3 +426,29 @@ pub(super) fn graph_ios(model: &str, typed: &TypedModel, input_names: Vec<String
     };
     Ok((io("inputs", typed.input_outlets(), input_names)?, io("outputs", typed.output_outlets(), output_names)?))
 }
+
+/// See [`super::Engine::gather_rows`].
+pub(super) fn gather_rows(typed: &TypedModel, input: &str) -> Option<usize> {
+    use tract_nnef::tract_core::ops::array::Gather;
+    let source = typed.input_outlets().ok()?.iter().find(|o| typed.node(o.node).name == input)?.node;
+    let comes_from_source = |mut outlet: OutletId| {
+        for _ in 0..4 {
+            if outlet.node == source {
+                return true;
+            }
+            match typed.node(outlet.node).inputs.as_slice() {
+                [one] => outlet = *one,
+                _ => return false,
+            }
+        }
+        outlet.node == source
+    };
+    typed.nodes().iter().find_map(|node| {
+        let gather = node.op_as::<Gather>()?;
+        let [table, indices] = node.inputs.as_slice() else { return None };
+        if !comes_from_source(*indices) {
+            return None;
+        }
+        typed.outlet_fact(*table).ok()?.shape.get(gather.axis)?.to_usize().ok()
+    })
+}

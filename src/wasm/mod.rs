@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod set;
 #[cfg(target_family = "wasm")]
 pub mod stream;
+pub mod text;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -71,6 +72,12 @@ extern "C" {
     pub type ShapesInput;
     #[wasm_bindgen(typescript_type = "FromUrlOptions")]
     pub type FromUrlOptions;
+    #[wasm_bindgen(typescript_type = "FromBytesOptions")]
+    pub type FromBytesOptions;
+    #[wasm_bindgen(typescript_type = "TextInput")]
+    pub type TextInput;
+    #[wasm_bindgen(typescript_type = "string")]
+    pub type StringInput;
 }
 /// One row of raw features (natively: the JSON stand-in of the JavaScript value).
 #[cfg(not(target_family = "wasm"))]
@@ -87,6 +94,12 @@ pub type CsvOptions = serde_json::Value;
 pub type ChooseOptions = serde_json::Value;
 #[cfg(not(target_family = "wasm"))]
 pub type BenchmarkOptions = serde_json::Value;
+/// A text or a list of texts (natively: JSON).
+#[cfg(not(target_family = "wasm"))]
+pub type TextInput = serde_json::Value;
+/// A string argument (natively: JSON).
+#[cfg(not(target_family = "wasm"))]
+pub type StringInput = serde_json::Value;
 
 /// An options object as a plain value.
 #[cfg(target_family = "wasm")]
@@ -126,13 +139,29 @@ export type Dim = number | string;
 export interface TensorSpec { name: string; dtype: DType; shape: Dim[] }
 export interface OutputSpec extends TensorSpec {
   /** label: class index into labels, shape [N]; scores: one per class, [N, labels.length]; value: regression values. Absent without a task. */
-  role?: 'label' | 'scores' | 'value';
+  role?: 'label' | 'scores' | 'value' | 'embedding';
 }
 /** What edgeserve applies to a raw input before the model; `range` is the allowed raw [min, max]. */
 export type Preprocessing =
   | { type: 'none'; range?: [number, number] }
   | { type: 'affine'; scale: number; offset: number; range?: [number, number] }
-  | { type: 'standardize'; mean: number[]; std: number[]; range?: [number, number] };
+  | { type: 'standardize'; mean: number[]; std: number[]; range?: [number, number] }
+  | TextPreprocessing;
+/**
+ * A text model's tokenizer: the package's tokenizer.json (Hugging Face's format) and how texts
+ * become the graph's inputs. maxLength: the most tokens a text becomes (longer ones are truncated
+ * at the end); padding: the texts of one call padded to the longest (default) or to maxLength;
+ * inputs: the graph inputs that get the token ids, the attention mask and the token type ids;
+ * maxTexts: the most texts one call takes (default 4096).
+ */
+export interface TextPreprocessing {
+  type: 'text';
+  tokenizer: { file: 'tokenizer.json'; sha256: string };
+  maxLength: number;
+  padding?: 'longest' | 'maxLength';
+  inputs: { ids: string; attentionMask?: string; tokenTypeIds?: string };
+  maxTexts?: number;
+}
 /** A model package's manifest.json. */
 export interface Manifest {
   name: string;
@@ -140,13 +169,15 @@ export interface Manifest {
   version: string;
   description: string;
   /** Absent for a model served by run() only (e.g. an inferred manifest without labels). */
-  task?: 'classification' | 'regression';
+  task?: 'classification' | 'regression' | 'embedding';
   /** Exactly one input, shaped ["N", ...]. */
   inputs: TensorSpec[];
   outputs: OutputSpec[];
   /** Class names in the order of the scores (classification). */
   labels?: string[];
   preprocessing: Preprocessing;
+  /** Task embedding: how the embedding output becomes one vector per text (mean over the attention mask, the first token, or none for an output that is one vector per text already), and whether each vector is scaled to unit length. */
+  embedding?: { pooling: 'mean' | 'cls' | 'none'; normalize?: boolean };
   /** Measured on held-out data when the package was made; accuracy is a fraction 0..1. */
   metrics?: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
   /** sha256 of model.onnx, lowercase hex. */
@@ -235,6 +266,30 @@ export interface FromUrlOptions {
   /** Called after each chunk of the download; its throw, or the rejection of a Promise it returns, ends the load with that error. */
   onProgress?: (progress: { loaded: number; total?: number }) => void | Promise<void>;
   manifest?: Partial<Manifest>;
+}
+export interface FromBytesOptions {
+  /** A text package's tokenizer.json: bytes, or its JSON text. */
+  tokenizer?: Uint8Array | ArrayBuffer | string;
+}
+/** One text, or a list of texts. */
+export type TextInput = string | string[];
+/** embed()'s vectors: count x dim float32 values, text after text. */
+export interface Embeddings {
+  data: Float32Array;
+  /** The length of one vector. */
+  dim: number;
+  /** How many texts (vectors). */
+  count: number;
+  /** Milliseconds from the texts to the vectors (tokenizing, inference, pooling), on performance.now(). */
+  latencyMs: number;
+}
+/** One text as the model sees it (tokenize()). offsets: start and end of each token in the text, in UTF-16 units (string indices), two per token; 0, 0 for special tokens. */
+export interface Tokenized {
+  ids: Uint32Array;
+  attentionMask: Uint32Array;
+  tokenTypeIds: Uint32Array;
+  tokens: string[];
+  offsets: Uint32Array;
 }
 /** One output of run(). */
 export interface RunOutput { dtype: DType; shape: number[]; data: RunInput }

@@ -12,8 +12,8 @@ use wasm_bindgen::prelude::*;
 
 impl Model {
     /// Loads `bytes` with an optional manifest (JSON text); `sha256`, when given, is their hash.
-    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&str>) -> Result<Model, Error> {
-        Ok(Model::wrap(LoadedModel::from_hashed_bytes(bytes, sha256, manifest)?))
+    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&str>, tokenizer: Option<Vec<u8>>) -> Result<Model, Error> {
+        Ok(Model::wrap(LoadedModel::from_hashed_parts(bytes, sha256, manifest, tokenizer)?))
     }
 }
 
@@ -75,8 +75,13 @@ impl Model {
 
     /// Loads an ONNX model from bytes, with a manifest object or without (natively: at once).
     pub fn from_bytes(bytes: Vec<u8>, manifest: Option<Value>) -> Result<Model, Thrown> {
+        Model::from_bytes_with(bytes, manifest, None)
+    }
+
+    /// [`Model::from_bytes`] with the `tokenizer.json` of a text package.
+    pub fn from_bytes_with(bytes: Vec<u8>, manifest: Option<Value>, tokenizer: Option<Vec<u8>>) -> Result<Model, Thrown> {
         let text = manifest.as_ref().map(manifest_text).transpose()?;
-        Model::load_bytes(bytes, None, text.as_deref())
+        Model::load_bytes(bytes, None, text.as_deref(), tokenizer)
     }
 }
 
@@ -310,6 +315,8 @@ pub struct PendingLoad {
     /// The URL, for messages.
     source: String,
     manifest: Option<String>,
+    /// The `tokenizer.json` of a text package (`fromBytes`' `options.tokenizer`).
+    tokenizer: Option<Vec<u8>>,
 }
 
 #[cfg(target_family = "wasm")]
@@ -332,7 +339,7 @@ impl PendingLoad {
                 return Err(Error::Integrity { model: self.source.clone(), expected: expected.clone(), found: found.clone() }.into());
             }
         }
-        Ok(Model::load_bytes(bytes, found, self.manifest.as_deref())?)
+        Ok(Model::load_bytes(bytes, found, self.manifest.as_deref(), self.tokenizer.take())?)
     }
 
     /// The `MODEL_LOAD` error of this load, for a failure in JavaScript (the fetch).
@@ -354,12 +361,24 @@ impl Model {
     /// `MODEL_LOAD` error naming the operator and the node; bytes that cannot be read (a detached
     /// buffer) or a manifest that cannot (a cycle, a getter that throws) with `BAD_INPUT`.
     /// The lean build (`edgeserve/lean`) has no ONNX parser and rejects with `MODEL_LOAD`.
+    ///
+    /// `options.tokenizer`: the `tokenizer.json` of a text package (a Uint8Array, an
+    /// ArrayBuffer or the JSON text), which the manifest names with its sha256 (`INTEGRITY` when
+    /// it differs; `MODEL_LOAD` when it cannot be read or its ids do not fit the model's
+    /// embedding table).
     #[wasm_bindgen(js_name = fromBytes, unchecked_return_type = "Promise<Model>")]
-    pub fn from_bytes(#[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue, manifest: Option<super::ManifestInput>) -> js_sys::Promise {
+    pub fn from_bytes(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+        manifest: Option<super::ManifestInput>,
+        options: Option<super::FromBytesOptions>,
+    ) -> js_sys::Promise {
         let pending = (|| {
             let read = js_run::bytes(&bytes)?;
             let manifest = manifest.as_ref().map(|m| manifest_text(m.as_ref())).transpose()?;
-            Ok::<_, Error>(PendingLoad { bytes: Some(read), expected: None, source: "model".into(), manifest })
+            let o = options.as_ref().map(AsRef::as_ref);
+            super::js::check_options(o, "fromBytes")?;
+            let tokenizer = super::js::value_option(o, "tokenizer")?.map(|t| super::text::tokenizer_bytes(&t)).transpose()?;
+            Ok::<_, Error>(PendingLoad { bytes: Some(read), expected: None, source: "model".into(), manifest, tokenizer })
         })();
         match pending {
             // WebCrypto copies the caller's bytes now, in the same turn as they were read.
@@ -432,7 +451,7 @@ impl Model {
             if !cfg!(feature = "onnx") {
                 return Err(crate::model::no_onnx_parser(&url));
             }
-            Ok((PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest }, url, sha, on_progress))
+            Ok((PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest, tokenizer: None }, url, sha, on_progress))
         })();
         match started {
             Ok((pending, url, sha, on_progress)) => load_url(&url, sha, &on_progress.unwrap_or(JsValue::UNDEFINED), pending),

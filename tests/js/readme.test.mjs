@@ -17,8 +17,9 @@ function readmeBlock(containing) {
 }
 
 /** Runs a README block as example.mjs of a fresh project with the package installed. */
-function runAsUser(block) {
+function runAsUser(block, prepare = () => {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeserve-readme-'));
+  prepare(dir);
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(pkgDir, join(dir, 'node_modules', 'edgeserve'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
@@ -32,6 +33,14 @@ test('the README Node example runs against the built package', () => {
   const [first, second] = out.trim().split('\n');
   assert.match(first, new RegExp(`^digits-accurate says ${expected.label} \\(p=${expected.scores[expected.index].toFixed(3)}\\) in \\d+\\.\\d{3} ms$`));
   assert.equal(second, 'BAD_INPUT input has the wrong length: expected 64 raw features, got 63 values');
+});
+
+test('the README text example finds the sentence closest to its query', () => {
+  const models = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
+  const out = runAsUser(readmeBlock('model.embed('), (dir) => symlinkSync(`${models}/minilm-int8`, join(dir, 'minilm-int8'), 'dir'));
+  const [first, second] = out.trim().split('\n');
+  assert.match(first, /^A man is playing a guitar\. \(0\.\d\d, \d+\.\d ms\)$/);
+  assert.equal(second, '[CLS] hello world [SEP]');
 });
 
 test('the README browser example uses the names the package exports', async () => {

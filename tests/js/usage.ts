@@ -2,7 +2,7 @@
 // what a TypeScript user writes must compile, and misuse must not.
 import {
   initSync, Model, ModelSet, WorkerModel, BatchResult, trapped,
-  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice, type EngineDetails,
+  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice, type EngineDetails, type Embeddings, type Tokenized,
 } from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
@@ -58,6 +58,16 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   console.log(typing, planned, details.notes.join('\n'));
   // @ts-expect-error: a shape is an array of numbers
   loaded.planFor({ a: '4x3' });
+  // Text: a package with its tokenizer; embed() and tokenize().
+  const minilm: Model = await Model.fromBytes(new Uint8Array(8), { name: 'minilm', task: 'embedding', embedding: { pooling: 'mean', normalize: true } }, { tokenizer: '{}' });
+  const vectors: Embeddings = minilm.embed(['a text', 'another']);
+  const one: Float32Array = minilm.embed('a text').data;
+  const tokenized: Tokenized = minilm.tokenize('a text');
+  const ids: Uint32Array = tokenized.ids;
+  const words: string[] = tokenized.tokens;
+  console.log(vectors.dim, vectors.count, vectors.latencyMs, one.length, ids.length, words, tokenized.offsets[0]);
+  // @ts-expect-error: texts are strings
+  minilm.embed([1, 2]);
   const fetched: Model = await Model.fromUrl('model.onnx', { sha256: 'ab'.repeat(32), onProgress: ({ loaded, total }) => console.log(loaded, total) });
   console.log(sum, fetched.name);
   const remote = await WorkerModel.create({ model: 'digits-fast' });

