@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
-        bench-batch bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-batch bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
 	@echo "make fuzz     run every cargo-fuzz target, and the JavaScript boundary fuzzer in each layer, for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
+	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 
 ## Setup ---------------------------------------------------------------------------------------
 
@@ -107,7 +108,7 @@ pkg: setup-rust
 	node scripts/package.mjs
 	@ls -l pkg/edgeserve_bg.wasm
 
-site: pkg
+site: pkg models-text
 	node scripts/site.mjs
 
 demo: site
@@ -148,6 +149,13 @@ bench-smoke: bench-models pkg setup-node setup-browser
 	node bench/report.mjs --smoke > /dev/null
 	@grep -q '^| digits-accurate | Chromium |' bench/results/latest-smoke.md || { echo "bench-smoke: no Chromium row"; exit 1; }
 	@grep -q "^## The row executor against tract's plans" bench/results/latest-smoke.md || { echo "bench-smoke: no row executor section"; exit 1; }
+
+# edgeserve's embed() against Transformers.js's feature-extraction pipeline in Chromium, on the
+# text packages (bench/text-browser.mjs): bench/results/text.md. Transformers.js is installed into
+# bench/text/node_modules from its own lock file (its install scripts off: they download binaries).
+bench-text: models-text pkg setup-node setup-browser
+	npm ci --prefix bench/text --no-audit --no-fund --ignore-scripts
+	node bench/text-browser.mjs
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
@@ -240,7 +248,7 @@ test-fuzz:
 test-native: models-text
 	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) cargo test
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
-	cargo test $(LEAN_TRACT_FEATURES) --test golden          # a lean build with tract: embedded NNEF forms
+	cargo test $(LEAN_TRACT_FEATURES),text --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
 	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
 
 test-wasm: test-wasm-node test-wasm-chrome

@@ -1,4 +1,4 @@
-import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, LatencyReport, Manifest, Prediction, RowInput, StreamOptions, StreamOutput } from './edgeserve.js';
+import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, Embeddings, FromBytesOptions, LatencyReport, Manifest, Prediction, RowInput, StreamOptions, StreamOutput, TextInput, Tokenized } from './edgeserve.js';
 
 /** A batch result as it comes back from the worker: plain data, typed arrays transferred. */
 export interface RemoteBatchResult {
@@ -21,8 +21,8 @@ export interface RemoteBatchResult {
 export declare class WorkerModel {
   /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
   static create(options?: { model?: string }): Promise<WorkerModel>;
-  /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred). */
-  static fromBytes(bytes: Uint8Array | ArrayBuffer, manifest?: Partial<Manifest>): Promise<WorkerModel>;
+  /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied). */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, manifest?: Partial<Manifest>, options?: FromBytesOptions): Promise<WorkerModel>;
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;
@@ -31,6 +31,10 @@ export declare class WorkerModel {
   predict(row: RowInput, options?: { transfer?: boolean }): Promise<Prediction>;
   predictBatch(rows: BatchInput, options?: BatchOptions & { transfer?: boolean }): Promise<RemoteBatchResult>;
   predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;
+  /** Like Model.embed, in the worker. */
+  embed(texts: TextInput): Promise<Embeddings>;
+  /** Like Model.tokenize, in the worker. */
+  tokenize(text: string): Promise<Tokenized>;
   /** Like Model.stream, the model in the worker; at most `inFlight` items (default 4 * maxBatch) in the worker at once. */
   stream(options?: StreamOptions & { inFlight?: number }): TransformStream<RowInput, StreamOutput>;
   latency(): Promise<LatencyReport>;

@@ -135,8 +135,10 @@ export class WorkerModel {
    * ArrayBuffer, copied: once to the worker, once kept here to load again in a new worker)
    * with a manifest object or without one (then inferred).
    */
-  static async fromBytes(bytes, manifest) {
-    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null]);
+  static async fromBytes(bytes, manifest, opts) {
+    const { tokenizer } = options('WorkerModel.fromBytes', opts);
+    const tokenizerCopy = tokenizer === undefined || typeof tokenizer === 'string' ? tokenizer ?? null : bytesCopy(tokenizer);
+    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy]);
   }
 
   static async #start(method, args) {
@@ -271,6 +273,16 @@ export class WorkerModel {
   async predictBatch(rows, opts) {
     const { onProgress, transfer = false, ...rest } = options('predictBatch', opts);
     return this.#call('predictBatch', [rows, rest], { onProgress, transfer: transferOf(rows, transfer) });
+  }
+
+  /** Like Model.embed: the vectors of a text or of an array of texts, computed in the worker. */
+  async embed(texts) {
+    return this.#call('embed', [texts]);
+  }
+
+  /** Like Model.tokenize. */
+  async tokenize(text) {
+    return this.#call('tokenize', [text]);
   }
 
   /** Like Model.predictCsv; the result's toCsv() returns the CSV the worker wrote. */

@@ -6,7 +6,8 @@
 // Message protocol (structured clone; every request carries an id, every reply echoes it, so
 // many requests can be in flight and replies may come in any order):
 //   client -> worker  { id, method, args }        method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
-//                                                 'predictCsv' | 'latency' | 'resetLatency' | 'manifest'
+//                                                 'predictCsv' | 'embed' | 'tokenize' | 'latency' |
+//                                                 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
 //   worker -> client  { id, progress }            zero or more, for predictBatch / predictCsv
 //                     { stream, output }          for an open stream: each output, in order
@@ -42,9 +43,9 @@ const methods = {
     model = name ? Model.load(name) : Model.default();
     return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
   },
-  async loadBytes(bytes, manifest) {
+  async loadBytes(bytes, manifest, tokenizer) {
     model?.free();
-    model = await Model.fromBytes(bytes, manifest ?? undefined);
+    model = await Model.fromBytes(bytes, manifest ?? undefined, tokenizer ? { tokenizer } : undefined);
     return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
   },
   predict(row) {
@@ -55,6 +56,12 @@ const methods = {
   },
   async predictCsv(text, options, progress) {
     return plainBatch(await model.predictCsv(text, { ...options, onProgress: progress }), true);
+  },
+  embed(texts) {
+    return model.embed(texts);
+  },
+  tokenize(text) {
+    return model.tokenize(text);
   },
   latency() {
     return model.latency();

@@ -231,7 +231,7 @@ impl LoadedModel {
             LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default(), text };
         if model.text.is_some() {
             // The same warm-up for a text model: one short text.
-            model.run_texts(&["edgeserve"])?;
+            model.run_texts(&["edgeserve"], None)?;
             return Ok(model);
         }
         // One run on zeros: the first run sets up what later runs reuse (tract's plan state, 30
@@ -516,9 +516,9 @@ impl LoadedModel {
 
     /// Tokenizes `texts`, runs them as one batch and returns the outputs with the attention
     /// mask (`rows x length`).
-    fn run_texts<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
+    fn run_texts<S: AsRef<str>>(&mut self, texts: &[S], first: Option<usize>) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
         let input = self.text_input()?;
-        let batch = input.encode_batch(texts).map_err(|e| e.into_error(&self.package.manifest().name))?;
+        let batch = input.encode_batch(texts, first).map_err(|e| e.into_error(&self.package.manifest().name))?;
         let names = &input.config().inputs;
         let shape = vec![batch.rows, batch.length];
         let mut arrays = Vec::with_capacity(self.engine.inputs().len());
@@ -545,6 +545,12 @@ impl LoadedModel {
     /// Embeds `texts` (one vector each, pooled and normalised as the manifest's `embedding`
     /// says), in one run of the graph, without recording latency.
     pub fn embed_unrecorded<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<Embeddings> {
+        self.embed_from(texts, None)
+    }
+
+    /// [`LoadedModel::embed_unrecorded`] of texts that start at `texts[first]` of a larger list
+    /// (for errors).
+    fn embed_from<S: AsRef<str>>(&mut self, texts: &[S], first: Option<usize>) -> Result<Embeddings> {
         let Some(Decoder::Embedding { output, settings }) = self.decoder.clone() else {
             return Err(Error::bad_input(
                 format!("model '{}' makes no embeddings", self.manifest().name),
@@ -552,11 +558,51 @@ impl LoadedModel {
                 format!("task {}", self.manifest().task.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "none".into())),
             ));
         };
-        self.text_input()?;
-        let (outputs, _, mask) = self.run_texts(texts)?;
-        let t = outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
-        let data = t.data.as_f32().ok_or_else(|| self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype())))?;
-        embedding::pool(settings, data, &t.shape, &mask).map_err(|e| self.inference_error(e))
+        self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
+        let mut all = Embeddings::default();
+        for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
+            let at = first.map(|f| f + k * crate::text::TEXT_CHUNK).or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
+            let (outputs, _, mask) = self.run_texts(chunk, at)?;
+            let t = outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
+            let data = t.data.as_f32().ok_or_else(|| self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype())))?;
+            let pooled = embedding::pool(settings, data, &t.shape, &mask).map_err(|e| self.inference_error(e))?;
+            all.dim = pooled.dim;
+            all.rows += pooled.rows;
+            all.data.extend_from_slice(&pooled.data);
+        }
+        Ok(all)
+    }
+
+    /// Appends the predictions of `texts` to `into`, as for rows: a text classifier's classes
+    /// and scores, an embedding model's vectors as `values` (`dim` a text). `first`: the
+    /// position of `texts[0]` in the caller's list, for errors (none for a lone text).
+    pub(crate) fn decode_texts<S: AsRef<str>>(&mut self, texts: &[S], first: Option<usize>, into: &mut Predictions) -> Result<()> {
+        if let Some(Decoder::Embedding { .. }) = self.decoder {
+            let embeddings = self.embed_from(texts, first)?;
+            into.values.extend_from_slice(&embeddings.data);
+            into.rows += embeddings.rows;
+            return Ok(());
+        }
+        self.require_task()?;
+        self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
+        for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
+            let at = first.map(|f| f + k * crate::text::TEXT_CHUNK).or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
+            let (outputs, _, _) = self.run_texts(chunk, at)?;
+            self.decode_rows(&outputs, chunk.len(), into)?;
+        }
+        Ok(())
+    }
+
+    /// Predicts one text (a text model's `predict`): a text classifier's class and scores, an
+    /// embedding model's vector as `values`; with its latency, recorded as real-time.
+    pub fn predict_text(&mut self, text: &str) -> Result<crate::Timed> {
+        let clock = crate::latency::Stopwatch::start();
+        let mut decoded = Predictions::default();
+        self.decode_texts(&[text], None, &mut decoded)?;
+        let prediction = decoded.into_first(self.labels());
+        let latency_ms = clock.elapsed_ms();
+        self.record(Mode::Realtime, latency_ms, 1);
+        Ok(crate::Timed { prediction, latency_ms })
     }
 
     /// [`LoadedModel::embed_unrecorded`], recording the latency: a single text as a real-time

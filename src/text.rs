@@ -35,6 +35,10 @@ pub struct TextPreprocessing {
 /// `preprocessing.maxTexts`.
 pub const DEFAULT_MAX_TEXTS: usize = 4096;
 
+/// The most texts that run through the graph as one tensor: a call with more runs them in
+/// chunks (a transformer's attention takes memory in the square of the length, for each text).
+pub const TEXT_CHUNK: usize = 64;
+
 /// The most UTF-16 code units of one text that are tokenized: a text is truncated to `maxLength`
 /// tokens anyway, and tokenizing a megabyte to keep its first 256 tokens would take seconds. A
 /// text longer than this is cut at a character boundary before tokenizing; at no more than
@@ -113,19 +117,19 @@ impl TextPreprocessing {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TextError {
     /// `tokenizer.json` does not parse, or the tokenizer refuses the manifest's settings.
-    #[error("its tokenizer.json cannot be used: {detail}")]
+    #[error("its tokenizer.json cannot be used: expected a tokenizer in the format of Hugging Face's tokenizers, got one that fails: {detail}")]
     Tokenizer { detail: String },
     /// The tokenizer makes ids that the model's embedding table has no row for.
-    #[error("its tokenizer.json does not fit the model: the tokenizer has {tokenizer} tokens, the model's embedding table for input {input:?} {model} rows")]
+    #[error("its tokenizer.json does not fit the model: expected at most {model} tokens (the rows of the model's embedding table for input {input:?}), got a tokenizer of {tokenizer} tokens")]
     Vocabulary { input: String, tokenizer: usize, model: usize },
     /// A text package without its tokenizer.
-    #[error("its tokenizer.json is missing: a text package needs the tokenizer its manifest names (fromBytes: options.tokenizer)")]
+    #[error("its tokenizer.json is missing: expected the tokenizer the manifest names (fromBytes: options.tokenizer), got none")]
     MissingTokenizer,
     /// This build has no tokenizer.
-    #[error("this build of edgeserve has no text support (the `text` feature)")]
+    #[error("it is a text model: expected a build of edgeserve with text support (the `text` feature), got a build without it")]
     NoTextFeature,
     /// The tokenizer failed on a text.
-    #[error("{at} could not be tokenized: {detail}")]
+    #[error("{at} could not be tokenized: expected text the tokenizer takes, got an error: {detail}")]
     Encode { at: TextName, detail: String },
     /// A call with no texts, or with more than the package takes.
     #[error("{what}: expected {expected}, got {got}")]
@@ -279,25 +283,35 @@ impl TextInput {
         })
     }
 
-    /// Tokenizes `texts` into the graph's inputs: each text truncated to `maxLength` tokens, all
-    /// padded to the longest (or to `maxLength`) with the pad id, mask 0 and the pad type id.
-    pub fn encode_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<EncodedBatch, TextError> {
-        if texts.is_empty() {
+    /// Checks the number of texts of one call: at least one, at most `maxTexts`.
+    pub fn check_count(&self, n: usize) -> Result<(), TextError> {
+        if n == 0 {
             return Err(TextError::Count { what: "texts", expected: "at least one text".into(), got: 0 });
         }
-        if texts.len() > self.config.max_texts() {
+        if n > self.config.max_texts() {
             return Err(TextError::Count {
                 what: "too many texts for one call",
                 expected: format!("at most {} (the package's preprocessing.maxTexts)", self.config.max_texts()),
-                got: texts.len(),
+                got: n,
             });
         }
+        Ok(())
+    }
+
+    /// Tokenizes `texts` into the graph's inputs: each text truncated to `maxLength` tokens, all
+    /// padded to the longest (or to `maxLength`) with the pad id, mask 0 and the pad type id.
+    /// Errors name a text `texts[first + i]`; without `first`, a lone text is `text`.
+    pub fn encode_batch<S: AsRef<str>>(&self, texts: &[S], first: Option<usize>) -> Result<EncodedBatch, TextError> {
+        self.check_count(texts.len())?;
         let units = tokenized_units(self.config.max_length);
         let encodings = texts
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let at = if texts.len() == 1 { TextName::Text } else { TextName::Item(i) };
+                let at = match first {
+                    None if texts.len() == 1 => TextName::Text,
+                    first => TextName::Item(first.unwrap_or(0) + i),
+                };
                 self.tokenizer.encode(cut_to_units(t.as_ref(), units), true).map_err(|e| TextError::Encode { at, detail: e.to_string() })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -337,7 +351,10 @@ impl TextInput {
     pub fn tokenize(&self, _text: &str, _at: TextName) -> Result<Tokens, TextError> {
         match *self {}
     }
-    pub fn encode_batch<S: AsRef<str>>(&self, _texts: &[S]) -> Result<EncodedBatch, TextError> {
+    pub fn encode_batch<S: AsRef<str>>(&self, _texts: &[S], _first: Option<usize>) -> Result<EncodedBatch, TextError> {
+        match *self {}
+    }
+    pub fn check_count(&self, _n: usize) -> Result<(), TextError> {
         match *self {}
     }
 }
@@ -397,16 +414,16 @@ mod tests {
     fn batches_pad_truncate_and_count() {
         let input = TextInput::new(&word_level(), &config(3)).unwrap();
         assert_eq!(input.vocabulary_size(), 4);
-        let b = input.encode_batch(&["Hello world", "hello", "world hello hello hello"]).unwrap();
+        let b = input.encode_batch(&["Hello world", "hello", "world hello hello hello"], None).unwrap();
         assert_eq!((b.rows, b.length), (3, 3));
         assert_eq!(b.ids, vec![2, 3, 1, 2, 1, 1, 3, 2, 2]);
         assert_eq!(b.attention_mask, vec![1, 1, 0, 1, 0, 0, 1, 1, 1]);
         let t = input.tokenize("Hi wörld", TextName::Text).unwrap();
         assert_eq!(t.ids, vec![0, 0]);
         assert_eq!(t.offsets, vec![(0, 2), (3, 8)]);
-        let e = input.encode_batch::<&str>(&[]).unwrap_err().into_error("m");
+        let e = input.encode_batch::<&str>(&[], None).unwrap_err().into_error("m");
         assert_eq!(e.code(), "BAD_INPUT");
-        let e = input.encode_batch(&["a", "b", "c", "d"]).unwrap_err().into_error("m");
+        let e = input.encode_batch(&["a", "b", "c", "d"], None).unwrap_err().into_error("m");
         assert_eq!(e.to_string(), "too many texts for one call: expected at most 3 (the package's preprocessing.maxTexts), got 4");
     }
 

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use edgeserve::serve::stream::StreamBatcher;
+use edgeserve::serve::stream::{StreamBatcher, StreamItem};
 use edgeserve::tensor::{NamedTensor, TensorData};
 use edgeserve::wasm::Model;
 use edgeserve::{Error, LoadedModel};
@@ -153,9 +153,9 @@ fn catalogue() -> Vec<Entry> {
         }),
         ("a stream fed a bad item in the middle", "accepted", "", |c| {
             let mut stream = StreamBatcher::new(4)?;
-            stream.push(Ok(c.good.clone()));
-            stream.push(Ok(vec![1.0; 3]));
-            stream.push(Ok(c.good.clone()));
+            stream.push(Ok(StreamItem::Row(c.good.clone())));
+            stream.push(Ok(StreamItem::Row(vec![1.0; 3])));
+            stream.push(Ok(StreamItem::Row(c.good.clone())));
             let out = stream.flush(&mut c.core);
             assert_eq!(out.len(), 3);
             assert!(out[0].result.is_ok() && out[2].result.is_ok(), "the good items around the bad one are predicted");

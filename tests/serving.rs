@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use edgeserve::serve::stream::StreamBatcher;
+use edgeserve::serve::stream::{StreamBatcher, StreamItem};
 use edgeserve::wasm::{Model, ModelSet};
 use edgeserve::{LoadedModel, Prediction};
 use serde_json::{json, Value};
@@ -161,7 +161,7 @@ fn latency_counts_match_the_predictions_per_mode() {
     let mut inner = LoadedModel::embedded("digits-fast").unwrap();
     let mut stream = StreamBatcher::new(8).unwrap();
     for row in &rows[..20] {
-        stream.push(Ok(row.clone()));
+        stream.push(Ok(StreamItem::Row(row.clone())));
     }
     while stream.queued() > 0 {
         stream.flush(&mut inner);
@@ -191,9 +191,9 @@ fn stream_micro_batches_keep_order_and_isolate_bad_items() {
         if i == 5_000 {
             let mut bad = row;
             bad[3] = f32::NAN;
-            stream.push(Ok(bad));
+            stream.push(Ok(StreamItem::Row(bad)));
         } else {
-            stream.push(Ok(row));
+            stream.push(Ok(StreamItem::Row(row)));
         }
         assert!(stream.queued() <= 32);
         if stream.is_full() {

@@ -224,7 +224,7 @@ fn bad_tokenizers_and_packages_are_refused() {
     }
     let e = with_tokenizer(grown.to_string().as_bytes()).unwrap_err();
     assert_eq!(e.code(), "MODEL_LOAD", "{e}");
-    assert!(e.to_string().contains("the tokenizer has 30622 tokens, the model's embedding table for input \"input_ids\" 30522 rows"), "{e}");
+    assert!(e.to_string().contains("expected at most 30522 tokens (the rows of the model's embedding table for input \"input_ids\"), got a tokenizer of 30622 tokens"), "{e}");
     // A text package without its tokenizer.
     let e = LoadedModel::from_bytes(onnx.clone(), Some(&manifest)).unwrap_err();
     assert!(e.to_string().contains("tokenizer.json is missing"), "{e}");
@@ -234,4 +234,42 @@ fn bad_tokenizers_and_packages_are_refused() {
     let e = LoadedModel::from_text_files(onnx, &m.to_string(), tokenizer).unwrap_err();
     assert_eq!(e.code(), "BAD_MANIFEST", "{e}");
     assert!(e.to_string().contains("preprocessing.inputs"), "{e}");
+}
+
+#[test]
+fn the_serving_modes_take_texts() {
+    use edgeserve::serve::stream::{StreamBatcher, StreamItem};
+    let manifest: Value = json_file("minilm-int8", "manifest.json");
+    let mut model = Model::from_bytes_with(read("minilm-int8", "model.onnx"), Some(manifest), Some(read("minilm-int8", "tokenizer.json"))).unwrap();
+    // Real time: predict(text) is the text's vector.
+    let p = model.predict(json!("A man is playing a guitar.")).unwrap();
+    let one: Vec<f32> = p["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    assert_eq!(one.len(), 384);
+    assert!(p["latencyMs"].as_f64().unwrap() > 0.0);
+    assert_eq!(model.predict(json!([1, 2, 3])).unwrap_err().code(), "BAD_INPUT");
+    // Batch: texts in chunks, vectors as values, in order.
+    let texts = json!(["A man is playing a guitar.", "The stock market fell.", "A cat sleeps.", "Reset my password"]);
+    let b = model.predict_batch(texts.clone(), Some(json!({ "chunkSize": 3 }))).unwrap();
+    assert_eq!((b.rows(), b.values().len()), (4, 4 * 384));
+    assert!(cosine(&b.values()[..384], &one) > 0.99);
+    let Err(e) = model.predict_batch(json!(["fine", 7]), None) else { panic!("a number among the texts was taken") };
+    assert!(e.to_string().starts_with("texts[1] is not a string"), "{e}");
+    assert!(model.predict_csv("a,b\n1,2\n", None).is_err());
+    let latency = model.latency().unwrap();
+    assert_eq!((latency["realtime"]["count"].as_u64(), latency["batch"]["count"].as_u64()), (Some(1), Some(4)));
+    // Stream: texts in micro-batches; a row among them gets its own error, the rest run.
+    let mut loaded = int8().lock().unwrap_or_else(|e| e.into_inner());
+    let mut stream = StreamBatcher::new(8).unwrap();
+    stream.push(Ok(StreamItem::Text("A man is playing a guitar.".into())));
+    stream.push(Ok(StreamItem::Row(vec![0.0; 4])));
+    stream.push(Ok(StreamItem::Text("A cat sleeps.".into())));
+    let outputs = stream.flush(&mut loaded);
+    assert_eq!(outputs.len(), 3);
+    assert!(outputs[1].result.as_ref().unwrap_err().to_string().starts_with("rows[1] is a row of numbers"), "{:?}", outputs[1].result);
+    for o in [&outputs[0], &outputs[2]] {
+        let Ok(edgeserve::Prediction::Values { values }) = &o.result else { panic!("{:?}", o.result) };
+        assert_eq!(values.len(), 384);
+    }
+    let Ok(edgeserve::Prediction::Values { values }) = &outputs[0].result else { unreachable!() };
+    assert!(cosine(values, &one) > 0.99);
 }

@@ -6,6 +6,7 @@ import { setupRealtime } from './realtime.js';
 import { setupBatch } from './batch.js';
 import { setupModels } from './models.js';
 import { setupStream } from './stream.js';
+import { setupSearch } from './search.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +60,7 @@ async function main() {
   setupBatch(state, workerFor);
   setupStream(state, workerFor);
   setupModels(state, { Model, ModelSet });
+  setupSearch();
   $('status').textContent = `Ready: ${Model.names().length} models, running in a Web Worker.`;
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
     // Works offline after this visit; a new build replaces the cache (see sw.js).

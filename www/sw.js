@@ -3,12 +3,15 @@
 //   dist/sw.js by scripts/site.mjs; the version is the package version plus a hash of the
 //   assets, so any change installs a new worker and a new cache).
 // - On activate it deletes the caches of older versions and takes control.
+// - The search panel's parts (the full build in pkg-full/, the text model in models/) are large
+//   and fetched only when the panel starts: not cached at install, but kept when first fetched.
 // - It answers every same-origin GET from the cache (falling back to the network), and adds the
 //   cross-origin-isolation headers (COOP/COEP) so that hosts that cannot set headers still get
 //   performance.now() at 5 us resolution on the next load.
 const VERSION = 'dev';
 const ASSETS = ['./'];
 const CACHE = `edgeserve-${VERSION}`;
+const ON_DEMAND = ['/pkg-full/', '/models/'];
 
 // The package holds two wasm builds (pkg/load.js says why); cache the one this browser runs. The
 // probe is pkg/load.js's: the smallest module that uses f32x4.relaxed_madd.
@@ -40,6 +43,17 @@ async function isolated(response) {
   return new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers });
 }
 
+/** The network's answer; an on-demand part of this build is also kept in the cache. */
+async function fetchAndKeep(request) {
+  const response = await fetch(request);
+  const path = new URL(request.url).pathname;
+  if (response.ok && ON_DEMAND.some((p) => path.includes(p))) {
+    const copy = response.clone();
+    caches.has(CACHE).then((current) => current && caches.open(CACHE).then((c) => c.put(request, copy))).catch(() => {});
+  }
+  return response;
+}
+
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
@@ -49,6 +63,6 @@ self.addEventListener('fetch', (event) => {
   // cache being deleted until the page never became ready (seen in Chromium on a reload right
   // after an update).
   event.respondWith(
-    caches.match(request, { ignoreSearch: true, cacheName: CACHE }).then(async (hit) => isolated(hit ?? (await fetch(request)))),
+    caches.match(request, { ignoreSearch: true, cacheName: CACHE }).then(async (hit) => isolated(hit ?? (await fetchAndKeep(request)))),
   );
 });

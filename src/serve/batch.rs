@@ -33,12 +33,18 @@ pub struct BatchOutput {
     pub rows_per_second: f64,
 }
 
+/// What a batch is made of: rows of raw features laid end to end, or texts (a text model).
+#[derive(Debug)]
+enum Items {
+    Rows { raw: Vec<f32>, width: usize },
+    Texts(Vec<String>),
+}
+
 /// A batch being predicted, one chunk per [`BatchJob::step`]. It does not hold the model, so
 /// the model can serve other calls between chunks.
 #[derive(Debug)]
 pub struct BatchJob {
-    raw: Vec<f32>,
-    width: usize,
+    items: Items,
     total: usize,
     chunk: usize,
     out: Predictions,
@@ -49,10 +55,11 @@ impl BatchJob {
     /// Prepares a batch of `raw` rows laid end to end (`rows * model.width()` values).
     pub fn new(model: &LoadedModel, raw: Vec<f32>, chunk_size: usize) -> Result<BatchJob> {
         model.require_task()?;
-        let width = model.width();
-        if chunk_size == 0 || chunk_size > MAX_CHUNK {
-            return Err(Error::bad_input("chunkSize is out of range", format!("a whole number from 1 to {MAX_CHUNK}"), chunk_size.to_string()));
+        if model.is_text() {
+            return Err(Error::bad_input("rows of numbers", "texts (this is a text model: a batch is an array of strings)", "rows"));
         }
+        let width = model.width();
+        check_chunk(chunk_size)?;
         if width == 0 || !raw.len().is_multiple_of(width) {
             return Err(Error::bad_input(
                 "rows do not divide into whole rows",
@@ -61,15 +68,24 @@ impl BatchJob {
             ));
         }
         let total = raw.len() / width;
-        let limit = model.manifest().max_batch_rows();
-        if total as u64 > limit {
-            return Err(Error::bad_input(
-                format!("the batch is over the size limit of '{}'", model.manifest().name),
-                format!("at most {limit} rows per call (manifest limits.maxBatchRows)"),
-                format!("{total} rows"),
-            ));
+        check_limit(model, total)?;
+        Ok(BatchJob { items: Items::Rows { raw, width }, total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
+    }
+
+    /// Prepares a batch of texts for a text model (an embedding model's vectors come out as
+    /// `values`, `dim` per text).
+    pub fn texts(model: &LoadedModel, texts: Vec<String>, chunk_size: usize) -> Result<BatchJob> {
+        model.require_task()?;
+        // A chunk is one call's worth of texts at most.
+        let most = model.max_texts()?;
+        check_chunk(chunk_size)?;
+        let chunk_size = chunk_size.min(most);
+        if texts.is_empty() {
+            return Err(Error::bad_input("texts is empty", "at least one text", "an empty array"));
         }
-        Ok(BatchJob { raw, width, total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
+        check_limit(model, texts.len())?;
+        let total = texts.len();
+        Ok(BatchJob { items: Items::Texts(texts), total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
     }
 
     /// Rows in the batch.
@@ -88,8 +104,14 @@ impl BatchJob {
         let end = (start + self.chunk).min(self.total);
         if start < end {
             let clock = Stopwatch::start();
-            let (rows, outputs) = model.run_raw_rows(&self.raw[start * self.width..end * self.width], Some(start))?;
-            model.decode_rows(&outputs, rows, &mut self.out)?;
+            let rows = end - start;
+            match &self.items {
+                Items::Rows { raw, width } => {
+                    let (rows, outputs) = model.run_raw_rows(&raw[start * width..end * width], Some(start))?;
+                    model.decode_rows(&outputs, rows, &mut self.out)?;
+                }
+                Items::Texts(texts) => model.decode_texts(&texts[start..end], Some(start), &mut self.out)?,
+            }
             let ms = clock.elapsed_ms();
             model.record(Mode::Batch, ms / rows.max(1) as f64, rows as u64);
         }
@@ -111,6 +133,26 @@ impl BatchJob {
         let rows_per_second = self.rows_per_second();
         BatchOutput { predictions: self.out, latency_ms, rows_per_second }
     }
+}
+
+fn check_chunk(chunk_size: usize) -> Result<()> {
+    if chunk_size == 0 || chunk_size > MAX_CHUNK {
+        return Err(Error::bad_input("chunkSize is out of range", format!("a whole number from 1 to {MAX_CHUNK}"), chunk_size.to_string()));
+    }
+    Ok(())
+}
+
+/// A batch of `total` rows or texts within the manifest's `limits.maxBatchRows`.
+fn check_limit(model: &LoadedModel, total: usize) -> Result<()> {
+    let limit = model.manifest().max_batch_rows();
+    if total as u64 > limit {
+        return Err(Error::bad_input(
+            format!("the batch is over the size limit of '{}'", model.manifest().name),
+            format!("at most {limit} rows per call (manifest limits.maxBatchRows)"),
+            format!("{total} rows"),
+        ));
+    }
+    Ok(())
 }
 
 impl LoadedModel {

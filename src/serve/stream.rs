@@ -14,10 +14,17 @@ use crate::preprocess::RowName;
 /// The largest micro-batch.
 pub const MAX_BATCH: usize = 4096;
 
+/// One item of a stream: a row of raw features, or a text (for a text model).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    Row(Vec<f32>),
+    Text(String),
+}
+
 struct Pending {
     index: u64,
-    /// The raw row, or why the item is not one.
-    raw: std::result::Result<Vec<f32>, Error>,
+    /// The item, or why it could not be read.
+    raw: std::result::Result<StreamItem, Error>,
     since: Stopwatch,
 }
 
@@ -54,8 +61,9 @@ impl StreamBatcher {
         Ok(StreamBatcher { max_batch, queue: VecDeque::with_capacity(max_batch), next_index: 0, good: vec![], rows: vec![] })
     }
 
-    /// Queues an item (a raw row, or the error that reading it gave) and returns its index.
-    pub fn push(&mut self, raw: std::result::Result<Vec<f32>, Error>) -> u64 {
+    /// Queues an item (a raw row or a text, or the error that reading it gave) and returns its
+    /// index.
+    pub fn push(&mut self, raw: std::result::Result<StreamItem, Error>) -> u64 {
         let index = self.next_index;
         self.next_index += 1;
         self.queue.push_back(Pending { index, raw, since: Stopwatch::start() });
@@ -86,14 +94,22 @@ impl StreamBatcher {
         let queued: Vec<f64> = items.iter().map(|i| i.since.elapsed_ms()).collect();
         let clock = Stopwatch::start();
         let width = model.width();
+        let text_model = model.is_text();
         let preprocessing = &model.manifest().preprocessing;
         self.good.clear();
         self.rows.clear();
+        let mut texts: Vec<&str> = vec![];
         let mut errors: Vec<Option<Error>> = Vec::with_capacity(n);
         for (pos, item) in items.iter().enumerate() {
             // apply_row appends the preprocessed row, or nothing when the row is bad.
+            let at = RowName::Row(item.index as usize);
             let verdict = match &item.raw {
-                Ok(raw) => preprocessing.apply_row(raw, width, RowName::Row(item.index as usize), &mut self.rows),
+                Ok(StreamItem::Row(raw)) => preprocessing.apply_row(raw, width, at, &mut self.rows),
+                Ok(StreamItem::Text(text)) if text_model => {
+                    texts.push(text);
+                    Ok(())
+                }
+                Ok(StreamItem::Text(_)) => Err(Error::bad_input(format!("{at} is text"), "a row of numbers (this model takes no text)", "a string")),
                 Err(e) => Err(e.clone()),
             };
             match verdict {
@@ -109,7 +125,11 @@ impl StreamBatcher {
             Ok(())
         } else {
             let rows = self.good.len();
-            model.run_prepared(&self.rows, rows).and_then(|outputs| model.decode_rows(&outputs, rows, &mut predictions))
+            if text_model {
+                model.decode_texts(&texts, None, &mut predictions)
+            } else {
+                model.run_prepared(&self.rows, rows).and_then(|outputs| model.decode_rows(&outputs, rows, &mut predictions))
+            }
         };
         let latency_ms = clock.elapsed_ms();
         if run.is_ok() && !self.good.is_empty() {

@@ -114,9 +114,15 @@ impl Model {
         check_options(options, "predictBatch")?;
         let chunk = whole_option(options, "chunkSize", DEFAULT_CHUNK, MAX_CHUNK)?;
         let on_progress = function_option(options, "onProgress")?;
-        let (width, classes, max_rows) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows())))?;
-        let raw = js::read_rows(rows, width, usize::try_from(max_rows).unwrap_or(usize::MAX))?;
-        let job = self.shared.with(|m| BatchJob::new(m, raw, chunk))?;
+        let (width, classes, max_rows, is_text) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows(), m.is_text())))?;
+        let max_rows = usize::try_from(max_rows).unwrap_or(usize::MAX);
+        let job = if is_text {
+            let (texts, _) = super::text::read_texts(rows, max_rows)?;
+            self.shared.with(|m| BatchJob::texts(m, texts, chunk))?
+        } else {
+            let raw = js::read_rows(rows, width, max_rows)?;
+            self.shared.with(|m| BatchJob::new(m, raw, chunk))?
+        };
         Ok((Prepared { job: Some(job), shared: self.shared.clone(), classes, truth: None }, on_progress))
     }
 
@@ -185,6 +191,8 @@ impl Model {
     /// `BatchResult` (`labels`, `indices: Int32Array`, `scores: Float32Array` of n * labels
     /// values, `latencyMs`, `rowsPerSecond`). A bad row rejects with a `BAD_INPUT` error that
     /// names the row; so does a row that cannot be read (a detached buffer, a getter that throws).
+    /// A text model takes an array of strings; an embedding model's vectors come back as
+    /// `values` (n * dim), a text classifier's as for rows.
     #[wasm_bindgen(js_name = predictBatch, unchecked_return_type = "Promise<BatchResult>")]
     pub fn predict_batch(&self, rows: BatchInput, options: Option<BatchOptions>) -> js_sys::Promise {
         let prepared = self.prepare_rows(&rows, super::options(&options));

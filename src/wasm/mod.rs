@@ -200,7 +200,7 @@ export interface ClassPrediction {
   /** Milliseconds from the raw input to the prediction, on performance.now(). */
   latencyMs: number;
 }
-/** A regression: the values of every "value" output, concatenated. */
+/** A regression: the values of every "value" output, concatenated. An embedding model's predict(text): the text's vector. */
 export interface ValuesPrediction {
   values: Float32Array;
   /** Milliseconds from the raw input to the prediction, on performance.now(). */
@@ -210,9 +210,9 @@ export type Prediction = ClassPrediction | ValuesPrediction;
 /**
  * One row of raw features (model.inputWidth values). Float32Array is used as is; Float64Array
  * values are rounded to float32; 8- and 16-bit integer arrays are converted exactly; Int32Array and
- * Uint32Array values must lie within +-2^24 (exact in float32).
+ * Uint32Array values must lie within +-2^24 (exact in float32). For a text model: one text.
  */
-export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | number[];
+export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | number[] | string;
 /**
  * Every error edgeserve throws is an Error with one of these codes (a callback of yours that
  * throws or rejects ends the call with your own error instead). INTERNAL: the wasm instance
@@ -441,11 +441,24 @@ impl Model {
     /// for classification and `{ values: Float32Array, latencyMs }` for regression; `latencyMs`
     /// is the time from the raw input to the prediction, in milliseconds.
     ///
+    /// A text model takes a string instead: a text classifier's `{ label, index, scores,
+    /// latencyMs }`, an embedding model's vector as `{ values: Float32Array, latencyMs }` (see
+    /// `embed` for many texts at once).
+    ///
     /// Throws a `BAD_INPUT` error that names the problem for input that is not a row of numbers,
     /// has the wrong length, or holds NaN, an infinity or a value outside the manifest's raw
-    /// range; the model keeps working.
+    /// range (for a text model: that is not a string, or has a lone surrogate); the model keeps
+    /// working.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_return_type = "Prediction"))]
     pub fn predict(&mut self, input: RowInput) -> Result<Value, Thrown> {
+        if self.shared.with(|m| Ok(m.is_text()))? {
+            if js::string_units(&input).is_none() {
+                Err(Error::bad_input("input is not text", "a string (this is a text model)", js::describe(&input)))?;
+            }
+            let text = text::read_text(&input, &"input")?;
+            let Timed { prediction, latency_ms } = self.shared.with(|m| m.predict_text(&text))?;
+            return Ok(to_value(&PredictionJs::new(&prediction, Some(latency_ms)))?);
+        }
         self.raw.clear();
         read_row(&input, crate::preprocess::RowName::Input, &mut self.raw)?;
         let raw = &self.raw;

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use super::js::{check_options, number_option, read_row, to_value, whole_option, PredictionJs};
 use super::{Model, Shared, StreamOptions};
 use crate::preprocess::RowName;
-use crate::serve::stream::{StreamBatcher, StreamOutput, MAX_BATCH};
+use crate::serve::stream::{StreamBatcher, StreamItem, StreamOutput, MAX_BATCH};
 
 #[wasm_bindgen(module = "/js/stream.js")]
 extern "C" {
@@ -24,11 +24,16 @@ pub struct StreamCore {
 
 #[wasm_bindgen]
 impl StreamCore {
-    /// Queues one item (a row of raw features); a bad item is queued with its error.
+    /// Queues one item (a row of raw features, or a text); a bad item is queued with its error.
     pub fn push(&mut self, item: JsValue) {
-        let mut raw = Vec::new();
         let row = RowName::Row(self.batcher.next_index() as usize);
-        let read = read_row(&item, row, &mut raw).map(|_| raw);
+        let text_model = self.model.with(|m| Ok(m.is_text())).unwrap_or(false);
+        let read = if text_model && item.is_string() {
+            super::text::read_text(&item, &row).map(StreamItem::Text)
+        } else {
+            let mut raw = Vec::new();
+            read_row(&item, row, &mut raw).map(|_| StreamItem::Row(raw))
+        };
         self.batcher.push(read);
     }
 

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 
 /// One text: a string with no lone surrogate, read whole (the tokenizer reads no more of it
 /// than `maxLength` tokens need).
-fn read_text(value: &Value, what: &dyn std::fmt::Display) -> Result<String, Error> {
+pub(crate) fn read_text(value: &Value, what: &dyn std::fmt::Display) -> Result<String, Error> {
     let text = js::string_arg(value, &what.to_string(), "a string", js::MAX_TEXT_UNITS)?;
     if let Some(at) = js::lone_surrogate(value) {
         return Err(Error::bad_input(

@@ -25,8 +25,27 @@
 //   fuzzedOnnx     bytes of tests/fixtures/fuzz/package/unsqueeze-axis-outside-rank.onnx, an ONNX
 //                  file a fuzzer made on which tract's own parser panics (a trap in wasm)
 //   good           a golden raw row (64 numbers); csv: the header and 3 rows of digits-test.csv
+//   text           the text package minilm-int8 (Model or WorkerModel), made by `make models-text`
+//   textFiles      its { onnx, manifest, tokenizer } (bytes, object, bytes)
+//   fromText(onnx, manifest, tokenizer)   fromBytes with options.tokenizer, the model dropped after
+//   sha256(bytes)  the hex sha256 of some bytes (a Promise)
+// An entry with `text: true` is about the text model: after it, the text model must still embed.
 
 const WHAT_EXPECTED_GOT = /expected .+(got|found)[: ]/s;
+
+/** A text package's manifest whose tokenizer hash is that of `bytes`, loaded with them. */
+async function withTokenizer(ctx, bytes) {
+  const m = structuredClone(ctx.textFiles.manifest);
+  m.preprocessing.tokenizer.sha256 = await ctx.sha256(bytes);
+  return ctx.fromText(ctx.textFiles.onnx, m, bytes);
+}
+
+/** minilm's tokenizer.json with `extra` tokens more than the model's embedding table has rows. */
+function grownTokenizer(ctx, extra) {
+  const t = JSON.parse(new TextDecoder().decode(ctx.textFiles.tokenizer));
+  for (let i = 0; i < extra; i++) t.model.vocab[`extra${i}`] = 30522 + i;
+  return new TextEncoder().encode(JSON.stringify(t));
+}
 
 function row(ctx, change) {
   const r = Float32Array.from(ctx.good);
@@ -148,6 +167,23 @@ export const catalogue = [
   { kind: 'a manifest that is not an object', code: 'BAD_INPUT', call: (c) => c.fromBytes(c.onnx, 'manifest.json'), message: /manifest is not an object/ },
   { kind: 'an unknown model name', code: 'UNKNOWN_MODEL', call: (c) => c.load('digits-huge'), message: /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"\], got 'digits-huge'/ },
 
+  // ---- text: embed(), tokenize(), a text package's tokenizer
+  { kind: 'a number as text', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed(42), message: /texts are not text.*got a number \(42\)/ },
+  { kind: 'null as text', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed(null), message: /texts are not text.*got null/ },
+  { kind: 'an array of texts with a number', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed(['fine', 3]), message: /texts\[1\] is not a string.*got a number \(3\)/ },
+  { kind: 'an empty array of texts', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed([]), message: /texts is empty.*got an empty array/ },
+  { kind: 'a text with a lone surrogate', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed('bad \uD800 half'), message: /text has a lone surrogate at index 4/ },
+  { kind: 'a lone low surrogate in a list', text: true, code: 'BAD_INPUT', call: (c) => c.text.embed(['ok', 'x\uDC00']), message: /texts\[1\] has a lone surrogate at index 1/ },
+  { kind: 'more texts than the package takes in one call', text: true, code: 'BAD_INPUT', withinMs: 5000, call: (c) => c.text.embed(new Array(4097).fill('x')), message: /too many texts for one call.*at most 4096.*got 4097/ },
+  { kind: 'a 1 MB text (truncated to maxLength tokens: accepted)', text: true, accept: 'text', withinMs: 10000, call: (c) => c.text.embed('lorem ipsum dolor '.repeat(60000)) },
+  { kind: 'tokenize() of a number', text: true, code: 'BAD_INPUT', call: (c) => c.text.tokenize(7), message: /text is not a string.*got a number \(7\)/ },
+  { kind: 'a row of numbers to a text model', text: true, code: 'BAD_INPUT', call: (c) => c.text.predict(Float32Array.from(c.good)), message: /input is not text.*expected a string \(this is a text model\), got Float32Array\(64\)/ },
+  { kind: 'text to a model of rows', code: 'BAD_INPUT', call: (c) => c.model.embed('hello'), message: /model 'digits-accurate' takes no text.*expected a text model/ },
+  { kind: 'a text package without its tokenizer', text: true, code: 'MODEL_LOAD', call: (c) => c.fromText(c.textFiles.onnx, c.textFiles.manifest), message: /tokenizer\.json is missing/ },
+  { kind: 'a tokenizer that is not the manifest\'s', text: true, code: 'INTEGRITY', call: (c) => c.fromText(c.textFiles.onnx, c.textFiles.manifest, new Uint8Array([...c.textFiles.tokenizer, 10])), message: /tokenizer\.json.*expected the sha256 in the manifest/ },
+  { kind: 'a broken tokenizer.json', text: true, code: 'MODEL_LOAD', call: (c) => withTokenizer(c, c.textFiles.tokenizer.slice(0, 5000)), message: /tokenizer\.json cannot be used/ },
+  { kind: 'a tokenizer.json with more tokens than the model', text: true, code: 'MODEL_LOAD', call: (c) => withTokenizer(c, grownTokenizer(c, 5)), message: /expected at most 30522 tokens \(the rows of the model's embedding table for input "input_ids"\), got a tokenizer of 30527 tokens/ },
+
   // ---- run() on named tensors
   { kind: 'run() without a needed input', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.run({}), message: /input "\w+" is missing/ },
   { kind: 'run() with an input of the wrong dtype', code: 'BAD_INPUT', layers: ['main'], call: (c) => c.run({ ...c.runInputs, [c.runFirst]: new Int32Array(c.runInputs[c.runFirst].length) }), message: /has the wrong element type/ },
@@ -267,6 +303,7 @@ async function judge(entry, ctx, outcome, layer = 'main') {
     const r = outcome.value;
     if (entry.accept === true) return ctx.sameAsGolden(r);
     if (entry.accept === 'csv') return r.rows === ctx.csvRows ? null : `expected ${ctx.csvRows} rows, got ${r.rows}`;
+    if (entry.accept === 'text') return r.count === 1 && r.dim === 384 ? null : `expected one vector of 384, got ${r.count} of ${r.dim}`;
     if (entry.accept === 'stream') {
       const [a, bad, b] = r;
       if (r.length !== 3) return `expected 3 outputs, got ${r.length}`;
@@ -306,6 +343,8 @@ export async function runCatalogue(ctx, layer) {
       try {
         problem = ctx.sameAsGolden(await ctx.model.predict(row(ctx)));
         if (problem) problem = `after it, the model is harmed: ${problem}`;
+        const embedded = entry.text ? await ctx.text.embed('still serving') : null;
+        if (embedded && !(embedded.count === 1 && embedded.dim === 384)) problem = 'after it, the text model embeds no more';
       } catch (e) {
         problem = `after it, a good prediction failed: ${e.message}`;
       }

@@ -34,3 +34,14 @@ export function describe(err) {
   if (err instanceof WebAssembly.RuntimeError) return `trap: ${err.message}`;
   return err?.code ? `${err.code}: ${err.message}` : String(err?.message ?? err);
 }
+
+/** The cosine similarity of two vectors (arrays or typed arrays of one length). */
+export function cosine(a, b) {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}

@@ -14,7 +14,17 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
   const multiIo = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/multi_io.onnx`));
   const multiSpec = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/multi_io.json`, 'utf8'));
   const runInputs = { a: Float32Array.from(multiSpec.inputs.a.data), b: BigInt64Array.from(multiSpec.inputs.b.data.map(BigInt)) };
+  const textDir = `${process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`}/minilm-int8/`;
+  const textFiles = {
+    onnx: new Uint8Array(readFileSync(`${textDir}model.onnx`)),
+    manifest: JSON.parse(readFileSync(`${textDir}manifest.json`, 'utf8')),
+    tokenizer: new Uint8Array(readFileSync(`${textDir}tokenizer.json`)),
+  };
   const ctx = {
+    text: await Model.fromBytes(textFiles.onnx, textFiles.manifest, { tokenizer: textFiles.tokenizer }),
+    textFiles,
+    fromText: async (onnx, manifest, tokenizer) => (await Model.fromBytes(onnx, manifest, tokenizer ? { tokenizer } : undefined)).free(),
+    sha256: async (bytes) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex'),
     model: Model.load('digits-accurate'),
     fromBytes: (bytes, manifest) => Model.fromBytes(bytes, manifest),
     load: async (name) => Model.load(name),

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { edgeserve, root } from './helpers.mjs';
+import { cosine } from '../common/raw.mjs';
 
 const { Model } = await edgeserve();
 const base = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
@@ -18,15 +19,6 @@ async function load(name) {
   return Model.fromBytes(file(name, 'model.onnx'), json(name, 'manifest.json'), { tokenizer: file(name, 'tokenizer.json') });
 }
 
-function cosine(a, b) {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 const int8 = await load('minilm-int8');
 
@@ -127,11 +119,41 @@ test('a tokenizer that is broken, not the manifest\'s, or too large for the mode
   await assert.rejects(withTokenizer(tokenizer.subarray(0, 1000)), (e) => e.code === 'MODEL_LOAD' && /tokenizer\.json cannot be used/.test(e.message));
   const grown = JSON.parse(tokenizer.toString('utf8'));
   for (let i = 0; i < 10; i++) grown.model.vocab[`extra${i}`] = 30522 + i;
-  await assert.rejects(withTokenizer(Buffer.from(JSON.stringify(grown))), (e) => e.code === 'MODEL_LOAD' && /30532 tokens, the model's embedding table/.test(e.message));
+  await assert.rejects(withTokenizer(Buffer.from(JSON.stringify(grown))), (e) => e.code === 'MODEL_LOAD' && /expected at most 30522 tokens \(the rows of the model's embedding table for input "input_ids"\), got a tokenizer of 30532 tokens/.test(e.message));
   await assert.rejects(Model.fromBytes(onnx, manifest), (e) => e.code === 'MODEL_LOAD' && /tokenizer\.json is missing/.test(e.message));
   await assert.rejects(Model.fromBytes(onnx, manifest, { tokenizer: 5 }), (e) => e.code === 'BAD_INPUT');
   // The tokenizer as JSON text works as well as bytes.
   const again = await Model.fromBytes(onnx, manifest, { tokenizer: tokenizer.toString('utf8') });
   assert.equal(again.embed('hello').dim, 384);
   again.free();
+});
+
+test('the serving modes take texts: predict(text), predictBatch(texts, { onProgress }), stream() of texts', async () => {
+  const texts = ['A man is playing a guitar.', 'The stock market fell.', 'A cat sleeps.', 'Reset my password', 'Rain all day'];
+  const one = int8.predict(texts[0]);
+  assert.ok(one.values instanceof Float32Array && one.values.length === 384 && one.latencyMs > 0);
+  const progress = [];
+  const batch = await int8.predictBatch(texts, { chunkSize: 2, onProgress: (p) => progress.push(p.done) });
+  assert.deepEqual(progress, [2, 4, 5]);
+  const values = batch.values;
+  assert.equal(batch.rows, 5);
+  assert.equal(values.length, 5 * 384);
+  assert.ok(cosine(values.subarray(0, 384), one.values) > 0.99);
+  batch.free();
+  await assert.rejects(int8.predictBatch(['fine', 7]), (e) => e.code === 'BAD_INPUT' && /^texts\[1\] is not a string/.test(e.message));
+  const stream = int8.stream({ maxBatch: 4, maxWaitMs: 1 });
+  const writer = stream.writable.getWriter();
+  const reading = (async () => {
+    const out = [];
+    for await (const o of stream.readable) out.push(o);
+    return out;
+  })();
+  for (const item of [texts[0], new Float32Array(4), texts[2], 'x\uD800']) await writer.write(item);
+  await writer.close();
+  const outputs = await reading;
+  assert.deepEqual(outputs.map((o) => o.index), [0, 1, 2, 3]);
+  assert.ok(outputs[0].prediction.values.length === 384 && cosine(outputs[0].prediction.values, one.values) > 0.99);
+  assert.match(outputs[1].error.message, /^rows\[1\] is a row of numbers/);
+  assert.equal(outputs[2].prediction.values.length, 384);
+  assert.match(outputs[3].error.message, /^rows\[3\] has a lone surrogate at index 1/);
 });

@@ -88,8 +88,8 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
 console.log(modes);
 model.free();
 
-// @ts-expect-error: a string is not a row of numbers
-model.predict('0,1,2');
+// @ts-expect-error: an object is not a row of numbers (a string is: one text, for a text model)
+model.predict({ length: 64 });
 // @ts-expect-error: manifest is read-only
 model.manifest = manifest;
 // @ts-expect-error: the task is one of two
