@@ -273,3 +273,38 @@ fn the_serving_modes_take_texts() {
     let Ok(edgeserve::Prediction::Values { values }) = &outputs[0].result else { unreachable!() };
     assert!(cosine(values, &one) > 0.99);
 }
+
+/// The toy text classifier of tests/fixtures/text/sentiment (training/text_fixtures.py).
+fn sentiment() -> LoadedModel {
+    let d = root().join("tests/fixtures/text/sentiment");
+    let manifest = std::fs::read_to_string(d.join("manifest.json")).unwrap();
+    LoadedModel::from_text_files(std::fs::read(d.join("model.onnx")).unwrap(), &manifest, std::fs::read(d.join("tokenizer.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_text_classifier_predicts_as_onnxruntime() {
+    let mut model = sentiment();
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/text/sentiment/golden.json")).unwrap()).unwrap();
+    let cases = golden["cases"].as_array().unwrap();
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        assert_eq!(model.tokenize(text).unwrap().ids, u32s(&case["ids"]), "{text:?}");
+        let timed = model.predict_text(text).unwrap();
+        let edgeserve::Prediction::Class { label, scores, .. } = timed.prediction else { panic!("not a class") };
+        assert_eq!(label, case["label"].as_str().unwrap(), "{text:?}");
+        let want: Vec<f32> = case["scores"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        assert!(scores.iter().zip(&want).all(|(a, b)| (a - b).abs() <= 1e-5), "{text:?}: {scores:?} vs {want:?}");
+    }
+    // As one batch (chunks of at most the package's maxTexts, 8), the same labels.
+    let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    let job = edgeserve::serve::batch::BatchJob::texts(&model, texts.iter().map(|t| t.to_string()).collect(), 256).unwrap();
+    let mut job = job;
+    while !job.is_done() {
+        job.step(&mut model).unwrap();
+    }
+    let out = job.finish();
+    let labels: Vec<&str> = out.predictions.indices.iter().map(|&i| ["negative", "positive"][i as usize]).collect();
+    let want: Vec<&str> = cases.iter().map(|c| c["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, want);
+    assert!(model.embed(&["x"]).unwrap_err().to_string().starts_with("model 'sentiment' makes no embeddings"));
+}

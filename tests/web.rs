@@ -296,7 +296,7 @@ async fn choose_in_wasm_by_budgets_from_the_measurements() {
 
 async fn from_bytes(bytes: &[u8]) -> Result<Model, JsValue> {
     use wasm_bindgen::convert::TryFromJsValue;
-    let value = JsFuture::from(Model::from_bytes(js_sys::Uint8Array::from(bytes).into(), None)).await?;
+    let value = JsFuture::from(Model::from_bytes(js_sys::Uint8Array::from(bytes).into(), None, None)).await?;
     Model::try_from_js_value(value)
 }
 
@@ -343,7 +343,7 @@ async fn an_unsupported_operator_rejects_naming_it() {
     let message = get(&err, "message").as_string().unwrap();
     assert_eq!(get(&err, "code").as_string().unwrap(), "MODEL_LOAD");
     assert!(message.contains("Frobnicate") && message.contains("frob_1"), "{message}");
-    let err = JsFuture::from(Model::from_bytes(JsValue::from_str("model.onnx"), None)).await.err().unwrap();
+    let err = JsFuture::from(Model::from_bytes(JsValue::from_str("model.onnx"), None, None)).await.err().unwrap();
     assert_eq!(get(&err, "code").as_string().unwrap(), "BAD_INPUT");
 }
 
@@ -404,4 +404,64 @@ async fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
     let model = from_bytes(include_bytes!("fixtures/onnx/dense.onnx")).await.unwrap();
     assert_eq!(model.engine().unwrap(), "rows");
     matches_onnxruntime(include_bytes!("fixtures/onnx/dense.onnx"), include_str!("fixtures/onnx/dense.json"), 1e-6).await;
+}
+
+// ---- text --------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct TextCase {
+    text: String,
+    ids: Vec<u32>,
+    label: String,
+    scores: Vec<f32>,
+}
+
+/// The toy text classifier of tests/fixtures/text/sentiment (training/text_fixtures.py), its
+/// tokenizer given to fromBytes as bytes.
+async fn sentiment() -> Model {
+    use wasm_bindgen::convert::TryFromJsValue;
+    let manifest = js_sys::JSON::parse(include_str!("fixtures/text/sentiment/manifest.json")).unwrap();
+    let options = object(&[("tokenizer", Uint8Array::from(&include_bytes!("fixtures/text/sentiment/tokenizer.json")[..]).into())]);
+    let bytes = Uint8Array::from(&include_bytes!("fixtures/text/sentiment/model.onnx")[..]);
+    let value = JsFuture::from(Model::from_bytes(bytes.into(), Some(manifest.unchecked_into()), Some(options.unchecked_into()))).await.unwrap();
+    Model::try_from_js_value(value).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_text_classifier_in_wasm_tokenizes_and_predicts_as_the_references() {
+    let mut model = sentiment().await;
+    let cases: Vec<TextCase> = serde_json::from_value(serde_json::from_str::<serde_json::Value>(include_str!("fixtures/text/sentiment/golden.json")).unwrap()["cases"].clone()).unwrap();
+    for case in &cases {
+        let t = model.tokenize(JsValue::from_str(&case.text).unchecked_into()).unwrap();
+        assert_eq!(js_sys::Uint32Array::from(get(&t, "ids")).to_vec(), case.ids, "{:?}", case.text);
+        let p = model.predict(row(JsValue::from_str(&case.text))).unwrap();
+        assert_eq!(get(&p, "label").as_string().unwrap(), case.label, "{:?}", case.text);
+        let scores = Float32Array::from(get(&p, "scores")).to_vec();
+        let worst = scores.iter().zip(&case.scores).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst <= TOLERANCE, "{:?}: scores off by {worst}", case.text);
+    }
+    // A row of numbers, a lone surrogate, embed() of a classifier: BAD_INPUT; then it still predicts.
+    let e = model.predict(row(Float32Array::new_with_length(4))).err().unwrap();
+    assert_eq!(get(&e, "code").as_string().unwrap(), "BAD_INPUT");
+    let lone = js_sys::JsString::from_char_code1(0xD800);
+    let e = model.predict(row(JsValue::from(lone))).err().unwrap();
+    assert!(get(&e, "message").as_string().unwrap().starts_with("input has a lone surrogate at index 0"));
+    let e = model.embed(JsValue::from_str("hello").unchecked_into()).err().unwrap();
+    assert!(get(&e, "message").as_string().unwrap().starts_with("model 'sentiment' makes no embeddings"));
+    assert_eq!(get(&model.predict(row(JsValue::from_str("I love it"))).unwrap(), "label").as_string().unwrap(), "positive");
+}
+
+#[wasm_bindgen_test]
+async fn text_batches_and_streams_in_wasm() {
+    let model = sentiment().await;
+    let texts: Array = ["I love this movie!", "This film was awful.", "good good", "bad", "It is a day.", "HATE it", "nice fun", "poor"].iter().map(|t| JsValue::from_str(t)).collect();
+    let result = batch_result(model.predict_batch(texts.clone().unchecked_into(), Some(object(&[("chunkSize", 3.into())]).unchecked_into()))).await.unwrap();
+    assert_eq!(result.rows(), 8);
+    assert_eq!(result.labels(), vec!["positive", "negative", "positive", "negative", "negative", "negative", "positive", "negative"]);
+    // One more text than the package's maxTexts (8) still runs as a batch (chunks of at most 8).
+    texts.push(&JsValue::from_str("great"));
+    assert_eq!(batch_result(model.predict_batch(texts.unchecked_into(), None)).await.unwrap().rows(), 9);
+    let nine: Array = (0..9).map(|_| JsValue::from_str("a")).collect();
+    let e = model.tokenize(JsValue::from(nine).unchecked_into()).err().unwrap();
+    assert_eq!(get(&e, "code").as_string().unwrap(), "BAD_INPUT");
 }

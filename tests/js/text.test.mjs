@@ -157,3 +157,20 @@ test('the serving modes take texts: predict(text), predictBatch(texts, { onProgr
   assert.equal(outputs[2].prediction.values.length, 384);
   assert.match(outputs[3].error.message, /^rows\[3\] has a lone surrogate at index 1/);
 });
+
+test('a text classifier: predict(text) and predictBatch(texts) give onnxruntime\'s classes and scores', async () => {
+  const dir = `${root}tests/fixtures/text/sentiment/`;
+  const model = await Model.fromBytes(readFileSync(`${dir}model.onnx`), JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')), { tokenizer: readFileSync(`${dir}tokenizer.json`, 'utf8') });
+  const { cases } = JSON.parse(readFileSync(`${dir}golden.json`, 'utf8'));
+  for (const c of cases) {
+    assert.deepEqual(Array.from(model.tokenize(c.text).ids), c.ids, c.text);
+    const p = model.predict(c.text);
+    assert.equal(p.label, c.label, c.text);
+    assert.ok(Math.max(...c.scores.map((s, i) => Math.abs(s - p.scores[i]))) <= 1e-5, c.text);
+  }
+  const batch = await model.predictBatch(cases.map((c) => c.text), { chunkSize: 4 });
+  assert.deepEqual(batch.labels, cases.map((c) => c.label));
+  batch.free();
+  assert.throws(() => model.embed('x'), (e) => e.code === 'BAD_INPUT' && /makes no embeddings/.test(e.message));
+  model.free();
+});
