@@ -151,11 +151,13 @@ bench-smoke: bench-models pkg setup-node setup-browser
 	@grep -q "^## The row executor against tract's plans" bench/results/latest-smoke.md || { echo "bench-smoke: no row executor section"; exit 1; }
 
 # edgeserve's embed() against Transformers.js's feature-extraction pipeline in Chromium, on the
-# text packages (bench/text-browser.mjs): bench/results/text.md. Transformers.js is installed into
+# text packages (bench/text-browser.mjs), and in Node beside Transformers.js on onnxruntime-node
+# (bench/text-node.mjs): bench/results/text.md. Transformers.js is installed into
 # bench/text/node_modules from its own lock file (its install scripts off: they download binaries).
 bench-text: models-text pkg setup-node setup-browser
 	npm ci --prefix bench/text --no-audit --no-fund --ignore-scripts
 	node bench/text-browser.mjs
+	node bench/text-node.mjs      # Node: beside onnxruntime-node (native), as information
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
