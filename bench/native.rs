@@ -24,12 +24,17 @@ fn batch(meta: &Value, inputs: &[Vec<u8>], n: usize) -> Vec<NamedTensor> {
         .flatten()
         .zip(inputs)
         .map(|(spec, raw)| {
-            let mut shape: Vec<usize> = spec["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
+            let mut shape: Vec<usize> =
+                spec["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
             shape[0] = n;
             let bytes: Vec<u8> = raw.repeat(n);
             let data = match spec["dtype"].as_str() {
-                Some("int64") => TensorData::I64(bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect()),
-                _ => TensorData::F32(bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect()),
+                Some("int64") => TensorData::I64(
+                    bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect(),
+                ),
+                _ => TensorData::F32(
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect(),
+                ),
             };
             NamedTensor { name: spec["name"].as_str().unwrap_or_default().to_owned(), shape, data }
         })
@@ -39,17 +44,32 @@ fn batch(meta: &Value, inputs: &[Vec<u8>], n: usize) -> Vec<NamedTensor> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    let only: Option<Vec<String>> = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(|s| s.split(',').map(str::to_owned).collect());
-    let dir = args.iter().find(|a| !a.starts_with("--") && only.as_ref().is_none_or(|o| o.join(",") != **a)).cloned().unwrap_or_else(|| "target/bench-models".into());
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.split(',').map(str::to_owned).collect());
+    let dir = args
+        .iter()
+        .find(|a| !a.starts_with("--") && only.as_ref().is_none_or(|o| o.join(",") != **a))
+        .cloned()
+        .unwrap_or_else(|| "target/bench-models".into());
     let index: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/index.json"))?)?;
     let mut results = serde_json::Map::new();
     for entry in index["models"].as_array().into_iter().flatten() {
         let name = entry["name"].as_str().or(entry.as_str()).unwrap_or_default().to_owned();
-        if only.as_ref().is_some_and(|o| !o.contains(&name)) || (smoke && !["digits-accurate", "cnn-small"].contains(&name.as_str())) {
+        if only.as_ref().is_some_and(|o| !o.contains(&name))
+            || (smoke && !["digits-accurate", "cnn-small"].contains(&name.as_str()))
+        {
             continue;
         }
         let meta: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}/meta.json"))?)?;
-        let inputs: Vec<Vec<u8>> = meta["inputs"].as_array().into_iter().flatten().map(|i| std::fs::read(format!("{dir}/{name}/{}", i["file"].as_str().unwrap_or_default()))).collect::<Result<_, _>>()?;
+        let inputs: Vec<Vec<u8>> = meta["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| std::fs::read(format!("{dir}/{name}/{}", i["file"].as_str().unwrap_or_default())))
+            .collect::<Result<_, _>>()?;
         let bytes = std::fs::read(format!("{dir}/{name}/model.onnx"))?;
         let t = Instant::now();
         let mut model = LoadedModel::from_bytes(bytes, None)?;
@@ -87,8 +107,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rows.insert(n.to_string(), json!(rates[1]));
         }
         let latency = json!({ "n": runs, "p50": percentile(&samples, 50.0), "p95": percentile(&samples, 95.0), "p99": percentile(&samples, 99.0), "mean": samples.iter().sum::<f64>() / runs as f64 });
-        eprintln!("{name}: native p50 {:.4} ms, p99 {:.4} ms, load {load_ms:.1} ms", latency["p50"].as_f64().unwrap_or(0.0), latency["p99"].as_f64().unwrap_or(0.0));
-        results.insert(name, json!({ "tract (native)": { "latencyMs": latency, "rowsPerSecond": rows, "loadMs": load_ms } }));
+        eprintln!(
+            "{name}: native p50 {:.4} ms, p99 {:.4} ms, load {load_ms:.1} ms",
+            latency["p50"].as_f64().unwrap_or(0.0),
+            latency["p99"].as_f64().unwrap_or(0.0)
+        );
+        results.insert(
+            name,
+            json!({ "tract (native)": { "latencyMs": latency, "rowsPerSecond": rows, "loadMs": load_ms } }),
+        );
     }
     let environment = json!({ "runtime": format!("native {} (tract picks its SIMD kernels, e.g. AVX2+FMA, at run time)", std::env::consts::ARCH), "smoke": smoke });
     println!("{}", serde_json::to_string_pretty(&json!({ "environment": environment, "models": results }))?);

@@ -24,9 +24,17 @@ pub fn package(data: &[u8]) {
             .inputs
             .iter()
             .map(|i| {
-                let shape: Vec<usize> = i.shape.iter().map(|d| if let crate::manifest::Dim::Fixed(n) = d { (*n as usize).min(8) } else { 1 }).collect();
+                let shape: Vec<usize> = i
+                    .shape
+                    .iter()
+                    .map(|d| if let crate::manifest::Dim::Fixed(n) = d { (*n as usize).min(8) } else { 1 })
+                    .collect();
                 let n = shape.iter().product();
-                crate::tensor::NamedTensor { name: i.name.clone(), shape, data: crate::tensor::TensorData::F32(vec![0.0; n]) }
+                crate::tensor::NamedTensor {
+                    name: i.name.clone(),
+                    shape,
+                    data: crate::tensor::TensorData::F32(vec![0.0; n]),
+                }
             })
             .collect();
         let _ = model.run(inputs);
@@ -38,9 +46,17 @@ pub fn package(data: &[u8]) {
 /// that would index outside its buffers.
 pub fn rows(data: &[u8]) {
     if let Ok(mut engine) = crate::engine::Engine::load_rows("fuzz", data) {
-        let dims: Vec<usize> = engine.inputs().iter().flat_map(|i| &i.shape).skip(1).map(|d| if let crate::manifest::Dim::Fixed(n) = d { (*n as usize).min(64) } else { 1 }).collect();
+        let dims: Vec<usize> = engine
+            .inputs()
+            .iter()
+            .flat_map(|i| &i.shape)
+            .skip(1)
+            .map(|d| if let crate::manifest::Dim::Fixed(n) = d { (*n as usize).min(64) } else { 1 })
+            .collect();
         let shape: Vec<usize> = std::iter::once(3).chain(dims).collect();
-        let Some(len) = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 16) else { return };
+        let Some(len) = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 16) else {
+            return;
+        };
         let _ = engine.run(&vec![0.0; len], &shape);
     }
 }
@@ -77,7 +93,8 @@ pub fn input(data: &[u8]) {
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
             let _ = model.predict(value.clone());
             let _ = model.predict_batch(value.clone(), None);
-            if let Some([rows, options]) = value.as_array().map(Vec::as_slice).and_then(|a| <&[_; 2]>::try_from(a).ok()) {
+            if let Some([rows, options]) = value.as_array().map(Vec::as_slice).and_then(|a| <&[_; 2]>::try_from(a).ok())
+            {
                 let _ = model.predict_batch(rows.clone(), Some(options.clone()));
             }
         }

@@ -98,7 +98,14 @@ impl LatencyHistogram {
             return LatencyStats::default();
         }
         let q = |p: f64| h.value_at_quantile(p) as f64 / NS;
-        LatencyStats { count: h.len(), mean: h.mean() / NS, p50: q(0.50), p95: q(0.95), p99: q(0.99), max: h.max() as f64 / NS }
+        LatencyStats {
+            count: h.len(),
+            mean: h.mean() / NS,
+            p50: q(0.50),
+            p95: q(0.95),
+            p99: q(0.99),
+            max: h.max() as f64 / NS,
+        }
     }
 
     /// The latency at a percentile (0..100), in milliseconds.

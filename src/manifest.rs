@@ -254,9 +254,8 @@ impl Manifest {
     /// Parses and validates a manifest. Errors name the field (as a path such as
     /// `inputs[0].dtype`), what was expected and what was found.
     pub fn from_json(text: &str) -> Result<Manifest> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}"))
-        })?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::manifest("(unparsed)", "(document)", "a JSON object", format!("invalid JSON: {e}")))?;
         let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("(unnamed)").to_owned();
         if !value.is_object() {
             return Err(Error::manifest(name, "(document)", "a JSON object", json_kind(&value)));
@@ -297,7 +296,11 @@ impl Manifest {
         let valid_name = !self.name.is_empty()
             && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
         if !valid_name {
-            return Err(self.err("name", "a non-empty name of lowercase letters, digits, '-', '_' or '.'", format!("{:?}", self.name)));
+            return Err(self.err(
+                "name",
+                "a non-empty name of lowercase letters, digits, '-', '_' or '.'",
+                format!("{:?}", self.name),
+            ));
         }
         if let Err(e) = semver::Version::parse(&self.version) {
             return Err(self.err("version", "a semantic version such as 1.0.0", format!("{:?} ({e})", self.version)));
@@ -328,29 +331,46 @@ impl Manifest {
                 return Err(self.err("metrics.accuracy", "a fraction between 0 and 1", acc.to_string()));
             }
         }
-        self.preprocessing.validate(self.row_width()).map_err(|(field, expected, found)| {
-            self.err(format!("preprocessing.{field}"), expected, found)
-        })
+        self.preprocessing
+            .validate(self.row_width())
+            .map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))
     }
 
     /// The inputs of a text model: the ones the tokenizer feeds, int64 or int32 `["N", L]`.
     fn validate_text_inputs(&self, text: &crate::text::TextPreprocessing) -> Result<()> {
-        text.validate().map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))?;
+        text.validate()
+            .map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))?;
         let fed = text.input_names();
         for (i, input) in self.inputs.iter().enumerate() {
             if !fed.contains(&input.name.as_str()) {
-                return Err(self.err(format!("inputs[{i}].name"), format!("an input the tokenizer feeds (preprocessing.inputs: {fed:?})"), format!("{:?}", input.name)));
+                return Err(self.err(
+                    format!("inputs[{i}].name"),
+                    format!("an input the tokenizer feeds (preprocessing.inputs: {fed:?})"),
+                    format!("{:?}", input.name),
+                ));
             }
             if !matches!(input.dtype, DType::Int64 | DType::Int32) {
-                return Err(self.err(format!("inputs[{i}].dtype"), "int64 or int32 (token ids and masks)", input.dtype.to_string()));
+                return Err(self.err(
+                    format!("inputs[{i}].dtype"),
+                    "int64 or int32 (token ids and masks)",
+                    input.dtype.to_string(),
+                ));
             }
             let fits = input.shape.len() == 2 && matches!(&input.shape[0], Dim::Symbol(s) if s == BATCH_DIM);
             if !fits {
-                return Err(self.err(format!("inputs[{i}].shape"), format!("[\"{BATCH_DIM}\", a length], e.g. [\"N\", \"L\"]"), shape_string(&input.shape)));
+                return Err(self.err(
+                    format!("inputs[{i}].shape"),
+                    format!("[\"{BATCH_DIM}\", a length], e.g. [\"N\", \"L\"]"),
+                    shape_string(&input.shape),
+                ));
             }
         }
         if let Some(name) = fed.iter().find(|n| !self.inputs.iter().any(|i| i.name == **n)) {
-            return Err(self.err("preprocessing.inputs", "names of the manifest's inputs", format!("{name:?}, which is not one")));
+            return Err(self.err(
+                "preprocessing.inputs",
+                "names of the manifest's inputs",
+                format!("{name:?}, which is not one"),
+            ));
         }
         Ok(())
     }
@@ -364,7 +384,8 @@ impl Manifest {
             return Err(self.err("inputs[0].dtype", "float32", input.dtype.to_string()));
         }
         let batch_first = matches!(input.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM);
-        let rest_fixed = input.shape.len() >= 2 && input.shape[1..].iter().all(|d| matches!(d, Dim::Fixed(n) if *n > 0));
+        let rest_fixed =
+            input.shape.len() >= 2 && input.shape[1..].iter().all(|d| matches!(d, Dim::Fixed(n) if *n > 0));
         if !batch_first || !rest_fixed {
             return Err(self.err(
                 "inputs[0].shape",
@@ -381,14 +402,26 @@ impl Manifest {
         }
         for (i, o) in self.outputs.iter().enumerate() {
             if self.outputs[..i].iter().any(|p| p.name == o.name) {
-                return Err(self.err(format!("outputs[{i}].name"), "a name no other output has", format!("{:?} twice", o.name)));
+                return Err(self.err(
+                    format!("outputs[{i}].name"),
+                    "a name no other output has",
+                    format!("{:?} twice", o.name),
+                ));
             }
             if !matches!(o.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM) {
-                return Err(self.err(format!("outputs[{i}].shape"), format!("a shape starting with \"{BATCH_DIM}\""), shape_string(&o.shape)));
+                return Err(self.err(
+                    format!("outputs[{i}].shape"),
+                    format!("a shape starting with \"{BATCH_DIM}\""),
+                    shape_string(&o.shape),
+                ));
             }
         }
         if let Some(i) = self.outputs.iter().position(|o| o.role.is_none()) {
-            return Err(self.err(format!("outputs[{i}].role"), "\"label\", \"scores\", \"value\" or \"embedding\" (the manifest has a task)", "none"));
+            return Err(self.err(
+                format!("outputs[{i}].role"),
+                "\"label\", \"scores\", \"value\" or \"embedding\" (the manifest has a task)",
+                "none",
+            ));
         }
         let count = |role| self.outputs.iter().filter(|o| o.role == Some(role)).count();
         let is_text = matches!(self.preprocessing, Preprocessing::Text(_));
@@ -402,13 +435,21 @@ impl Manifest {
                     return Err(self.err("embedding", "the pooling of the embedding output, e.g. { \"pooling\": \"mean\", \"normalize\": true } (task is embedding)", "none"));
                 };
                 if !is_text {
-                    return Err(self.err("preprocessing.type", "\"text\" (task is embedding: edgeserve embeds texts)", format!("{:?}", self.preprocessing.kind())));
+                    return Err(self.err(
+                        "preprocessing.type",
+                        "\"text\" (task is embedding: edgeserve embeds texts)",
+                        format!("{:?}", self.preprocessing.kind()),
+                    ));
                 }
                 if self.labels.is_some() {
                     return Err(self.err("labels", "no labels (task is embedding)", "a list of labels"));
                 }
                 if self.outputs.len() != 1 || count(Role::Embedding) != 1 {
-                    return Err(self.err("outputs", "exactly one output, with role \"embedding\" (task is embedding)", format!("{} outputs, {} with role \"embedding\"", self.outputs.len(), count(Role::Embedding))));
+                    return Err(self.err(
+                        "outputs",
+                        "exactly one output, with role \"embedding\" (task is embedding)",
+                        format!("{} outputs, {} with role \"embedding\"", self.outputs.len(), count(Role::Embedding)),
+                    ));
                 }
                 let o = &self.outputs[0];
                 if o.dtype != DType::Float32 {
@@ -417,33 +458,61 @@ impl Manifest {
                 let rank = settings.pooling.output_rank();
                 let fits = o.shape.len() == rank && matches!(o.shape.last(), Some(Dim::Fixed(n)) if *n > 0);
                 if !fits {
-                    let want = if rank == 3 { "[\"N\", a length, a fixed size] (token states, for pooling mean or cls)" } else { "[\"N\", a fixed size] (one vector per text, pooling none)" };
+                    let want = if rank == 3 {
+                        "[\"N\", a length, a fixed size] (token states, for pooling mean or cls)"
+                    } else {
+                        "[\"N\", a fixed size] (one vector per text, pooling none)"
+                    };
                     return Err(self.err("outputs[0].shape", want, shape_string(&o.shape)));
                 }
             }
             Some(Task::Classification) => {
                 let labels = match &self.labels {
                     Some(l) if !l.is_empty() => l,
-                    _ => return Err(self.err("labels", "a non-empty list of class names (task is classification)", "none")),
+                    _ => {
+                        return Err(self.err(
+                            "labels",
+                            "a non-empty list of class names (task is classification)",
+                            "none",
+                        ))
+                    }
                 };
                 if let Some((i, dup)) = labels.iter().enumerate().find(|(i, l)| labels[..*i].contains(l)) {
-                    return Err(self.err(format!("labels[{i}]"), "class names that are all different", format!("{dup:?} twice")));
+                    return Err(self.err(
+                        format!("labels[{i}]"),
+                        "class names that are all different",
+                        format!("{dup:?} twice"),
+                    ));
                 }
                 if count(Role::Embedding) > 0 {
-                    return Err(self.err("outputs", "no \"embedding\" output (task is classification)", format!("{}", count(Role::Embedding))));
+                    return Err(self.err(
+                        "outputs",
+                        "no \"embedding\" output (task is classification)",
+                        format!("{}", count(Role::Embedding)),
+                    ));
                 }
                 if count(Role::Scores) != 1 {
-                    return Err(self.err("outputs", "exactly one output with role \"scores\" (task is classification)", format!("{}", count(Role::Scores))));
+                    return Err(self.err(
+                        "outputs",
+                        "exactly one output with role \"scores\" (task is classification)",
+                        format!("{}", count(Role::Scores)),
+                    ));
                 }
                 if count(Role::Label) > 1 || count(Role::Value) > 0 {
-                    return Err(self.err("outputs", "at most one \"label\" output and no \"value\" output (task is classification)", format!("{} label, {} value", count(Role::Label), count(Role::Value))));
+                    return Err(self.err(
+                        "outputs",
+                        "at most one \"label\" output and no \"value\" output (task is classification)",
+                        format!("{} label, {} value", count(Role::Label), count(Role::Value)),
+                    ));
                 }
                 if self.metrics.as_ref().is_some_and(|m| m.accuracy.is_none()) {
                     return Err(self.err("metrics.accuracy", "the held-out accuracy (task is classification)", "none"));
                 }
                 for (i, o) in self.outputs.iter().enumerate() {
                     let (want_dtypes, want_shape): (&[DType], Vec<Dim>) = match o.role {
-                        Some(Role::Scores) => (&[DType::Float32], vec![Dim::Symbol(BATCH_DIM.into()), Dim::Fixed(labels.len() as u64)]),
+                        Some(Role::Scores) => {
+                            (&[DType::Float32], vec![Dim::Symbol(BATCH_DIM.into()), Dim::Fixed(labels.len() as u64)])
+                        }
                         _ => (&[DType::Int64, DType::Int32], vec![Dim::Symbol(BATCH_DIM.into())]),
                     };
                     if !want_dtypes.contains(&o.dtype) {
@@ -451,7 +520,11 @@ impl Manifest {
                         return Err(self.err(format!("outputs[{i}].dtype"), names.join(" or "), o.dtype.to_string()));
                     }
                     if o.shape != want_shape {
-                        return Err(self.err(format!("outputs[{i}].shape"), shape_string(&want_shape), shape_string(&o.shape)));
+                        return Err(self.err(
+                            format!("outputs[{i}].shape"),
+                            shape_string(&want_shape),
+                            shape_string(&o.shape),
+                        ));
                     }
                 }
             }
@@ -463,14 +536,22 @@ impl Manifest {
                     return Err(self.err("labels", "no labels (task is regression)", "a list of labels"));
                 }
                 if count(Role::Value) == 0 || count(Role::Value) != self.outputs.len() {
-                    return Err(self.err("outputs", "only outputs with role \"value\" (task is regression)", format!("{} of {} outputs", count(Role::Value), self.outputs.len())));
+                    return Err(self.err(
+                        "outputs",
+                        "only outputs with role \"value\" (task is regression)",
+                        format!("{} of {} outputs", count(Role::Value), self.outputs.len()),
+                    ));
                 }
                 for (i, o) in self.outputs.iter().enumerate() {
                     if o.dtype != DType::Float32 {
                         return Err(self.err(format!("outputs[{i}].dtype"), "float32", o.dtype.to_string()));
                     }
                     if !o.shape[1..].iter().all(|d| matches!(d, Dim::Fixed(_))) {
-                        return Err(self.err(format!("outputs[{i}].shape"), "fixed sizes after the batch dimension", shape_string(&o.shape)));
+                        return Err(self.err(
+                            format!("outputs[{i}].shape"),
+                            "fixed sizes after the batch dimension",
+                            shape_string(&o.shape),
+                        ));
                     }
                 }
             }
@@ -482,10 +563,18 @@ impl Manifest {
     /// preprocessing (there is no row to apply it to).
     fn validate_generic(&self) -> Result<()> {
         if self.inputs.is_empty() || self.outputs.is_empty() {
-            return Err(self.err("inputs", "at least one input and one output", format!("{} inputs, {} outputs", self.inputs.len(), self.outputs.len())));
+            return Err(self.err(
+                "inputs",
+                "at least one input and one output",
+                format!("{} inputs, {} outputs", self.inputs.len(), self.outputs.len()),
+            ));
         }
         if !matches!(self.preprocessing, Preprocessing::None { range: None }) {
-            return Err(self.err("preprocessing", "none (the manifest has no task: run() takes tensors as they are)", "a preprocessing"));
+            return Err(self.err(
+                "preprocessing",
+                "none (the manifest has no task: run() takes tensors as they are)",
+                "a preprocessing",
+            ));
         }
         Ok(())
     }
@@ -495,12 +584,21 @@ impl Manifest {
     /// JSON array or comma-separated), and, when the graph looks like a classifier over those
     /// labels (one float32 input `[N, ...]`, a float32 `[N, labels]` output), the classification
     /// task; otherwise no task (`run()` only).
-    pub fn inferred(name: &str, sha256: String, inputs: &[GraphIo], outputs: &[GraphIo], properties: &[(String, String)]) -> Manifest {
+    pub fn inferred(
+        name: &str,
+        sha256: String,
+        inputs: &[GraphIo],
+        outputs: &[GraphIo],
+        properties: &[(String, String)],
+    ) -> Manifest {
         let prop = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         let labels: Option<Vec<String>> = prop("metadata_props.labels").map(|v| {
-            serde_json::from_str::<Vec<String>>(&v).unwrap_or_else(|_| v.split(',').map(|l| l.trim().to_owned()).collect())
+            serde_json::from_str::<Vec<String>>(&v)
+                .unwrap_or_else(|_| v.split(',').map(|l| l.trim().to_owned()).collect())
         });
-        let dtype = |d: &str| serde_json::from_value::<DType>(serde_json::Value::String(d.to_owned())).unwrap_or(DType::Float32);
+        let dtype = |d: &str| {
+            serde_json::from_value::<DType>(serde_json::Value::String(d.to_owned())).unwrap_or(DType::Float32)
+        };
         let spec = |g: &GraphIo| TensorSpec { name: g.name.clone(), dtype: dtype(&g.dtype), shape: g.shape.clone() };
         let batch = Dim::Symbol(BATCH_DIM.into());
         let classifier = labels.as_ref().is_some_and(|l| {
@@ -509,7 +607,11 @@ impl Manifest {
                 && inputs[0].shape.first() == Some(&batch)
                 && inputs[0].shape.len() >= 2
                 && inputs[0].shape[1..].iter().all(|d| matches!(d, Dim::Fixed(_)))
-                && outputs.iter().filter(|o| o.dtype == "float32" && o.shape == [batch.clone(), Dim::Fixed(l.len() as u64)]).count() == 1
+                && outputs
+                    .iter()
+                    .filter(|o| o.dtype == "float32" && o.shape == [batch.clone(), Dim::Fixed(l.len() as u64)])
+                    .count()
+                    == 1
         });
         let role = |o: &GraphIo| -> Option<Role> {
             if !classifier {
@@ -524,7 +626,9 @@ impl Manifest {
             }
         };
         let roles: Vec<Option<Role>> = outputs.iter().map(role).collect();
-        let classifier = classifier && roles.iter().all(Option::is_some) && roles.iter().filter(|r| **r == Some(Role::Label)).count() <= 1;
+        let classifier = classifier
+            && roles.iter().all(Option::is_some)
+            && roles.iter().filter(|r| **r == Some(Role::Label)).count() <= 1;
         Manifest {
             name: name.to_owned(),
             version: "0.0.0".into(),
@@ -534,7 +638,12 @@ impl Manifest {
             outputs: outputs
                 .iter()
                 .zip(roles)
-                .map(|(g, r)| OutputSpec { name: g.name.clone(), dtype: dtype(&g.dtype), shape: g.shape.clone(), role: r.filter(|_| classifier) })
+                .map(|(g, r)| OutputSpec {
+                    name: g.name.clone(),
+                    dtype: dtype(&g.dtype),
+                    shape: g.shape.clone(),
+                    role: r.filter(|_| classifier),
+                })
                 .collect(),
             labels,
             preprocessing: Preprocessing::None { range: None },
@@ -555,19 +664,31 @@ impl Manifest {
     pub fn check_against_graph(&self, inputs: &[GraphIo], outputs: &[GraphIo]) -> Result<()> {
         if inputs.len() != self.inputs.len() {
             let names: Vec<&str> = inputs.iter().map(|g| g.name.as_str()).collect();
-            return Err(self.err("inputs", format!("{} input(s) as in model.onnx: {names:?}", inputs.len()), format!("{}", self.inputs.len())));
+            return Err(self.err(
+                "inputs",
+                format!("{} input(s) as in model.onnx: {names:?}", inputs.len()),
+                format!("{}", self.inputs.len()),
+            ));
         }
         for (i, (m, g)) in self.inputs.iter().zip(inputs).enumerate() {
             self.check_io(&format!("inputs[{i}]"), &m.name, m.dtype, &m.shape, g)?;
         }
         if outputs.len() != self.outputs.len() {
             let names: Vec<&str> = outputs.iter().map(|g| g.name.as_str()).collect();
-            return Err(self.err("outputs", format!("{} output(s) as in model.onnx: {names:?}", outputs.len()), format!("{}", self.outputs.len())));
+            return Err(self.err(
+                "outputs",
+                format!("{} output(s) as in model.onnx: {names:?}", outputs.len()),
+                format!("{}", self.outputs.len()),
+            ));
         }
         for (i, m) in self.outputs.iter().enumerate() {
             let Some(g) = outputs.iter().find(|g| g.name == m.name) else {
                 let names: Vec<&str> = outputs.iter().map(|g| g.name.as_str()).collect();
-                return Err(self.err(format!("outputs[{i}].name"), format!("one of the graph's outputs {names:?}"), format!("{:?}", m.name)));
+                return Err(self.err(
+                    format!("outputs[{i}].name"),
+                    format!("one of the graph's outputs {names:?}"),
+                    format!("{:?}", m.name),
+                ));
             };
             self.check_io(&format!("outputs[{i}]"), &m.name, m.dtype, &m.shape, g)?;
         }
@@ -576,13 +697,25 @@ impl Manifest {
 
     fn check_io(&self, field: &str, name: &str, dtype: DType, shape: &[Dim], g: &GraphIo) -> Result<()> {
         if name != g.name {
-            return Err(self.err(format!("{field}.name"), format!("{:?} (as in model.onnx)", g.name), format!("{name:?}")));
+            return Err(self.err(
+                format!("{field}.name"),
+                format!("{:?} (as in model.onnx)", g.name),
+                format!("{name:?}"),
+            ));
         }
         if dtype.to_string() != g.dtype {
-            return Err(self.err(format!("{field}.dtype"), format!("{} (as in model.onnx)", g.dtype), dtype.to_string()));
+            return Err(self.err(
+                format!("{field}.dtype"),
+                format!("{} (as in model.onnx)", g.dtype),
+                dtype.to_string(),
+            ));
         }
         if shape != g.shape.as_slice() {
-            return Err(self.err(format!("{field}.shape"), format!("{} (as in model.onnx)", shape_string(&g.shape)), shape_string(shape)));
+            return Err(self.err(
+                format!("{field}.shape"),
+                format!("{} (as in model.onnx)", shape_string(&g.shape)),
+                shape_string(shape),
+            ));
         }
         Ok(())
     }

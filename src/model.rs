@@ -56,7 +56,11 @@ impl Predictions {
             Some(&index) if !labels.is_empty() => {
                 let mut scores = self.scores;
                 scores.truncate(labels.len());
-                Prediction::Class { label: labels.get(index as usize).cloned().unwrap_or_default(), index: index as usize, scores }
+                Prediction::Class {
+                    label: labels.get(index as usize).cloned().unwrap_or_default(),
+                    index: index as usize,
+                    scores,
+                }
             }
             _ => {
                 let per_row = self.values.len().checked_div(self.rows).unwrap_or(0);
@@ -134,12 +138,21 @@ impl LoadedModel {
     /// [`LoadedModel::from_bytes`] where the caller may have hashed the bytes: `sha256` (hex),
     /// when given, must be the sha256 of `onnx` (the wasm boundary gets it from WebCrypto), and
     /// the bytes are then not hashed again.
-    pub fn from_hashed_bytes(onnx: Vec<u8>, sha256: Option<String>, manifest_json: Option<&str>) -> Result<LoadedModel> {
+    pub fn from_hashed_bytes(
+        onnx: Vec<u8>,
+        sha256: Option<String>,
+        manifest_json: Option<&str>,
+    ) -> Result<LoadedModel> {
         LoadedModel::from_hashed_parts(onnx, sha256, manifest_json, None)
     }
 
     /// [`LoadedModel::from_hashed_bytes`] with the `tokenizer.json` of a text package.
-    pub fn from_hashed_parts(onnx: Vec<u8>, sha256: Option<String>, manifest_json: Option<&str>, tokenizer: Option<Vec<u8>>) -> Result<LoadedModel> {
+    pub fn from_hashed_parts(
+        onnx: Vec<u8>,
+        sha256: Option<String>,
+        manifest_json: Option<&str>,
+        tokenizer: Option<Vec<u8>>,
+    ) -> Result<LoadedModel> {
         #[cfg(not(feature = "onnx"))]
         {
             let _ = (manifest_json, sha256, tokenizer);
@@ -166,11 +179,21 @@ impl LoadedModel {
                 }
                 None => {
                     if tokenizer.is_some() {
-                        return Err(Error::bad_input("a tokenizer without a manifest", "a manifest whose preprocessing is text, which names the tokenizer", "no manifest"));
+                        return Err(Error::bad_input(
+                            "a tokenizer without a manifest",
+                            "a manifest whose preprocessing is text, which names the tokenizer",
+                            "no manifest",
+                        ));
                     }
                     let name = "model";
                     let engine = Engine::load(name, &onnx)?;
-                    let manifest = Manifest::inferred(name, sha256.clone(), engine.inputs(), engine.outputs(), engine.properties());
+                    let manifest = Manifest::inferred(
+                        name,
+                        sha256.clone(),
+                        engine.inputs(),
+                        engine.outputs(),
+                        engine.properties(),
+                    );
                     manifest.validate()?;
                     LoadedModel::with_engine(Package::hashed(manifest, Form::Onnx, onnx, sha256)?, engine)
                 }
@@ -200,21 +223,28 @@ impl LoadedModel {
         let decoder = match manifest.task {
             None => None,
             Some(Task::Classification) => Some(Decoder::Class {
-                scores: by_role(Role::Scores).ok_or_else(|| Error::manifest(&manifest.name, "outputs", "a \"scores\" output", "none"))?,
+                scores: by_role(Role::Scores)
+                    .ok_or_else(|| Error::manifest(&manifest.name, "outputs", "a \"scores\" output", "none"))?,
                 label: by_role(Role::Label),
                 labels: manifest.labels.clone().unwrap_or_default(),
             }),
-            Some(Task::Regression) => Some(Decoder::Values {
-                outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect(),
-            }),
+            Some(Task::Regression) => {
+                Some(Decoder::Values { outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect() })
+            }
             Some(Task::Embedding) => Some(Decoder::Embedding {
-                output: by_role(Role::Embedding).ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
-                settings: manifest.embedding.ok_or_else(|| Error::manifest(&manifest.name, "embedding", "the embedding settings", "none"))?,
+                output: by_role(Role::Embedding)
+                    .ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
+                settings: manifest
+                    .embedding
+                    .ok_or_else(|| Error::manifest(&manifest.name, "embedding", "the embedding settings", "none"))?,
             }),
         };
         let text = match &manifest.preprocessing {
             crate::preprocess::Preprocessing::Text(config) => {
-                let json = package.tokenizer().ok_or(crate::text::TextError::MissingTokenizer).map_err(|e| e.into_error(&manifest.name))?;
+                let json = package
+                    .tokenizer()
+                    .ok_or(crate::text::TextError::MissingTokenizer)
+                    .map_err(|e| e.into_error(&manifest.name))?;
                 let input = TextInput::new(json, config).map_err(|e| e.into_error(&manifest.name))?;
                 check_vocabulary(&engine, &input).map_err(|e| e.into_error(&manifest.name))?;
                 Some(input)
@@ -222,13 +252,23 @@ impl LoadedModel {
             _ => None,
         };
         let row_dims: Vec<usize> = match (&decoder, manifest.inputs.first()) {
-            (Some(_), Some(input)) => input.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect(),
+            (Some(_), Some(input)) => {
+                input.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()
+            }
             _ => vec![],
         };
         let width = if decoder.is_some() && text.is_none() { manifest.row_width() } else { 0 };
         let row_dims = if text.is_some() { vec![] } else { row_dims };
-        let mut model =
-            LoadedModel { package, engine, decoder, row_dims, width, scratch: vec![0.0; width], latency: Latency::default(), text };
+        let mut model = LoadedModel {
+            package,
+            engine,
+            decoder,
+            row_dims,
+            width,
+            scratch: vec![0.0; width],
+            latency: Latency::default(),
+            text,
+        };
         if model.text.is_some() {
             // The same warm-up for a text model: one short text.
             model.run_texts(&["edgeserve"], None)?;
@@ -257,7 +297,11 @@ impl LoadedModel {
     /// small dense graphs (the graph as a row program, see `engine::rows`; the default where the
     /// graph is one), or `"tract"`, tract's optimized plans.
     pub fn engine_name(&self) -> &'static str {
-        if self.engine.row_program_on() { "rows" } else { "tract" }
+        if self.engine.row_program_on() {
+            "rows"
+        } else {
+            "tract"
+        }
     }
 
     /// How the engine runs this model: the executor, how tract typed the graph (fixed shapes,
@@ -277,18 +321,34 @@ impl LoadedModel {
             .iter()
             .map(|input| {
                 let (_, shape) = shapes.iter().find(|(name, _)| *name == input.name).ok_or_else(|| {
-                    Error::bad_input(format!("the shape of input {:?}", input.name), format!("a shape for every input, like {}", crate::manifest::shape_string(&input.shape)), "none")
+                    Error::bad_input(
+                        format!("the shape of input {:?}", input.name),
+                        format!("a shape for every input, like {}", crate::manifest::shape_string(&input.shape)),
+                        "none",
+                    )
                 })?;
-                let fits = shape.len() == input.shape.len() && shape.iter().zip(&input.shape).all(|(n, d)| !matches!(d, crate::manifest::Dim::Fixed(f) if *f != *n as u64));
+                let fits = shape.len() == input.shape.len()
+                    && shape
+                        .iter()
+                        .zip(&input.shape)
+                        .all(|(n, d)| !matches!(d, crate::manifest::Dim::Fixed(f) if *f != *n as u64));
                 if !fits {
-                    return Err(Error::bad_input(format!("the shape of input {:?}", input.name), crate::manifest::shape_string(&input.shape), format!("{shape:?}")));
+                    return Err(Error::bad_input(
+                        format!("the shape of input {:?}", input.name),
+                        crate::manifest::shape_string(&input.shape),
+                        format!("{shape:?}"),
+                    ));
                 }
                 Ok(shape.clone())
             })
             .collect::<Result<Vec<_>>>()?;
         if let Some((name, _)) = shapes.iter().find(|(name, _)| !self.engine.inputs().iter().any(|i| &i.name == name)) {
             let names: Vec<&str> = self.engine.inputs().iter().map(|i| i.name.as_str()).collect();
-            return Err(Error::bad_input(format!("a shape for {name:?}, which is not an input of the model"), format!("inputs named {names:?}"), format!("{name:?}")));
+            return Err(Error::bad_input(
+                format!("a shape for {name:?}, which is not an input of the model"),
+                format!("inputs named {names:?}"),
+                format!("{name:?}"),
+            ));
         }
         self.engine.plan_for(&ordered)
     }
@@ -300,11 +360,19 @@ impl LoadedModel {
     pub fn use_engine(&mut self, name: &str) -> Result<()> {
         match (name, self.engine.row_program()) {
             ("tract", _) => {
-                self.engine.set_row_program(false).map_err(|why| Error::bad_input("engine", format!("\"rows\": {why}"), "\"tract\""))?;
+                self.engine
+                    .set_row_program(false)
+                    .map_err(|why| Error::bad_input("engine", format!("\"rows\": {why}"), "\"tract\""))?;
             }
-            ("rows", Ok(())) => self.engine.set_row_program(true).map_err(|why| Error::bad_input("engine", "\"tract\"", why))?,
+            ("rows", Ok(())) => {
+                self.engine.set_row_program(true).map_err(|why| Error::bad_input("engine", "\"tract\"", why))?
+            }
             ("rows", Err(why)) => {
-                return Err(Error::bad_input("engine", format!("\"tract\": this graph is no row program ({why})"), "\"rows\""));
+                return Err(Error::bad_input(
+                    "engine",
+                    format!("\"tract\": this graph is no row program ({why})"),
+                    "\"rows\"",
+                ));
             }
             (other, _) => return Err(Error::bad_input("engine", "\"rows\" or \"tract\"", format!("{other:?}"))),
         }
@@ -396,24 +464,42 @@ impl LoadedModel {
     /// Row `row` of the f32 output `ix` of a run.
     fn f32_row<'a>(&self, outputs: &'a [Array], ix: usize, row: usize) -> Result<&'a [f32]> {
         let t = outputs.get(ix).ok_or_else(|| self.inference_error(format!("the model returned no output #{ix}")))?;
-        let all = t.data.as_f32().ok_or_else(|| self.inference_error(format!("output #{ix} is {}, not float32", t.data.dtype())))?;
+        let all = t
+            .data
+            .as_f32()
+            .ok_or_else(|| self.inference_error(format!("output #{ix} is {}, not float32", t.data.dtype())))?;
         let per_row = all.len() / t.shape.first().copied().unwrap_or(1).max(1);
-        all.get(row * per_row..(row + 1) * per_row).ok_or_else(|| self.inference_error(format!("output #{ix} has no row {row}")))
+        all.get(row * per_row..(row + 1) * per_row)
+            .ok_or_else(|| self.inference_error(format!("output #{ix} has no row {row}")))
     }
 
     /// The class index of every row of a run: the label output when the model has one, else
     /// the largest score.
-    fn class_indices(&self, outputs: &[Array], rows: usize, scores_ix: usize, label: Option<usize>, labels: usize, into: &mut Vec<i32>) -> Result<()> {
+    fn class_indices(
+        &self,
+        outputs: &[Array],
+        rows: usize,
+        scores_ix: usize,
+        label: Option<usize>,
+        labels: usize,
+        into: &mut Vec<i32>,
+    ) -> Result<()> {
         match label {
             Some(ix) => {
                 let t = outputs.get(ix).ok_or_else(|| self.inference_error("the model returned no label output"))?;
-                let all = t.data.to_i64().ok_or_else(|| self.inference_error(format!("the label output is {}, not integers", t.data.dtype())))?;
+                let all = t.data.to_i64().ok_or_else(|| {
+                    self.inference_error(format!("the label output is {}, not integers", t.data.dtype()))
+                })?;
                 if all.len() != rows {
-                    return Err(self.inference_error(format!("the label output has {} values for {rows} rows", all.len())));
+                    return Err(
+                        self.inference_error(format!("the label output has {} values for {rows} rows", all.len()))
+                    );
                 }
                 for index in all {
                     if index < 0 || index as usize >= labels {
-                        return Err(self.inference_error(format!("the label output is {index}, which is not an index into the {labels} labels")));
+                        return Err(self.inference_error(format!(
+                            "the label output is {index}, which is not an index into the {labels} labels"
+                        )));
                     }
                     into.push(index as i32);
                 }
@@ -461,10 +547,9 @@ impl LoadedModel {
         let preprocessing = &self.package.manifest().preprocessing;
         let prepared = match first_row {
             None => preprocessing.apply_row(raw, width, RowName::Input, &mut scratch).map(|_| 1),
-            Some(first) => raw
-                .chunks(width.max(1))
-                .enumerate()
-                .try_fold(0, |rows, (i, row)| preprocessing.apply_row(row, width, RowName::Row(first + i), &mut scratch).map(|_| rows + 1)),
+            Some(first) => raw.chunks(width.max(1)).enumerate().try_fold(0, |rows, (i, row)| {
+                preprocessing.apply_row(row, width, RowName::Row(first + i), &mut scratch).map(|_| rows + 1)
+            }),
         };
         self.scratch = scratch;
         let rows = prepared?;
@@ -476,9 +561,11 @@ impl LoadedModel {
 fn check_vocabulary(engine: &Engine, input: &TextInput) -> std::result::Result<(), crate::text::TextError> {
     let ids = &input.config().inputs.ids;
     match engine.gather_rows(ids) {
-        Some(rows) if input.vocabulary_size() > rows => {
-            Err(crate::text::TextError::Vocabulary { input: ids.clone(), tokenizer: input.vocabulary_size(), model: rows })
-        }
+        Some(rows) if input.vocabulary_size() > rows => Err(crate::text::TextError::Vocabulary {
+            input: ids.clone(),
+            tokenizer: input.vocabulary_size(),
+            model: rows,
+        }),
         _ => Ok(()),
     }
 }
@@ -516,7 +603,11 @@ impl LoadedModel {
 
     /// Tokenizes `texts`, runs them as one batch and returns the outputs with the attention
     /// mask (`rows x length`).
-    fn run_texts<S: AsRef<str>>(&mut self, texts: &[S], first: Option<usize>) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
+    fn run_texts<S: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        first: Option<usize>,
+    ) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
         let input = self.text_input()?;
         let batch = input.encode_batch(texts, first).map_err(|e| e.into_error(&self.package.manifest().name))?;
         let names = &input.config().inputs;
@@ -530,7 +621,12 @@ impl LoadedModel {
             } else if names.token_type_ids.as_deref() == Some(graph_input.name.as_str()) {
                 &batch.type_ids
             } else {
-                return Err(Error::manifest(&self.package.manifest().name, "preprocessing.inputs", "a name for every graph input", format!("nothing for {:?}", graph_input.name)));
+                return Err(Error::manifest(
+                    &self.package.manifest().name,
+                    "preprocessing.inputs",
+                    "a name for every graph input",
+                    format!("nothing for {:?}", graph_input.name),
+                ));
             };
             let data = match graph_input.dtype.as_str() {
                 "int32" => TensorData::I32(values.iter().map(|&v| v as i32).collect()),
@@ -555,16 +651,24 @@ impl LoadedModel {
             return Err(Error::bad_input(
                 format!("model '{}' makes no embeddings", self.manifest().name),
                 "a model whose task is embedding",
-                format!("task {}", self.manifest().task.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "none".into())),
+                format!(
+                    "task {}",
+                    self.manifest().task.map(|t| format!("{t:?}").to_lowercase()).unwrap_or_else(|| "none".into())
+                ),
             ));
         };
         self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
         let mut all = Embeddings::default();
         for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
-            let at = first.map(|f| f + k * crate::text::TEXT_CHUNK).or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
+            let at = first
+                .map(|f| f + k * crate::text::TEXT_CHUNK)
+                .or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
             let (outputs, _, mask) = self.run_texts(chunk, at)?;
-            let t = outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
-            let data = t.data.as_f32().ok_or_else(|| self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype())))?;
+            let t =
+                outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
+            let data = t.data.as_f32().ok_or_else(|| {
+                self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype()))
+            })?;
             let pooled = embedding::pool(settings, data, &t.shape, &mask).map_err(|e| self.inference_error(e))?;
             all.dim = pooled.dim;
             all.rows += pooled.rows;
@@ -576,7 +680,12 @@ impl LoadedModel {
     /// Appends the predictions of `texts` to `into`, as for rows: a text classifier's classes
     /// and scores, an embedding model's vectors as `values` (`dim` a text). `first`: the
     /// position of `texts[0]` in the caller's list, for errors (none for a lone text).
-    pub(crate) fn decode_texts<S: AsRef<str>>(&mut self, texts: &[S], first: Option<usize>, into: &mut Predictions) -> Result<()> {
+    pub(crate) fn decode_texts<S: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        first: Option<usize>,
+        into: &mut Predictions,
+    ) -> Result<()> {
         if let Some(Decoder::Embedding { .. }) = self.decoder {
             let embeddings = self.embed_from(texts, first)?;
             into.values.extend_from_slice(&embeddings.data);
@@ -586,7 +695,9 @@ impl LoadedModel {
         self.require_task()?;
         self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
         for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
-            let at = first.map(|f| f + k * crate::text::TEXT_CHUNK).or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
+            let at = first
+                .map(|f| f + k * crate::text::TEXT_CHUNK)
+                .or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
             let (outputs, _, _) = self.run_texts(chunk, at)?;
             self.decode_rows(&outputs, chunk.len(), into)?;
         }
@@ -624,9 +735,10 @@ impl LoadedModel {
 pub fn no_tract(model: &str) -> Error {
     Error::ModelLoad {
         model: model.to_owned(),
-        detail: "this lean build of edgeserve has no tract: expected a package in its rows form (model.rows), got its NNEF \
+        detail:
+            "this lean build of edgeserve has no tract: expected a package in its rows form (model.rows), got its NNEF \
                  form; a lean build with the `tract` feature reads NNEF"
-            .into(),
+                .into(),
     }
 }
 

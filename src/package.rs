@@ -66,7 +66,12 @@ impl Package {
     /// [`Package::with_form`] for bytes whose sha256 (hex) the caller has computed: `found`
     /// must be the hash of `bytes` (in wasm, WebCrypto's, which runs natively: hashing a 46 MB
     /// model in wasm took a second).
-    pub(crate) fn hashed(manifest: Manifest, form: Form, bytes: impl Into<Cow<'static, [u8]>>, found: String) -> Result<Package> {
+    pub(crate) fn hashed(
+        manifest: Manifest,
+        form: Form,
+        bytes: impl Into<Cow<'static, [u8]>>,
+        found: String,
+    ) -> Result<Package> {
         let bytes = bytes.into();
         let expected = expected_sha256(&manifest, form)?;
         if found != expected {
@@ -81,11 +86,20 @@ impl Package {
     pub fn with_tokenizer(mut self, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
         let bytes = bytes.into();
         let crate::preprocess::Preprocessing::Text(text) = &self.manifest.preprocessing else {
-            return Err(Error::manifest(&self.manifest.name, "preprocessing.type", "\"text\" (a tokenizer was given)", self.manifest.preprocessing.kind()));
+            return Err(Error::manifest(
+                &self.manifest.name,
+                "preprocessing.type",
+                "\"text\" (a tokenizer was given)",
+                self.manifest.preprocessing.kind(),
+            ));
         };
         let found = sha256_hex(&bytes);
         if found != text.tokenizer.sha256 {
-            return Err(Error::Integrity { model: format!("{} (tokenizer.json)", self.manifest.name), expected: text.tokenizer.sha256.clone(), found });
+            return Err(Error::Integrity {
+                model: format!("{} (tokenizer.json)", self.manifest.name),
+                expected: text.tokenizer.sha256.clone(),
+                found,
+            });
         }
         self.tokenizer = Some(bytes);
         Ok(self)

@@ -70,7 +70,9 @@ impl Preprocessing {
     /// The `[min, max]` raw values must lie in, when the manifest gives one.
     pub fn raw_range(&self) -> Option<[f32; 2]> {
         match self {
-            Preprocessing::None { range } | Preprocessing::Affine { range, .. } | Preprocessing::Standardize { range, .. } => *range,
+            Preprocessing::None { range }
+            | Preprocessing::Affine { range, .. }
+            | Preprocessing::Standardize { range, .. } => *range,
             Preprocessing::Text(_) => None,
         }
     }
@@ -97,13 +99,21 @@ impl Preprocessing {
             Preprocessing::None { .. } | Preprocessing::Text(_) => Ok(()),
             Preprocessing::Affine { scale, offset, .. } => {
                 if !(scale.is_finite() && offset.is_finite() && *scale != 0.0) {
-                    return e("scale", "a finite, non-zero scale and a finite offset".into(), format!("scale {scale}, offset {offset}"));
+                    return e(
+                        "scale",
+                        "a finite, non-zero scale and a finite offset".into(),
+                        format!("scale {scale}, offset {offset}"),
+                    );
                 }
                 Ok(())
             }
             Preprocessing::Standardize { mean, std, .. } => {
                 if mean.len() != width || std.len() != width {
-                    return e("mean", format!("{width} means and {width} standard deviations (the row width)"), format!("{} and {}", mean.len(), std.len()));
+                    return e(
+                        "mean",
+                        format!("{width} means and {width} standard deviations (the row width)"),
+                        format!("{} and {}", mean.len(), std.len()),
+                    );
                 }
                 if let Some(i) = std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
                     return e(&format!("std[{i}]"), "a finite positive number".into(), std[i].to_string());
@@ -120,7 +130,11 @@ impl Preprocessing {
     /// errors. On error nothing is appended.
     pub fn apply_row(&self, raw: &[f32], width: usize, row: RowName, out: &mut Vec<f32>) -> Result<()> {
         if let Preprocessing::Text(_) = self {
-            return Err(Error::bad_input(format!("{row} is a row of numbers"), "text (this is a text model: predict(text), embed(texts))", "numbers"));
+            return Err(Error::bad_input(
+                format!("{row} is a row of numbers"),
+                "text (this is a text model: predict(text), embed(texts))",
+                "numbers",
+            ));
         }
         if raw.len() != width {
             return Err(Error::bad_input(
@@ -174,7 +188,10 @@ mod tests {
         assert_eq!(out, vec![1.0, 2.0, 9.0]);
         out.clear();
         let e = p.apply_row(&[0.0, 17.0, 1.0], 3, RowName::Input, &mut out).unwrap_err();
-        assert_eq!(e.to_string(), "input[1] is outside the raw range of the model's features: expected values from 0 to 16, got 17");
+        assert_eq!(
+            e.to_string(),
+            "input[1] is outside the raw range of the model's features: expected values from 0 to 16, got 17"
+        );
         let e = p.apply_row(&[0.0, f32::NAN, 1.0], 3, RowName::Row(4), &mut out).unwrap_err();
         assert_eq!(e.to_string(), "rows[4][1] is not a finite number: expected finite numbers, got NaN");
         let e = p.apply_row(&[0.0], 3, RowName::Input, &mut out).unwrap_err();

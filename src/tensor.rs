@@ -105,7 +105,11 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
     for g in &given {
         if !graph.iter().any(|i| i.name == g.name) {
             let names: Vec<&str> = graph.iter().map(|i| i.name.as_str()).collect();
-            return Err(Error::bad_input(format!("input {:?} is not an input of the model", g.name), format!("inputs named {names:?}"), format!("{:?}", g.name)));
+            return Err(Error::bad_input(
+                format!("input {:?} is not an input of the model", g.name),
+                format!("inputs named {names:?}"),
+                format!("{:?}", g.name),
+            ));
         }
     }
     // A graph has few inputs: a scan of them costs less than hashing their names.
@@ -113,11 +117,23 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
     graph
         .iter()
         .map(|input| {
-            let t = given.iter_mut().find(|t| t.as_ref().is_some_and(|t| t.name == input.name)).and_then(Option::take).ok_or_else(|| {
-                Error::bad_input(format!("input {:?} is missing", input.name), format!("{} values of shape {}", input.dtype, shape_string(&input.shape)), "nothing")
-            })?;
+            let t = given
+                .iter_mut()
+                .find(|t| t.as_ref().is_some_and(|t| t.name == input.name))
+                .and_then(Option::take)
+                .ok_or_else(|| {
+                    Error::bad_input(
+                        format!("input {:?} is missing", input.name),
+                        format!("{} values of shape {}", input.dtype, shape_string(&input.shape)),
+                        "nothing",
+                    )
+                })?;
             if t.data.dtype().as_str() != input.dtype {
-                return Err(Error::bad_input(format!("input {:?} has the wrong element type", input.name), input.dtype.clone(), t.data.dtype().to_string()));
+                return Err(Error::bad_input(
+                    format!("input {:?} has the wrong element type", input.name),
+                    input.dtype.clone(),
+                    t.data.dtype().to_string(),
+                ));
             }
             let fits = t.shape.len() == input.shape.len()
                 && t.shape.iter().zip(&input.shape).all(|(n, d)| match d {
@@ -126,7 +142,11 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
                 });
             if !fits {
                 let got: Vec<String> = t.shape.iter().map(usize::to_string).collect();
-                return Err(Error::bad_input(format!("input {:?} has the wrong shape", input.name), shape_string(&input.shape), format!("[{}]", got.join(", "))));
+                return Err(Error::bad_input(
+                    format!("input {:?} has the wrong shape", input.name),
+                    shape_string(&input.shape),
+                    format!("[{}]", got.join(", ")),
+                ));
             }
             // Checked: a shape given at run time may multiply past usize (32 bits in wasm).
             let elements = t.shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
@@ -135,7 +155,11 @@ pub fn to_graph_inputs(graph: &[GraphIo], given: Vec<NamedTensor>) -> Result<Vec
                     Some(n) => format!("{n} values for shape {:?}", t.shape),
                     None => format!("a shape of at most {} values, not {:?}", usize::MAX, t.shape),
                 };
-                return Err(Error::bad_input(format!("input {:?} does not fill its shape", input.name), expected, format!("{} values", t.data.len())));
+                return Err(Error::bad_input(
+                    format!("input {:?} does not fill its shape", input.name),
+                    expected,
+                    format!("{} values", t.data.len()),
+                ));
             }
             Ok(Array { shape: t.shape, data: t.data })
         })

@@ -100,16 +100,27 @@ impl TextPreprocessing {
         if self.max_texts == Some(0) {
             return e("maxTexts", "a whole number of texts, at least 1", "0".into());
         }
-        let names: Vec<&String> = [Some(&self.inputs.ids), self.inputs.attention_mask.as_ref(), self.inputs.token_type_ids.as_ref()].into_iter().flatten().collect();
+        let names: Vec<&String> =
+            [Some(&self.inputs.ids), self.inputs.attention_mask.as_ref(), self.inputs.token_type_ids.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect();
         if let Some(i) = (1..names.len()).find(|&i| names[..i].contains(&names[i])) {
-            return e("inputs", "a different graph input for each of ids, attentionMask and tokenTypeIds", format!("{:?} twice", names[i]));
+            return e(
+                "inputs",
+                "a different graph input for each of ids, attentionMask and tokenTypeIds",
+                format!("{:?} twice", names[i]),
+            );
         }
         Ok(())
     }
 
     /// The graph inputs this preprocessing feeds, in the order ids, mask, type ids.
     pub fn input_names(&self) -> Vec<&str> {
-        [Some(self.inputs.ids.as_str()), self.inputs.attention_mask.as_deref(), self.inputs.token_type_ids.as_deref()].into_iter().flatten().collect()
+        [Some(self.inputs.ids.as_str()), self.inputs.attention_mask.as_deref(), self.inputs.token_type_ids.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
@@ -158,9 +169,10 @@ impl TextError {
     /// is `INFERENCE`.
     pub fn into_error(self, model: &str) -> Error {
         match self {
-            TextError::Tokenizer { .. } | TextError::Vocabulary { .. } | TextError::MissingTokenizer | TextError::NoTextFeature => {
-                Error::ModelLoad { model: model.to_owned(), detail: self.to_string() }
-            }
+            TextError::Tokenizer { .. }
+            | TextError::Vocabulary { .. }
+            | TextError::MissingTokenizer
+            | TextError::NoTextFeature => Error::ModelLoad { model: model.to_owned(), detail: self.to_string() },
             TextError::Encode { .. } => Error::Inference { model: model.to_owned(), detail: self.to_string() },
             TextError::Count { what, expected, got } => Error::bad_input(what, expected, got.to_string()),
         }
@@ -271,7 +283,8 @@ impl TextInput {
     /// Tokenizes one text (with the special tokens, truncated to `maxLength`).
     pub fn tokenize(&self, text: &str, at: TextName) -> Result<Tokens, TextError> {
         let text = cut_to_units(text, tokenized_units(self.config.max_length));
-        let encoding = self.tokenizer.encode(text, true).map_err(|e| TextError::Encode { at, detail: e.to_string() })?;
+        let encoding =
+            self.tokenizer.encode(text, true).map_err(|e| TextError::Encode { at, detail: e.to_string() })?;
         let units = utf16_offsets(text);
         let unit = |b: usize| units.get(b).copied().unwrap_or(units[units.len() - 1]);
         Ok(Tokens {
@@ -312,7 +325,9 @@ impl TextInput {
                     None if texts.len() == 1 => TextName::Text,
                     first => TextName::Item(first.unwrap_or(0) + i),
                 };
-                self.tokenizer.encode(cut_to_units(t.as_ref(), units), true).map_err(|e| TextError::Encode { at, detail: e.to_string() })
+                self.tokenizer
+                    .encode(cut_to_units(t.as_ref(), units), true)
+                    .map_err(|e| TextError::Encode { at, detail: e.to_string() })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let longest = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
@@ -323,9 +338,18 @@ impl TextInput {
         let mut batch = EncodedBatch { rows: texts.len(), length, ..EncodedBatch::default() };
         for e in &encodings {
             let pad = length - e.get_ids().len();
-            batch.ids.extend(e.get_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(i64::from(self.pad_id), pad)));
-            batch.attention_mask.extend(e.get_attention_mask().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(0, pad)));
-            batch.type_ids.extend(e.get_type_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(i64::from(self.pad_type_id), pad)));
+            batch.ids.extend(
+                e.get_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(i64::from(self.pad_id), pad)),
+            );
+            batch
+                .attention_mask
+                .extend(e.get_attention_mask().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(0, pad)));
+            batch.type_ids.extend(
+                e.get_type_ids()
+                    .iter()
+                    .map(|&x| i64::from(x))
+                    .chain(std::iter::repeat_n(i64::from(self.pad_type_id), pad)),
+            );
         }
         Ok(batch)
     }
@@ -424,7 +448,10 @@ mod tests {
         let e = input.encode_batch::<&str>(&[], None).unwrap_err().into_error("m");
         assert_eq!(e.code(), "BAD_INPUT");
         let e = input.encode_batch(&["a", "b", "c", "d"], None).unwrap_err().into_error("m");
-        assert_eq!(e.to_string(), "too many texts for one call: expected at most 3 (the package's preprocessing.maxTexts), got 4");
+        assert_eq!(
+            e.to_string(),
+            "too many texts for one call: expected at most 3 (the package's preprocessing.maxTexts), got 4"
+        );
     }
 
     #[cfg(feature = "text")]

@@ -48,7 +48,8 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// not `Array::from(`).
 fn contains_word(line: &str, pattern: &str) -> bool {
     line.match_indices(pattern).any(|(i, _)| {
-        !pattern.starts_with(|c: char| c.is_alphanumeric()) || !line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        !pattern.starts_with(|c: char| c.is_alphanumeric())
+            || !line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
     })
 }
 

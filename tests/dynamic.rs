@@ -14,7 +14,10 @@ use serde_json::Value;
 
 fn load(name: &str) -> (LoadedModel, Value) {
     let bytes = std::fs::read(root().join("tests/fixtures/onnx").join(format!("{name}.onnx"))).unwrap();
-    let expected = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx").join(format!("{name}.json"))).unwrap()).unwrap();
+    let expected = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/onnx").join(format!("{name}.json"))).unwrap(),
+    )
+    .unwrap();
     (LoadedModel::from_bytes(bytes, None).unwrap(), expected)
 }
 
@@ -36,7 +39,8 @@ fn run_calls(model: &mut LoadedModel, expected: &Value) {
         let outputs = model.run(inputs).unwrap();
         for out in &outputs {
             let want = &call["outputs"][&out.name];
-            let shape: Vec<usize> = want["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let shape: Vec<usize> =
+                want["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
             assert_eq!(out.shape, shape, "output {} shape", out.name);
             let want: Vec<f32> = want["data"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
             let got = out.data.as_f32().unwrap();
@@ -49,7 +53,11 @@ fn run_calls(model: &mut LoadedModel, expected: &Value) {
 fn unnamed_dimensions_get_symbols_and_a_graph_tract_cannot_type_with_them_is_typed_per_shape_set() {
     let (mut model, expected) = load("free_dims");
     let m = serde_json::to_value(model.manifest()).unwrap();
-    assert_eq!(m["inputs"][0]["shape"], serde_json::json!(["x_0", 3, "x_2", "x_3"]), "a dimension with no name, and -1, get one");
+    assert_eq!(
+        m["inputs"][0]["shape"],
+        serde_json::json!(["x_0", 3, "x_2", "x_3"]),
+        "a dimension with no name, and -1, get one"
+    );
     let details = model.engine_details();
     assert_eq!(details.typing, "per shape set");
     assert!(details.notes[0].starts_with("tract could not type the graph for any input shapes"), "{:?}", details.notes);

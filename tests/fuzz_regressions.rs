@@ -52,7 +52,11 @@ fn rows_inputs() {
 #[test]
 fn malformed_operators_are_refused_with_errors() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/package");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|f| f.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("op-")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("op-"))
+        .collect();
     files.sort();
     assert!(files.len() >= 30, "{} malformed files: run training/malformed.py", files.len());
     for path in files {
@@ -66,6 +70,10 @@ fn malformed_operators_are_refused_with_errors() {
         };
         let message = err.to_string();
         assert_eq!(err.code(), "MODEL_LOAD", "{}: {message}", path.display());
-        assert!(message.to_lowercase().contains(&format!("({op}): expected ")), "{}: the message does not name {op} with what it expected: {message}", path.display());
+        assert!(
+            message.to_lowercase().contains(&format!("({op}): expected ")),
+            "{}: the message does not name {op} with what it expected: {message}",
+            path.display()
+        );
     }
 }

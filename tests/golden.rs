@@ -32,7 +32,10 @@ fn check_golden(mut model: LoadedModel, name: &str) {
                 let expected = case.expected.values.as_ref().unwrap();
                 // Relative for values far from 0: f32 carries ~7 significant digits.
                 let d = values.iter().zip(expected).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0, f32::max);
-                assert!(d <= TOLERANCE, "{name} case {i}: values {values:?} differ from onnxruntime's {expected:?} by {d}");
+                assert!(
+                    d <= TOLERANCE,
+                    "{name} case {i}: values {values:?} differ from onnxruntime's {expected:?} by {d}"
+                );
                 worst = worst.max(d);
             }
         }
@@ -103,7 +106,10 @@ fn a_package_without_its_rows_form_is_refused_in_that_form() {
     manifest.rows.as_mut().unwrap().sha256 = edgeserve::package::sha256_hex(&nnef);
     let err = LoadedModel::load(Package::with_form(manifest, Form::Rows, nnef).unwrap()).unwrap_err();
     assert_eq!(err.code(), "MODEL_LOAD");
-    assert!(err.to_string().contains("reading the rows form") && err.to_string().contains("do not start with"), "{err}");
+    assert!(
+        err.to_string().contains("reading the rows form") && err.to_string().contains("do not start with"),
+        "{err}"
+    );
 }
 
 /// A build without tract runs only row programs: it refuses NNEF forms and tract's plans.
@@ -111,7 +117,8 @@ fn a_package_without_its_rows_form_is_refused_in_that_form() {
 #[test]
 fn a_build_without_tract_says_so() {
     let manifest = Manifest::from_json(&read_manifest("digits-fast")).unwrap();
-    let err = LoadedModel::load(Package::with_form(manifest, Form::Nnef, read_nnef("digits-fast")).unwrap()).unwrap_err();
+    let err =
+        LoadedModel::load(Package::with_form(manifest, Form::Nnef, read_nnef("digits-fast")).unwrap()).unwrap_err();
     assert_eq!(err.code(), "MODEL_LOAD");
     assert!(err.to_string().contains("no tract"), "{err}");
     let mut model = LoadedModel::embedded("digits-fast").unwrap();

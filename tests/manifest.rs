@@ -10,7 +10,8 @@ use edgeserve::{Error, LoadedModel, Manifest, Package, Registry};
 use serde_json::{json, Value};
 
 fn schema() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
@@ -37,7 +38,13 @@ fn schema_and_parser_refuse_the_same_broken_manifests() {
     let schema = schema();
     type Edit = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Edit, &str)> = vec![
-        ("missing sha256", Box::new(|m| { m.as_object_mut().unwrap().remove("sha256"); }), "sha256"),
+        (
+            "missing sha256",
+            Box::new(|m| {
+                m.as_object_mut().unwrap().remove("sha256");
+            }),
+            "sha256",
+        ),
         ("version is a number", Box::new(|m| m["version"] = json!(1)), "version"),
         ("unknown dtype", Box::new(|m| m["inputs"][0]["dtype"] = json!("float16x")), "inputs[0].dtype"),
         ("unknown task", Box::new(|m| m["task"] = json!("ranking")), "task"),
@@ -45,7 +52,13 @@ fn schema_and_parser_refuse_the_same_broken_manifests() {
         ("bad role", Box::new(|m| m["outputs"][1]["role"] = json!("probabilities")), "outputs[1].role"),
         ("sha256 not hex", Box::new(|m| m["sha256"] = json!("xyz")), "sha256"),
         ("accuracy over 1", Box::new(|m| m["metrics"]["accuracy"] = json!(1.5)), "metrics.accuracy"),
-        ("no labels", Box::new(|m| { m.as_object_mut().unwrap().remove("labels"); }), "labels"),
+        (
+            "no labels",
+            Box::new(|m| {
+                m.as_object_mut().unwrap().remove("labels");
+            }),
+            "labels",
+        ),
         ("version not semver", Box::new(|m| m["version"] = json!("1.0")), "version"),
         ("scale is zero", Box::new(|m| m["preprocessing"]["scale"] = json!(0.0)), "preprocessing.scale"),
     ];
@@ -87,13 +100,26 @@ fn load_with(edit: impl Fn(&mut Value)) -> Error {
 #[test]
 fn a_manifest_that_does_not_match_the_graph_is_refused() {
     let err = load_with(|m| m["inputs"][0]["shape"] = json!(["N", 65]));
-    assert_eq!(err.to_string(), "manifest of 'digits-fast', field `inputs[0].shape`: expected [N, 64] (as in model.onnx), found [N, 65]");
+    assert_eq!(
+        err.to_string(),
+        "manifest of 'digits-fast', field `inputs[0].shape`: expected [N, 64] (as in model.onnx), found [N, 65]"
+    );
     let err = load_with(|m| m["inputs"][0]["name"] = json!("pixels"));
-    assert_eq!(err.to_string(), "manifest of 'digits-fast', field `inputs[0].name`: expected \"X\" (as in model.onnx), found \"pixels\"");
+    assert_eq!(
+        err.to_string(),
+        "manifest of 'digits-fast', field `inputs[0].name`: expected \"X\" (as in model.onnx), found \"pixels\""
+    );
     let err = load_with(|m| m["outputs"][0]["dtype"] = json!("int32"));
-    assert_eq!(err.to_string(), "manifest of 'digits-fast', field `outputs[0].dtype`: expected int64 (as in model.onnx), found int32");
+    assert_eq!(
+        err.to_string(),
+        "manifest of 'digits-fast', field `outputs[0].dtype`: expected int64 (as in model.onnx), found int32"
+    );
     let err = load_with(|m| m["outputs"][1]["name"] = json!("probs"));
-    assert!(err.to_string().starts_with("manifest of 'digits-fast', field `outputs[1].name`: expected one of the graph's outputs"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("manifest of 'digits-fast', field `outputs[1].name`: expected one of the graph's outputs"),
+        "{err}"
+    );
     assert_eq!(err.code(), "BAD_MANIFEST");
     // Ten labels are wanted by the graph's [N, 10] scores: the manifest's own rules catch 11.
     let mut m = manifest_value("digits-fast");
@@ -117,7 +143,10 @@ fn a_corrupt_onnx_file_is_refused_with_a_load_error() {
 #[test]
 fn unknown_names_list_the_models_there_are() {
     let err = LoadedModel::embedded("digits-huge").unwrap_err();
-    assert_eq!(err.to_string(), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'");
+    assert_eq!(
+        err.to_string(),
+        "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'"
+    );
     assert_eq!(err.code(), "UNKNOWN_MODEL");
 }
 
@@ -154,8 +183,17 @@ fn bad_inputs_are_refused_and_the_model_keeps_working() {
 fn dtype_names_are_the_manifest_format_s() {
     use edgeserve::manifest::DType;
     let all = [
-        DType::Float32, DType::Float64, DType::Int8, DType::Int16, DType::Int32, DType::Int64,
-        DType::Uint8, DType::Uint16, DType::Uint32, DType::Uint64, DType::Bool,
+        DType::Float32,
+        DType::Float64,
+        DType::Int8,
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Uint8,
+        DType::Uint16,
+        DType::Uint32,
+        DType::Uint64,
+        DType::Bool,
     ];
     for d in all {
         // The name used in messages and run() results is the one manifests spell.

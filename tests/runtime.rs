@@ -22,7 +22,10 @@ fn without_a_manifest_one_is_inferred_from_the_graph() {
     assert_eq!(m["labels"], json!(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]), "labels from metadata_props");
     assert_eq!(m["inputs"], json!([{ "name": "X", "dtype": "float32", "shape": ["N", 64] }]));
     assert_eq!(m["outputs"][0], json!({ "name": "label", "dtype": "int64", "shape": ["N"], "role": "label" }));
-    assert_eq!(m["outputs"][1], json!({ "name": "probabilities", "dtype": "float32", "shape": ["N", 10], "role": "scores" }));
+    assert_eq!(
+        m["outputs"][1],
+        json!({ "name": "probabilities", "dtype": "float32", "shape": ["N", 10], "role": "scores" })
+    );
     assert_eq!(m["preprocessing"], json!({ "type": "none" }));
     assert_eq!(m["sha256"], serde_json::from_str::<Value>(&read_manifest("digits-accurate")).unwrap()["sha256"]);
     assert!(m.get("metrics").is_none());
@@ -46,7 +49,10 @@ fn with_a_manifest_the_package_rules_apply() {
     }
     let mut without_hash = manifest.clone();
     without_hash.as_object_mut().unwrap().remove("sha256");
-    assert!(Model::from_bytes(read_onnx("digits-fast"), Some(without_hash)).is_ok(), "sha256 is filled in from the bytes");
+    assert!(
+        Model::from_bytes(read_onnx("digits-fast"), Some(without_hash)).is_ok(),
+        "sha256 is filled in from the bytes"
+    );
     let err = Model::from_bytes(read_onnx("digits-accurate"), Some(manifest)).err().unwrap();
     assert_eq!(err.code(), "INTEGRITY");
     let err = Model::from_bytes(read_onnx("digits-fast"), Some(json!("digits-fast"))).err().unwrap();
@@ -72,7 +78,10 @@ fn run_serves_several_inputs_and_outputs_of_several_dtypes() {
     let mut model = LoadedModel::from_bytes(fixture("multi_io.onnx"), None).unwrap();
     let m = serde_json::to_value(model.manifest()).unwrap();
     assert!(m.get("task").is_none(), "no labels: no task, run() only");
-    assert_eq!(m["inputs"], json!([{ "name": "a", "dtype": "float32", "shape": ["N", 3] }, { "name": "b", "dtype": "int64", "shape": ["N"] }]));
+    assert_eq!(
+        m["inputs"],
+        json!([{ "name": "a", "dtype": "float32", "shape": ["N", 3] }, { "name": "b", "dtype": "int64", "shape": ["N"] }])
+    );
     let outputs = model.run(multi_io_inputs()).unwrap();
     let e = multi_io_expected();
     let names: Vec<&str> = outputs.iter().map(|o| o.name.as_str()).collect();
@@ -132,19 +141,31 @@ fn an_unsupported_operator_names_the_operator_and_the_node() {
 fn max_pools_match_onnxruntime() {
     // 2x2 and 3x3 windows that tile the image run on edgeserve's own pool (src/engine/pool.rs),
     // the overlapping one on tract's; onnxruntime's outputs were recorded by training/fixtures.py.
-    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/pools.json")).unwrap()).unwrap();
+    let e: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/pools.json")).unwrap()).unwrap();
     let mut model = LoadedModel::from_bytes(fixture("pools.onnx"), None).unwrap();
     let x: Vec<f32> = serde_json::from_value(e["inputs"]["x"]["data"].clone()).unwrap();
     let shape: Vec<usize> = serde_json::from_value(e["inputs"]["x"]["shape"].clone()).unwrap();
     for batch in [2, 1] {
         let len = x.len() / 2 * batch;
-        let outputs = model.run(vec![NamedTensor { name: "x".into(), shape: [vec![batch], shape[1..].to_vec()].concat(), data: TensorData::F32(x[..len].to_vec()) }]).unwrap();
+        let outputs = model
+            .run(vec![NamedTensor {
+                name: "x".into(),
+                shape: [vec![batch], shape[1..].to_vec()].concat(),
+                data: TensorData::F32(x[..len].to_vec()),
+            }])
+            .unwrap();
         assert_eq!(outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["p2", "p3", "p2s1"]);
         for out in outputs {
             let want: Vec<f32> = serde_json::from_value(e["outputs"][&out.name]["data"].clone()).unwrap();
             let want_shape: Vec<usize> = serde_json::from_value(e["outputs"][&out.name]["shape"].clone()).unwrap();
             assert_eq!(out.shape, [vec![batch], want_shape[1..].to_vec()].concat(), "{}", out.name);
-            assert_eq!(out.data, TensorData::F32(want[..want.len() / 2 * batch].to_vec()), "{} at batch {batch}: a max is exact", out.name);
+            assert_eq!(
+                out.data,
+                TensorData::F32(want[..want.len() / 2 * batch].to_vec()),
+                "{} at batch {batch}: a max is exact",
+                out.name
+            );
         }
     }
 }
@@ -152,13 +173,22 @@ fn max_pools_match_onnxruntime() {
 /// Runs fixture `name`.onnx at batch 2 and 1 on the input in `name`.json (training/fixtures.py:
 /// an input `x` of batch 2 and onnxruntime's outputs) and checks every output within `relative`.
 fn matches_onnxruntime(name: &str, relative: f32) {
-    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx").join(format!("{name}.json"))).unwrap()).unwrap();
+    let e: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/onnx").join(format!("{name}.json"))).unwrap(),
+    )
+    .unwrap();
     let mut model = LoadedModel::from_bytes(fixture(&format!("{name}.onnx")), None).unwrap();
     let x: Vec<f32> = serde_json::from_value(e["inputs"]["x"]["data"].clone()).unwrap();
     let shape: Vec<usize> = serde_json::from_value(e["inputs"]["x"]["shape"].clone()).unwrap();
     for batch in [2, 1] {
         let len = x.len() / 2 * batch;
-        let outputs = model.run(vec![NamedTensor { name: "x".into(), shape: [vec![batch], shape[1..].to_vec()].concat(), data: TensorData::F32(x[..len].to_vec()) }]).unwrap();
+        let outputs = model
+            .run(vec![NamedTensor {
+                name: "x".into(),
+                shape: [vec![batch], shape[1..].to_vec()].concat(),
+                data: TensorData::F32(x[..len].to_vec()),
+            }])
+            .unwrap();
         assert_eq!(outputs.len(), e["outputs"].as_object().unwrap().len());
         for out in outputs {
             let want: Vec<f32> = serde_json::from_value(e["outputs"][&out.name]["data"].clone()).unwrap();
@@ -212,7 +242,9 @@ fn indices_inputs(e: &Value, edit: impl Fn(&str, &mut Vec<i64>)) -> Vec<NamedTen
 /// wasm), and the model goes on serving.
 #[test]
 fn run_time_indices_match_onnxruntime_and_bad_ones_are_refused() {
-    let e: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/indices.json")).unwrap()).unwrap();
+    let e: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/onnx/indices.json")).unwrap())
+            .unwrap();
     let mut model = LoadedModel::from_bytes(fixture("indices.onnx"), None).unwrap();
     let check = |model: &mut LoadedModel| {
         let outputs = model.run(indices_inputs(&e, |_, _| {})).unwrap();
@@ -227,10 +259,24 @@ fn run_time_indices_match_onnxruntime_and_bad_ones_are_refused() {
         ("ids", 1, 6, "Gather \"embed\": expected indices within -6..6 (the data's size on axis 0), got 6"),
         ("ids", 2, -7, "Gather \"embed\": expected indices within -6..6 (the data's size on axis 0), got -7"),
         ("j", 0, 3, "GatherElements \"pick\": expected indices within -3..3 (the data's size on axis 1), got 3"),
-        ("j", 5, i64::MIN, &format!("GatherElements \"pick\": expected indices within -3..3 (the data's size on axis 1), got {}", i64::MIN)),
+        (
+            "j",
+            5,
+            i64::MIN,
+            &format!(
+                "GatherElements \"pick\": expected indices within -3..3 (the data's size on axis 1), got {}",
+                i64::MIN
+            ),
+        ),
     ];
     for (input, at, value, message) in cases {
-        let err = model.run(indices_inputs(&e, |name, values| if name == input { values[at] = value })).unwrap_err();
+        let err = model
+            .run(indices_inputs(&e, |name, values| {
+                if name == input {
+                    values[at] = value
+                }
+            }))
+            .unwrap_err();
         assert_eq!(err.code(), "INFERENCE", "{err}");
         assert!(err.to_string().contains(message), "expected {message:?} in: {err}");
         check(&mut model);

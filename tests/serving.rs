@@ -74,9 +74,15 @@ fn a_bad_row_fails_the_batch_naming_the_row() {
     let mut out_of_range = json!(rows[..300]);
     out_of_range[299][0] = json!(99);
     let err = model.predict_batch(out_of_range, None).err().unwrap();
-    assert_eq!(err.to_string(), "rows[299][0] is outside the raw range of the model's features: expected values from 0 to 16, got 99");
+    assert_eq!(
+        err.to_string(),
+        "rows[299][0] is outside the raw range of the model's features: expected values from 0 to 16, got 99"
+    );
     let err = model.predict_batch(json!(vec![0.0; 65]), None).err().unwrap();
-    assert_eq!(err.to_string(), "rows do not divide into whole rows: expected a multiple of 64 values (64 raw features per row), got 65 values");
+    assert_eq!(
+        err.to_string(),
+        "rows do not divide into whole rows: expected a multiple of 64 values (64 raw features per row), got 65 values"
+    );
     let err = model.predict_batch(json!("rows"), None).err().unwrap();
     assert!(err.to_string().starts_with("rows is not a batch: expected a Float32Array of n * 64 values"), "{err}");
     let err = model.predict_batch(json!(rows[..2]), Some(json!({ "chunkSize": 0 }))).err().unwrap();
@@ -103,7 +109,10 @@ fn csv_with_labels_reproduces_the_manifest_accuracy() {
         let out = r.to_csv().unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 451);
-        assert_eq!(lines[0], "row,truth,label,index,score_0,score_1,score_2,score_3,score_4,score_5,score_6,score_7,score_8,score_9");
+        assert_eq!(
+            lines[0],
+            "row,truth,label,index,score_0,score_1,score_2,score_3,score_4,score_5,score_6,score_7,score_8,score_9"
+        );
         assert!(lines[1].starts_with("0,1,"), "{}", lines[1]);
     }
 }
@@ -173,7 +182,12 @@ fn latency_counts_match_the_predictions_per_mode() {
     assert_eq!(inner.latency().stream.count, 20);
     for mode in ["realtime", "batch"] {
         let s = &report[mode];
-        let (p50, p95, p99, max) = (s["p50"].as_f64().unwrap(), s["p95"].as_f64().unwrap(), s["p99"].as_f64().unwrap(), s["max"].as_f64().unwrap());
+        let (p50, p95, p99, max) = (
+            s["p50"].as_f64().unwrap(),
+            s["p95"].as_f64().unwrap(),
+            s["p99"].as_f64().unwrap(),
+            s["max"].as_f64().unwrap(),
+        );
         assert!(0.0 < p50 && p50 <= p95 && p95 <= p99 && p99 <= max * 1.001, "{mode}: {s}");
     }
     model.reset_latency().unwrap();
@@ -214,7 +228,9 @@ fn stream_micro_batches_keep_order_and_isolate_bad_items() {
         }
         let Ok(Prediction::Class { index, scores, .. }) = &o.result else { panic!("item {i}: {:?}", o.result) };
         if i < 450 {
-            let Prediction::Class { index: single, scores: s, .. } = model.predict(&rows[i]).unwrap().prediction else { panic!() };
+            let Prediction::Class { index: single, scores: s, .. } = model.predict(&rows[i]).unwrap().prediction else {
+                panic!()
+            };
             assert_eq!(*index, single);
             assert!(max_abs_diff(scores, &s) <= TOLERANCE);
         }
@@ -225,7 +241,8 @@ fn stream_micro_batches_keep_order_and_isolate_bad_items() {
 fn choose_by_budgets_derived_from_the_measurements() {
     let set = ModelSet::embedded().unwrap();
     let figures = set.benchmark(Some(json!({ "runs": 500 }))).unwrap();
-    let p95 = |name: &str| figures.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap()["p95"].as_f64().unwrap();
+    let p95 =
+        |name: &str| figures.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap()["p95"].as_f64().unwrap();
     let (fast, accurate) = (p95("digits-fast"), p95("digits-accurate"));
     eprintln!("p95 on this machine: digits-fast {fast} ms, digits-accurate {accurate} ms");
     // Budgets come from the measurements; which model is faster is measured too (natively, in a
@@ -250,7 +267,10 @@ fn choose_by_budgets_derived_from_the_measurements() {
     assert_eq!(choice["measurements"].as_array().unwrap().len(), 2);
 
     let err = set.choose(Some(json!({}))).err().unwrap();
-    assert_eq!(err.to_string(), "choose() has no budgetMs: expected a latency budget in milliseconds, e.g. { budgetMs: 0.05 }, got none");
+    assert_eq!(
+        err.to_string(),
+        "choose() has no budgetMs: expected a latency budget in milliseconds, e.g. { budgetMs: 0.05 }, got none"
+    );
     let fresh = ModelSet::embedded().unwrap();
     assert!(fresh.choose(Some(json!({ "budgetMs": 1.0 }))).is_err(), "choose needs a benchmark first");
 }

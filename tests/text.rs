@@ -18,7 +18,8 @@ use edgeserve::LoadedModel;
 use serde_json::{json, Value};
 
 fn dir(name: &str) -> PathBuf {
-    let base = std::env::var("EDGESERVE_TEXT_MODELS").map(PathBuf::from).unwrap_or_else(|_| root().join("target/models-text"));
+    let base =
+        std::env::var("EDGESERVE_TEXT_MODELS").map(PathBuf::from).unwrap_or_else(|_| root().join("target/models-text"));
     let d = base.join(name);
     assert!(d.join("manifest.json").is_file(), "{} has no text package: run `make models-text` first", d.display());
     d
@@ -49,7 +50,8 @@ fn u32s(v: &Value) -> Vec<u32> {
 
 #[test]
 fn text_manifests_are_valid_against_the_schema() {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap()).unwrap();
     let schema = jsonschema::validator_for(&schema).unwrap();
     for name in ["minilm", "minilm-int8"] {
         let m = json_file(name, "manifest.json");
@@ -65,19 +67,33 @@ fn text_manifests_are_valid_against_the_schema() {
 #[test]
 fn tokenizer_parity_with_python_tokenizers() {
     let model = int8().lock().unwrap_or_else(|e| e.into_inner());
-    let corpus: Vec<String> = serde_json::from_str(&std::fs::read_to_string(root().join("tests/text/corpus.json")).unwrap()).unwrap();
+    let corpus: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/text/corpus.json")).unwrap()).unwrap();
     let parity = json_file("minilm-int8", "parity.json");
     let expected = parity["encodings"].as_array().unwrap();
-    assert!(corpus.len() >= 500 && expected.len() == corpus.len(), "{} texts, {} references", corpus.len(), expected.len());
+    assert!(
+        corpus.len() >= 500 && expected.len() == corpus.len(),
+        "{} texts, {} references",
+        corpus.len(),
+        expected.len()
+    );
     let mut mismatches = vec![];
     for (text, want) in corpus.iter().zip(expected) {
         let got = model.tokenize(text).unwrap();
-        let same = got.ids == u32s(&want["ids"]) && got.attention_mask == u32s(&want["attentionMask"]) && got.type_ids == u32s(&want["typeIds"]);
+        let same = got.ids == u32s(&want["ids"])
+            && got.attention_mask == u32s(&want["attentionMask"])
+            && got.type_ids == u32s(&want["typeIds"]);
         if !same {
             mismatches.push(format!("{text:?}: got {:?}, expected {}", got.ids, want["ids"]));
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} texts differ from the Python tokenizers:\n{}", mismatches.len(), corpus.len(), mismatches[..mismatches.len().min(5)].join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} texts differ from the Python tokenizers:\n{}",
+        mismatches.len(),
+        corpus.len(),
+        mismatches[..mismatches.len().min(5)].join("\n")
+    );
     // Offsets point into the text, in UTF-16 units.
     let t = model.tokenize("Héllo 😀 world").unwrap();
     let units: Vec<u16> = "Héllo 😀 world".encode_utf16().collect();
@@ -94,7 +110,10 @@ fn check_golden(name: &str, model: &mut LoadedModel, max_abs: f32, min_cosine: f
     let rows = golden["texts"].as_array().unwrap();
     assert!(rows.len() >= 50);
     let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
-    let want: Vec<Vec<f32>> = rows.iter().map(|r| r["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()).collect();
+    let want: Vec<Vec<f32>> = rows
+        .iter()
+        .map(|r| r["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect();
     let (batch, _) = model.embed(&texts).unwrap();
     assert_eq!((batch.rows, batch.dim), (texts.len(), 384));
     let (mut worst_abs, mut worst_cos, mut worst_batch) = (0f32, 1f32, 1f32);
@@ -108,7 +127,10 @@ fn check_golden(name: &str, model: &mut LoadedModel, max_abs: f32, min_cosine: f
         assert!((norm - 1.0).abs() < 1e-4, "{text:?}: norm {norm}");
     }
     println!("{name}: {} golden texts: alone max abs diff {worst_abs:.2e}, min cosine {worst_cos:.6}; batched min cosine {worst_batch:.6}", texts.len());
-    assert!(worst_abs <= max_abs && worst_cos >= min_cosine, "{name}: max abs diff {worst_abs} (bound {max_abs}), min cosine {worst_cos} (bound {min_cosine})");
+    assert!(
+        worst_abs <= max_abs && worst_cos >= min_cosine,
+        "{name}: max abs diff {worst_abs} (bound {max_abs}), min cosine {worst_cos} (bound {min_cosine})"
+    );
     assert!(worst_batch >= min_batch_cosine, "{name}: batched, min cosine {worst_batch} (bound {min_batch_cosine})");
 }
 
@@ -135,14 +157,22 @@ fn minilm_int8_is_close_to_minilm() {
     }
     let min = cosines.iter().copied().fold(1.0, f32::min);
     let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
-    println!("minilm-int8 against minilm (float, onnxruntime) on {} texts: cosine min {min:.5}, mean {mean:.5}", cosines.len());
+    println!(
+        "minilm-int8 against minilm (float, onnxruntime) on {} texts: cosine min {min:.5}, mean {mean:.5}",
+        cosines.len()
+    );
     assert!(min >= 0.98 && mean >= 0.99, "cosine min {min}, mean {mean}");
 }
 
 #[test]
 fn similar_sentences_rank_first() {
     let mut model = int8().lock().unwrap_or_else(|e| e.into_inner());
-    let docs = ["A man is playing a guitar.", "The stock market fell sharply today.", "A cat sleeps on the sofa.", "How do I reset my password?"];
+    let docs = [
+        "A man is playing a guitar.",
+        "The stock market fell sharply today.",
+        "A cat sleeps on the sofa.",
+        "How do I reset my password?",
+    ];
     let (d, _) = model.embed(&docs).unwrap();
     let (q, _) = model.embed(&["Someone strums an acoustic guitar"]).unwrap();
     let scores: Vec<f32> = (0..docs.len()).map(|i| cosine(q.row(0), d.row(i))).collect();
@@ -176,15 +206,26 @@ fn text_errors_are_coded_and_the_model_keeps_serving() {
 #[test]
 fn the_boundary_reads_texts() {
     let manifest: Value = json_file("minilm-int8", "manifest.json");
-    let model = Model::from_bytes_with(read("minilm-int8", "model.onnx"), Some(manifest), Some(read("minilm-int8", "tokenizer.json"))).unwrap();
+    let model = Model::from_bytes_with(
+        read("minilm-int8", "model.onnx"),
+        Some(manifest),
+        Some(read("minilm-int8", "tokenizer.json")),
+    )
+    .unwrap();
     let r = model.embed(json!(["a", "b"])).unwrap();
-    assert_eq!((r["count"].as_u64(), r["dim"].as_u64(), r["data"].as_array().map(Vec::len)), (Some(2), Some(384), Some(768)));
+    assert_eq!(
+        (r["count"].as_u64(), r["dim"].as_u64(), r["data"].as_array().map(Vec::len)),
+        (Some(2), Some(384), Some(768))
+    );
     for (bad, says) in [
         (json!(42), "texts are not text"),
         (json!(["ok", 3]), "texts[1] is not a string"),
         (json!([]), "texts is empty"),
         (json!({"0": "a"}), "texts are not text"),
-        (json!(vec!["x"; 4097]), "too many texts for one call: expected at most 4096 (the package's preprocessing.maxTexts), got 4097"),
+        (
+            json!(vec!["x"; 4097]),
+            "too many texts for one call: expected at most 4096 (the package's preprocessing.maxTexts), got 4097",
+        ),
     ] {
         let e = model.embed(bad.clone()).unwrap_err();
         assert_eq!(e.code(), "BAD_INPUT");
@@ -240,7 +281,12 @@ fn bad_tokenizers_and_packages_are_refused() {
 fn the_serving_modes_take_texts() {
     use edgeserve::serve::stream::{StreamBatcher, StreamItem};
     let manifest: Value = json_file("minilm-int8", "manifest.json");
-    let mut model = Model::from_bytes_with(read("minilm-int8", "model.onnx"), Some(manifest), Some(read("minilm-int8", "tokenizer.json"))).unwrap();
+    let mut model = Model::from_bytes_with(
+        read("minilm-int8", "model.onnx"),
+        Some(manifest),
+        Some(read("minilm-int8", "tokenizer.json")),
+    )
+    .unwrap();
     // Real time: predict(text) is the text's vector.
     let p = model.predict(json!("A man is playing a guitar.")).unwrap();
     let one: Vec<f32> = p["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
@@ -265,7 +311,11 @@ fn the_serving_modes_take_texts() {
     stream.push(Ok(StreamItem::Text("A cat sleeps.".into())));
     let outputs = stream.flush(&mut loaded);
     assert_eq!(outputs.len(), 3);
-    assert!(outputs[1].result.as_ref().unwrap_err().to_string().starts_with("rows[1] is a row of numbers"), "{:?}", outputs[1].result);
+    assert!(
+        outputs[1].result.as_ref().unwrap_err().to_string().starts_with("rows[1] is a row of numbers"),
+        "{:?}",
+        outputs[1].result
+    );
     for o in [&outputs[0], &outputs[2]] {
         let Ok(edgeserve::Prediction::Values { values }) = &o.result else { panic!("{:?}", o.result) };
         assert_eq!(values.len(), 384);
@@ -278,13 +328,21 @@ fn the_serving_modes_take_texts() {
 fn sentiment() -> LoadedModel {
     let d = root().join("tests/fixtures/text/sentiment");
     let manifest = std::fs::read_to_string(d.join("manifest.json")).unwrap();
-    LoadedModel::from_text_files(std::fs::read(d.join("model.onnx")).unwrap(), &manifest, std::fs::read(d.join("tokenizer.json")).unwrap()).unwrap()
+    LoadedModel::from_text_files(
+        std::fs::read(d.join("model.onnx")).unwrap(),
+        &manifest,
+        std::fs::read(d.join("tokenizer.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
 fn a_text_classifier_predicts_as_onnxruntime() {
     let mut model = sentiment();
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/text/sentiment/golden.json")).unwrap()).unwrap();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/text/sentiment/golden.json")).unwrap(),
+    )
+    .unwrap();
     let cases = golden["cases"].as_array().unwrap();
     for case in cases {
         let text = case["text"].as_str().unwrap();
@@ -297,7 +355,8 @@ fn a_text_classifier_predicts_as_onnxruntime() {
     }
     // As one batch (chunks of at most the package's maxTexts, 8), the same labels.
     let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
-    let job = edgeserve::serve::batch::BatchJob::texts(&model, texts.iter().map(|t| t.to_string()).collect(), 256).unwrap();
+    let job =
+        edgeserve::serve::batch::BatchJob::texts(&model, texts.iter().map(|t| t.to_string()).collect(), 256).unwrap();
     let mut job = job;
     while !job.is_done() {
         job.step(&mut model).unwrap();

@@ -116,7 +116,13 @@ fn bad_input_throws_errors_that_name_the_problem() {
     let not_a_row = "input is not a row of numbers: expected a Float32Array, another numeric typed array, or an array of numbers, got ";
     let obj = Object::new();
     let nested: JsValue = (0..8).map(|_| JsValue::from(Array::new())).collect::<Array>().into();
-    let mixed: JsValue = case.input.iter().enumerate().map(|(i, x)| if i == 3 { JsValue::from_str("7") } else { JsValue::from_f64(*x as f64) }).collect::<Array>().into();
+    let mixed: JsValue = case
+        .input
+        .iter()
+        .enumerate()
+        .map(|(i, x)| if i == 3 { JsValue::from_str("7") } else { JsValue::from_f64(*x as f64) })
+        .collect::<Array>()
+        .into();
     let big = Int32Array::from(&[1 << 25; 64][..]);
     let cases: Vec<(JsValue, String)> = vec![
         (JsValue::from_str("1,2,3"), format!("{not_a_row}a string (\"1,2,3\")")),
@@ -147,7 +153,10 @@ fn bad_input_throws_errors_that_name_the_problem() {
 fn unknown_model_name_throws() {
     let err = Model::load(JsValue::from_str("digits-huge")).err().expect("an error");
     let err: &js_sys::Error = err.dyn_ref().expect("an Error object");
-    assert_eq!(String::from(err.message()), "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'");
+    assert_eq!(
+        String::from(err.message()),
+        "unknown model 'digits-huge': expected one of [\"digits-accurate\", \"digits-fast\"], got 'digits-huge'"
+    );
     assert_eq!(get(err, "code").as_string().unwrap(), "UNKNOWN_MODEL");
     // Loading still works afterwards.
     assert_eq!(Model::load(JsValue::from_str("digits-fast")).unwrap().name().unwrap(), "digits-fast");
@@ -190,8 +199,10 @@ async fn batch_equals_row_by_row_in_wasm() {
     let mut model = Model::default_model().unwrap();
     let calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let seen = calls.clone();
-    let on_progress = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |_p: JsValue| seen.set(seen.get() + 1));
-    let options: BatchOptions = object(&[("chunkSize", 100.into()), ("onProgress", on_progress.as_ref().clone())]).unchecked_into();
+    let on_progress =
+        wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |_p: JsValue| seen.set(seen.get() + 1));
+    let options: BatchOptions =
+        object(&[("chunkSize", 100.into()), ("onProgress", on_progress.as_ref().clone())]).unchecked_into();
     let result = batch_result(model.predict_batch(rows_js(&rows), Some(options))).await.unwrap();
     assert_eq!(calls.get(), 5, "onProgress once per chunk");
     assert_eq!(result.rows(), 450);
@@ -207,7 +218,10 @@ async fn batch_equals_row_by_row_in_wasm() {
     let mut bad = rows[..5].to_vec();
     bad[2][1] = f32::INFINITY;
     let err = batch_result(model.predict_batch(rows_js(&bad), None)).await.err().unwrap();
-    assert_eq!(get(&err, "message").as_string().unwrap(), "rows[2][1] is not a finite number: expected finite numbers, got inf");
+    assert_eq!(
+        get(&err, "message").as_string().unwrap(),
+        "rows[2][1] is not a finite number: expected finite numbers, got inf"
+    );
     assert_eq!(get(&err, "code").as_string().unwrap(), "BAD_INPUT");
 }
 
@@ -242,7 +256,8 @@ async fn stream_in_wasm_keeps_order_and_survives_a_bad_item() {
     // Written all at once, not awaiting `ready`: the writable side queues what backpressure
     // holds back until the reader below drains the outputs.
     for i in 0..n {
-        let item: JsValue = if i == 50 { JsValue::from_str("oops") } else { Float32Array::from(rows[i].as_slice()).into() };
+        let item: JsValue =
+            if i == 50 { JsValue::from_str("oops") } else { Float32Array::from(rows[i].as_slice()).into() };
         let _ = call(&writer, "write", &Array::of1(&item));
     }
     let closed = js_sys::Promise::from(call(&writer, "close", &Array::new()));
@@ -269,11 +284,16 @@ async fn choose_in_wasm_by_budgets_from_the_measurements() {
     let options: edgeserve::wasm::BenchmarkOptions = object(&[("runs", 100.into())]).unchecked_into();
     let measured = JsFuture::from(set.benchmark(Some(options))).await.unwrap();
     let p95 = |name: &str| {
-        Array::from(&measured).iter().find(|m| get(m, "name").as_string().unwrap() == name).map(|m| get(&m, "p95").as_f64().unwrap()).unwrap()
+        Array::from(&measured)
+            .iter()
+            .find(|m| get(m, "name").as_string().unwrap() == name)
+            .map(|m| get(&m, "p95").as_f64().unwrap())
+            .unwrap()
     };
     let (fast, accurate) = (p95("digits-fast"), p95("digits-accurate"));
     // Which model is faster is measured, not assumed; budgets come from the measurements.
-    let (faster, quickest, slowest) = if fast <= accurate { ("digits-fast", fast, accurate) } else { ("digits-accurate", accurate, fast) };
+    let (faster, quickest, slowest) =
+        if fast <= accurate { ("digits-fast", fast, accurate) } else { ("digits-accurate", accurate, fast) };
     let choose = |budget: f64| -> JsValue {
         let options: ChooseOptions = object(&[("budgetMs", budget.into()), ("percentile", 95.into())]).unchecked_into();
         set.choose(Some(options)).unwrap()
@@ -325,7 +345,10 @@ async fn from_bytes_infers_a_manifest_and_run_serves_every_dtype() {
     // A wrong typed array names the input.
     let bad = object(&[("a", Float32Array::new_with_length(3).into()), ("b", Int32Array::from(&[1][..]).into())]);
     let err = model.run(bad, None).err().unwrap();
-    assert_eq!(get(&err, "message").as_string().unwrap(), "input \"b\" has the wrong element type: expected int64 values (BigInt64Array), got Int32Array(1)");
+    assert_eq!(
+        get(&err, "message").as_string().unwrap(),
+        "input \"b\" has the wrong element type: expected int64 values (BigInt64Array), got Int32Array(1)"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -357,9 +380,11 @@ async fn matches_onnxruntime(onnx: &[u8], expected: &str, relative: f32) {
     let outputs = e["outputs"].as_object().unwrap();
     for batch in [2usize, 1] {
         let len = x.len() / 2 * batch;
-        let shape: Array = std::iter::once(batch).chain(dims[1..].iter().copied()).map(|d| JsValue::from_f64(d as f64)).collect();
+        let shape: Array =
+            std::iter::once(batch).chain(dims[1..].iter().copied()).map(|d| JsValue::from_f64(d as f64)).collect();
         let options = object(&[("shapes", object(&[("x", shape.into())]))]);
-        let out = model.run(object(&[("x", Float32Array::from(&x[..len]).into())]), Some(options.unchecked_into())).unwrap();
+        let out =
+            model.run(object(&[("x", Float32Array::from(&x[..len]).into())]), Some(options.unchecked_into())).unwrap();
         assert_eq!(Object::keys(out.unchecked_ref::<Object>()).length() as usize, outputs.len());
         for (name, want) in outputs {
             let want: Vec<f32> = serde_json::from_value(want["data"].clone()).unwrap();
@@ -377,14 +402,16 @@ async fn convolutions_and_a_dense_layer_match_onnxruntime() {
     // In wasm every f32 matrix product of these runs on edgeserve's kernels
     // (src/engine/specialize/gemm.rs): sizes no tile divides, k from 5 to 715, bias, Relu, Clip
     // and a residual add fused into the products.
-    matches_onnxruntime(include_bytes!("fixtures/onnx/convs.onnx"), include_str!("fixtures/onnx/convs.json"), 1e-4).await;
+    matches_onnxruntime(include_bytes!("fixtures/onnx/convs.onnx"), include_str!("fixtures/onnx/convs.json"), 1e-4)
+        .await;
 }
 
 #[wasm_bindgen_test]
 async fn max_pools_match_onnxruntime() {
     // Windows that tile the image run on edgeserve's pool (src/engine/specialize/pool.rs, SIMD
     // in wasm: rows of 6 outputs, two overlapping groups of 4), the overlapping one on tract's: a max is exact.
-    matches_onnxruntime(include_bytes!("fixtures/onnx/pools.onnx"), include_str!("fixtures/onnx/pools.json"), 0.0).await;
+    matches_onnxruntime(include_bytes!("fixtures/onnx/pools.onnx"), include_str!("fixtures/onnx/pools.json"), 0.0)
+        .await;
 }
 
 #[wasm_bindgen_test]
@@ -403,7 +430,8 @@ async fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
     // k = 7 and 5: a lone row's last step of k has no pair (src/engine/rows.rs, `kernel::row`).
     let model = from_bytes(include_bytes!("fixtures/onnx/dense.onnx")).await.unwrap();
     assert_eq!(model.engine().unwrap(), "rows");
-    matches_onnxruntime(include_bytes!("fixtures/onnx/dense.onnx"), include_str!("fixtures/onnx/dense.json"), 1e-6).await;
+    matches_onnxruntime(include_bytes!("fixtures/onnx/dense.onnx"), include_str!("fixtures/onnx/dense.json"), 1e-6)
+        .await;
 }
 
 // ---- text --------------------------------------------------------------------------------------
@@ -421,16 +449,30 @@ struct TextCase {
 async fn sentiment() -> Model {
     use wasm_bindgen::convert::TryFromJsValue;
     let manifest = js_sys::JSON::parse(include_str!("fixtures/text/sentiment/manifest.json")).unwrap();
-    let options = object(&[("tokenizer", Uint8Array::from(&include_bytes!("fixtures/text/sentiment/tokenizer.json")[..]).into())]);
+    let options = object(&[(
+        "tokenizer",
+        Uint8Array::from(&include_bytes!("fixtures/text/sentiment/tokenizer.json")[..]).into(),
+    )]);
     let bytes = Uint8Array::from(&include_bytes!("fixtures/text/sentiment/model.onnx")[..]);
-    let value = JsFuture::from(Model::from_bytes(bytes.into(), Some(manifest.unchecked_into()), Some(options.unchecked_into()))).await.unwrap();
+    let value = JsFuture::from(Model::from_bytes(
+        bytes.into(),
+        Some(manifest.unchecked_into()),
+        Some(options.unchecked_into()),
+    ))
+    .await
+    .unwrap();
     Model::try_from_js_value(value).unwrap()
 }
 
 #[wasm_bindgen_test]
 async fn a_text_classifier_in_wasm_tokenizes_and_predicts_as_the_references() {
     let mut model = sentiment().await;
-    let cases: Vec<TextCase> = serde_json::from_value(serde_json::from_str::<serde_json::Value>(include_str!("fixtures/text/sentiment/golden.json")).unwrap()["cases"].clone()).unwrap();
+    let cases: Vec<TextCase> = serde_json::from_value(
+        serde_json::from_str::<serde_json::Value>(include_str!("fixtures/text/sentiment/golden.json")).unwrap()
+            ["cases"]
+            .clone(),
+    )
+    .unwrap();
     for case in &cases {
         let t = model.tokenize(JsValue::from_str(&case.text).unchecked_into()).unwrap();
         assert_eq!(js_sys::Uint32Array::from(get(&t, "ids")).to_vec(), case.ids, "{:?}", case.text);
@@ -448,16 +490,38 @@ async fn a_text_classifier_in_wasm_tokenizes_and_predicts_as_the_references() {
     assert!(get(&e, "message").as_string().unwrap().starts_with("input has a lone surrogate at index 0"));
     let e = model.embed(JsValue::from_str("hello").unchecked_into()).err().unwrap();
     assert!(get(&e, "message").as_string().unwrap().starts_with("model 'sentiment' makes no embeddings"));
-    assert_eq!(get(&model.predict(row(JsValue::from_str("I love it"))).unwrap(), "label").as_string().unwrap(), "positive");
+    assert_eq!(
+        get(&model.predict(row(JsValue::from_str("I love it"))).unwrap(), "label").as_string().unwrap(),
+        "positive"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn text_batches_and_streams_in_wasm() {
     let model = sentiment().await;
-    let texts: Array = ["I love this movie!", "This film was awful.", "good good", "bad", "It is a day.", "HATE it", "nice fun", "poor"].iter().map(|t| JsValue::from_str(t)).collect();
-    let result = batch_result(model.predict_batch(texts.clone().unchecked_into(), Some(object(&[("chunkSize", 3.into())]).unchecked_into()))).await.unwrap();
+    let texts: Array = [
+        "I love this movie!",
+        "This film was awful.",
+        "good good",
+        "bad",
+        "It is a day.",
+        "HATE it",
+        "nice fun",
+        "poor",
+    ]
+    .iter()
+    .map(|t| JsValue::from_str(t))
+    .collect();
+    let result = batch_result(
+        model.predict_batch(texts.clone().unchecked_into(), Some(object(&[("chunkSize", 3.into())]).unchecked_into())),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.rows(), 8);
-    assert_eq!(result.labels(), vec!["positive", "negative", "positive", "negative", "negative", "negative", "positive", "negative"]);
+    assert_eq!(
+        result.labels(),
+        vec!["positive", "negative", "positive", "negative", "negative", "negative", "positive", "negative"]
+    );
     // One more text than the package's maxTexts (8) still runs as a batch (chunks of at most 8).
     texts.push(&JsValue::from_str("great"));
     assert_eq!(batch_result(model.predict_batch(texts.unchecked_into(), None)).await.unwrap().rows(), 9);

@@ -38,7 +38,9 @@ fn export(dir: &Path) -> Result<String, String> {
     let sha256 = sha256_hex(&nnef);
     object.insert("nnef".into(), serde_json::json!({ "sha256": sha256, "tract": TRACT_VERSION }));
     match &row_form {
-        Some(bytes) => object.insert("rows".into(), serde_json::json!({ "sha256": sha256_hex(bytes), "format": rows::FORMAT })),
+        Some(bytes) => {
+            object.insert("rows".into(), serde_json::json!({ "sha256": sha256_hex(bytes), "format": rows::FORMAT }))
+        }
         None => object.remove("rows"),
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
@@ -48,7 +50,12 @@ fn export(dir: &Path) -> Result<String, String> {
         (None, Err(why)) => format!("no model.rows ({why})"),
         (None, Ok(_)) => String::new(),
     };
-    Ok(format!("{}: model.nnef.tar {} bytes, {rows_note} (model.onnx {} bytes), sha256 {sha256}", dir.display(), nnef.len(), onnx_len))
+    Ok(format!(
+        "{}: model.nnef.tar {} bytes, {rows_note} (model.onnx {} bytes), sha256 {sha256}",
+        dir.display(),
+        nnef.len(),
+        onnx_len
+    ))
 }
 
 fn main() {

@@ -15,9 +15,9 @@
 //!   planned once, when first taken (tract's own plans the branch anew, unoptimized, at each
 //!   call).
 
+use std::sync::{Arc, OnceLock};
 use tract_onnx::model::{ParseResult, ParsingContext};
 use tract_onnx::pb::NodeProto;
-use std::sync::{Arc, OnceLock};
 
 use tract_onnx::tract_core::ops::logic::IfThenElse;
 use tract_onnx::tract_hir::internal::*;
@@ -28,16 +28,30 @@ pub(super) fn register(framework: &mut tract_onnx::Onnx) {
 }
 
 fn build(ctx: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    let ParseResult { model: then_body, unresolved_inputs: then_inputs, .. } = ctx.parse_graph(node.get_attr("then_branch")?)?;
-    let ParseResult { model: else_body, unresolved_inputs: else_inputs, .. } = ctx.parse_graph(node.get_attr("else_branch")?)?;
+    let ParseResult { model: then_body, unresolved_inputs: then_inputs, .. } =
+        ctx.parse_graph(node.get_attr("then_branch")?)?;
+    let ParseResult { model: else_body, unresolved_inputs: else_inputs, .. } =
+        ctx.parse_graph(node.get_attr("else_branch")?)?;
     // The node's inputs: the condition, then every outer value either branch reads.
     let mut captured: Vec<String> = then_inputs.iter().chain(&else_inputs).cloned().collect();
     captured.sort();
     captured.dedup();
-    let position = |name: &String| captured.iter().position(|c| c == name).map(|p| p + 1).ok_or_else(|| format_err!("If: branch input {name} not captured"));
+    let position = |name: &String| {
+        captured
+            .iter()
+            .position(|c| c == name)
+            .map(|p| p + 1)
+            .ok_or_else(|| format_err!("If: branch input {name} not captured"))
+    };
     let then_mapping = then_inputs.iter().map(position).collect::<TractResult<_>>()?;
     let else_mapping = else_inputs.iter().map(position).collect::<TractResult<_>>()?;
-    Ok((Box::new(If { then_branch: Branch { body: then_body, mapping: then_mapping }, else_branch: Branch { body: else_body, mapping: else_mapping } }), captured))
+    Ok((
+        Box::new(If {
+            then_branch: Branch { body: then_body, mapping: then_mapping },
+            else_branch: Branch { body: else_body, mapping: else_mapping },
+        }),
+        captured,
+    ))
 }
 
 /// A branch: its graph, and for each of its inputs the index of the node input it reads.
@@ -87,7 +101,9 @@ impl If {
 /// the symbol were a value that differs from every number (`Shape(x)[0] == 1` is false for
 /// `x: [N, 4]`), so a condition met while the shapes are symbolic is left to the call's shapes.
 fn trusted_condition(inputs: &[InferenceFact]) -> Option<Arc<Tensor>> {
-    let concrete = inputs[1..].iter().all(|f| !f.shape.is_open() && f.shape.dims().all(|d| d.concretize().is_some_and(|d| d.to_i64().is_ok())));
+    let concrete = inputs[1..]
+        .iter()
+        .all(|f| !f.shape.is_open() && f.shape.dims().all(|d| d.concretize().is_some_and(|d| d.to_i64().is_ok())));
     inputs[0].value.concretize().filter(|_| concrete)
 }
 
@@ -123,7 +139,8 @@ impl InferenceOp for If {
             match trusted_condition(&inputs) {
                 Some(condition) => {
                     // Only the branch taken: the other may not type with these facts.
-                    let branch = if condition.cast_to_scalar::<bool>()? { &mut self.then_branch } else { &mut self.else_branch };
+                    let branch =
+                        if condition.cast_to_scalar::<bool>()? { &mut self.then_branch } else { &mut self.else_branch };
                     changed |= branch.unify_inputs(&mut inputs)?;
                     for ix in 0..outputs.len() {
                         changed |= branch.body.output_fact_mut(ix)?.unify_with_mut(&mut outputs[ix])?;
@@ -154,7 +171,13 @@ impl InferenceOp for If {
         Ok(then)
     }
 
-    fn to_typed(&self, source: &InferenceModel, node: &InferenceNode, target: &mut TypedModel, mapping: &HashMap<OutletId, OutletId>) -> TractResult<TVec<OutletId>> {
+    fn to_typed(
+        &self,
+        source: &InferenceModel,
+        node: &InferenceNode,
+        target: &mut TypedModel,
+        mapping: &HashMap<OutletId, OutletId>,
+    ) -> TractResult<TVec<OutletId>> {
         let inputs: TVec<OutletId> = node.inputs.iter().map(|o| mapping[o]).collect();
         let facts = node.inputs.iter().map(|o| source.outlet_fact(*o).cloned()).collect::<TractResult<TVec<_>>>()?;
         let known = trusted_condition(&facts);
@@ -172,7 +195,8 @@ impl InferenceOp for If {
                     continue;
                 }
                 let node_inputs: TVec<OutletId> = inner.inputs.iter().map(|o| wired[o]).collect();
-                let outlets = target.wire_node(format!("{}.{}", node.name, inner.name), inner.op.clone(), &node_inputs)?;
+                let outlets =
+                    target.wire_node(format!("{}.{}", node.name, inner.name), inner.op.clone(), &node_inputs)?;
                 for (slot, outlet) in outlets.iter().enumerate() {
                     wired.insert(OutletId::new(id, slot), *outlet);
                 }
@@ -185,7 +209,12 @@ impl InferenceOp for If {
             let (a, b) = (then_body.output_fact(ix)?.without_value(), else_body.output_fact(ix)?.without_value());
             ensure!(a == b, "If {:?}: its condition is known only at run time, and its branches give different facts for output {ix}: {a:?} and {b:?}", node.name);
         }
-        let ite = IfThenElse { then_body, then_input_mapping: self.then_branch.mapping.clone(), else_body, else_input_mapping: self.else_branch.mapping.clone() };
+        let ite = IfThenElse {
+            then_body,
+            then_input_mapping: self.then_branch.mapping.clone(),
+            else_body,
+            else_input_mapping: self.else_branch.mapping.clone(),
+        };
         target.wire_node(&node.name, RunTimeIf { ite, plans: Arc::default() }, &inputs)
     }
 
@@ -237,9 +266,17 @@ impl EvalOp for RunTimeIf {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let condition = inputs[0].cast_to_scalar::<bool>()?;
-        let (slot, body, mapping) = if condition { (0, &self.ite.then_body, &self.ite.then_input_mapping) } else { (1, &self.ite.else_body, &self.ite.else_input_mapping) };
-        let plan = self.plans[slot].get_or_init(|| body.clone().into_optimized().and_then(|m| m.into_runnable()).map_err(|e| format!("{e:#}")));
-        let plan = plan.as_ref().map_err(|e| format_err!("If: planning the {} branch: {e}", if condition { "then" } else { "else" }))?;
+        let (slot, body, mapping) = if condition {
+            (0, &self.ite.then_body, &self.ite.then_input_mapping)
+        } else {
+            (1, &self.ite.else_body, &self.ite.else_input_mapping)
+        };
+        let plan = self.plans[slot].get_or_init(|| {
+            body.clone().into_optimized().and_then(|m| m.into_runnable()).map_err(|e| format!("{e:#}"))
+        });
+        let plan = plan
+            .as_ref()
+            .map_err(|e| format_err!("If: planning the {} branch: {e}", if condition { "then" } else { "else" }))?;
         plan.run(mapping.iter().map(|&ix| inputs[ix].clone()).collect())
     }
 }

@@ -150,14 +150,24 @@ fn unchanged(facts: &[&InferenceFact]) -> Facts {
 }
 
 impl InferenceOp for Guarded {
-    fn infer(&mut self, inputs: TVec<&InferenceFact>, outputs: TVec<&InferenceFact>, observed: TVec<&InferenceFact>) -> TractResult<(Facts, Facts, Facts)> {
+    fn infer(
+        &mut self,
+        inputs: TVec<&InferenceFact>,
+        outputs: TVec<&InferenceFact>,
+        observed: TVec<&InferenceFact>,
+    ) -> TractResult<(Facts, Facts, Facts)> {
         match self.verdict(&inputs)? {
             Verdict::Proceed => self.inner.infer(inputs, outputs, observed),
             Verdict::Wait => Ok((unchanged(&inputs), unchanged(&outputs), unchanged(&observed))),
         }
     }
 
-    fn infer_facts(&mut self, inputs: TVec<&InferenceFact>, outputs: TVec<&InferenceFact>, observed: TVec<&InferenceFact>) -> TractResult<(Facts, Facts, Facts)> {
+    fn infer_facts(
+        &mut self,
+        inputs: TVec<&InferenceFact>,
+        outputs: TVec<&InferenceFact>,
+        observed: TVec<&InferenceFact>,
+    ) -> TractResult<(Facts, Facts, Facts)> {
         match self.verdict(&inputs)? {
             Verdict::Proceed => self.inner.infer_facts(inputs, outputs, observed),
             Verdict::Wait => Ok((unchanged(&inputs), unchanged(&outputs), unchanged(&observed))),
@@ -184,8 +194,15 @@ impl InferenceOp for Guarded {
         self
     }
 
-    fn to_typed(&self, source: &InferenceModel, node: &InferenceNode, target: &mut TypedModel, mapping: &HashMap<OutletId, OutletId>) -> TractResult<TVec<OutletId>> {
-        let inputs: TVec<&InferenceFact> = node.inputs.iter().map(|i| source.outlet_fact(*i)).collect::<TractResult<_>>()?;
+    fn to_typed(
+        &self,
+        source: &InferenceModel,
+        node: &InferenceNode,
+        target: &mut TypedModel,
+        mapping: &HashMap<OutletId, OutletId>,
+    ) -> TractResult<TVec<OutletId>> {
+        let inputs: TVec<&InferenceFact> =
+            node.inputs.iter().map(|i| source.outlet_fact(*i)).collect::<TractResult<_>>()?;
         match self.verdict(&inputs)? {
             Verdict::Proceed => self.inner.to_typed(source, node, target, mapping),
             Verdict::Wait => bail!("{}: the rank of its input is unknown", self.node.op_type),
@@ -266,12 +283,19 @@ impl Node<'_> {
 
     /// Integers from the attribute `name` before opset `since`, from input `input` after.
     fn ints_moved_to_input(&self, name: &str, since: i64, input: usize) -> TractResult<Option<Vec<i64>>> {
-        if self.opset < since { self.ints(name) } else { Ok(self.value(input)) }
+        if self.opset < since {
+            self.ints(name)
+        } else {
+            Ok(self.value(input))
+        }
     }
 
     /// The concrete size of each dimension of input `i`, where known.
     fn dims(&self, i: usize) -> Vec<Option<i64>> {
-        self.inputs.get(i).map(|f| f.shape.dims().map(|d| d.concretize().and_then(|d| d.to_i64().ok())).collect()).unwrap_or_default()
+        self.inputs
+            .get(i)
+            .map(|f| f.shape.dims().map(|d| d.concretize().and_then(|d| d.to_i64().ok())).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -435,7 +459,9 @@ fn tile(n: &Node) -> TractResult<Verdict> {
 
 fn pad(n: &Node) -> TractResult<Verdict> {
     let Some(rank) = n.rank(0) else { return Ok(Verdict::Wait) };
-    let Some(pads) = n.ints_moved_to_input(if n.opset < 2 { "paddings" } else { "pads" }, 11, 1)? else { return Ok(Verdict::Proceed) };
+    let Some(pads) = n.ints_moved_to_input(if n.opset < 2 { "paddings" } else { "pads" }, 11, 1)? else {
+        return Ok(Verdict::Proceed);
+    };
     if n.opset >= 18 && n.value(3).is_some() {
         return Ok(Verdict::Proceed); // pads for some axes only: tract checks their count
     }
@@ -445,7 +471,10 @@ fn pad(n: &Node) -> TractResult<Verdict> {
     for (axis, dim) in n.dims(0).into_iter().enumerate() {
         let (before, after) = (pads[axis], pads[axis + rank]);
         if dim.is_some_and(|d| d.saturating_add(before).saturating_add(after) < 0) {
-            bail!("expected pads that leave axis {axis} a size of 0 or more, got {before} and {after} on a size of {}", dim.map_or("?".into(), |d| d.to_string()));
+            bail!(
+                "expected pads that leave axis {axis} a size of 0 or more, got {before} and {after} on a size of {}",
+                dim.map_or("?".into(), |d| d.to_string())
+            );
         }
     }
     Ok(Verdict::Proceed)

@@ -40,7 +40,13 @@ struct MatMulInteger {
 impl MatMulInteger {
     /// `x - zero_point` in f32. A zero point is a scalar, or per row of A (`[M]`, applied along
     /// A's rows) or per column of B (`[N]`, along B's last axis), as ONNX allows.
-    fn centered(prefix: &str, target: &mut TypedModel, x: OutletId, zero_point: Option<OutletId>, per_row: bool) -> TractResult<OutletId> {
+    fn centered(
+        prefix: &str,
+        target: &mut TypedModel,
+        x: OutletId,
+        zero_point: Option<OutletId>,
+        per_row: bool,
+    ) -> TractResult<OutletId> {
         let x = target.wire_node(format!("{prefix}.f32"), cast(f32::datum_type()), &[x])?[0];
         let Some(zero_point) = zero_point else { return Ok(x) };
         let mut zero = target.wire_node(format!("{prefix}.zero_point.f32"), cast(f32::datum_type()), &[zero_point])?[0];
@@ -62,8 +68,16 @@ impl Expansion for MatMulInteger {
         "MatMulInteger".into()
     }
 
-    fn rules<'r, 'p: 'r, 's: 'r>(&'s self, s: &mut Solver<'r>, inputs: &'p [TensorProxy], outputs: &'p [TensorProxy]) -> TractResult<()> {
-        check_input_arity(inputs, 2 + usize::from(self.a_zero_point.is_some()) + usize::from(self.b_zero_point.is_some()))?;
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> TractResult<()> {
+        check_input_arity(
+            inputs,
+            2 + usize::from(self.a_zero_point.is_some()) + usize::from(self.b_zero_point.is_some()),
+        )?;
         check_output_arity(outputs, 1)?;
         s.equals(&outputs[0].datum_type, i32::datum_type())?;
         if let Some(zp) = self.a_zero_point {
@@ -79,8 +93,20 @@ impl Expansion for MatMulInteger {
     }
 
     fn wire(&self, prefix: &str, target: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
-        let a = MatMulInteger::centered(&format!("{prefix}.a"), target, inputs[0], self.a_zero_point.map(|i| inputs[i]), true)?;
-        let b = MatMulInteger::centered(&format!("{prefix}.b"), target, inputs[1], self.b_zero_point.map(|i| inputs[i]), false)?;
+        let a = MatMulInteger::centered(
+            &format!("{prefix}.a"),
+            target,
+            inputs[0],
+            self.a_zero_point.map(|i| inputs[i]),
+            true,
+        )?;
+        let b = MatMulInteger::centered(
+            &format!("{prefix}.b"),
+            target,
+            inputs[1],
+            self.b_zero_point.map(|i| inputs[i]),
+            false,
+        )?;
         let product = MatMulInference::default().wire(&format!("{prefix}.f32_product"), target, &[a, b])?;
         let rounded = target.wire_node(format!("{prefix}.rounded"), core_ops::math::round(), &product)?;
         target.wire_node(prefix, cast(i32::datum_type()), &rounded)

@@ -25,7 +25,8 @@ pub(super) fn framework() -> Nnef {
     let stdlib = tract_nnef::framework::stdlib();
     // Each registry gets what the packages use, which may be nothing.
     #[allow(unused_mut)]
-    let (mut nnef, mut core, mut onnx) = (Registry::new("tract_nnef"), Registry::new("tract_core"), Registry::new("tract_onnx"));
+    let (mut nnef, mut core, mut onnx) =
+        (Registry::new("tract_nnef"), Registry::new("tract_core"), Registry::new("tract_onnx"));
     // Registers one of NNEF's standard primitives with its declaration from the stdlib (every
     // name below is one: the_stdlib_declares_every_primitive checks it).
     #[allow(unused_variables)]
@@ -186,7 +187,8 @@ pub(super) fn read(framework: &Nnef, tar: &[u8]) -> TractResult<TypedModel> {
             std::io::Read::read_to_string(&mut entry, &mut text)?;
             graph = Some(text);
         } else if let Some(label) = name.strip_suffix(".dat") {
-            let tensor = tract_nnef::tensors::read_tensor(&mut entry).with_context(|| format!("reading the tensor {name}"))?;
+            let tensor =
+                tract_nnef::tensors::read_tensor(&mut entry).with_context(|| format!("reading the tensor {name}"))?;
             tensors.insert(Identifier::from(label), Arc::new(tensor));
         } else if name == "graph.quant" {
             bail!("a graph without graph.quant (the lean build reads no quantized NNEF), found graph.quant");
@@ -253,11 +255,8 @@ mod tests {
     fn the_list_matches_the_loaders() {
         let source = include_str!("lean.rs");
         let code = source.split("#[cfg(test)]").next().unwrap_or("");
-        let mut registered: Vec<&str> = code
-            .split("edgeserve_nnef_op = \"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
+        let mut registered: Vec<&str> =
+            code.split("edgeserve_nnef_op = \"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
         for table in code.split("register! {").skip(1) {
             let body = table.split("\n    }").next().unwrap_or("");
             registered.extend(body.split('"').skip(1).step_by(2));
@@ -265,8 +264,11 @@ mod tests {
         registered.retain(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
         registered.sort();
         registered.dedup();
-        let mut listed: Vec<&str> =
-            include_str!("lean_ops.txt").lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+        let mut listed: Vec<&str> = include_str!("lean_ops.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
         listed.sort();
         assert_eq!(registered, listed);
         assert!(listed.len() > 60, "{listed:?}");
@@ -288,7 +290,8 @@ mod tests {
         let framework = super::framework();
         let missing = super::read(&framework, &tar(&[("notes.txt", b"hello")])).unwrap_err();
         assert!(format!("{missing:#}").contains("a graph.nnef in the tar, found none"), "{missing:#}");
-        let quantized = super::read(&framework, &tar(&[("graph.quant", b""), ("graph.nnef", b"version 1.0;")])).unwrap_err();
+        let quantized =
+            super::read(&framework, &tar(&[("graph.quant", b""), ("graph.nnef", b"version 1.0;")])).unwrap_err();
         assert!(format!("{quantized:#}").contains("found graph.quant"), "{quantized:#}");
         assert!(super::read(&framework, b"not a tar at all, just some bytes").is_err());
     }
@@ -298,7 +301,8 @@ mod tests {
     #[test]
     fn the_stdlib_declares_every_primitive() {
         let code = include_str!("lean.rs").split("#[cfg(test)]").next().unwrap_or("");
-        let names: Vec<&str> = code.split("primitive(&mut nnef, \"").skip(1).filter_map(|r| r.split('"').next()).collect();
+        let names: Vec<&str> =
+            code.split("primitive(&mut nnef, \"").skip(1).filter_map(|r| r.split('"').next()).collect();
         assert!(names.len() > 25, "{names:?}");
         let stdlib = tract_nnef::framework::stdlib();
         for name in names {

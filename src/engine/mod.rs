@@ -88,26 +88,28 @@ pub fn run_static_constructors() {
 pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
     run_static_constructors();
     let dispatch = tract_nnef::tract_core::tract_linalg::MmmDispatch::native();
-    dispatch.preferred_kernel(tract_nnef::internal::DatumType::F32, Some(m), Some(k), Some(n)).map(|kernel| kernel.name().to_string())
+    dispatch
+        .preferred_kernel(tract_nnef::internal::DatumType::F32, Some(m), Some(k), Some(n))
+        .map(|kernel| kernel.name().to_string())
 }
 
-#[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
-#[cfg_attr(feature = "onnx", allow(dead_code))]
-mod lean;
 #[cfg(feature = "onnx")]
 mod branches;
 #[cfg(feature = "onnx")]
 mod checked_ops;
 #[cfg(feature = "onnx")]
 mod integer_matmul;
+#[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
+#[cfg_attr(feature = "onnx", allow(dead_code))]
+mod lean;
 #[cfg(feature = "onnx")]
 mod onnx;
-#[cfg(feature = "onnx")]
-mod quantized_lstm;
 #[cfg(feature = "tract")]
 mod optimize;
 #[cfg(feature = "tract")]
 mod plans;
+#[cfg(feature = "onnx")]
+mod quantized_lstm;
 pub mod rows;
 #[cfg(feature = "tract")]
 mod specialize;
@@ -141,7 +143,6 @@ const TRACTABLE: &str = "a graph of operators tract implements, with types and s
 #[cfg(feature = "tract")]
 const PLANNABLE: &str = "a graph tract can optimize and plan";
 
-
 impl Engine {
     /// Reads a graph in tract's NNEF form (`model.nnef.tar`, see [`Engine::to_nnef`]) and
     /// builds the plan for batch size 1. NNEF renames what ONNX names freely, so the ONNX names
@@ -163,7 +164,8 @@ impl Engine {
     /// Reads a graph in its rows form (`model.rows`, see [`Engine::to_rows`]): a row program,
     /// with the graph's inputs and outputs. No tract: this is how a build without it loads.
     pub fn load_rows(model: &str, bytes: &[u8]) -> Result<Engine> {
-        let (inputs, outputs, program) = rows::read(bytes).map_err(|e| load_error(model, "reading the rows form", rows::FORM_EXPECTED, e))?;
+        let (inputs, outputs, program) =
+            rows::read(bytes).map_err(|e| load_error(model, "reading the rows form", rows::FORM_EXPECTED, e))?;
         Ok(Engine {
             model: model.to_owned(),
             #[cfg(feature = "tract")]
@@ -192,7 +194,8 @@ impl Engine {
         let rows = rows::compile::compile(&typed, BATCH_DIM);
         let names = inputs.iter().map(|i| i.name.clone()).collect();
         let plans = plans::Plans::new(typed, BATCH_DIM, names, notes);
-        let mut engine = Engine { model: model.to_owned(), plans: Some(plans), rows, use_rows: true, inputs, outputs, properties };
+        let mut engine =
+            Engine { model: model.to_owned(), plans: Some(plans), rows, use_rows: true, inputs, outputs, properties };
         if let (Err(_), Some(plans)) = (&engine.rows, &mut engine.plans) {
             plans.prepare(model, &engine.inputs)?;
         }
@@ -201,7 +204,14 @@ impl Engine {
 
     /// An engine for a graph that tract types only for the concrete input shapes of a call.
     #[cfg(feature = "onnx")]
-    fn retyped(model: &str, retype: Box<dyn plans::Retype>, inputs: Vec<GraphIo>, outputs: Vec<GraphIo>, properties: Vec<(String, String)>, notes: optimize::Notes) -> Engine {
+    fn retyped(
+        model: &str,
+        retype: Box<dyn plans::Retype>,
+        inputs: Vec<GraphIo>,
+        outputs: Vec<GraphIo>,
+        properties: Vec<(String, String)>,
+        notes: optimize::Notes,
+    ) -> Engine {
         let names = inputs.iter().map(|i| i.name.clone()).collect();
         let plans = plans::Plans::retyped(retype, names, notes);
         let rows = Err("the graph is typed per shape set".to_owned());
@@ -222,7 +232,12 @@ impl Engine {
     /// How the engine runs this graph, for `model.engineDetails`.
     pub fn details(&self) -> Details {
         #[allow(unused_mut)]
-        let mut details = Details { executor: if self.row_program_on() { "rows" } else { "tract" }, typing: "fixed", planned_shapes: vec![], notes: vec![] };
+        let mut details = Details {
+            executor: if self.row_program_on() { "rows" } else { "tract" },
+            typing: "fixed",
+            planned_shapes: vec![],
+            notes: vec![],
+        };
         #[cfg(feature = "tract")]
         if let Some(plans) = &self.plans {
             let free = self.inputs.iter().any(|i| i.shape.iter().any(|d| matches!(d, crate::manifest::Dim::Symbol(_))));
@@ -285,18 +300,28 @@ impl Engine {
     /// the lean one reads NNEF and has no writer.
     #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
-        let plans = self.plans.as_ref().ok_or_else(|| load_error(&self.model, "writing the NNEF form", "a tract graph", "a graph loaded from its rows form"))?;
-        let typed = plans.typed.as_ref().ok_or_else(|| load_error(&self.model, "writing the NNEF form", "a graph tract types for any input shapes", "a graph typed per shape set"))?;
-        nnef_framework()
-            .write_to_tar_with_config(typed, vec![], false, true)
-            .map_err(|e| load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e))
+        let plans = self.plans.as_ref().ok_or_else(|| {
+            load_error(&self.model, "writing the NNEF form", "a tract graph", "a graph loaded from its rows form")
+        })?;
+        let typed = plans.typed.as_ref().ok_or_else(|| {
+            load_error(
+                &self.model,
+                "writing the NNEF form",
+                "a graph tract types for any input shapes",
+                "a graph typed per shape set",
+            )
+        })?;
+        nnef_framework().write_to_tar_with_config(typed, vec![], false, true).map_err(|e| {
+            load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e)
+        })
     }
 
     /// The graph in its rows form (bytes, the same for the same graph and edgeserve version):
     /// what [`Engine::load_rows`] reads, when the graph is a row program.
     pub fn to_rows(&self) -> Result<Vec<u8>> {
         match &self.rows {
-            Ok(program) => rows::write(&self.inputs, &self.outputs, program).map_err(|e| load_error(&self.model, "writing the rows form", "a serializable row program", e)),
+            Ok(program) => rows::write(&self.inputs, &self.outputs, program)
+                .map_err(|e| load_error(&self.model, "writing the rows form", "a serializable row program", e)),
             Err(why) => Err(load_error(&self.model, "writing the rows form", "a graph the row executor covers", why)),
         }
     }
@@ -364,7 +389,8 @@ impl Engine {
 
     /// The error for inputs that the row program does not take, with no tract plans to run them.
     fn no_executor(&self, given: &[(&str, &[usize])]) -> Error {
-        let expected: Vec<String> = self.inputs.iter().map(|i| format!("{} {}", i.dtype, crate::manifest::shape_string(&i.shape))).collect();
+        let expected: Vec<String> =
+            self.inputs.iter().map(|i| format!("{} {}", i.dtype, crate::manifest::shape_string(&i.shape))).collect();
         let got: Vec<String> = given.iter().map(|(dt, shape)| format!("{dt} {shape:?}")).collect();
         self.inference_error(format!("the row program takes {}, got {}", expected.join(", "), got.join(", ")))
     }

@@ -51,7 +51,10 @@ fn check_graph(model: &str, graph: &tract_onnx::pb::GraphProto) -> Result<()> {
 /// output's label. Read from the graph as parsed, before typing may fold a no-op first node (a
 /// Cast, a full Slice) into an input and so rename it.
 fn onnx_names(model: &InferenceModel, outlets: &[OutletId]) -> Vec<String> {
-    outlets.iter().map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone())).collect()
+    outlets
+        .iter()
+        .map(|o| model.outlet_label(*o).map(str::to_owned).unwrap_or_else(|| model.node(o.node).name.clone()))
+        .collect()
 }
 
 /// Gives every input dimension that the file leaves unknown (no value and no name, or `-1`) a
@@ -81,11 +84,19 @@ fn name_free_dims(model: &mut InferenceModel, names: &[String]) -> TractResult<(
 /// dimension that is not a number (a symbol), or is a small integer tensor whose values a call
 /// brings (see `plans::VALUES`).
 fn typed_better_per_call(model: &InferenceModel) -> bool {
-    let facts = model.input_outlets().map(|o| o.iter().filter_map(|o| model.outlet_fact(*o).ok()).collect::<Vec<_>>()).unwrap_or_default();
+    let facts = model
+        .input_outlets()
+        .map(|o| o.iter().filter_map(|o| model.outlet_fact(*o).ok()).collect::<Vec<_>>())
+        .unwrap_or_default();
     facts.iter().any(|f| {
         let free = f.shape.is_open() || f.shape.dims().any(|d| d.concretize().is_none_or(|d| d.to_i64().is_err()));
         let integer = f.datum_type.concretize().is_some_and(|dt| dt.is_integer() || dt == DatumType::Bool);
-        let small = f.shape.as_concrete_finite().ok().flatten().is_some_and(|s| s.len() <= 1 && s.iter().product::<usize>() <= super::plans::VALUES);
+        let small = f
+            .shape
+            .as_concrete_finite()
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.len() <= 1 && s.iter().product::<usize>() <= super::plans::VALUES);
         free || (integer && small)
     })
 }
@@ -103,7 +114,10 @@ fn unique_names(model: &mut InferenceModel) -> TractResult<()> {
     for id in 0..model.nodes.len() {
         let name = model.node(id).name.clone();
         if !seen.insert(name.clone()) {
-            let free = (1..).map(|n| format!("{name}.{n}")).find(|n| !seen.contains(n) && model.nodes.iter().all(|node| &node.name != n)).unwrap_or_default();
+            let free = (1..)
+                .map(|n| format!("{name}.{n}"))
+                .find(|n| !seen.contains(n) && model.nodes.iter().all(|node| &node.name != n))
+                .unwrap_or_default();
             seen.insert(free.clone());
             model.rename_node(id, &free)?;
         }
@@ -170,7 +184,12 @@ fn declared_output(output: &tract_onnx::pb::ValueInfoProto) -> GraphIo {
 struct OnnxRetype(InferenceModel);
 
 impl Retype for OnnxRetype {
-    fn typed_for(&self, shapes: &[Vec<usize>], values: &[Option<Vec<i64>>], notes: &mut Notes) -> TractResult<TypedModel> {
+    fn typed_for(
+        &self,
+        shapes: &[Vec<usize>],
+        values: &[Option<Vec<i64>>],
+        notes: &mut Notes,
+    ) -> TractResult<TypedModel> {
         let mut model = self.0.clone();
         for (ix, (shape, values)) in shapes.iter().zip(values).enumerate() {
             let mut fact = model.input_fact(ix)?.clone();
@@ -186,7 +205,12 @@ impl Retype for OnnxRetype {
 
     fn constant_bytes(&self) -> usize {
         use tract_onnx::tract_hir::ops::konst::Const;
-        self.0.nodes.iter().filter_map(|n| n.op_as::<Const>()).map(|k| k.val().len() * k.val().datum_type().size_of()).sum()
+        self.0
+            .nodes
+            .iter()
+            .filter_map(|n| n.op_as::<Const>())
+            .map(|k| k.val().len() * k.val().datum_type().size_of())
+            .sum()
     }
 }
 
@@ -201,17 +225,31 @@ impl Engine {
         super::branches::register(&mut framework);
         super::quantized_lstm::register(&mut framework);
         super::integer_matmul::register(&mut framework);
-        let proto = framework
-            .proto_model_for_read(&mut &onnx[..])
-            .map_err(|e| load_error(model, "parsing the ONNX file", &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()), e))?;
+        let proto = framework.proto_model_for_read(&mut &onnx[..]).map_err(|e| {
+            load_error(
+                model,
+                "parsing the ONNX file",
+                &format!("an ONNX model (a ModelProto protobuf); the {} bytes given do not decode as one", onnx.len()),
+                e,
+            )
+        })?;
         if let Some(graph) = &proto.graph {
             check_graph(model, graph)?;
         }
         let read = |framework: &tract_onnx::Onnx| -> Result<(InferenceModel, Vec<String>, Vec<String>)> {
-            let mut inference = framework.model_for_proto_model(&proto).map_err(|e| load_error(model, "reading the ONNX graph", TRACTABLE, e))?;
-            let input_names = onnx_names(&inference, inference.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?);
-            let output_names = onnx_names(&inference, inference.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?);
-            name_free_dims(&mut inference, &input_names).map_err(|e| load_error(model, "naming the free dimensions of the inputs", TRACTABLE, e))?;
+            let mut inference = framework
+                .model_for_proto_model(&proto)
+                .map_err(|e| load_error(model, "reading the ONNX graph", TRACTABLE, e))?;
+            let input_names = onnx_names(
+                &inference,
+                inference.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?,
+            );
+            let output_names = onnx_names(
+                &inference,
+                inference.output_outlets().map_err(|e| load_error(model, "reading outputs", TRACTABLE, e))?,
+            );
+            name_free_dims(&mut inference, &input_names)
+                .map_err(|e| load_error(model, "naming the free dimensions of the inputs", TRACTABLE, e))?;
             unique_names(&mut inference).map_err(|e| load_error(model, "naming the graph's nodes", TRACTABLE, e))?;
             Ok((inference, input_names, output_names))
         };
@@ -250,18 +288,28 @@ impl Engine {
                 let typed = optimize::declutter(typed, &mut notes);
                 Engine::planned(model, typed, inputs, outputs, properties, notes)
             }
-            Err(e) if super::checked_ops::is_malformed(&e) || !typed_better_per_call(&inference) => Err(load_error(model, "typing the graph", TRACTABLE, e)),
+            Err(e) if super::checked_ops::is_malformed(&e) || !typed_better_per_call(&inference) => {
+                Err(load_error(model, "typing the graph", TRACTABLE, e))
+            }
             Err(e) if has_unimplemented(&inference) => Err(load_error(model, "typing the graph", TRACTABLE, e)),
             Err(e) => {
                 // As onnxruntime does: the graph is typed for the shapes each call brings.
                 notes.push(format!("tract could not type the graph for any input shapes ({}); it is typed and planned for the input shapes of each call", optimize::brief(&e)));
-                let facts = inference.input_outlets().and_then(|o| o.iter().map(|o| inference.outlet_fact(*o).cloned()).collect::<TractResult<Vec<_>>>());
+                let facts = inference.input_outlets().and_then(|o| {
+                    o.iter().map(|o| inference.outlet_fact(*o).cloned()).collect::<TractResult<Vec<_>>>()
+                });
                 let facts = facts.map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?;
                 let inputs = facts.iter().zip(input_names).map(|(f, name)| input_io(f, name)).collect();
                 let declared = proto.graph.as_ref().map(|g| g.output.as_slice()).unwrap_or_default();
                 let outputs = output_names
                     .into_iter()
-                    .map(|name| declared.iter().find(|o| o.name == name).map(declared_output).unwrap_or(GraphIo { name, dtype: "unknown".into(), shape: vec![] }))
+                    .map(|name| {
+                        declared.iter().find(|o| o.name == name).map(declared_output).unwrap_or(GraphIo {
+                            name,
+                            dtype: "unknown".into(),
+                            shape: vec![],
+                        })
+                    })
                     .collect();
                 Ok(Engine::retyped(model, Box::new(OnnxRetype(inference)), inputs, outputs, properties, notes))
             }

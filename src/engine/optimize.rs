@@ -41,7 +41,9 @@ impl Notes {
 
 /// The name of the pass a failure of tract's optimizer names ("running pass declutter: ...").
 fn failed_pass(e: &TractError) -> Option<String> {
-    e.chain().find_map(|cause| cause.to_string().strip_prefix("running pass ").map(|p| p.split(':').next().unwrap_or(p).trim().to_owned()))
+    e.chain().find_map(|cause| {
+        cause.to_string().strip_prefix("running pass ").map(|p| p.split(':').next().unwrap_or(p).trim().to_owned())
+    })
 }
 
 /// An error's text with its causes, cut short for a note.
@@ -136,14 +138,24 @@ fn ladder(model: TypedModel, what: &'static str, optimizer: fn() -> Optimizer, n
         let reduced = without(full, &pass);
         if found {
             if let Ok(done) = run(&model, &reduced) {
-                let how = if rule(&pass).is_some() { "with that pass leaving alone the nodes it fails on" } else { "without it" };
-                notes.push(format!("{what}: tract's pass {pass:?} failed on this graph ({}); the graph was optimized {how}", brief(&e)));
+                let how = if rule(&pass).is_some() {
+                    "with that pass leaving alone the nodes it fails on"
+                } else {
+                    "without it"
+                };
+                notes.push(format!(
+                    "{what}: tract's pass {pass:?} failed on this graph ({}); the graph was optimized {how}",
+                    brief(&e)
+                ));
                 notes.skipped.push((what, pass));
                 return done;
             }
         }
     }
-    notes.push(format!("{what}: tract's optimizer failed on this graph ({}); the graph is run without {what}", brief(&e)));
+    notes.push(format!(
+        "{what}: tract's optimizer failed on this graph ({}); the graph is run without {what}",
+        brief(&e)
+    ));
     model
 }
 

@@ -46,7 +46,12 @@ const SEEN: usize = 16;
 pub(crate) trait Retype: Send {
     /// The graph typed and decluttered for inputs of these shapes (in the graph's order), and
     /// with these values for the small integer inputs that have some in `values`.
-    fn typed_for(&self, shapes: &[Vec<usize>], values: &[Option<Vec<i64>>], notes: &mut Notes) -> TractResult<TypedModel>;
+    fn typed_for(
+        &self,
+        shapes: &[Vec<usize>],
+        values: &[Option<Vec<i64>>],
+        notes: &mut Notes,
+    ) -> TractResult<TypedModel>;
 
     /// The bytes of the graph's constants (its weights).
     fn constant_bytes(&self) -> usize;
@@ -54,7 +59,12 @@ pub(crate) trait Retype: Send {
 
 /// The bytes of a typed graph's constants (its weights).
 fn constant_bytes(model: &TypedModel) -> usize {
-    model.nodes.iter().filter_map(|n| n.op_as::<tract_nnef::tract_core::ops::konst::Const>()).map(|k| k.val().len() * k.val().datum_type().size_of()).sum()
+    model
+        .nodes
+        .iter()
+        .filter_map(|n| n.op_as::<tract_nnef::tract_core::ops::konst::Const>())
+        .map(|k| k.val().len() * k.val().datum_type().size_of())
+        .sum()
 }
 
 /// The input shapes of a call, in the graph's order.
@@ -103,15 +113,42 @@ impl Plans {
     pub(super) fn new(typed: TypedModel, batch: &str, names: Vec<String>, notes: Notes) -> Plans {
         let batch = typed.symbols.get(batch).filter(|s| {
             // Only when it is the one symbol of the inputs' shapes (edgeserve's packages).
-            typed.input_outlets().into_iter().flatten().all(|o| typed.outlet_fact(*o).map(|f| f.shape.iter().all(|d| d.to_i64().is_ok() || d == &TDim::Sym(s.clone()))).unwrap_or(false))
+            typed.input_outlets().into_iter().flatten().all(|o| {
+                typed
+                    .outlet_fact(*o)
+                    .map(|f| f.shape.iter().all(|d| d.to_i64().is_ok() || d == &TDim::Sym(s.clone())))
+                    .unwrap_or(false)
+            })
         });
-        Plans { typed: Some(typed), retype: None, names, batch, concrete: vec![], symbolic: None, symbolic_failed: false, seen: vec![], notes, weight_bytes: None }
+        Plans {
+            typed: Some(typed),
+            retype: None,
+            names,
+            batch,
+            concrete: vec![],
+            symbolic: None,
+            symbolic_failed: false,
+            seen: vec![],
+            notes,
+            weight_bytes: None,
+        }
     }
 
     /// Plans for a graph typed per shape set (read from ONNX: the full build only).
     #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
     pub(super) fn retyped(retype: Box<dyn Retype>, names: Vec<String>, notes: Notes) -> Plans {
-        Plans { typed: None, retype: Some(retype), names, batch: None, concrete: vec![], symbolic: None, symbolic_failed: true, seen: vec![], notes, weight_bytes: None }
+        Plans {
+            typed: None,
+            retype: Some(retype),
+            names,
+            batch: None,
+            concrete: vec![],
+            symbolic: None,
+            symbolic_failed: true,
+            seen: vec![],
+            notes,
+            weight_bytes: None,
+        }
     }
 
     /// The shape sets with a plan of their own, least recently used first.
@@ -135,12 +172,18 @@ impl Plans {
     /// Whether the typed graph's inputs have fixed shapes (one plan serves every call).
     fn fixed(&self) -> bool {
         let Some(typed) = &self.typed else { return false };
-        typed.input_outlets().into_iter().flatten().all(|o| typed.outlet_fact(*o).map(|f| f.shape.as_concrete().is_some()).unwrap_or(false))
+        typed
+            .input_outlets()
+            .into_iter()
+            .flatten()
+            .all(|o| typed.outlet_fact(*o).map(|f| f.shape.as_concrete().is_some()).unwrap_or(false))
     }
 
     fn symbolic_state(&mut self, model: &str) -> Result<&mut TypedSimpleState> {
         if self.symbolic.is_none() {
-            let typed = self.typed.clone().ok_or_else(|| load_error(model, "planning", "a graph typed with symbols", "a graph typed per shape set"))?;
+            let typed = self.typed.clone().ok_or_else(|| {
+                load_error(model, "planning", "a graph typed with symbols", "a graph typed per shape set")
+            })?;
             self.symbolic = Some(Plans::plan(model, typed, &mut self.notes)?);
         }
         self.symbolic.as_mut().ok_or_else(|| load_error(model, "planning", "a plan", "none"))
@@ -150,16 +193,22 @@ impl Plans {
     /// symbol gets two values (two inputs disagree on a shared dimension).
     fn bind(&self, typed: &TypedModel, shapes: &[Vec<usize>]) -> Result<HashMap<Symbol, TDim>> {
         let mut subs: HashMap<Symbol, (TDim, usize, usize)> = HashMap::new();
-        let outlets = typed.input_outlets().map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
+        let outlets =
+            typed.input_outlets().map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
         for (i, (outlet, shape)) in outlets.iter().zip(shapes).enumerate() {
-            let fact = typed.outlet_fact(*outlet).map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
+            let fact = typed
+                .outlet_fact(*outlet)
+                .map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
             for (axis, (dim, &value)) in fact.shape.iter().zip(shape).enumerate() {
                 let TDim::Sym(symbol) = dim else { continue };
                 match subs.get(symbol) {
                     Some((bound, j, other_axis)) if *bound != TDim::Val(value as i64) => {
                         return Err(Error::bad_input(
                             format!("input {:?} dimension {axis} ({symbol})", self.name(i)),
-                            format!("{bound}, the size of dimension {other_axis} of input {:?} (both are {symbol})", self.name(*j)),
+                            format!(
+                                "{bound}, the size of dimension {other_axis} of input {:?} (both are {symbol})",
+                                self.name(*j)
+                            ),
                             value.to_string(),
                         ));
                     }
@@ -183,11 +232,18 @@ impl Plans {
         let typed = match (&self.typed, &self.retype) {
             (Some(typed), _) => {
                 let subs = self.bind(typed, shapes)?;
-                typed.set_symbols(&subs).map_err(|e| load_error(model, &format!("fixing the input shapes to {}", self.shapes_text(shapes)), PLANNABLE, e))?
+                typed.set_symbols(&subs).map_err(|e| {
+                    load_error(model, &format!("fixing the input shapes to {}", self.shapes_text(shapes)), PLANNABLE, e)
+                })?
             }
-            (None, Some(retype)) => retype
-                .typed_for(shapes, &key.values, &mut self.notes)
-                .map_err(|e| load_error(model, &format!("typing the graph for the input shapes {}", self.shapes_text(shapes)), TRACTABLE, e))?,
+            (None, Some(retype)) => retype.typed_for(shapes, &key.values, &mut self.notes).map_err(|e| {
+                load_error(
+                    model,
+                    &format!("typing the graph for the input shapes {}", self.shapes_text(shapes)),
+                    TRACTABLE,
+                    e,
+                )
+            })?,
             (None, None) => return Err(load_error(model, "planning", "a graph", "none")),
         };
         Plans::plan(model, typed, &mut self.notes)
@@ -233,7 +289,10 @@ impl Plans {
         if self.fixed() {
             self.symbolic_state(model)?;
         } else if self.batch.is_some() {
-            let shapes: ShapeSet = inputs.iter().map(|i| i.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 1 }).collect()).collect();
+            let shapes: ShapeSet = inputs
+                .iter()
+                .map(|i| i.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 1 }).collect())
+                .collect();
             let values = vec![None; shapes.len()];
             self.concrete_state(model, &Key { shapes, values })?;
         } else if let Err(e) = self.symbolic_state(model) {
@@ -244,7 +303,10 @@ impl Plans {
 
     fn symbolic_fails(&mut self, e: &Error) {
         self.symbolic_failed = true;
-        self.notes.push(format!("planning for any input shapes failed ({}); the graph is planned per shape set", optimize::brief(e)));
+        self.notes.push(format!(
+            "planning for any input shapes failed ({}); the graph is planned per shape set",
+            optimize::brief(e)
+        ));
     }
 
     /// Plans ahead for calls with inputs of exactly `shapes` (a load-time hint).
@@ -283,7 +345,12 @@ impl Plans {
         };
         if symbolic {
             match self.symbolic_state(model) {
-                Ok(_) => return Ok((true, self.symbolic.as_mut().ok_or_else(|| load_error(model, "planning", "a plan", "none"))?)),
+                Ok(_) => {
+                    return Ok((
+                        true,
+                        self.symbolic.as_mut().ok_or_else(|| load_error(model, "planning", "a plan", "none"))?,
+                    ))
+                }
                 Err(e) => self.symbolic_fails(&e),
             }
         }
@@ -303,7 +370,11 @@ impl Plans {
                 let outputs = self.concrete_state(model, &key)?.run(inputs).map_err(|e| inference_error(model, e))?;
                 self.symbolic_failed = true;
                 self.symbolic = None;
-                self.notes.push(format!("the plan for any input shapes failed on {} ({}); the graph is planned per shape set", self.shapes_text(&key.shapes), optimize::brief(&e)));
+                self.notes.push(format!(
+                    "the plan for any input shapes failed on {} ({}); the graph is planned per shape set",
+                    self.shapes_text(&key.shapes),
+                    optimize::brief(&e)
+                ));
                 outputs
             }
             Err(e) => return Err(inference_error(model, e)),
@@ -319,7 +390,10 @@ impl Plans {
 
     /// Runs the graph on every input (in the graph's order).
     pub(super) fn run_all(&mut self, model: &str, inputs: Vec<Array>) -> Result<Vec<Array>> {
-        let tensors = inputs.iter().map(|a| to_tract(a).map(IntoTValue::into_tvalue).map_err(|e| inference_error(model, e))).collect::<Result<_>>()?;
+        let tensors = inputs
+            .iter()
+            .map(|a| to_tract(a).map(IntoTValue::into_tvalue).map_err(|e| inference_error(model, e)))
+            .collect::<Result<_>>()?;
         self.run_tensors(model, tensors)
     }
 }
@@ -412,16 +486,29 @@ fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<G
 
 /// The typed graph's inputs and outputs as [`GraphIo`]s (dtypes and shapes from the graph),
 /// named by `input_names` and `output_names` in the graph's order.
-pub(super) fn graph_ios(model: &str, typed: &TypedModel, input_names: Vec<String>, output_names: Vec<String>) -> Result<(Vec<GraphIo>, Vec<GraphIo>)> {
+pub(super) fn graph_ios(
+    model: &str,
+    typed: &TypedModel,
+    input_names: Vec<String>,
+    output_names: Vec<String>,
+) -> Result<(Vec<GraphIo>, Vec<GraphIo>)> {
     let io = |what: &str, outlets: TractResult<&[OutletId]>, names: Vec<String>| -> Result<Vec<GraphIo>> {
         let outlets = outlets.map_err(|e| load_error(model, &format!("reading {what}"), TRACTABLE, e))?;
         if outlets.len() != names.len() {
-            return Err(load_error(model, &format!("reading {what}"), &format!("{} {what} (as named)", names.len()), format!("{} {what}", outlets.len())));
+            return Err(load_error(
+                model,
+                &format!("reading {what}"),
+                &format!("{} {what} (as named)", names.len()),
+                format!("{} {what}", outlets.len()),
+            ));
         }
         outlets
             .iter()
             .zip(names)
-            .map(|(o, name)| graph_io(typed, *o, name).map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e)))
+            .map(|(o, name)| {
+                graph_io(typed, *o, name)
+                    .map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e))
+            })
             .collect()
     };
     Ok((io("inputs", typed.input_outlets(), input_names)?, io("outputs", typed.output_outlets(), output_names)?))

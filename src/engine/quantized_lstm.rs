@@ -24,9 +24,21 @@ pub(super) fn register(framework: &mut tract_onnx::Onnx) {
 
 fn build(_: &ParsingContext, node: &NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     ensure!(node.input.len() == 12, "DynamicQuantizeLSTM {:?}: expected 12 inputs (an LSTM's 8, then W_scale, W_zero_point, R_scale, R_zero_point), got {}", node.name, node.input.len());
-    ensure!(node.input[8..].iter().all(|i| !i.is_empty()), "DynamicQuantizeLSTM {:?}: the scales and zero points of W and R are required", node.name);
-    ensure!(node.get_attr_opt::<i64>("layout")?.unwrap_or(0) == 0, "DynamicQuantizeLSTM {:?}: layout 1 (batch first) is not an attribute of this operator", node.name);
-    let lstm = LSTM { f: Box::new(core_ops::nn::sigmoid()), g: Box::new(core_ops::math::tanh()), h: Box::new(core_ops::math::tanh()) };
+    ensure!(
+        node.input[8..].iter().all(|i| !i.is_empty()),
+        "DynamicQuantizeLSTM {:?}: the scales and zero points of W and R are required",
+        node.name
+    );
+    ensure!(
+        node.get_attr_opt::<i64>("layout")?.unwrap_or(0) == 0,
+        "DynamicQuantizeLSTM {:?}: layout 1 (batch first) is not an attribute of this operator",
+        node.name
+    );
+    let lstm = LSTM {
+        f: Box::new(core_ops::nn::sigmoid()),
+        g: Box::new(core_ops::math::tanh()),
+        h: Box::new(core_ops::math::tanh()),
+    };
     let rec = CommonRec::from_node_and_options(node, 3, 0, Box::new(lstm))?;
     // The node's inputs as tract has them: the LSTM's present ones, then the four quantization ones.
     let lstm_inputs = node.input[..8].iter().filter(|i| !i.is_empty()).count();
@@ -45,7 +57,14 @@ impl DynamicQuantizeLstm {
     /// `(q - zero_point) * scale` in float, transposed from `[directions, k, 4 * hidden]` to
     /// ONNX LSTM's `[directions, 4 * hidden, k]`; scale and zero point are per direction
     /// (`[directions]`) or per gate column (`[directions, 4 * hidden]`).
-    fn dequantize(&self, prefix: &str, target: &mut TypedModel, q: OutletId, scale: OutletId, zero: OutletId) -> TractResult<OutletId> {
+    fn dequantize(
+        &self,
+        prefix: &str,
+        target: &mut TypedModel,
+        q: OutletId,
+        scale: OutletId,
+        zero: OutletId,
+    ) -> TractResult<OutletId> {
         let per_column = target.outlet_fact(scale)?.rank() == 2;
         let spread = |target: &mut TypedModel, name: &str, outlet: OutletId| -> TractResult<OutletId> {
             let mut outlet = target.wire_node(format!("{prefix}.{name}.f32"), cast(f32::datum_type()), &[outlet])?[0];
@@ -77,7 +96,12 @@ impl Expansion for DynamicQuantizeLstm {
         self.rec.nboutputs()
     }
 
-    fn rules<'r, 'p: 'r, 's: 'r>(&'s self, s: &mut Solver<'r>, inputs: &'p [TensorProxy], outputs: &'p [TensorProxy]) -> TractResult<()> {
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> TractResult<()> {
         check_input_arity(inputs, self.lstm_inputs + 4)?;
         check_output_arity(outputs, self.nboutputs()?.max(1))?;
         let (x, w, r) = (&inputs[0], &inputs[1], &inputs[2]);

@@ -64,7 +64,6 @@ enum Bin {
     Min,
 }
 
-
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Unary {
     Abs,
@@ -124,16 +123,50 @@ enum Table {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Step {
     /// `out = x · W`, W packed in blocks of [`LANES`] columns (`k` rows each, zero-padded).
-    Dense { x: usize, out: usize, k: usize, n: usize, packed: Vec<f32> },
-    Binary { op: Bin, a: Operand, b: Operand, out: usize },
-    Unary { op: Unary, x: usize, out: usize },
+    Dense {
+        x: usize,
+        out: usize,
+        k: usize,
+        n: usize,
+        packed: Vec<f32>,
+    },
+    Binary {
+        op: Bin,
+        a: Operand,
+        b: Operand,
+        out: usize,
+    },
+    Unary {
+        op: Unary,
+        x: usize,
+        out: usize,
+    },
     /// Softmax (or log-softmax) over runs of `axis` numbers.
-    Softmax { x: usize, out: usize, axis: usize, log: bool },
-    Reduce { x: usize, out: usize, how: Reduction },
-    IntToF32 { x: usize, out: usize },
-    F32ToInt { x: usize, out: usize },
+    Softmax {
+        x: usize,
+        out: usize,
+        axis: usize,
+        log: bool,
+    },
+    Reduce {
+        x: usize,
+        out: usize,
+        how: Reduction,
+    },
+    IntToF32 {
+        x: usize,
+        out: usize,
+    },
+    F32ToInt {
+        x: usize,
+        out: usize,
+    },
     /// `out = table[x]`; an index outside the table is an error.
-    Lookup { x: usize, out: usize, table: Table },
+    Lookup {
+        x: usize,
+        out: usize,
+        table: Table,
+    },
 }
 
 /// A graph compiled to steps over row buffers; see the module's documentation.
@@ -151,7 +184,6 @@ pub struct RowProgram {
     #[serde(skip)]
     i64s: Vec<Vec<i64>>,
 }
-
 
 impl RowProgram {
     /// Whether f32 rows of shape `shape` are what the program takes: the batch size, then the
@@ -200,7 +232,10 @@ impl RowProgram {
             .outputs
             .iter()
             .zip(results)
-            .map(|(o, result)| Array { shape: std::iter::once(rows).chain(o.dims.iter().copied()).collect(), data: result.into_data(o.dtype) })
+            .map(|(o, result)| Array {
+                shape: std::iter::once(rows).chain(o.dims.iter().copied()).collect(),
+                data: result.into_data(o.dtype),
+            })
             .collect())
     }
 
@@ -212,7 +247,10 @@ impl RowProgram {
         let slot = |s: usize, kind: Kind| -> Result<usize, String> {
             match self.slots.get(s) {
                 Some(slot) if slot.kind == kind && slot.width > 0 => Ok(slot.width),
-                Some(slot) => Err(format!("slot {s} holds {} {:?} numbers per row where {kind:?} is read or written", slot.width, slot.kind)),
+                Some(slot) => Err(format!(
+                    "slot {s} holds {} {:?} numbers per row where {kind:?} is read or written",
+                    slot.width, slot.kind
+                )),
                 None => Err(format!("slot {s} of {}", self.slots.len())),
             }
         };
@@ -246,7 +284,12 @@ impl RowProgram {
                         }
                     }
                     // The width comes from a value or a constant row (not from the bytes alone).
-                    if w != 1 && !matches!((a, b), (Operand::Row(_) | Operand::Const(_), _) | (_, Operand::Row(_) | Operand::Const(_))) {
+                    if w != 1
+                        && !matches!(
+                            (a, b),
+                            (Operand::Row(_) | Operand::Const(_), _) | (_, Operand::Row(_) | Operand::Const(_))
+                        )
+                    {
                         return fail(format!("rows of {w} from no row of that width"));
                     }
                     (reads, *out)
@@ -266,14 +309,22 @@ impl RowProgram {
                 }
                 Step::Reduce { x, out, how } => {
                     slot(*x, Kind::F32)?;
-                    let kind = if matches!(how, Reduction::ArgMax { .. } | Reduction::ArgMin { .. }) { Kind::I64 } else { Kind::F32 };
+                    let kind = if matches!(how, Reduction::ArgMax { .. } | Reduction::ArgMin { .. }) {
+                        Kind::I64
+                    } else {
+                        Kind::F32
+                    };
                     if slot(*out, kind)? != 1 {
                         return fail("a reduction to more than one number".into());
                     }
                     (vec![*x], *out)
                 }
                 Step::IntToF32 { x, out } | Step::F32ToInt { x, out } => {
-                    let (from, to) = if matches!(step, Step::IntToF32 { .. }) { (Kind::I64, Kind::F32) } else { (Kind::F32, Kind::I64) };
+                    let (from, to) = if matches!(step, Step::IntToF32 { .. }) {
+                        (Kind::I64, Kind::F32)
+                    } else {
+                        (Kind::F32, Kind::I64)
+                    };
                     if slot(*x, from)? != slot(*out, to)? {
                         return fail("different widths".into());
                     }
@@ -294,8 +345,21 @@ impl RowProgram {
         }
         for o in &self.outputs {
             let kind = if o.dtype == DType::Float32 { Kind::F32 } else { Kind::I64 };
-            let integer = matches!(o.dtype, DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 | DType::Uint8 | DType::Uint16 | DType::Uint32 | DType::Uint64);
-            if (kind == Kind::I64 && !integer) || Some(slot(o.slot, kind)?) != product(&o.dims) || !written.get(o.slot).copied().unwrap_or(false) {
+            let integer = matches!(
+                o.dtype,
+                DType::Int8
+                    | DType::Int16
+                    | DType::Int32
+                    | DType::Int64
+                    | DType::Uint8
+                    | DType::Uint16
+                    | DType::Uint32
+                    | DType::Uint64
+            );
+            if (kind == Kind::I64 && !integer)
+                || Some(slot(o.slot, kind)?) != product(&o.dims)
+                || !written.get(o.slot).copied().unwrap_or(false)
+            {
                 return Err(format!("an output {o:?} that its slot does not make"));
             }
         }
@@ -345,7 +409,8 @@ const MAGIC: &[u8] = b"edgeserve rows\n";
 pub const FORMAT: u32 = 1;
 
 /// What a rows form must be (for load errors).
-pub const FORM_EXPECTED: &str = "the rows form of a graph (model.rows), as `make models-nnef` writes it with this version of edgeserve";
+pub const FORM_EXPECTED: &str =
+    "the rows form of a graph (model.rows), as `make models-nnef` writes it with this version of edgeserve";
 
 /// A dimension of an input or output in the rows form.
 #[derive(Serialize, Deserialize)]
@@ -400,30 +465,46 @@ struct FormIn {
 
 /// The rows form of a graph: its inputs and outputs and its row program, as bytes.
 pub fn write(inputs: &[GraphIo], outputs: &[GraphIo], program: &RowProgram) -> Result<Vec<u8>, String> {
-    let form = FormOut { format: FORMAT, inputs: inputs.iter().map(Io::of).collect(), outputs: outputs.iter().map(Io::of).collect(), program };
+    let form = FormOut {
+        format: FORMAT,
+        inputs: inputs.iter().map(Io::of).collect(),
+        outputs: outputs.iter().map(Io::of).collect(),
+        program,
+    };
     let body = postcard::to_allocvec(&form).map_err(|e| e.to_string())?;
     Ok([MAGIC, &body].concat())
 }
 
 /// Reads a rows form ([`write`]): the graph's inputs, outputs and row program, checked.
 pub fn read(bytes: &[u8]) -> Result<(Vec<GraphIo>, Vec<GraphIo>, RowProgram), String> {
-    let body = bytes.strip_prefix(MAGIC).ok_or_else(|| format!("{} bytes that do not start with {MAGIC:?}", bytes.len()))?;
+    let body =
+        bytes.strip_prefix(MAGIC).ok_or_else(|| format!("{} bytes that do not start with {MAGIC:?}", bytes.len()))?;
     let (format, _) = postcard::take_from_bytes::<u32>(body).map_err(|e| format!("no format version ({e})"))?;
     if format != FORMAT {
         return Err(format!("a rows form of format {format}, where this edgeserve reads format {FORMAT} (`make models-nnef` writes it again)"));
     }
-    let (form, rest) = postcard::take_from_bytes::<FormIn>(body).map_err(|e| format!("bytes that do not decode as a rows form ({e})"))?;
+    let (form, rest) = postcard::take_from_bytes::<FormIn>(body)
+        .map_err(|e| format!("bytes that do not decode as a rows form ({e})"))?;
     if !rest.is_empty() {
         return Err(format!("{} bytes after the rows form", rest.len()));
     }
     let mut program = form.program;
     if form.inputs.len() != 1 || form.outputs.len() != program.outputs.len() {
-        return Err(format!("{} inputs and {} outputs for a program of 1 input and {} outputs", form.inputs.len(), form.outputs.len(), program.outputs.len()));
+        return Err(format!(
+            "{} inputs and {} outputs for a program of 1 input and {} outputs",
+            form.inputs.len(),
+            form.outputs.len(),
+            program.outputs.len()
+        ));
     }
     program.check()?;
     let n = program.slots.len();
     (program.f32s, program.i64s) = (vec![vec![]; n], vec![vec![]; n]);
-    Ok((form.inputs.into_iter().map(Io::into_graph_io).collect(), form.outputs.into_iter().map(Io::into_graph_io).collect(), program))
+    Ok((
+        form.inputs.into_iter().map(Io::into_graph_io).collect(),
+        form.outputs.into_iter().map(Io::into_graph_io).collect(),
+        program,
+    ))
 }
 
 /// How a dense layer's constant matrix is laid out.
@@ -485,13 +566,21 @@ fn zip(a: Side, b: Side, out: &mut [f32], f: impl Fn(f32, f32) -> f32) {
 /// `f32::max` (the other value when one is NaN) without the call wasm makes of it.
 #[inline(always)]
 fn max(a: f32, b: f32) -> f32 {
-    if a >= b || b.is_nan() { a } else { b }
+    if a >= b || b.is_nan() {
+        a
+    } else {
+        b
+    }
 }
 
 /// `f32::min`, likewise.
 #[inline(always)]
 fn min(a: f32, b: f32) -> f32 {
-    if a <= b || b.is_nan() { a } else { b }
+    if a <= b || b.is_nan() {
+        a
+    } else {
+        b
+    }
 }
 
 /// Runs one step on the first `n` rows of the buffers.
@@ -702,7 +791,12 @@ mod kernel {
     fn lanes(acc: [v128; 4]) -> [f32; LANES] {
         let mut out = [0.0f32; LANES];
         for (o, a) in out.chunks_exact_mut(4).zip(acc) {
-            o.copy_from_slice(&[f32x4_extract_lane::<0>(a), f32x4_extract_lane::<1>(a), f32x4_extract_lane::<2>(a), f32x4_extract_lane::<3>(a)]);
+            o.copy_from_slice(&[
+                f32x4_extract_lane::<0>(a),
+                f32x4_extract_lane::<1>(a),
+                f32x4_extract_lane::<2>(a),
+                f32x4_extract_lane::<3>(a),
+            ]);
         }
         out
     }
@@ -749,7 +843,6 @@ mod kernel {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -770,17 +863,31 @@ mod tests {
 
     /// A program made by hand: two dense layers' worth of steps, for the rows form's checks.
     fn small_program() -> RowProgram {
-        let slots = vec![Slot { kind: Kind::F32, width: 2, bound: None }, Slot { kind: Kind::F32, width: 3, bound: None }, Slot { kind: Kind::I64, width: 1, bound: Some(3) }];
+        let slots = vec![
+            Slot { kind: Kind::F32, width: 2, bound: None },
+            Slot { kind: Kind::F32, width: 3, bound: None },
+            Slot { kind: Kind::I64, width: 1, bound: Some(3) },
+        ];
         let steps = vec![
             Step::Dense { x: 0, out: 1, k: 2, n: 3, packed: pack(&[1., 2., 3., 4., 5., 6.], 2, 3, Layout::KN) },
             Step::Reduce { x: 1, out: 2, how: Reduction::ArgMax { last: false } },
         ];
-        let outputs = vec![Output { slot: 1, dtype: DType::Float32, dims: vec![3] }, Output { slot: 2, dtype: DType::Int32, dims: vec![] }];
+        let outputs = vec![
+            Output { slot: 1, dtype: DType::Float32, dims: vec![3] },
+            Output { slot: 2, dtype: DType::Int32, dims: vec![] },
+        ];
         RowProgram { slots, steps, input_dims: vec![2], outputs, f32s: vec![vec![]; 3], i64s: vec![vec![]; 3] }
     }
 
     fn ios(names: &[&str]) -> Vec<GraphIo> {
-        names.iter().map(|n| GraphIo { name: (*n).into(), dtype: "float32".into(), shape: vec![Dim::Symbol("N".into()), Dim::Fixed(2)] }).collect()
+        names
+            .iter()
+            .map(|n| GraphIo {
+                name: (*n).into(),
+                dtype: "float32".into(),
+                shape: vec![Dim::Symbol("N".into()), Dim::Fixed(2)],
+            })
+            .collect()
     }
 
     #[test]
@@ -816,8 +923,11 @@ mod tests {
             err(&write(&ios(&["x"]), &ios(&["y", "label"]), &p).unwrap())
         };
         assert!(broken(&|p| p.steps.swap(0, 1)).contains("read before it is written"));
-        assert!(broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 1, k: 2, n: 3, packed: vec![0.0; 5] }).contains("a 2 x 3 matrix"));
-        assert!(broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 7, k: 2, n: 3, packed: vec![] }).contains("slot 7 of 3"));
+        assert!(broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 1, k: 2, n: 3, packed: vec![0.0; 5] })
+            .contains("a 2 x 3 matrix"));
+        assert!(
+            broken(&|p| p.steps[0] = Step::Dense { x: 0, out: 7, k: 2, n: 3, packed: vec![] }).contains("slot 7 of 3")
+        );
         assert!(broken(&|p| p.steps[1] = Step::Unary { op: Unary::Exp, x: 1, out: 1 }).contains("own output"));
         assert!(broken(&|p| p.outputs[1].dtype = DType::Float32).contains("slot 2 holds"));
         assert!(broken(&|p| p.outputs[1].dtype = DType::Bool).contains("does not make"));

@@ -56,7 +56,11 @@ impl BatchJob {
     pub fn new(model: &LoadedModel, raw: Vec<f32>, chunk_size: usize) -> Result<BatchJob> {
         model.require_task()?;
         if model.is_text() {
-            return Err(Error::bad_input("rows of numbers", "texts (this is a text model: a batch is an array of strings)", "rows"));
+            return Err(Error::bad_input(
+                "rows of numbers",
+                "texts (this is a text model: a batch is an array of strings)",
+                "rows",
+            ));
         }
         let width = model.width();
         check_chunk(chunk_size)?;
@@ -69,7 +73,13 @@ impl BatchJob {
         }
         let total = raw.len() / width;
         check_limit(model, total)?;
-        Ok(BatchJob { items: Items::Rows { raw, width }, total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
+        Ok(BatchJob {
+            items: Items::Rows { raw, width },
+            total,
+            chunk: chunk_size,
+            out: Predictions::default(),
+            clock: Stopwatch::start(),
+        })
     }
 
     /// Prepares a batch of texts for a text model (an embedding model's vectors come out as
@@ -85,7 +95,13 @@ impl BatchJob {
         }
         check_limit(model, texts.len())?;
         let total = texts.len();
-        Ok(BatchJob { items: Items::Texts(texts), total, chunk: chunk_size, out: Predictions::default(), clock: Stopwatch::start() })
+        Ok(BatchJob {
+            items: Items::Texts(texts),
+            total,
+            chunk: chunk_size,
+            out: Predictions::default(),
+            clock: Stopwatch::start(),
+        })
     }
 
     /// Rows in the batch.
@@ -137,7 +153,11 @@ impl BatchJob {
 
 fn check_chunk(chunk_size: usize) -> Result<()> {
     if chunk_size == 0 || chunk_size > MAX_CHUNK {
-        return Err(Error::bad_input("chunkSize is out of range", format!("a whole number from 1 to {MAX_CHUNK}"), chunk_size.to_string()));
+        return Err(Error::bad_input(
+            "chunkSize is out of range",
+            format!("a whole number from 1 to {MAX_CHUNK}"),
+            chunk_size.to_string(),
+        ));
     }
     Ok(())
 }

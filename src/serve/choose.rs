@@ -83,7 +83,11 @@ fn benchmark_row(model: &LoadedModel) -> Vec<f32> {
 /// the model's latency histograms.
 pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64) -> Result<Measurement> {
     if runs == 0 || runs > MAX_RUNS {
-        return Err(Error::bad_input("runs is out of range", format!("a whole number from 1 to {MAX_RUNS}"), runs.to_string()));
+        return Err(Error::bad_input(
+            "runs is out of range",
+            format!("a whole number from 1 to {MAX_RUNS}"),
+            runs.to_string(),
+        ));
     }
     model.require_task()?;
     let row = benchmark_row(model);
@@ -145,17 +149,27 @@ pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> 
         return Err(Error::bad_input("choose() has no measurements", "a benchmark() first", "none"));
     }
     if !(budget_ms.is_finite() && budget_ms > 0.0) {
-        return Err(Error::bad_input("budgetMs is out of range", "a positive number of milliseconds", budget_ms.to_string()));
+        return Err(Error::bad_input(
+            "budgetMs is out of range",
+            "a positive number of milliseconds",
+            budget_ms.to_string(),
+        ));
     }
     if !(percentile > 0.0 && percentile <= 100.0) {
-        return Err(Error::bad_input("percentile is out of range", "a number above 0 and at most 100", percentile.to_string()));
+        return Err(Error::bad_input(
+            "percentile is out of range",
+            "a number above 0 and at most 100",
+            percentile.to_string(),
+        ));
     }
     let p = |m: &Measurement| m.at(percentile);
     let fmt = |ms: f64| format!("{:.4} ms", ms);
     let accuracy = |m: &Measurement| m.accuracy.unwrap_or(f64::NEG_INFINITY);
-    let fitting = measurements.iter().enumerate().filter(|(_, m)| p(m) <= budget_ms).max_by(|(_, a), (_, b)| {
-        accuracy(a).total_cmp(&accuracy(b)).then(p(b).total_cmp(&p(a)))
-    });
+    let fitting = measurements
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| p(m) <= budget_ms)
+        .max_by(|(_, a), (_, b)| accuracy(a).total_cmp(&accuracy(b)).then(p(b).total_cmp(&p(a))));
     let (position, within_budget, reason) = match fitting {
         Some((i, m)) => (
             i,
@@ -186,7 +200,13 @@ pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> 
             )
         }
     };
-    Ok(Choice { position, name: measurements[position].name.clone(), within_budget, reason, measurements: measurements.to_vec() })
+    Ok(Choice {
+        position,
+        name: measurements[position].name.clone(),
+        within_budget,
+        reason,
+        measurements: measurements.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -196,7 +216,18 @@ mod tests {
     fn measured(name: &str, accuracy: f64, ms: f64) -> Measurement {
         let mut histogram = LatencyHistogram::default();
         histogram.record(ms, 100);
-        Measurement { name: name.into(), accuracy: Some(accuracy), p50: ms, p95: ms, p99: ms, mean: ms, runs: 100, calls_per_sample: 1, clock_resolution_ms: 0.005, histogram }
+        Measurement {
+            name: name.into(),
+            accuracy: Some(accuracy),
+            p50: ms,
+            p95: ms,
+            p99: ms,
+            mean: ms,
+            runs: 100,
+            calls_per_sample: 1,
+            clock_resolution_ms: 0.005,
+            histogram,
+        }
     }
 
     #[test]
@@ -208,7 +239,11 @@ mod tests {
         assert_eq!((c.name.as_str(), c.within_budget), ("fast", true));
         let c = choose(&set, 0.010, 99.0)?;
         assert_eq!((c.name.as_str(), c.within_budget), ("fast", false));
-        assert!(c.reason.starts_with("no model's p99 fits the budget of 0.0100 ms: fast is the fastest"), "{}", c.reason);
+        assert!(
+            c.reason.starts_with("no model's p99 fits the budget of 0.0100 ms: fast is the fastest"),
+            "{}",
+            c.reason
+        );
         let tied = [measured("fast", 0.96, 0.020), measured("accurate", 0.98, 0.020)];
         let c = choose(&tied, 0.010, 95.0)?;
         assert_eq!((c.name.as_str(), c.within_budget), ("accurate", false), "equally fast: the more accurate");

@@ -35,11 +35,8 @@ fn csv_error(what: String, expected: impl Into<String>, got: impl Into<String>) 
 /// the line and the column.
 pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Result<CsvTable> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let mut features = Vec::new();
     let mut truth: Option<Vec<String>> = label_column.map(|_| Vec::new());
     let mut header: Option<Vec<String>> = None;
@@ -49,7 +46,8 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
 
     let mut first = true;
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error("CSV text cannot be read".into(), "well-formed CSV", e.to_string()))?;
+        let record =
+            record.map_err(|e| csv_error("CSV text cannot be read".into(), "well-formed CSV", e.to_string()))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.iter().all(str::is_empty) {
             continue;
@@ -61,7 +59,11 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
                 let names: Vec<String> = record.iter().map(str::to_owned).collect();
                 label_at = match label_column {
                     Some(LabelColumn::Name(name)) => Some(names.iter().position(|n| n == name).ok_or_else(|| {
-                        csv_error(format!("CSV label column {name:?} is not in the header"), format!("one of {names:?}"), "no such column")
+                        csv_error(
+                            format!("CSV label column {name:?} is not in the header"),
+                            format!("one of {names:?}"),
+                            "no such column",
+                        )
                     })?),
                     Some(LabelColumn::Index(i)) => Some(*i),
                     None => None,
@@ -100,7 +102,11 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
                 continue;
             }
             let value: f32 = cell.parse().map_err(|_| {
-                let column = header.as_ref().and_then(|h| h.get(col)).map(|n| format!("column {n:?}")).unwrap_or(format!("column {}", col + 1));
+                let column = header
+                    .as_ref()
+                    .and_then(|h| h.get(col))
+                    .map(|n| format!("column {n:?}"))
+                    .unwrap_or(format!("column {}", col + 1));
                 csv_error(format!("CSV line {line}, {column} is not a number"), "a number", format!("{cell:?}"))
             })?;
             features.push(value);
@@ -113,7 +119,11 @@ pub fn parse(text: &str, width: usize, label_column: Option<&LabelColumn>) -> Re
 fn check_width(cells: usize, width: usize, label_at: Option<usize>, line: u64) -> Result<()> {
     if let Some(at) = label_at {
         if at >= cells {
-            return Err(csv_error(format!("CSV label column {} is past the end of line {line}", at + 1), format!("a column from 1 to {cells}"), (at + 1).to_string()));
+            return Err(csv_error(
+                format!("CSV label column {} is past the end of line {line}", at + 1),
+                format!("a column from 1 to {cells}"),
+                (at + 1).to_string(),
+            ));
         }
     }
     let features = cells - usize::from(label_at.is_some());

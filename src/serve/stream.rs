@@ -56,9 +56,19 @@ impl StreamBatcher {
     /// A stream that predicts up to `max_batch` items at a time.
     pub fn new(max_batch: usize) -> Result<StreamBatcher> {
         if max_batch == 0 || max_batch > MAX_BATCH {
-            return Err(Error::bad_input("maxBatch is out of range", format!("a whole number from 1 to {MAX_BATCH}"), max_batch.to_string()));
+            return Err(Error::bad_input(
+                "maxBatch is out of range",
+                format!("a whole number from 1 to {MAX_BATCH}"),
+                max_batch.to_string(),
+            ));
         }
-        Ok(StreamBatcher { max_batch, queue: VecDeque::with_capacity(max_batch), next_index: 0, good: vec![], rows: vec![] })
+        Ok(StreamBatcher {
+            max_batch,
+            queue: VecDeque::with_capacity(max_batch),
+            next_index: 0,
+            good: vec![],
+            rows: vec![],
+        })
     }
 
     /// Queues an item (a raw row or a text, or the error that reading it gave) and returns its
@@ -109,7 +119,11 @@ impl StreamBatcher {
                     texts.push(text);
                     Ok(())
                 }
-                Ok(StreamItem::Text(_)) => Err(Error::bad_input(format!("{at} is text"), "a row of numbers (this model takes no text)", "a string")),
+                Ok(StreamItem::Text(_)) => Err(Error::bad_input(
+                    format!("{at} is text"),
+                    "a row of numbers (this model takes no text)",
+                    "a string",
+                )),
                 Err(e) => Err(e.clone()),
             };
             match verdict {
@@ -128,7 +142,9 @@ impl StreamBatcher {
             if text_model {
                 model.decode_texts(&texts, None, &mut predictions)
             } else {
-                model.run_prepared(&self.rows, rows).and_then(|outputs| model.decode_rows(&outputs, rows, &mut predictions))
+                model
+                    .run_prepared(&self.rows, rows)
+                    .and_then(|outputs| model.decode_rows(&outputs, rows, &mut predictions))
             }
         };
         let latency_ms = clock.elapsed_ms();

@@ -59,7 +59,11 @@ impl Embeddings {
 pub fn pool(settings: EmbeddingSettings, data: &[f32], shape: &[usize], mask: &[i64]) -> Result<Embeddings, String> {
     let fits = shape.len() == settings.pooling.output_rank() && shape.iter().product::<usize>() == data.len();
     if !fits {
-        return Err(format!("the embedding output has shape {shape:?}, not [N, {}D] with {} values", if shape.len() == 3 { "L, " } else { "" }, data.len()));
+        return Err(format!(
+            "the embedding output has shape {shape:?}, not [N, {}D] with {} values",
+            if shape.len() == 3 { "L, " } else { "" },
+            data.len()
+        ));
     }
     let rows = shape[0];
     let dim = *shape.last().unwrap_or(&0);
@@ -75,7 +79,10 @@ pub fn pool(settings: EmbeddingSettings, data: &[f32], shape: &[usize], mask: &[
         Pooling::Mean => {
             let length = shape[1];
             if mask.len() != rows * length {
-                return Err(format!("the attention mask has {} values for token states of shape {shape:?}", mask.len()));
+                return Err(format!(
+                    "the attention mask has {} values for token states of shape {shape:?}",
+                    mask.len()
+                ));
             }
             let mut sum = vec![0f32; dim];
             for r in 0..rows {
@@ -107,7 +114,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
 
 #[cfg(test)]
@@ -119,11 +130,14 @@ mod tests {
         // Two texts, 3 token slots, 2 dims; the second text has one token.
         let data = [1.0, 0.0, 3.0, 0.0, 9.0, 9.0, 0.0, 2.0, 7.0, 7.0, 7.0, 7.0];
         let mask = [1, 1, 0, 1, 0, 0];
-        let mean = pool(EmbeddingSettings { pooling: Pooling::Mean, normalize: false }, &data, &[2, 3, 2], &mask).unwrap();
+        let mean =
+            pool(EmbeddingSettings { pooling: Pooling::Mean, normalize: false }, &data, &[2, 3, 2], &mask).unwrap();
         assert_eq!(mean.data, vec![2.0, 0.0, 0.0, 2.0]);
-        let unit = pool(EmbeddingSettings { pooling: Pooling::Mean, normalize: true }, &data, &[2, 3, 2], &mask).unwrap();
+        let unit =
+            pool(EmbeddingSettings { pooling: Pooling::Mean, normalize: true }, &data, &[2, 3, 2], &mask).unwrap();
         assert_eq!(unit.data, vec![1.0, 0.0, 0.0, 1.0]);
-        let cls = pool(EmbeddingSettings { pooling: Pooling::Cls, normalize: false }, &data, &[2, 3, 2], &mask).unwrap();
+        let cls =
+            pool(EmbeddingSettings { pooling: Pooling::Cls, normalize: false }, &data, &[2, 3, 2], &mask).unwrap();
         assert_eq!(cls.data, vec![1.0, 0.0, 0.0, 2.0]);
         assert!(pool(EmbeddingSettings { pooling: Pooling::None, normalize: false }, &data, &[2, 3, 2], &mask).is_err());
         assert!((cosine(&[1.0, 1.0], &[2.0, 2.0]) - 1.0).abs() < 1e-6);

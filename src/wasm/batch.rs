@@ -31,7 +31,13 @@ pub struct BatchResult {
 
 impl BatchResult {
     fn new(out: BatchOutput, classes: Vec<String>, truth: Option<Vec<String>>) -> BatchResult {
-        BatchResult { predictions: out.predictions, classes, truth, latency_ms: out.latency_ms, rows_per_second: out.rows_per_second }
+        BatchResult {
+            predictions: out.predictions,
+            classes,
+            truth,
+            latency_ms: out.latency_ms,
+            rows_per_second: out.rows_per_second,
+        }
     }
 }
 
@@ -114,7 +120,8 @@ impl Model {
         check_options(options, "predictBatch")?;
         let chunk = whole_option(options, "chunkSize", DEFAULT_CHUNK, MAX_CHUNK)?;
         let on_progress = function_option(options, "onProgress")?;
-        let (width, classes, max_rows, is_text) = self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows(), m.is_text())))?;
+        let (width, classes, max_rows, is_text) =
+            self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows(), m.is_text())))?;
         let max_rows = usize::try_from(max_rows).unwrap_or(usize::MAX);
         let job = if is_text {
             let (texts, _) = super::text::read_texts(rows, max_rows)?;
@@ -126,7 +133,11 @@ impl Model {
         Ok((Prepared { job: Some(job), shared: self.shared.clone(), classes, truth: None }, on_progress))
     }
 
-    fn prepare_csv(&self, text: Result<String, Error>, options: Option<&Value>) -> Result<(Prepared, Option<Value>), Error> {
+    fn prepare_csv(
+        &self,
+        text: Result<String, Error>,
+        options: Option<&Value>,
+    ) -> Result<(Prepared, Option<Value>), Error> {
         let text = text?;
         check_options(options, "predictCsv")?;
         let chunk = whole_option(options, "chunkSize", DEFAULT_CHUNK, MAX_CHUNK)?;
@@ -161,7 +172,10 @@ impl Steps for Prepared {
 
 /// The error of a step after the end (the package's JavaScript never makes one).
 fn finished() -> Error {
-    Error::Inference { model: "(boundary)".into(), detail: "a batch step after its end: expected a batch in progress, got a finished one".into() }
+    Error::Inference {
+        model: "(boundary)".into(),
+        detail: "a batch step after its end: expected a batch in progress, got a finished one".into(),
+    }
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -207,7 +221,11 @@ impl Model {
     /// `predictBatch`. `result.toCsv()` gives the predictions as CSV text. A bad cell or a
     /// ragged line rejects with a `BAD_INPUT` error that names the line and the column.
     #[wasm_bindgen(js_name = predictCsv, unchecked_return_type = "Promise<BatchResult>")]
-    pub fn predict_csv(&self, #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue, options: Option<CsvOptions>) -> js_sys::Promise {
+    pub fn predict_csv(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        options: Option<CsvOptions>,
+    ) -> js_sys::Promise {
         let text = string_arg(&text, "text", "CSV text (a string)", MAX_TEXT_UNITS);
         let prepared = self.prepare_csv(text, super::options(&options));
         let (prepared, on_progress) = prepared.map_or_else(|e| (Err(e), None), |(p, f)| (Ok(p), f));

@@ -493,7 +493,10 @@ impl Model {
     /// the graph is not one the row executor covers (the message says which part is not).
     #[cfg(target_family = "wasm")]
     #[wasm_bindgen(js_name = useEngine)]
-    pub fn use_engine(&self, #[wasm_bindgen(unchecked_param_type = "'rows' | 'tract'")] name: JsValue) -> Result<(), Thrown> {
+    pub fn use_engine(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "'rows' | 'tract'")] name: JsValue,
+    ) -> Result<(), Thrown> {
         let name = js::string_arg(&name, "engine", "'rows' or 'tract'", js::MAX_NAME_UNITS)?;
         Ok(self.shared.with(|m| m.use_engine(&name))?)
     }

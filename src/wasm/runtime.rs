@@ -12,7 +12,12 @@ use wasm_bindgen::prelude::*;
 
 impl Model {
     /// Loads `bytes` with an optional manifest (JSON text); `sha256`, when given, is their hash.
-    fn load_bytes(bytes: Vec<u8>, sha256: Option<String>, manifest: Option<&str>, tokenizer: Option<Vec<u8>>) -> Result<Model, Error> {
+    fn load_bytes(
+        bytes: Vec<u8>,
+        sha256: Option<String>,
+        manifest: Option<&str>,
+        tokenizer: Option<Vec<u8>>,
+    ) -> Result<Model, Error> {
         Ok(Model::wrap(LoadedModel::from_hashed_parts(bytes, sha256, manifest, tokenizer)?))
     }
 }
@@ -20,7 +25,11 @@ impl Model {
 #[cfg(not(target_family = "wasm"))]
 fn manifest_text(m: &Value) -> Result<String, Error> {
     if !m.is_object() {
-        return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
+        return Err(Error::bad_input(
+            "manifest is not an object",
+            "a manifest object (see schema/manifest.schema.json)",
+            describe(m),
+        ));
     }
     Ok(m.to_string())
 }
@@ -31,9 +40,19 @@ fn manifest_text(m: &Value) -> Result<String, Error> {
 #[cfg(target_family = "wasm")]
 fn manifest_text(m: &Value) -> Result<String, Error> {
     if super::js::array_len(m, &"manifest")?.is_some() || !m.is_object() || m.is_function() {
-        return Err(Error::bad_input("manifest is not an object", "a manifest object (see schema/manifest.schema.json)", describe(m)));
+        return Err(Error::bad_input(
+            "manifest is not an object",
+            "a manifest object (see schema/manifest.schema.json)",
+            describe(m),
+        ));
     }
-    super::js::json_text(m)?.ok_or_else(|| Error::bad_input("manifest cannot be read", "a plain object of JSON values", "a value JSON.stringify leaves out"))
+    super::js::json_text(m)?.ok_or_else(|| {
+        Error::bad_input(
+            "manifest cannot be read",
+            "a plain object of JSON values",
+            "a value JSON.stringify leaves out",
+        )
+    })
 }
 
 /// [`crate::engine::Details`] as `model.engineDetails` returns it.
@@ -61,7 +80,12 @@ impl Model {
     pub fn engine_details(&self) -> Result<Value, Thrown> {
         Ok(self.shared.with(|m| {
             let d = m.engine_details();
-            super::to_value(&EngineDetailsJs { executor: d.executor, typing: d.typing, planned_shapes: d.planned_shapes, notes: d.notes })
+            super::to_value(&EngineDetailsJs {
+                executor: d.executor,
+                typing: d.typing,
+                planned_shapes: d.planned_shapes,
+                notes: d.notes,
+            })
         })?)
     }
 }
@@ -79,7 +103,11 @@ impl Model {
     }
 
     /// [`Model::from_bytes`] with the `tokenizer.json` of a text package.
-    pub fn from_bytes_with(bytes: Vec<u8>, manifest: Option<Value>, tokenizer: Option<Vec<u8>>) -> Result<Model, Thrown> {
+    pub fn from_bytes_with(
+        bytes: Vec<u8>,
+        manifest: Option<Value>,
+        tokenizer: Option<Vec<u8>>,
+    ) -> Result<Model, Thrown> {
         let text = manifest.as_ref().map(manifest_text).transpose()?;
         Model::load_bytes(bytes, None, text.as_deref(), tokenizer)
     }
@@ -117,7 +145,9 @@ mod js_run {
 
     /// The bytes of a Uint8Array, an ArrayBuffer or any other view.
     pub fn bytes(v: &JsValue) -> Result<Vec<u8>, Error> {
-        js::bytes(v, "bytes")?.ok_or_else(|| Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v)))
+        js::bytes(v, "bytes")?.ok_or_else(|| {
+            Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v))
+        })
     }
 
     /// One input: a typed array (or an array of numbers) of the graph input's element type.
@@ -125,7 +155,13 @@ mod js_run {
         let want = input.dtype.as_str();
         let what = format!("input {:?}", input.name);
         let typed = js_sys::ArrayBuffer::is_view(v);
-        let got = if typed { js::constructor_name(v) } else if js::array_len(v, &what)?.is_some() { "Array".to_owned() } else { String::new() };
+        let got = if typed {
+            js::constructor_name(v)
+        } else if js::array_len(v, &what)?.is_some() {
+            "Array".to_owned()
+        } else {
+            String::new()
+        };
         let wrong = || {
             Error::bad_input(
                 format!("input {:?} has the wrong element type", input.name),
@@ -148,12 +184,16 @@ mod js_run {
             ("uint16", "Uint16Array") => TensorData::U16(copy_typed(v, &what)?),
             ("uint32", "Uint32Array") => TensorData::U32(copy_typed(v, &what)?),
             ("uint64", "BigUint64Array") => TensorData::U64(copy_typed(v, &what)?),
-            ("bool", "Uint8Array") => TensorData::Bool(copy_typed::<u8>(v, &what)?.into_iter().map(|b| b != 0).collect()),
+            ("bool", "Uint8Array") => {
+                TensorData::Bool(copy_typed::<u8>(v, &what)?.into_iter().map(|b| b != 0).collect())
+            }
             ("float32", "Array") => TensorData::F32(numbers()?.into_iter().map(|x| x as f32).collect()),
             ("float64", "Array") => TensorData::F64(numbers()?),
             ("bool", "Array") => {
                 let len = js::array_len(v, &what)?.unwrap_or(0);
-                TensorData::Bool((0..len).map(|i| js::array_item(v, i, &what).map(|x| x.is_truthy())).collect::<Result<_, _>>()?)
+                TensorData::Bool(
+                    (0..len).map(|i| js::array_item(v, i, &what).map(|x| x.is_truthy())).collect::<Result<_, _>>()?,
+                )
             }
             _ => return Err(wrong()),
         })
@@ -180,12 +220,21 @@ mod js_run {
     /// A shape given for `input` (`shapes[name]`): an array of at most 64 whole numbers.
     pub fn given_shape(input: &GraphIo, given: &JsValue) -> Result<Vec<usize>, Error> {
         let what = || format!("shapes[{:?}]", input.name);
-        let not_a_shape = || Error::bad_input(format!("shapes[{:?}] is not a shape", input.name), "an array of whole numbers", describe(given));
+        let not_a_shape = || {
+            Error::bad_input(
+                format!("shapes[{:?}] is not a shape", input.name),
+                "an array of whole numbers",
+                describe(given),
+            )
+        };
         let rank = js::array_len(given, &what())?.filter(|r| *r <= 64).ok_or_else(not_a_shape)?;
         (0..rank)
             .map(|i| {
                 let d = js::array_item(given, i, &what())?;
-                d.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u32::MAX as f64).map(|x| x as usize).ok_or_else(not_a_shape)
+                d.as_f64()
+                    .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= u32::MAX as f64)
+                    .map(|x| x as usize)
+                    .ok_or_else(not_a_shape)
             })
             .collect()
     }
@@ -201,14 +250,24 @@ mod js_run {
         if let Some(given) = given {
             return given_shape(input, &given);
         }
-        let fixed = input.shape.iter().filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None }).fold(1usize, usize::saturating_mul);
+        let fixed = input
+            .shape
+            .iter()
+            .filter_map(|d| if let Dim::Fixed(n) = d { Some(*n as usize) } else { None })
+            .fold(1usize, usize::saturating_mul);
         let symbolic = input.shape.iter().filter(|d| matches!(d, Dim::Symbol(_))).count();
         match symbolic {
             0 => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()),
-            1 if fixed > 0 && len.is_multiple_of(fixed) => Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { len / fixed }).collect()),
+            1 if fixed > 0 && len.is_multiple_of(fixed) => {
+                Ok(input.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n as usize } else { len / fixed }).collect())
+            }
             _ => Err(Error::bad_input(
                 format!("input {:?} needs a shape", input.name),
-                format!("options.shapes[{:?}], e.g. [1, ...] (its shape is {})", input.name, crate::manifest::shape_string(&input.shape)),
+                format!(
+                    "options.shapes[{:?}], e.g. [1, ...] (its shape is {})",
+                    input.name,
+                    crate::manifest::shape_string(&input.shape)
+                ),
                 format!("{len} values and no shape"),
             )),
         }
@@ -219,9 +278,17 @@ mod js_run {
     /// which the core refuses by name.
     pub fn inputs(graph: &[GraphIo], given: &JsValue, options: Option<&JsValue>) -> Result<Vec<NamedTensor>, Error> {
         // A typed array is refused before its keys (one per element) are listed.
-        if !given.is_object() || given.is_function() || js_sys::ArrayBuffer::is_view(given) || js::array_len(given, &"run() inputs")?.is_some() {
+        if !given.is_object()
+            || given.is_function()
+            || js_sys::ArrayBuffer::is_view(given)
+            || js::array_len(given, &"run() inputs")?.is_some()
+        {
             let names: Vec<&str> = graph.iter().map(|g| g.name.as_str()).collect();
-            return Err(Error::bad_input("run() inputs are not an object", format!("an object with a typed array per input: {names:?}"), describe(given)));
+            return Err(Error::bad_input(
+                "run() inputs are not an object",
+                format!("an object with a typed array per input: {names:?}"),
+                describe(given),
+            ));
         }
         js::check_options(options, "run")?;
         let shapes = match options {
@@ -266,7 +333,9 @@ mod js_run {
                 TensorData::U16(v) => js_sys::Uint16Array::from(v.as_slice()).into(),
                 TensorData::U32(v) => js_sys::Uint32Array::from(v.as_slice()).into(),
                 TensorData::U64(v) => js_sys::BigUint64Array::from(v.as_slice()).into(),
-                TensorData::Bool(v) => js_sys::Uint8Array::from(v.iter().map(|b| u8::from(*b)).collect::<Vec<_>>().as_slice()).into(),
+                TensorData::Bool(v) => {
+                    js_sys::Uint8Array::from(v.iter().map(|b| u8::from(*b)).collect::<Vec<_>>().as_slice()).into()
+                }
             };
             let entry = Object::new().unchecked_into::<Fresh>();
             let dim = |i: usize| JsValue::from_f64(t.shape[i] as f64);
@@ -336,7 +405,12 @@ impl PendingLoad {
         if let Some(expected) = &self.expected {
             let found = found.get_or_insert_with(|| crate::package::sha256_hex(&bytes));
             if expected != found {
-                return Err(Error::Integrity { model: self.source.clone(), expected: expected.clone(), found: found.clone() }.into());
+                return Err(Error::Integrity {
+                    model: self.source.clone(),
+                    expected: expected.clone(),
+                    found: found.clone(),
+                }
+                .into());
             }
         }
         Ok(Model::load_bytes(bytes, found, self.manifest.as_deref(), self.tokenizer.take())?)
@@ -377,8 +451,15 @@ impl Model {
             let manifest = manifest.as_ref().map(|m| manifest_text(m.as_ref())).transpose()?;
             let o = options.as_ref().map(AsRef::as_ref);
             super::js::check_options(o, "fromBytes")?;
-            let tokenizer = super::js::value_option(o, "tokenizer")?.map(|t| super::text::tokenizer_bytes(&t)).transpose()?;
-            Ok::<_, Error>(PendingLoad { bytes: Some(read), expected: None, source: "model".into(), manifest, tokenizer })
+            let tokenizer =
+                super::js::value_option(o, "tokenizer")?.map(|t| super::text::tokenizer_bytes(&t)).transpose()?;
+            Ok::<_, Error>(PendingLoad {
+                bytes: Some(read),
+                expected: None,
+                source: "model".into(),
+                manifest,
+                tokenizer,
+            })
         })();
         match pending {
             // WebCrypto copies the caller's bytes now, in the same turn as they were read.
@@ -395,7 +476,11 @@ impl Model {
     /// single symbolic dimension is worked out from the length). Returns
     /// `{ [output]: { dtype, shape, data } }` for every output. Errors name the input.
     #[wasm_bindgen(unchecked_return_type = "Record<string, RunOutput>")]
-    pub fn run(&self, #[wasm_bindgen(unchecked_param_type = "Record<string, RunInput>")] inputs: JsValue, options: Option<super::RunOptions>) -> Result<JsValue, JsValue> {
+    pub fn run(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, RunInput>")] inputs: JsValue,
+        options: Option<super::RunOptions>,
+    ) -> Result<JsValue, JsValue> {
         let engine_inputs = self.shared.with(|m| Ok(m.engine.inputs().to_vec()))?;
         let tensors = js_run::inputs(&engine_inputs, &inputs, options.as_ref().map(AsRef::as_ref))?;
         let outputs = self.shared.with(|m| m.run(tensors))?;
@@ -414,11 +499,17 @@ impl Model {
         let graph = self.shared.with(|m| Ok(m.engine.inputs().to_vec()))?;
         let shapes: &JsValue = shapes.as_ref();
         if !shapes.is_object() || shapes.is_function() || super::js::array_len(shapes, &"planFor() shapes")?.is_some() {
-            return Err(Error::bad_input("planFor() shapes are not an object", "an object with a shape (an array of whole numbers) per input", describe(shapes)).into());
+            return Err(Error::bad_input(
+                "planFor() shapes are not an object",
+                "an object with a shape (an array of whole numbers) per input",
+                describe(shapes),
+            )
+            .into());
         }
         let mut given = Vec::with_capacity(graph.len());
         for input in &graph {
-            let value = super::js::get(shapes, &JsValue::from_str(&input.name), || format!("shapes[{:?}]", input.name))?;
+            let value =
+                super::js::get(shapes, &JsValue::from_str(&input.name), || format!("shapes[{:?}]", input.name))?;
             if value.is_undefined() {
                 continue; // named in the core's error, with the shape it needs
             }
@@ -434,7 +525,10 @@ impl Model {
     /// rejection of a Promise it returns, ends the load with that error), and `manifest`.
     /// The lean build (`edgeserve/lean`) rejects with `MODEL_LOAD` before fetching anything.
     #[wasm_bindgen(js_name = fromUrl, unchecked_return_type = "Promise<Model>")]
-    pub fn from_url(#[wasm_bindgen(unchecked_param_type = "string")] url: JsValue, options: Option<super::FromUrlOptions>) -> js_sys::Promise {
+    pub fn from_url(
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        options: Option<super::FromUrlOptions>,
+    ) -> js_sys::Promise {
         let started = (|| {
             use super::js::{check_options, function_option, string_arg, string_option, value_option, MAX_TEXT_UNITS};
             let url = string_arg(&url, "url", "a URL (a string)", MAX_TEXT_UNITS)?;
@@ -451,10 +545,17 @@ impl Model {
             if !cfg!(feature = "onnx") {
                 return Err(crate::model::no_onnx_parser(&url));
             }
-            Ok((PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest, tokenizer: None }, url, sha, on_progress))
+            Ok((
+                PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest, tokenizer: None },
+                url,
+                sha,
+                on_progress,
+            ))
         })();
         match started {
-            Ok((pending, url, sha, on_progress)) => load_url(&url, sha, &on_progress.unwrap_or(JsValue::UNDEFINED), pending),
+            Ok((pending, url, sha, on_progress)) => {
+                load_url(&url, sha, &on_progress.unwrap_or(JsValue::UNDEFINED), pending)
+            }
             Err(e) => js_sys::Promise::reject(&e.into()),
         }
     }

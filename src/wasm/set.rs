@@ -35,7 +35,11 @@ impl ModelSet {
     fn choice(&self, options: Option<&Value>) -> Result<Choice, Error> {
         check_options(options, "choose")?;
         let Some(budget) = number_option(options, "budgetMs", None, (0.0, f64::MAX))? else {
-            return Err(Error::bad_input("choose() has no budgetMs", "a latency budget in milliseconds, e.g. { budgetMs: 0.05 }", "none"));
+            return Err(Error::bad_input(
+                "choose() has no budgetMs",
+                "a latency budget in milliseconds, e.g. { budgetMs: 0.05 }",
+                "none",
+            ));
         };
         let percentile = number_option(options, "percentile", Some(95.0), (0.0, 100.0))?.unwrap_or(95.0);
         choose::choose(&self.measurements.borrow(), budget, percentile)

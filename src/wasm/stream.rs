@@ -80,8 +80,18 @@ fn output_js(o: &StreamOutput) -> Result<JsValue, JsValue> {
         latency_ms: f64,
     }
     Ok(match &o.result {
-        Ok(p) => to_value(&Good { index: o.index, prediction: PredictionJs::new(p, None), queued_ms: o.queued_ms, latency_ms: o.latency_ms })?,
-        Err(e) => to_value(&Bad { index: o.index, error: e.clone().into(), queued_ms: o.queued_ms, latency_ms: o.latency_ms })?,
+        Ok(p) => to_value(&Good {
+            index: o.index,
+            prediction: PredictionJs::new(p, None),
+            queued_ms: o.queued_ms,
+            latency_ms: o.latency_ms,
+        })?,
+        Err(e) => to_value(&Bad {
+            index: o.index,
+            error: e.clone().into(),
+            queued_ms: o.queued_ms,
+            latency_ms: o.latency_ms,
+        })?,
     })
 }
 

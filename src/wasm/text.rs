@@ -38,7 +38,11 @@ pub(crate) fn read_texts(value: &Value, max_texts: usize) -> Result<(Vec<String>
         return Err(Error::bad_input("texts is empty", "at least one text", "an empty array"));
     }
     if len > max_texts {
-        return Err(Error::bad_input("too many texts for one call", format!("at most {max_texts} (the package's preprocessing.maxTexts)"), len.to_string()));
+        return Err(Error::bad_input(
+            "too many texts for one call",
+            format!("at most {max_texts} (the package's preprocessing.maxTexts)"),
+            len.to_string(),
+        ));
     }
     let mut texts = Vec::with_capacity(len);
     for i in 0..len {
@@ -57,7 +61,11 @@ pub(crate) fn tokenizer_bytes(value: &Value) -> Result<Vec<u8>, Error> {
     if js::string_units(value).is_some() {
         return Ok(read_text(value, &"options.tokenizer")?.into_bytes());
     }
-    Err(Error::bad_input("options.tokenizer is not a tokenizer.json", "a Uint8Array, an ArrayBuffer or a string", js::describe(value)))
+    Err(Error::bad_input(
+        "options.tokenizer is not a tokenizer.json",
+        "a Uint8Array, an ArrayBuffer or a string",
+        js::describe(value),
+    ))
 }
 
 /// `embed()`'s result (`Embeddings` in the `.d.ts`).
@@ -99,7 +107,12 @@ impl Model {
         let max = self.shared.with(|m| m.max_texts())?;
         let (texts, _) = read_texts(value(&texts), max)?;
         let (embeddings, latency_ms) = self.shared.with(|m| m.embed(&texts))?;
-        Ok(js::to_value(&EmbeddingsJs { data: F32s(&embeddings.data), dim: embeddings.dim, count: embeddings.rows, latency_ms })?)
+        Ok(js::to_value(&EmbeddingsJs {
+            data: F32s(&embeddings.data),
+            dim: embeddings.dim,
+            count: embeddings.rows,
+            latency_ms,
+        })?)
     }
 
     /// One text as the model sees it: `{ ids, attentionMask, tokenTypeIds, tokens, offsets }`,

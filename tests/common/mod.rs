@@ -30,11 +30,13 @@ pub fn read_onnx(name: &str) -> Vec<u8> {
 }
 
 pub fn read_nnef(name: &str) -> Vec<u8> {
-    std::fs::read(package_dir(name).join("model.nnef.tar")).unwrap_or_else(|e| panic!("{name}/model.nnef.tar ({e}): run `make models-nnef`"))
+    std::fs::read(package_dir(name).join("model.nnef.tar"))
+        .unwrap_or_else(|e| panic!("{name}/model.nnef.tar ({e}): run `make models-nnef`"))
 }
 
 pub fn read_rows(name: &str) -> Vec<u8> {
-    std::fs::read(package_dir(name).join("model.rows")).unwrap_or_else(|e| panic!("{name}/model.rows ({e}): run `make models-nnef`"))
+    std::fs::read(package_dir(name).join("model.rows"))
+        .unwrap_or_else(|e| panic!("{name}/model.rows ({e}): run `make models-nnef`"))
 }
 
 #[derive(Debug, Deserialize)]

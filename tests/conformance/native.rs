@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 mod raw;
 
 use edgeserve::tensor::NamedTensor;
-use raw::{decode, encode, panic_message};
 use edgeserve::LoadedModel;
+use raw::{decode, encode, panic_message};
 use serde_json::{json, Value};
 
 type Failure = (String, String); // (stage: "load" | "run", message)
@@ -32,9 +32,12 @@ fn run_case(case: &Value, case_dir: &Path, out_dir: &Path) -> Result<Vec<Value>,
         let mut inputs = vec![];
         for input in set["inputs"].as_array().into_iter().flatten() {
             let file = case_dir.join(input["file"].as_str().unwrap_or_default());
-            let bytes = std::fs::read(&file).map_err(|e| ("run".to_owned(), format!("reading {}: {e}", file.display())))?;
-            let data = decode(input["dtype"].as_str().unwrap_or_default(), &bytes).map_err(|e| ("run".to_owned(), e))?;
-            let shape = input["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
+            let bytes =
+                std::fs::read(&file).map_err(|e| ("run".to_owned(), format!("reading {}: {e}", file.display())))?;
+            let data =
+                decode(input["dtype"].as_str().unwrap_or_default(), &bytes).map_err(|e| ("run".to_owned(), e))?;
+            let shape =
+                input["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
             inputs.push(NamedTensor { name: input["name"].as_str().unwrap_or_default().to_owned(), shape, data });
         }
         let outputs = catch_unwind(AssertUnwindSafe(|| model.run(inputs)))
@@ -44,7 +47,8 @@ fn run_case(case: &Value, case_dir: &Path, out_dir: &Path) -> Result<Vec<Value>,
         for (i, t) in outputs.iter().enumerate() {
             let file = format!("set{k}.out{i}.bin");
             std::fs::write(out_dir.join(&file), encode(&t.data)).map_err(|e| ("run".to_owned(), e.to_string()))?;
-            written.push(json!({ "name": t.name, "dtype": t.data.dtype().to_string(), "shape": t.shape, "file": file }));
+            written
+                .push(json!({ "name": t.name, "dtype": t.data.dtype().to_string(), "shape": t.shape, "file": file }));
         }
         sets.push(Value::Array(written));
     }

@@ -32,7 +32,8 @@ fn read_inputs(case: &Value, dir: &Path) -> Result<Vec<NamedTensor>, Failure> {
         let file = dir.join(input["file"].as_str().unwrap_or_default());
         let bytes = std::fs::read(&file).map_err(|e| ("run", format!("reading {}: {e}", file.display())))?;
         let data = decode(input["dtype"].as_str().unwrap_or_default(), &bytes).map_err(|e| ("run", e))?;
-        let shape = input["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
+        let shape =
+            input["shape"].as_array().into_iter().flatten().filter_map(Value::as_u64).map(|d| d as usize).collect();
         inputs.push(NamedTensor { name: input["name"].as_str().unwrap_or_default().to_owned(), shape, data });
     }
     Ok(inputs)
@@ -50,7 +51,9 @@ fn run_case(case: &Value, dir: &Path, out_dir: &Path, runs: usize, budget: Durat
         .map_err(|e| ("load", format!("{}: {e}", e.code())))?;
     let load = start.elapsed();
     let mut run = |inputs: Vec<NamedTensor>| {
-        catch_unwind(AssertUnwindSafe(|| model.run(inputs))).map_err(|p| ("run", panic_message(p)))?.map_err(|e| ("run", format!("{}: {e}", e.code())))
+        catch_unwind(AssertUnwindSafe(|| model.run(inputs)))
+            .map_err(|p| ("run", panic_message(p)))?
+            .map_err(|e| ("run", format!("{}: {e}", e.code())))
     };
     let first_start = Instant::now();
     let outputs = run(inputs.clone())?;
@@ -101,13 +104,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json"))?)?;
         let out_dir = root.join("out/native").join(id);
         std::fs::create_dir_all(&out_dir)?;
-        let result = run_case(&case, &dir, &out_dir, runs, Duration::from_secs(2)).unwrap_or_else(|(stage, error)| json!({ "status": "error", "stage": stage, "error": error }));
+        let result = run_case(&case, &dir, &out_dir, runs, Duration::from_secs(2))
+            .unwrap_or_else(|(stage, error)| json!({ "status": "error", "stage": stage, "error": error }));
         if result["status"] == "ran" {
             ok += 1;
-            println!("{id}: ran, load {:.1} ms, p50 {:.3} ms", result["load_ms"].as_f64().unwrap_or(0.0), result["p50_ms"].as_f64().unwrap_or(0.0));
+            println!(
+                "{id}: ran, load {:.1} ms, p50 {:.3} ms",
+                result["load_ms"].as_f64().unwrap_or(0.0),
+                result["p50_ms"].as_f64().unwrap_or(0.0)
+            );
         } else {
             failed += 1;
-            println!("{id}: {} failed: {}", result["stage"], result["error"].as_str().unwrap_or_default().chars().take(400).collect::<String>());
+            println!(
+                "{id}: {} failed: {}",
+                result["stage"],
+                result["error"].as_str().unwrap_or_default().chars().take(400).collect::<String>()
+            );
         }
         std::fs::write(out_dir.join("result.json"), serde_json::to_string_pretty(&result)?)?;
     }

@@ -77,7 +77,10 @@ impl Compiler<'_> {
         }
         dims[1..]
             .iter()
-            .map(|d| d.to_usize().map_err(|_| format!("a value of shape {:?} has a symbolic dimension after the batch", fact.shape)))
+            .map(|d| {
+                d.to_usize()
+                    .map_err(|_| format!("a value of shape {:?} has a symbolic dimension after the batch", fact.shape))
+            })
             .collect()
     }
 
@@ -102,7 +105,10 @@ impl Compiler<'_> {
     }
 
     fn slot(&self, outlet: OutletId) -> Compiled<usize> {
-        self.of.get(&outlet).copied().ok_or_else(|| format!("{outlet:?} is neither a computed value nor a usable constant here"))
+        self.of
+            .get(&outlet)
+            .copied()
+            .ok_or_else(|| format!("{outlet:?} is neither a computed value nor a usable constant here"))
     }
 
     fn f32_slot(&self, outlet: OutletId) -> Compiled<usize> {
@@ -136,7 +142,10 @@ impl Compiler<'_> {
             }
             return if values.len() == 1 {
                 Ok(Operand::Scalar(values[0]))
-            } else if shape.len() <= out_dims.len() && shape == out_dims[out_dims.len() - shape.len()..] && shape.iter().product::<usize>() == out_dims.iter().product::<usize>() {
+            } else if shape.len() <= out_dims.len()
+                && shape == out_dims[out_dims.len() - shape.len()..]
+                && shape.iter().product::<usize>() == out_dims.iter().product::<usize>()
+            {
                 Ok(Operand::Const(values.to_vec()))
             } else {
                 refuse(format!("a constant operand of shape {:?} against rows of {out_dims:?}", k.shape()))
@@ -163,14 +172,16 @@ impl Compiler<'_> {
         if fact.konst.is_some() {
             return Ok(()); // a constant: operands read it where they need it
         }
-        let konsts: Option<TVec<TValue>> = node.inputs.iter().map(|&i| self.konst(i).map(|t| t.into_tvalue())).collect();
+        let konsts: Option<TVec<TValue>> =
+            node.inputs.iter().map(|&i| self.konst(i).map(|t| t.into_tvalue())).collect();
         if let Some(konsts) = konsts.filter(|k| !k.is_empty()) {
             let value = eval_out_of_plan(node.op.as_ref(), konsts)?;
             self.folded.insert(out, Arc::new(value));
             return Ok(());
         }
         let input = |i: usize| node.inputs.get(i).copied().ok_or_else(|| format!("node {} lacks input {i}", node.name));
-        let out_kind = Self::kind_of(fact.datum_type).ok_or_else(|| format!("node {} makes {:?}", node.name, fact.datum_type))?;
+        let out_kind =
+            Self::kind_of(fact.datum_type).ok_or_else(|| format!("node {} makes {:?}", node.name, fact.datum_type))?;
         let op = &node.op;
 
         if node.op_as::<TypedSource>().is_some() {
@@ -183,8 +194,16 @@ impl Compiler<'_> {
             let x = self.f32_slot(x_outlet)?;
             let w = self.konst(w).ok_or("a matrix product by a non-constant")?;
             let layout = matmul_layout(&e.axes.to_string());
-            let (Some(layout), DatumType::F32, None, DatumType::F32, 2) = (layout, e.operating_dt, e.q_params, w.datum_type(), node.inputs.len()) else {
-                return refuse(format!("the matrix product {} ({:?} by {:?} {:?})", e.axes, e.operating_dt, w.datum_type(), w.shape()));
+            let (Some(layout), DatumType::F32, None, DatumType::F32, 2) =
+                (layout, e.operating_dt, e.q_params, w.datum_type(), node.inputs.len())
+            else {
+                return refuse(format!(
+                    "the matrix product {} ({:?} by {:?} {:?})",
+                    e.axes,
+                    e.operating_dt,
+                    w.datum_type(),
+                    w.shape()
+                ));
             };
             let (k, n) = match (layout, w.shape()) {
                 (Layout::KN, &[k, n]) => (k, n),
@@ -212,7 +231,8 @@ impl Compiler<'_> {
             let out = self.new_slot(out, Kind::F32, None)?;
             self.steps.push(Step::Binary { op: bin, a, b, out });
         } else if let Some(u) = node.op_as::<ElementWiseOp>() {
-            let un = Unary::from_name(&u.0.name()).ok_or_else(|| format!("the element-wise operation {}", u.0.name()))?;
+            let un =
+                Unary::from_name(&u.0.name()).ok_or_else(|| format!("the element-wise operation {}", u.0.name()))?;
             if fact.datum_type != DatumType::F32 || u.1.is_some_and(|dt| dt != DatumType::F32) {
                 return refuse("an element-wise operation that is not f32");
             }
@@ -223,7 +243,11 @@ impl Compiler<'_> {
             let x = self.f32_slot(input(0)?)?;
             let dims = self.dims(input(0)?)?;
             let rank = dims.len() + 1;
-            if s.axes.as_slice() != [rank - 1] || s.quant_output_dt.is_some() || rank < 2 || fact.datum_type != DatumType::F32 {
+            if s.axes.as_slice() != [rank - 1]
+                || s.quant_output_dt.is_some()
+                || rank < 2
+                || fact.datum_type != DatumType::F32
+            {
                 return refuse("a softmax over other than the last axis");
             }
             let axis = dims[rank - 2];
@@ -290,7 +314,11 @@ impl Compiler<'_> {
         } else if let Some(g) = node.op_as::<Gather>() {
             let table = self.konst(input(0)?).ok_or("a gather from a non-constant")?;
             let x = self.slot(input(1)?)?;
-            if g.axis != 0 || table.rank() != 1 || self.slots[x].kind != Kind::I64 || g.output_type.is_some_and(|dt| dt != table.datum_type()) {
+            if g.axis != 0
+                || table.rank() != 1
+                || self.slots[x].kind != Kind::I64
+                || g.output_type.is_some_and(|dt| dt != table.datum_type())
+            {
                 return refuse("a gather other than from a constant vector by integer indices");
             }
             // Only indices known to be in the table (class indices): tract wraps negative ones.
@@ -305,7 +333,9 @@ impl Compiler<'_> {
             let x = self.slot(input(0)?)?;
             let n = self.slots[x].bound.ok_or("a lookup of unbounded indices")?;
             let in_dt = self.model.outlet_fact(input(0)?).map_err(|e| e.to_string())?.datum_type;
-            let indices = Tensor::from_shape(&[n], &(0..n as i64).collect::<Vec<_>>()).and_then(|t| t.cast_to_dt(in_dt).map(|t| t.into_owned())).map_err(|e| e.to_string())?;
+            let indices = Tensor::from_shape(&[n], &(0..n as i64).collect::<Vec<_>>())
+                .and_then(|t| t.cast_to_dt(in_dt).map(|t| t.into_owned()))
+                .map_err(|e| e.to_string())?;
             let evaluated = eval_out_of_plan(op.as_ref(), tvec![indices.into_tvalue()])?;
             let (table, bound) = Self::table(&evaluated)?;
             let out = self.new_slot(out, out_kind, bound)?;
@@ -336,7 +366,8 @@ fn eval_out_of_plan(op: &dyn TypedOp, inputs: TVec<TValue>) -> Compiled<Tensor> 
 fn matmul_layout(axes: &str) -> Option<Layout> {
     let (inputs, output) = axes.split_once("->")?;
     let (x, w) = inputs.split_once(',')?;
-    let (x, w, o): (Vec<char>, Vec<char>, Vec<char>) = (x.chars().collect(), w.chars().collect(), output.chars().collect());
+    let (x, w, o): (Vec<char>, Vec<char>, Vec<char>) =
+        (x.chars().collect(), w.chars().collect(), output.chars().collect());
     let (&[m, k], &[om, n]) = (&x[..], &o[..]) else { return None };
     if om != m || m == k || n == k || n == m {
         return None;
@@ -375,7 +406,8 @@ pub fn compile(model: &TypedModel, batch: &str) -> Compiled<RowProgram> {
     if inputs.len() != 1 {
         return refuse(format!("{} inputs", inputs.len()));
     }
-    let mut c = Compiler { model, batch, slots: vec![], steps: vec![], of: HashMap::default(), folded: HashMap::default() };
+    let mut c =
+        Compiler { model, batch, slots: vec![], steps: vec![], of: HashMap::default(), folded: HashMap::default() };
     for id in model.eval_order().map_err(|e| e.to_string())? {
         c.node(id)?;
     }
@@ -391,10 +423,17 @@ pub fn compile(model: &TypedModel, batch: &str) -> Compiled<RowProgram> {
             return refuse(format!("an output of {:?} from a value of another kind", fact.datum_type));
         }
         let dtype = dtype_of(fact.datum_type).ok_or_else(|| format!("an output of {:?}", fact.datum_type))?;
-    outputs.push(Output { slot, dtype, dims: c.dims(o)?.to_vec() });
+        outputs.push(Output { slot, dtype, dims: c.dims(o)?.to_vec() });
     }
     let n = c.slots.len();
-    Ok(RowProgram { slots: c.slots, steps: c.steps, input_dims: input_dims.to_vec(), outputs, f32s: vec![vec![]; n], i64s: vec![vec![]; n] })
+    Ok(RowProgram {
+        slots: c.slots,
+        steps: c.steps,
+        input_dims: input_dims.to_vec(),
+        outputs,
+        f32s: vec![vec![]; n],
+        i64s: vec![vec![]; n],
+    })
 }
 
 /// The element type of an output of tract's type `dt`, when a row program makes it.
@@ -428,7 +467,11 @@ mod tests {
                 state ^= state >> 17;
                 state ^= state << 5;
                 let unit = (state % 10_000) as f32 / 10_000.0;
-                if i % 97 == 13 { unit * 400.0 - 200.0 } else { unit * 16.0 }
+                if i % 97 == 13 {
+                    unit * 400.0 - 200.0
+                } else {
+                    unit * 16.0
+                }
             })
             .collect();
         Array { shape: vec![rows, width], data: TensorData::F32(data) }
@@ -488,7 +531,10 @@ mod tests {
     #[cfg(feature = "onnx")]
     #[test]
     fn fixtures_are_row_programs_or_say_why_not() {
-        let load = |f: &str| Engine::load(f, &std::fs::read(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap()).unwrap();
+        let load = |f: &str| {
+            Engine::load(f, &std::fs::read(format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap())
+                .unwrap()
+        };
         let mut ink = load("models/digits-ink/model.onnx");
         assert_eq!(ink.row_program(), Ok(()));
         for rows in [1, 70] {
@@ -511,7 +557,9 @@ mod tests {
             let v: Vec<f32> = (0..shape.iter().product()).map(f).collect();
             m.add_const(name, Tensor::from_shape(shape, &v).unwrap()).unwrap()
         };
-        let wire = |m: &mut TypedModel, name: &str, op: Box<dyn TypedOp>, inputs: &[OutletId]| m.wire_node(name, op, inputs).unwrap()[0];
+        let wire = |m: &mut TypedModel, name: &str, op: Box<dyn TypedOp>, inputs: &[OutletId]| {
+            m.wire_node(name, op, inputs).unwrap()[0]
+        };
         let w = konst(&mut m, "w", &[5, 8], &|i| (i as f32 * 0.37).sin());
         let d = wire(&mut m, "dense", Box::new(EinSum::new("mk,nk->mn".parse().unwrap(), DatumType::F32)), &[x, w]);
         let bias = konst(&mut m, "bias", &[1, 5], &|i| i as f32 * 0.1 - 0.2);
@@ -547,19 +595,33 @@ mod tests {
         let scaled = wire(&mut m, "scaled", Box::new(math::mul()), &[sm, ten]);
         let ints = wire(&mut m, "to_int", Box::new(tract_nnef::tract_core::ops::cast::cast(DatumType::I64)), &[scaled]);
         let mut outputs = vec![ls, amf, g, ints];
-        for (name, r) in [("max_r", Reducer::Max), ("min_r", Reducer::Min), ("prod_r", Reducer::Prod), ("argmax_r", Reducer::ArgMax(false))] {
+        for (name, r) in [
+            ("max_r", Reducer::Max),
+            ("min_r", Reducer::Min),
+            ("prod_r", Reducer::Prod),
+            ("argmax_r", Reducer::ArgMax(false)),
+        ] {
             outputs.push(wire(&mut m, name, Box::new(Reduce::new(tvec![1], r)), &[d]));
         }
         m.select_output_outlets(&outputs).unwrap();
         let program = compile(&m, "N");
         let mut program = program.unwrap_or_else(|why| panic!("{why}"));
-        assert_eq!(program.steps.len(), m.nodes.len() - 8, "one step per node but the source, the 6 constants and the squeeze");
+        assert_eq!(
+            program.steps.len(),
+            m.nodes.len() - 8,
+            "one step per node but the source, the 6 constants and the squeeze"
+        );
         let plan = m.clone().into_optimized().unwrap().into_runnable().unwrap();
         for rows in [1, 3, BLOCK + 1] {
             let input = inputs(rows, 8, rows as u32);
             let ours = program.run(f32s(&input), rows).unwrap();
             let x = Tensor::from_shape(&input.shape, f32s(&input)).unwrap();
-            let tract: Vec<Array> = plan.run(tvec![x.into_tvalue()]).unwrap().iter().map(|t| crate::engine::plans::from_tract(t).unwrap()).collect();
+            let tract: Vec<Array> = plan
+                .run(tvec![x.into_tvalue()])
+                .unwrap()
+                .iter()
+                .map(|t| crate::engine::plans::from_tract(t).unwrap())
+                .collect();
             same_outputs(&ours, &tract);
             // The same program read back from its rows form gives the same outputs.
             let io = |name: String| GraphIo { name, dtype: "float32".into(), shape: vec![Dim::Symbol("N".into())] };

@@ -22,24 +22,35 @@
 
 use tract_nnef::tract_core::tract_linalg::mmm::{FusedKerSpec, OutputStoreKer};
 
-
 /// Multiply-add `acc + a * b`, fused in the relaxed-SIMD build.
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-fn madd(acc: core::arch::wasm32::v128, a: core::arch::wasm32::v128, b: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+fn madd(
+    acc: core::arch::wasm32::v128,
+    a: core::arch::wasm32::v128,
+    b: core::arch::wasm32::v128,
+) -> core::arch::wasm32::v128 {
     core::arch::wasm32::f32x4_relaxed_madd(a, b, acc)
 }
 
 #[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(always)]
-fn madd(acc: core::arch::wasm32::v128, a: core::arch::wasm32::v128, b: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+fn madd(
+    acc: core::arch::wasm32::v128,
+    a: core::arch::wasm32::v128,
+    b: core::arch::wasm32::v128,
+) -> core::arch::wasm32::v128 {
     use core::arch::wasm32::*;
     f32x4_add(acc, f32x4_mul(a, b))
 }
 
 /// `acc[r][h] = op(acc[r][h], x)` for every accumulator, `x` the same for all.
 #[inline(always)]
-fn each<const MR: usize, const NV: usize>(acc: &mut [[core::arch::wasm32::v128; NV]; MR], x: core::arch::wasm32::v128, op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128) {
+fn each<const MR: usize, const NV: usize>(
+    acc: &mut [[core::arch::wasm32::v128; NV]; MR],
+    x: core::arch::wasm32::v128,
+    op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128,
+) {
     for row in acc.iter_mut() {
         for v in row.iter_mut() {
             *v = op(*v, x);
@@ -52,7 +63,11 @@ fn each<const MR: usize, const NV: usize>(acc: &mut [[core::arch::wasm32::v128; 
 /// # Safety
 /// `rows` points at `MR` readable f32.
 #[inline(always)]
-unsafe fn per_row<const MR: usize, const NV: usize>(acc: &mut [[core::arch::wasm32::v128; NV]; MR], rows: *const f32, op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128) {
+unsafe fn per_row<const MR: usize, const NV: usize>(
+    acc: &mut [[core::arch::wasm32::v128; NV]; MR],
+    rows: *const f32,
+    op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128,
+) {
     use core::arch::wasm32::*;
     for (r, row) in acc.iter_mut().enumerate() {
         // SAFETY: r < MR (the caller's contract).
@@ -68,7 +83,11 @@ unsafe fn per_row<const MR: usize, const NV: usize>(acc: &mut [[core::arch::wasm
 /// # Safety
 /// `cols` points at `NR` readable f32.
 #[inline(always)]
-unsafe fn per_col<const MR: usize, const NV: usize>(acc: &mut [[core::arch::wasm32::v128; NV]; MR], cols: *const f32, op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128) {
+unsafe fn per_col<const MR: usize, const NV: usize>(
+    acc: &mut [[core::arch::wasm32::v128; NV]; MR],
+    cols: *const f32,
+    op: impl Fn(core::arch::wasm32::v128, core::arch::wasm32::v128) -> core::arch::wasm32::v128,
+) {
     use core::arch::wasm32::*;
     // SAFETY: 4 * NV readable f32 (the caller's contract); wasm loads need no alignment.
     let c: [v128; NV] = core::array::from_fn(|h| unsafe { v128_load(cols.add(4 * h) as *const v128) });
@@ -152,7 +171,9 @@ unsafe fn kernel<const MR: usize, const NV: usize>(ops: &[FusedKerSpec<f32>]) ->
                 FusedKerSpec::ScalarMul(a) => each(&mut acc, f32x4_splat(a), |v, s| f32x4_mul(s, v)),
                 FusedKerSpec::ScalarSub(a) => each(&mut acc, f32x4_splat(a), |v, s| f32x4_sub(s, v)),
                 FusedKerSpec::ScalarSubF(a) => each(&mut acc, f32x4_splat(a), |v, s| f32x4_sub(v, s)),
-                FusedKerSpec::LeakyRelu(a) => each(&mut acc, f32x4_splat(a), |v, s| v128_bitselect(v, f32x4_mul(s, v), f32x4_gt(v, zero))),
+                FusedKerSpec::LeakyRelu(a) => {
+                    each(&mut acc, f32x4_splat(a), |v, s| v128_bitselect(v, f32x4_mul(s, v), f32x4_gt(v, zero)))
+                }
                 FusedKerSpec::PerRowMin(p) => per_row(&mut acc, p, |v, s| f32x4_min(s, v)),
                 FusedKerSpec::PerRowMax(p) => per_row(&mut acc, p, |v, s| f32x4_max(s, v)),
                 FusedKerSpec::PerRowAdd(p) => per_row(&mut acc, p, |v, s| f32x4_add(s, v)),
@@ -166,11 +187,16 @@ unsafe fn kernel<const MR: usize, const NV: usize>(ops: &[FusedKerSpec<f32>]) ->
                 FusedKerSpec::PerColSub(p) => per_col(&mut acc, p, |v, c| f32x4_sub(c, v)),
                 FusedKerSpec::PerColSubF(p) => per_col(&mut acc, p, |v, c| f32x4_sub(v, c)),
                 FusedKerSpec::QScale(shift, policy, mult) => {
-                    let scale = tract_nnef::tract_core::tract_linalg::Scaler::from_fuse_params(shift, policy, mult).scale;
+                    let scale =
+                        tract_nnef::tract_core::tract_linalg::Scaler::from_fuse_params(shift, policy, mult).scale;
                     each(&mut acc, f32x4_splat(scale), |v, s| f32x4_mul(s, v))
                 }
-                FusedKerSpec::RoundingShiftRight(shift, _) => each(&mut acc, f32x4_splat(2f32.powi(-(shift as i32))), |v, s| f32x4_mul(s, v)),
-                FusedKerSpec::ShiftLeft(shift) => each(&mut acc, f32x4_splat(2f32.powi(shift as i32)), |v, s| f32x4_mul(s, v)),
+                FusedKerSpec::RoundingShiftRight(shift, _) => {
+                    each(&mut acc, f32x4_splat(2f32.powi(-(shift as i32))), |v, s| f32x4_mul(s, v))
+                }
+                FusedKerSpec::ShiftLeft(shift) => {
+                    each(&mut acc, f32x4_splat(2f32.powi(shift as i32)), |v, s| f32x4_mul(s, v))
+                }
                 FusedKerSpec::AddUnicast(tile) => {
                     for (r, row) in acc.iter_mut().enumerate() {
                         let t: [v128; NV] = tile_row(&tile, r);
@@ -215,7 +241,9 @@ unsafe fn kernel<const MR: usize, const NV: usize>(ops: &[FusedKerSpec<f32>]) ->
 
 /// The kernel of `MR` rows and `NV` vectors (`NR = 4 * NV` columns), described for tract's
 /// registry.
-fn dyn_kernel<const MR: usize, const NV: usize, const NR: usize>(name: &str) -> Box<dyn tract_nnef::tract_core::tract_linalg::mmm::MatMatMul> {
+fn dyn_kernel<const MR: usize, const NV: usize, const NR: usize>(
+    name: &str,
+) -> Box<dyn tract_nnef::tract_core::tract_linalg::mmm::MatMatMul> {
     use tract_nnef::tract_core::tract_linalg::mmm::DynKernel;
     use tract_nnef::tract_core::tract_linalg::pack::Packing;
     let mut k = DynKernel::<MR, NR, f32>::new(name, kernel::<MR, NV>, f32::packing(MR), f32::packing(NR));
@@ -236,7 +264,10 @@ inventory::submit! { tract_nnef::tract_core::tract_linalg::mmm_routines::MmmRout
 /// matrix-vector product (n = 1: tract's `*x1` kernels), [`WIDE`] when k is at least 512 and n
 /// at least 32 (or unknown), else [`NARROW`]. Measured in Chromium and Node against each other
 /// and tract's 8x8 on bench/'s CNNs (see the module docs).
-pub fn kernel_for(dt: tract_nnef::internal::DatumType, query: &tract_nnef::tract_core::tract_linalg::mmm::Query) -> Option<&'static str> {
+pub fn kernel_for(
+    dt: tract_nnef::internal::DatumType,
+    query: &tract_nnef::tract_core::tract_linalg::mmm::Query,
+) -> Option<&'static str> {
     if dt != tract_nnef::internal::DatumType::F32 || query.n == Some(1) {
         return None;
     }

@@ -55,8 +55,11 @@ impl IndicesWithin {
     fn check<T: Copy + Into<i64>>(&self, data: &[usize], indices: &[T], indices_shape: &[usize]) -> TractResult<()> {
         match self.indexing {
             Indexing::Axis { op, axis } => {
-                let Some(&d) = data.get(axis) else { bail!("{op} {:?}: expected data with an axis {axis}, got shape {data:?}", self.node) };
-                within_axis(d as i64, axis, indices.iter().map(|&i| i.into())).map_err(|e| format_err!("{op} {:?}: {e}", self.node))?;
+                let Some(&d) = data.get(axis) else {
+                    bail!("{op} {:?}: expected data with an axis {axis}, got shape {data:?}", self.node)
+                };
+                within_axis(d as i64, axis, indices.iter().map(|&i| i.into()))
+                    .map_err(|e| format_err!("{op} {:?}: {e}", self.node))?;
             }
             Indexing::Tuples { batch_dims } => {
                 let k = indices_shape.last().copied().unwrap_or(0).max(1);
@@ -64,7 +67,11 @@ impl IndicesWithin {
                     for (j, &i) in tuple.iter().enumerate() {
                         let (i, d) = (i.into(), data.get(batch_dims + j).copied().unwrap_or(0) as i64);
                         if !(0..d).contains(&i) {
-                            bail!("GatherND {:?}: expected indices within 0..{d} (the data's size on axis {}), got {i}", self.node, batch_dims + j);
+                            bail!(
+                                "GatherND {:?}: expected indices within 0..{d} (the data's size on axis {}), got {i}",
+                                self.node,
+                                batch_dims + j
+                            );
                         }
                     }
                 }

@@ -24,7 +24,11 @@ pub struct TiledMaxPool {
 /// The larger of two values, NaN if either is.
 #[inline(always)]
 fn max_nan(a: f32, b: f32) -> f32 {
-    if a > b || a.is_nan() { a } else { b }
+    if a > b || a.is_nan() {
+        a
+    } else {
+        b
+    }
 }
 
 impl TiledMaxPool {
@@ -97,8 +101,14 @@ fn rows_2x2(r0: &[f32], r1: &[f32], out: &mut [f32]) -> usize {
         // SAFETY: x + 4 <= n, so 2 * x + 8 <= 2 * n <= r0.len(), r1.len(), and x + 4 <= out.len();
         // wasm loads and stores need no alignment.
         unsafe {
-            let lo = f32x4_max(v128_load(r0.as_ptr().add(2 * x) as *const v128), v128_load(r1.as_ptr().add(2 * x) as *const v128));
-            let hi = f32x4_max(v128_load(r0.as_ptr().add(2 * x + 4) as *const v128), v128_load(r1.as_ptr().add(2 * x + 4) as *const v128));
+            let lo = f32x4_max(
+                v128_load(r0.as_ptr().add(2 * x) as *const v128),
+                v128_load(r1.as_ptr().add(2 * x) as *const v128),
+            );
+            let hi = f32x4_max(
+                v128_load(r0.as_ptr().add(2 * x + 4) as *const v128),
+                v128_load(r1.as_ptr().add(2 * x + 4) as *const v128),
+            );
             let even = i32x4_shuffle::<0, 2, 4, 6>(lo, hi);
             let odd = i32x4_shuffle::<1, 3, 5, 7>(lo, hi);
             v128_store(out.as_mut_ptr().add(x) as *mut v128, f32x4_max(even, odd));
@@ -127,7 +137,9 @@ impl EvalOp for TiledMaxPool {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let &[n, c, h, w] = input.shape() else { bail!("TiledMaxPool expects an [N, C, H, W] input, got {:?}", input.shape()) };
+        let &[n, c, h, w] = input.shape() else {
+            bail!("TiledMaxPool expects an [N, C, H, W] input, got {:?}", input.shape())
+        };
         let [kh, kw] = self.kernel;
         let (oh, ow) = (h / kh, w / kw);
         let view = input.try_as_plain_ram()?;
@@ -163,10 +175,23 @@ mod tests {
     use tract_nnef::tract_core::ops::cnn::{MaxPool, PaddingSpec, PoolSpec};
 
     /// A model of one MaxPool, optimized, with and without the specialization.
-    fn pools(shape: [usize; 4], kernel: [usize; 2], strides: [usize; 2], padding: PaddingSpec) -> TractResult<(TypedModel, TypedModel, usize)> {
+    fn pools(
+        shape: [usize; 4],
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        padding: PaddingSpec,
+    ) -> TractResult<(TypedModel, TypedModel, usize)> {
         let mut model = TypedModel::default();
         let source = model.add_source("x", f32::fact(shape))?;
-        let spec = PoolSpec::new(DataFormat::NCHW, kernel[..].into(), padding, None, Some(strides[..].into()), shape[1], shape[1]);
+        let spec = PoolSpec::new(
+            DataFormat::NCHW,
+            kernel[..].into(),
+            padding,
+            None,
+            Some(strides[..].into()),
+            shape[1],
+            shape[1],
+        );
         let out = model.wire_node("pool", MaxPool { pool_spec: spec, with_index_outputs: None }, &[source])?;
         model.select_output_outlets(&out)?;
         let reference = model.into_optimized()?;

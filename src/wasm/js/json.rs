@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::preprocess::RowName;
 
 pub fn to_value<T: Serialize>(v: &T) -> Result<Value, Error> {
-    serde_json::to_value(v).map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result: {e}") })
+    serde_json::to_value(v)
+        .map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result: {e}") })
 }
 
 pub fn field(options: &Value, key: &str) -> Result<Option<Value>, Error> {

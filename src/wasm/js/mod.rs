@@ -39,7 +39,11 @@ pub const MAX_NAME_UNITS: usize = 1 << 10;
 /// The error for a value whose reading threw `thrown` in JavaScript.
 #[cfg(target_family = "wasm")]
 pub fn unreadable(what: String, thrown: &wasm_bindgen::JsValue) -> Error {
-    Error::bad_input(format!("{what} could not be read"), "a value that can be read without an exception", format!("an exception: {}", web::thrown(thrown)))
+    Error::bad_input(
+        format!("{what} could not be read"),
+        "a value that can be read without an exception",
+        format!("an exception: {}", web::thrown(thrown)),
+    )
 }
 
 /// The error for a value too large to copy into wasm memory.
@@ -52,8 +56,14 @@ pub fn too_large(what: &dyn std::fmt::Display, values: usize) -> Error {
 pub fn string_arg(value: &Value, what: &str, expected: &str, max_units: usize) -> Result<String, Error> {
     match string_units(value) {
         None => Err(Error::bad_input(format!("{what} is not a string"), expected, describe(value))),
-        Some(n) if n > max_units => Err(Error::bad_input(format!("{what} is too long"), format!("{expected} of at most {max_units} characters"), format!("{n} characters"))),
-        Some(_) => string(value).ok_or_else(|| Error::bad_input(format!("{what} is not a string"), expected, describe(value))),
+        Some(n) if n > max_units => Err(Error::bad_input(
+            format!("{what} is too long"),
+            format!("{expected} of at most {max_units} characters"),
+            format!("{n} characters"),
+        )),
+        Some(_) => {
+            string(value).ok_or_else(|| Error::bad_input(format!("{what} is not a string"), expected, describe(value)))
+        }
     }
 }
 
@@ -121,7 +131,11 @@ pub fn read_rows(value: &Value, width: usize, max_rows: usize) -> Result<Vec<f32
         read_row(&item, RowName::Row(i), &mut out)?;
         let got = out.len() - start;
         if got != width {
-            return Err(Error::bad_input(format!("rows[{i}] has the wrong length"), format!("{width} raw features"), format!("{got} values")));
+            return Err(Error::bad_input(
+                format!("rows[{i}] has the wrong length"),
+                format!("{width} raw features"),
+                format!("{got} values"),
+            ));
         }
     }
     Ok(out)
@@ -130,7 +144,11 @@ pub fn read_rows(value: &Value, width: usize, max_rows: usize) -> Result<Vec<f32
 /// Checks that `options` is an options object (or absent).
 pub fn check_options(options: Option<&Value>, what: &str) -> Result<(), Error> {
     match options {
-        Some(o) if !is_options_object(o, what)? => Err(Error::bad_input(format!("{what} options are not an object"), "an object such as { chunkSize: 256 }", describe(o))),
+        Some(o) if !is_options_object(o, what)? => Err(Error::bad_input(
+            format!("{what} options are not an object"),
+            "an object such as { chunkSize: 256 }",
+            describe(o),
+        )),
         _ => Ok(()),
     }
 }
@@ -148,16 +166,29 @@ pub fn whole_option(options: Option<&Value>, key: &str, default: usize, max: usi
     let Some(v) = option(options, key)? else { return Ok(default) };
     match number(&v) {
         Some(x) if x.fract() == 0.0 && x >= 1.0 && x <= max as f64 => Ok(x as usize),
-        _ => Err(Error::bad_input(format!("{key} is out of range"), format!("a whole number from 1 to {max}"), describe(&v))),
+        _ => Err(Error::bad_input(
+            format!("{key} is out of range"),
+            format!("a whole number from 1 to {max}"),
+            describe(&v),
+        )),
     }
 }
 
 /// A positive number option, or `default` when absent.
-pub fn number_option(options: Option<&Value>, key: &str, default: Option<f64>, range: (f64, f64)) -> Result<Option<f64>, Error> {
+pub fn number_option(
+    options: Option<&Value>,
+    key: &str,
+    default: Option<f64>,
+    range: (f64, f64),
+) -> Result<Option<f64>, Error> {
     let Some(v) = option(options, key)? else { return Ok(default) };
     match number(&v) {
         Some(x) if x.is_finite() && x >= range.0 && x <= range.1 => Ok(Some(x)),
-        _ => Err(Error::bad_input(format!("{key} is out of range"), format!("a number from {} to {}", range.0, range.1), describe(&v))),
+        _ => Err(Error::bad_input(
+            format!("{key} is out of range"),
+            format!("a number from {} to {}", range.0, range.1),
+            describe(&v),
+        )),
     }
 }
 
@@ -193,7 +224,11 @@ pub fn label_column_option(options: Option<&Value>) -> Result<Option<crate::serv
     }
     match number(&v) {
         Some(x) if x.fract() == 0.0 && x >= 0.0 && x < MAX_COLUMNS as f64 => Ok(Some(LabelColumn::Index(x as usize))),
-        _ => Err(Error::bad_input("labelColumn is not a column", format!("a header name or a 0-based column index below {MAX_COLUMNS}"), describe(&v))),
+        _ => Err(Error::bad_input(
+            "labelColumn is not a column",
+            format!("a header name or a 0-based column index below {MAX_COLUMNS}"),
+            describe(&v),
+        )),
     }
 }
 
@@ -251,7 +286,9 @@ pub enum PredictionJs<'a> {
 impl<'a> PredictionJs<'a> {
     pub fn new(p: &'a Prediction, latency_ms: Option<f64>) -> Self {
         match p {
-            Prediction::Class { label, index, scores } => PredictionJs::Class { label, index: *index, scores: F32s(scores), latency_ms },
+            Prediction::Class { label, index, scores } => {
+                PredictionJs::Class { label, index: *index, scores: F32s(scores), latency_ms }
+            }
             Prediction::Values { values } => PredictionJs::Values { values: F32s(values), latency_ms },
         }
     }

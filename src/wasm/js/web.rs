@@ -129,8 +129,10 @@ pub fn get(target: &JsValue, key: &JsValue, what: impl FnOnce() -> String) -> Re
 /// Serializes a result for JavaScript: plain objects (not Maps), typed arrays where the result
 /// types say so (see [`super::F32s`]).
 pub fn to_value<T: Serialize>(v: &T) -> Result<Value, Error> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Inference { model: "(boundary)".into(), detail: format!("converting the result for JavaScript: {e}") })
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| Error::Inference {
+        model: "(boundary)".into(),
+        detail: format!("converting the result for JavaScript: {e}"),
+    })
 }
 
 /// The property `key` of an options object, unless it is missing, `undefined` or `null`.
@@ -201,7 +203,11 @@ pub fn array_len(v: &Value, what: &dyn std::fmt::Display) -> Result<Option<usize
     // An array's length is a whole number below 2^32 (a Proxy may say otherwise).
     match len.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n < 4_294_967_296.0 => Ok(Some(n as usize)),
-        _ => Err(Error::bad_input(format!("{what} has no length"), "an array with a whole-number length", describe(&len))),
+        _ => Err(Error::bad_input(
+            format!("{what} has no length"),
+            "an array with a whole-number length",
+            describe(&len),
+        )),
     }
 }
 
@@ -229,7 +235,11 @@ fn reserve<T>(out: &mut Vec<T>, more: usize, what: &dyn std::fmt::Display) -> Re
 pub fn typed_array(v: &Value, row: RowName, out: &mut Vec<f32>, max: usize) -> Option<Result<(), Error>> {
     use js_sys::{BigInt64Array, BigUint64Array, DataView, Int32Array, Uint32Array};
     // An internal-slot check: true for real typed arrays and DataViews only (not for a Proxy).
-    if !js_sys::ArrayBuffer::is_view(v) || v.is_instance_of::<DataView>() || v.is_instance_of::<BigInt64Array>() || v.is_instance_of::<BigUint64Array>() {
+    if !js_sys::ArrayBuffer::is_view(v)
+        || v.is_instance_of::<DataView>()
+        || v.is_instance_of::<BigInt64Array>()
+        || v.is_instance_of::<BigUint64Array>()
+    {
         return None;
     }
     Some((|| {
@@ -263,7 +273,13 @@ fn view_len(v: &Value, row: &dyn std::fmt::Display) -> Result<usize, Error> {
     let len = get(v, &JsValue::from_str("length"), || format!("{row}.length"))?;
     let len = match len.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
-        _ => return Err(Error::bad_input(format!("{row} has no length"), "a typed array with a whole-number length", describe(&len))),
+        _ => {
+            return Err(Error::bad_input(
+                format!("{row} has no length"),
+                "a typed array with a whole-number length",
+                describe(&len),
+            ))
+        }
     };
     if len == 0 && is_detached(v).unwrap_or(false) {
         return Err(detached(row, v));
@@ -275,7 +291,10 @@ fn detached(what: &dyn std::fmt::Display, v: &Value) -> Error {
     Error::bad_input(
         format!("{what} is detached"),
         format!("{A_ROW} (or bytes) whose buffer is still usable"),
-        format!("{} whose buffer was transferred (detached; e.g. posted to a Worker with a transfer list)", constructor_name(v)),
+        format!(
+            "{} whose buffer was transferred (detached; e.g. posted to a Worker with a transfer list)",
+            constructor_name(v)
+        ),
     )
 }
 
@@ -311,7 +330,13 @@ fn uint8_array() -> js_sys::Function {
 pub fn constructor_name(v: &JsValue) -> String {
     use js_sys::Reflect;
     Reflect::get(v, &JsValue::from_str("constructor"))
-        .and_then(|c| if c.is_object() || c.is_function() { Reflect::get(&c, &JsValue::from_str("name")) } else { Ok(JsValue::UNDEFINED) })
+        .and_then(|c| {
+            if c.is_object() || c.is_function() {
+                Reflect::get(&c, &JsValue::from_str("name"))
+            } else {
+                Ok(JsValue::UNDEFINED)
+            }
+        })
         .ok()
         .and_then(|n| n.as_string())
         .unwrap_or_else(|| "Object".into())
