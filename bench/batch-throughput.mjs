@@ -10,7 +10,11 @@ const rounds = Number(roundsArg);
 initSync({ module: readFileSync(new URL('../pkg/edgeserve_bg.wasm', import.meta.url)) });
 const model = Model.load(name);
 const csv = readFileSync(new URL('../www/data/digits-test.csv', import.meta.url), 'utf8');
-const rows = csv.trim().split('\n').slice(1).map((l) => Float32Array.from(l.split(',').slice(0, 64).map(Number)));
+const rows = csv
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map(l => Float32Array.from(l.split(',').slice(0, 64).map(Number)));
 const copies = 8; // 3,600 rows per round
 const all = Array.from({ length: copies }, () => rows).flat();
 const flat = new Float32Array(all.length * 64);
@@ -27,18 +31,21 @@ async function batch(chunkSize) {
   return all.length / ((performance.now() - t) / 1e3);
 }
 
-await loop(); await batch(256); // warm-up
+await loop();
+await batch(256); // warm-up
 const results = { loop: [], batch32: [], batch256: [] };
 for (let i = 0; i < rounds; i++) {
   results.loop.push(await loop());
   results.batch32.push(await batch(32));
   results.batch256.push(await batch(256));
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const loopRate = median(results.loop);
 console.log(`edgeserve ${name}, Node ${process.version}, ${all.length} rows per round, median of ${rounds} rounds`);
 console.log(`  predict() loop        ${Math.round(loopRate).toString().padStart(8)} rows/s`);
 for (const key of ['batch32', 'batch256']) {
   const rate = median(results[key]);
-  console.log(`  predictBatch chunk ${key.slice(5).padEnd(4)} ${Math.round(rate).toString().padStart(8)} rows/s  (${(rate / loopRate).toFixed(2)}x the loop)`);
+  console.log(
+    `  predictBatch chunk ${key.slice(5).padEnd(4)} ${Math.round(rate).toString().padStart(8)} rows/s  (${(rate / loopRate).toFixed(2)}x the loop)`,
+  );
 }

@@ -12,24 +12,36 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../scripts/serve.mjs';
 
-const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
 const smoke = process.argv.includes('--smoke');
 const root = fileURLToPath(new URL('../', import.meta.url));
 const out = arg('--out', `${root}bench/results/${smoke ? 'chromium-smoke' : 'chromium'}.json`);
 const index = JSON.parse(readFileSync(`${root}target/bench-models/index.json`, 'utf8'));
-const models = arg('--models', null)?.split(',') ?? index.models.map((m) => m.name ?? m).filter((n) => !smoke || ['digits-accurate', 'cnn-small'].includes(n));
+const models =
+  arg('--models', null)?.split(',') ??
+  index.models.map(m => m.name ?? m).filter(n => !smoke || ['digits-accurate', 'cnn-small'].includes(n));
 
 const server = await serve(root, 0);
 const base = `http://127.0.0.1:${server.address().port}/bench/page.html`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 const problems = [];
-const watch = (page) => {
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+const watch = page => {
+  page.on('pageerror', e => problems.push(e.message));
+  page.on('console', m => m.type() === 'error' && problems.push(m.text()));
 };
 
 try {
@@ -40,7 +52,7 @@ try {
     watch(page);
     await page.goto(`${base}?threads=${threads}`);
     await page.waitForFunction(() => document.body.dataset.ready === '1');
-    info = await page.evaluate((o) => window.bench(o), { models, smoke });
+    info = await page.evaluate(o => window.bench(o), { models, smoke });
     for (const [name, r] of Object.entries(info.results)) {
       measured[name] ??= {};
       for (const [runtime, figures] of Object.entries(r)) {
@@ -62,7 +74,9 @@ try {
         watch(page);
         const embedded = which === 'edgeserve' && existsSync(`${root}models/${name}/manifest.json`);
         await page.goto(`${base}?cold=${which}&model=${name}${embedded ? '&embedded=1' : ''}`);
-        await page.waitForFunction(() => document.body.dataset.done === '1' || document.body.dataset.error, null, { timeout: 120_000 });
+        await page.waitForFunction(() => document.body.dataset.done === '1' || document.body.dataset.error, null, {
+          timeout: 120_000,
+        });
         const d = await page.evaluate(() => ({ ...document.body.dataset }));
         if (d.error) throw new Error(`cold start of ${which} on ${name}: ${d.error}`);
         runs[which].push({ firstMs: Number(d.firstMs), wasmMemoryBytes: Number(d.wasmMemoryBytes), from: d.from });
@@ -70,7 +84,7 @@ try {
       }
     }
     for (const [which, list] of Object.entries(runs)) {
-      const sorted = list.map((x) => x.firstMs).sort((a, b) => a - b);
+      const sorted = list.map(x => x.firstMs).sort((a, b) => a - b);
       Object.assign(measured[name][which], {
         coldStartMs: sorted[sorted.length >> 1],
         coldStartRuns: sorted,
@@ -80,10 +94,19 @@ try {
     }
     const e = measured[name].edgeserve;
     const o = measured[name]['onnxruntime-web'];
-    console.log(`${name}: p50 ${e.latencyMs.p50.toFixed(4)} vs ${o.latencyMs.p50.toFixed(4)} ms, p99 ${e.latencyMs.p99.toFixed(4)} vs ${o.latencyMs.p99.toFixed(4)} ms, cold ${e.coldStartMs.toFixed(1)} vs ${o.coldStartMs.toFixed(1)} ms`);
+    console.log(
+      `${name}: p50 ${e.latencyMs.p50.toFixed(4)} vs ${o.latencyMs.p50.toFixed(4)} ms, p99 ${e.latencyMs.p99.toFixed(4)} vs ${o.latencyMs.p99.toFixed(4)} ms, cold ${e.coldStartMs.toFixed(1)} vs ${o.coldStartMs.toFixed(1)} ms`,
+    );
   }
   if (problems.length) throw new Error(`page errors: ${problems.join('; ')}`);
-  const environment = { runtime: info.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? info.userAgent, edgeserveBuild: info.build, crossOriginIsolated: info.crossOriginIsolated, clockStepMs: info.clockStepMs, threads: smoke ? [1] : [1, 2], smoke };
+  const environment = {
+    runtime: info.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0] ?? info.userAgent,
+    edgeserveBuild: info.build,
+    crossOriginIsolated: info.crossOriginIsolated,
+    clockStepMs: info.clockStepMs,
+    threads: smoke ? [1] : [1, 2],
+    smoke,
+  };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ environment, models: measured }, null, 1)}\n`);
   console.log(`wrote ${out}`);

@@ -11,7 +11,10 @@ const [which, dir, embedded] = process.argv.slice(2);
 const watch = watchWasmMemory();
 const meta = JSON.parse(readFileSync(`${dir}/meta.json`, 'utf8'));
 const TYPES = { float32: Float32Array, int64: BigInt64Array };
-const inputs = meta.inputs.map((i) => { const b = readFileSync(`${dir}/${i.file}`); return new TYPES[i.dtype](b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); });
+const inputs = meta.inputs.map(i => {
+  const b = readFileSync(`${dir}/${i.file}`);
+  return new TYPES[i.dtype](b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+});
 const one = batchOf(meta, inputs, 1);
 let run;
 if (which === 'edgeserve') {

@@ -10,7 +10,7 @@
 /** `make(batch)`, made once per batch object and kept. */
 function perBatch(make) {
   const made = new WeakMap();
-  return (batch) => {
+  return batch => {
     let args = made.get(batch);
     if (!args) made.set(batch, (args = make(batch)));
     return args;
@@ -22,10 +22,11 @@ function perBatch(make) {
  * a shared one). Call before a runtime is loaded. */
 export function watchWasmMemory() {
   const memories = new Set();
-  const note = (obj) => {
+  const note = obj => {
     for (const v of Object.values(obj ?? {})) {
       if (v instanceof WebAssembly.Memory) memories.add(v);
-      else if (v && typeof v === 'object' && !(v instanceof WebAssembly.Module)) for (const w of Object.values(v)) if (w instanceof WebAssembly.Memory) memories.add(w);
+      else if (v && typeof v === 'object' && !(v instanceof WebAssembly.Module))
+        for (const w of Object.values(v)) if (w instanceof WebAssembly.Memory) memories.add(w);
     }
   };
   const { instantiate, instantiateStreaming } = WebAssembly;
@@ -55,7 +56,7 @@ export function watchWasmMemory() {
   return {
     /** The memories made since the last take(): the ones a runtime just created. */
     take() {
-      const fresh = [...memories].filter((m) => !seen.has(m));
+      const fresh = [...memories].filter(m => !seen.has(m));
       seen = new Set(memories);
       return { bytes: () => fresh.reduce((n, m) => n + m.buffer.byteLength, 0) };
     },
@@ -63,7 +64,7 @@ export function watchWasmMemory() {
 }
 
 /** run()'s arguments for a batch: the inputs and their shapes. */
-const edgeserveArgs = perBatch((batch) => [
+const edgeserveArgs = perBatch(batch => [
   Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.data])),
   { shapes: Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, t.shape])) },
 ]);
@@ -73,9 +74,9 @@ const edgeserveArgs = perBatch((batch) => [
 export function edgeserveRuntime(edgeserve) {
   return {
     name: 'edgeserve',
-    load: (bytes) => edgeserve.Model.fromBytes(bytes),
+    load: bytes => edgeserve.Model.fromBytes(bytes),
     run: (model, batch) => model.run(...edgeserveArgs(batch)),
-    free: (model) => model.free(),
+    free: model => model.free(),
   };
 }
 
@@ -85,8 +86,8 @@ export function edgeservePredictRuntime(edgeserve, name, raw) {
   return {
     name: 'edgeserve predict()',
     load: async () => edgeserve.Model.load(name),
-    run: (model) => model.predict(raw),
-    free: (model) => model.free(),
+    run: model => model.predict(raw),
+    free: model => model.free(),
   };
 }
 
@@ -101,8 +102,8 @@ export function edgeserveTractRuntime(edgeserve, bytes, batch) {
       model.useEngine('tract');
       return model;
     },
-    run: (model) => plain.run(model, batch),
-    free: (model) => model.free(),
+    run: model => plain.run(model, batch),
+    free: model => model.free(),
   };
 }
 
@@ -110,16 +111,24 @@ export function edgeserveTractRuntime(edgeserve, bytes, batch) {
 export function ortRuntime(ort, threads) {
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
-  const feeds = perBatch((batch) => Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.shape)])));
+  const feeds = perBatch(batch =>
+    Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.shape)])),
+  );
   return {
     name: threads === 1 ? 'onnxruntime-web' : `onnxruntime-web (${threads} threads)`,
-    load: (bytes) => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
+    load: bytes => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
     run: (session, batch) => session.run(feeds(batch)),
-    free: (session) => session.release(),
+    free: session => session.release(),
   };
 }
 
-const TYPES = { float32: Float32Array, int64: BigInt64Array, int32: Int32Array, uint8: Uint8Array, float64: Float64Array };
+const TYPES = {
+  float32: Float32Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  float64: Float64Array,
+};
 
 /** A batch of `n` copies of the model's recorded batch-1 input. */
 export function batchOf(meta, inputs, n) {
@@ -140,7 +149,13 @@ export function percentile(sorted, p) {
 
 function summary(samples) {
   const s = Float64Array.from(samples).sort();
-  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+  };
 }
 
 /**
@@ -157,15 +172,38 @@ function summary(samples) {
 export async function latency(subjects, { runs, warmup, rounds = 10, clockStepMs = 0 }) {
   for (const s of subjects) for (let i = 0; i < warmup; i++) await s.call();
   const perRound = Math.ceil(runs / rounds);
-  const stats = (await alternate(subjects, rounds, () => perRound, () => 1)).map(summary);
-  const coarse = stats.map((st) => clockStepMs > 0 && st.p50 < 20 * clockStepMs);
+  const stats = (
+    await alternate(
+      subjects,
+      rounds,
+      () => perRound,
+      () => 1,
+    )
+  ).map(summary);
+  const coarse = stats.map(st => clockStepMs > 0 && st.p50 < 20 * clockStepMs);
   if (!coarse.some(Boolean)) return stats;
   // Calls per block: 20 clock steps at the per-call median (at least one step): the block's
   // time is then known within 5%.
-  const size = stats.map((st) => Math.min(1000, Math.max(2, Math.ceil((20 * clockStepMs) / Math.max(st.p50, clockStepMs)))));
+  const size = stats.map(st =>
+    Math.min(1000, Math.max(2, Math.ceil((20 * clockStepMs) / Math.max(st.p50, clockStepMs)))),
+  );
   const perRoundBlocks = Math.max(1, Math.ceil(perRound / 10));
-  const blocks = await alternate(subjects, rounds, (k) => (coarse[k] ? perRoundBlocks : 0), (k) => size[k]);
-  return stats.map((st, k) => (coarse[k] ? { ...st, p50: percentile(Float64Array.from(blocks[k]).sort(), 50), p50PerCall: st.p50, p50Blocks: { n: blocks[k].length, calls: size[k] } } : st));
+  const blocks = await alternate(
+    subjects,
+    rounds,
+    k => (coarse[k] ? perRoundBlocks : 0),
+    k => size[k],
+  );
+  return stats.map((st, k) =>
+    coarse[k]
+      ? {
+          ...st,
+          p50: percentile(Float64Array.from(blocks[k]).sort(), 50),
+          p50PerCall: st.p50,
+          p50Blocks: { n: blocks[k].length, calls: size[k] },
+        }
+      : st,
+  );
 }
 
 /** `rounds` rounds of A, B, A, B, ...: each round, subject k gives `samples(k)` samples, each
@@ -189,15 +227,22 @@ async function alternate(subjects, rounds, samples, calls) {
  * median round counts. */
 export async function throughput(subjects, rows, { rounds = 3 }) {
   for (const s of subjects) await s.call(); // warm-up (plans for this batch size)
-  const times = await alternate(subjects, rounds, () => 1, () => 1);
-  return times.map((v) => Float64Array.from(v, (ms) => rows / (ms / 1e3)).sort()[v.length >> 1]);
+  const times = await alternate(
+    subjects,
+    rounds,
+    () => 1,
+    () => 1,
+  );
+  return times.map(v => Float64Array.from(v, ms => rows / (ms / 1e3)).sort()[v.length >> 1]);
 }
 
 /** How many runs and which batch sizes a model gets, from its size (multiply-adds per row). */
 export function plan(meta, smoke) {
   const big = meta.flops > 1e8;
   if (smoke) return { runs: 50, warmup: 5, batches: [1, 8], rounds: 1 };
-  return big ? { runs: 60, warmup: 5, batches: [1, 8], rounds: 3 } : { runs: 2000, warmup: 200, batches: [1, 32, 256], rounds: 5 };
+  return big
+    ? { runs: 60, warmup: 5, batches: [1, 8], rounds: 3 }
+    : { runs: 2000, warmup: 200, batches: [1, 32, 256], rounds: 5 };
 }
 
 /** Measures every runtime on one model: latency at batch 1 and throughput per batch size. */
@@ -208,17 +253,31 @@ export async function measureModel({ runtimes, bytes, meta, inputs, smoke, extra
   const one = batchOf(meta, inputs, 1);
   const subjects = runtimes.map((rt, i) => ({ call: () => rt.run(sessions[i], one) }));
   for (const e of extra) subjects.push({ call: () => e.runtime.run(e.session) });
-  const lat = await latency(subjects, { runs: p.runs, warmup: p.warmup, rounds: Math.max(1, p.rounds * 2), clockStepMs });
+  const lat = await latency(subjects, {
+    runs: p.runs,
+    warmup: p.warmup,
+    rounds: Math.max(1, p.rounds * 2),
+    clockStepMs,
+  });
   const rows = {};
   for (const n of p.batches) {
     const b = batchOf(meta, inputs, n);
-    rows[n] = await throughput(runtimes.map((rt, i) => ({ call: () => rt.run(sessions[i], b) })), n, { rounds: p.rounds });
+    rows[n] = await throughput(
+      runtimes.map((rt, i) => ({ call: () => rt.run(sessions[i], b) })),
+      n,
+      { rounds: p.rounds },
+    );
   }
   const result = {};
   runtimes.forEach((rt, i) => {
-    result[rt.name] = { latencyMs: lat[i], rowsPerSecond: Object.fromEntries(Object.entries(rows).map(([n, r]) => [n, r[i]])) };
+    result[rt.name] = {
+      latencyMs: lat[i],
+      rowsPerSecond: Object.fromEntries(Object.entries(rows).map(([n, r]) => [n, r[i]])),
+    };
   });
-  extra.forEach((e, j) => { result[e.runtime.name] = { latencyMs: lat[runtimes.length + j] }; });
+  extra.forEach((e, j) => {
+    result[e.runtime.name] = { latencyMs: lat[runtimes.length + j] };
+  });
   runtimes.forEach((rt, i) => rt.free(sessions[i]));
   return result;
 }

@@ -5,7 +5,15 @@
 //    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. With
 //    &embedded=1 (the digits models), edgeserve is the lean build (pkg/lean/) and loads the
 //    package from its own wasm; otherwise the full build loads model.onnx.
-import { batchOf, edgeserveRuntime, edgeservePredictRuntime, edgeserveTractRuntime, measureModel, ortRuntime, watchWasmMemory } from './measure.mjs';
+import {
+  batchOf,
+  edgeserveRuntime,
+  edgeservePredictRuntime,
+  edgeserveTractRuntime,
+  measureModel,
+  ortRuntime,
+  watchWasmMemory,
+} from './measure.mjs';
 
 const watch = watchWasmMemory();
 const params = new URLSearchParams(location.search);
@@ -21,7 +29,9 @@ async function get(url, as) {
 
 async function model(name) {
   const meta = await get(`${MODELS}/${name}/meta.json`, 'json');
-  const inputs = await Promise.all(meta.inputs.map(async (i) => new TYPES[i.dtype]((await get(`${MODELS}/${name}/${i.file}`)).buffer)));
+  const inputs = await Promise.all(
+    meta.inputs.map(async i => new TYPES[i.dtype]((await get(`${MODELS}/${name}/${i.file}`)).buffer)),
+  );
   return { meta, inputs };
 }
 
@@ -30,7 +40,11 @@ async function model(name) {
 async function loadEdgeserve(lean = false) {
   const dir = lean ? '../pkg/lean/' : '../pkg/';
   const edgeserve = await import(`${dir}index.js`);
-  await edgeserve.default(params.get('wasm') === 'simd128' ? { module_or_path: new URL(`${dir}edgeserve_bg.wasm`, import.meta.url) } : undefined);
+  await edgeserve.default(
+    params.get('wasm') === 'simd128'
+      ? { module_or_path: new URL(`${dir}edgeserve_bg.wasm`, import.meta.url) }
+      : undefined,
+  );
   return edgeserve;
 }
 
@@ -72,7 +86,12 @@ async function cold() {
   await run();
   const firstMs = performance.now();
   for (let i = 0; i < 100; i++) await run();
-  Object.assign(document.body.dataset, { from, firstMs: String(firstMs), wasmMemoryBytes: String(watch.take().bytes()), done: '1' });
+  Object.assign(document.body.dataset, {
+    from,
+    firstMs: String(firstMs),
+    wasmMemoryBytes: String(watch.take().bytes()),
+    done: '1',
+  });
 }
 
 window.bench = async ({ models, smoke }) => {
@@ -80,7 +99,8 @@ window.bench = async ({ models, smoke }) => {
   const edgeserve = await loadEdgeserve();
   const runtimes = [edgeserveRuntime(edgeserve), await loadOrt(threads)];
   // Where init() chose the relaxed-SIMD build, the +simd128 one runs beside it (1-thread page).
-  if (edgeserve.relaxedSimd && threads === 1 && !smoke) runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
+  if (edgeserve.relaxedSimd && threads === 1 && !smoke)
+    runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
   const results = {};
   const step = clockStep();
   for (const name of models) {
@@ -95,9 +115,15 @@ window.bench = async ({ models, smoke }) => {
       extra.push({ runtime: tract, session: await tract.load() });
     }
     results[name] = await measureModel({ runtimes, bytes, meta, inputs, smoke, extra, clockStepMs: step });
-    extra.forEach((e) => e.runtime.free(e.session));
+    extra.forEach(e => e.runtime.free(e.session));
   }
-  return { results, build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128', crossOriginIsolated, userAgent: navigator.userAgent, clockStepMs: step };
+  return {
+    results,
+    build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128',
+    crossOriginIsolated,
+    userAgent: navigator.userAgent,
+    clockStepMs: step,
+  };
 };
 
 /** The smallest step of performance.now() seen (5 us when cross-origin isolated). */
@@ -112,5 +138,8 @@ function clockStep() {
   return step;
 }
 
-if (params.get('cold')) cold().catch((e) => { document.body.dataset.error = e.message; });
+if (params.get('cold'))
+  cold().catch(e => {
+    document.body.dataset.error = e.message;
+  });
 else document.body.dataset.ready = '1';

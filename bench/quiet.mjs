@@ -12,7 +12,9 @@ if (!part || part.startsWith('--')) {
   console.error('usage: node bench/quiet.mjs <part> [--reset] [--smoke]');
   process.exit(2);
 }
-const out = fileURLToPath(new URL(`results/quiet${process.argv.includes('--smoke') ? '-smoke' : ''}.json`, import.meta.url));
+const out = fileURLToPath(
+  new URL(`results/quiet${process.argv.includes('--smoke') ? '-smoke' : ''}.json`, import.meta.url),
+);
 
 /** [busy, total] jiffies of all CPUs, or null where there is no /proc/stat. */
 function jiffies() {
@@ -24,10 +26,12 @@ function jiffies() {
 }
 
 const before = jiffies();
-await new Promise((resolve) => setTimeout(resolve, 1000));
+await new Promise(resolve => setTimeout(resolve, 1000));
 const after = jiffies();
 const busy = before && after && after[1] > before[1] ? (after[0] - before[0]) / (after[1] - before[1]) : null;
 const record = !process.argv.includes('--reset') && existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 record[part] = busy;
 writeFileSync(out, `${JSON.stringify(record, null, 1)}\n`);
-console.log(`before ${part}: CPUs ${busy === null ? '(no /proc/stat)' : `${(busy * 100).toFixed(1)}%`} busy with other work`);
+console.log(
+  `before ${part}: CPUs ${busy === null ? '(no /proc/stat)' : `${(busy * 100).toFixed(1)}%`} busy with other work`,
+);

@@ -35,14 +35,25 @@ window.measureReal = async (dir, ids) => {
     const result = {};
     try {
       const e = await measureEdgeserve(edgeserve.Model, bytes, inputs, shapes);
-      Object.assign(result, { status: 'ran', load_ms: e.load_ms, first_ms: e.first_ms, p50_ms: e.p50_ms, runs: e.runs });
+      Object.assign(result, {
+        status: 'ran',
+        load_ms: e.load_ms,
+        first_ms: e.first_ms,
+        p50_ms: e.p50_ms,
+        runs: e.runs,
+      });
       e.session.free();
     } catch (err) {
       Object.assign(result, { status: 'error', error: describe(err) });
     }
     try {
       const o = await measureOrt(ort, bytes, c, inputs);
-      Object.assign(result, { ort_load_ms: o.load_ms, ort_first_ms: o.first_ms, ort_p50_ms: o.p50_ms, ort_runs: o.runs });
+      Object.assign(result, {
+        ort_load_ms: o.load_ms,
+        ort_first_ms: o.first_ms,
+        ort_p50_ms: o.p50_ms,
+        ort_runs: o.runs,
+      });
       await o.session.release();
     } catch (err) {
       result.ort_error = describe(err);

@@ -19,7 +19,9 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 40;
 const texts = join(root, process.env.EDGESERVE_TEXT_MODELS ?? 'target/models-text');
 const layout = join(root, 'target/bench-text/models');
-const transformers = JSON.parse(readFileSync(join(root, 'bench/text/node_modules/@huggingface/transformers/package.json'), 'utf8')).version;
+const transformers = JSON.parse(
+  readFileSync(join(root, 'bench/text/node_modules/@huggingface/transformers/package.json'), 'utf8'),
+).version;
 
 // The same files for both, laid out as Transformers.js looks for them (onnx/model.onnx, config,
 // tokenizer config) with edgeserve's manifest beside them.
@@ -30,11 +32,32 @@ for (const name of ['minilm-int8', 'minilm']) {
   copyFileSync(join(texts, name, 'tokenizer.json'), join(dir, 'tokenizer.json'));
   copyFileSync(join(texts, name, 'manifest.json'), join(dir, 'edgeserve.json'));
   const max = JSON.parse(readFileSync(join(texts, name, 'manifest.json'), 'utf8')).preprocessing.maxLength;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'], hidden_size: 384, num_attention_heads: 12, num_hidden_layers: 6, vocab_size: 30522, max_position_embeddings: 512 }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({
-    tokenizer_class: 'BertTokenizer', do_lower_case: true, model_max_length: max, clean_up_tokenization_spaces: true,
-    pad_token: '[PAD]', unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]',
-  }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      model_type: 'bert',
+      architectures: ['BertModel'],
+      hidden_size: 384,
+      num_attention_heads: 12,
+      num_hidden_layers: 6,
+      vocab_size: 30522,
+      max_position_embeddings: 512,
+    }),
+  );
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({
+      tokenizer_class: 'BertTokenizer',
+      do_lower_case: true,
+      model_max_length: max,
+      clean_up_tokenization_spaces: true,
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      mask_token: '[MASK]',
+    }),
+  );
 }
 
 const sentences = JSON.parse(readFileSync(join(root, 'www/data/sentences.json'), 'utf8'));
@@ -49,12 +72,20 @@ const server = await serve(root, 0);
 const url = `http://127.0.0.1:${server.address().port}/bench/text-page.html`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 const problems = [];
-const watch = (page) => {
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+const watch = page => {
+  page.on('pageerror', e => problems.push(e.message));
+  page.on('console', m => m.type() === 'error' && problems.push(m.text()));
 };
 const results = { transformers, chromium: browser.version(), models: {}, cold: {} };
 try {
@@ -65,8 +96,9 @@ try {
   await page.waitForFunction(() => document.body.dataset.ready === '1');
   results.isolated = await page.evaluate(() => crossOriginIsolated);
   for (const name of ['minilm-int8', 'minilm']) {
-    const agree = await page.evaluate((n) => window.loadBoth(n), name);
-    if (!agree.sameIds || !(agree.cosine > 0.99)) throw new Error(`${name}: edgeserve and Transformers.js disagree: ${JSON.stringify(agree)}`);
+    const agree = await page.evaluate(n => window.loadBoth(n), name);
+    if (!agree.sameIds || !(agree.cosine > 0.99))
+      throw new Error(`${name}: edgeserve and Transformers.js disagree: ${JSON.stringify(agree)}`);
     results.models[name] = { agree, ...(await page.evaluate(([n, p]) => window.measure(n, p), [name, plan])) };
     console.log(name, JSON.stringify(results.models[name]));
   }
@@ -81,14 +113,14 @@ try {
       const fresh = await context.newPage();
       watch(fresh);
       const fetched = new Set();
-      fresh.on('response', (r) => fetched.add(new URL(r.url()).pathname));
+      fresh.on('response', r => fetched.add(new URL(r.url()).pathname));
       await fresh.goto(url);
       await fresh.waitForFunction(() => document.body.dataset.ready === '1');
-      runs.push(await fresh.evaluate((w) => window.coldStart(w, 'minilm-int8'), which));
+      runs.push(await fresh.evaluate(w => window.coldStart(w, 'minilm-int8'), which));
       // The runtime's files, as they are on disk (a response body read through the browser
       // misses what was compiled while streaming).
-      const files = [...fetched].filter((p) => p.startsWith('/pkg/') || p.startsWith('/bench/text/node_modules/'));
-      const sizes = files.map((p) => {
+      const files = [...fetched].filter(p => p.startsWith('/pkg/') || p.startsWith('/bench/text/node_modules/'));
+      const sizes = files.map(p => {
         const b = readFileSync(join(root, decodeURIComponent(p)));
         return { raw: b.length, gzip: gzipSync(b).length };
       });
@@ -96,7 +128,14 @@ try {
       await context.close();
     }
     results.cold[which] = { first_vector_ms: runs.sort((a, b) => a - b)[1], runs, bytes };
-    console.log(which, 'cold start', results.cold[which].first_vector_ms.toFixed(0), 'ms,', (bytes.gzip / 1e6).toFixed(2), 'MB gzip');
+    console.log(
+      which,
+      'cold start',
+      results.cold[which].first_vector_ms.toFixed(0),
+      'ms,',
+      (bytes.gzip / 1e6).toFixed(2),
+      'MB gzip',
+    );
   }
 } finally {
   await browser.close();
@@ -111,24 +150,40 @@ const f = (x, d = 2) => x.toFixed(d);
 const lines = [
   '# Text: edgeserve against Transformers.js (Chromium)',
   '',
-  `Written by \`make bench-text\` (bench/text-browser.mjs). Chromium ${results.chromium}, cross-origin isolated: ${results.isolated}. `
-    + `Transformers.js ${transformers} (its web build, onnxruntime-web on wasm, 1 thread) against edgeserve's full build (its init() picks the relaxed-SIMD wasm where the browser has it), `
-    + 'the same model files and texts, alternating call by call; p50 of each. End to end: tokenize, infer, pool (mean), normalise. '
-    + 'Ratios below 1 (time) or above 1 (throughput) favour edgeserve.',
+  `Written by \`make bench-text\` (bench/text-browser.mjs). Chromium ${results.chromium}, cross-origin isolated: ${results.isolated}. ` +
+    `Transformers.js ${transformers} (its web build, onnxruntime-web on wasm, 1 thread) against edgeserve's full build (its init() picks the relaxed-SIMD wasm where the browser has it), ` +
+    'the same model files and texts, alternating call by call; p50 of each. End to end: tokenize, infer, pool (mean), normalise. ' +
+    'Ratios below 1 (time) or above 1 (throughput) favour edgeserve.',
   '',
   '| model | what | tokens | edgeserve p50 ms | Transformers.js p50 ms | ratio | target |',
   '|---|---|---:|---:|---:|---:|---|',
 ];
 for (const [name, m] of Object.entries(results.models)) {
-  lines.push(`| ${name} | one sentence | ${m.short.tokens} | ${f(m.short.edgeserve_p50_ms)} | ${f(m.short.transformers_p50_ms)} | ${f(m.short.ratio)} | <= 0.7 |`);
-  lines.push(`| ${name} | one long text | ${m.long.tokens} | ${f(m.long.edgeserve_p50_ms)} | ${f(m.long.transformers_p50_ms)} | ${f(m.long.ratio)} | <= 0.7 |`);
-  lines.push(`| ${name} | tokenization alone (the long text) | ${m.tokenize.tokens} | ${f(m.tokenize.edgeserve_p50_ms, 3)} | ${f(m.tokenize.transformers_p50_ms, 3)} | ${f(m.tokenize.ratio)} | <= 0.5 |`);
-  lines.push(`| ${name} | ${m.batch.texts} sentences as one batch: texts/s | | ${f(m.batch.edgeserve_texts_per_s, 0)} | ${f(m.batch.transformers_texts_per_s, 0)} | ${f(m.batch.throughput_ratio)} (throughput) | >= 1.3 |`);
+  lines.push(
+    `| ${name} | one sentence | ${m.short.tokens} | ${f(m.short.edgeserve_p50_ms)} | ${f(m.short.transformers_p50_ms)} | ${f(m.short.ratio)} | <= 0.7 |`,
+  );
+  lines.push(
+    `| ${name} | one long text | ${m.long.tokens} | ${f(m.long.edgeserve_p50_ms)} | ${f(m.long.transformers_p50_ms)} | ${f(m.long.ratio)} | <= 0.7 |`,
+  );
+  lines.push(
+    `| ${name} | tokenization alone (the long text) | ${m.tokenize.tokens} | ${f(m.tokenize.edgeserve_p50_ms, 3)} | ${f(m.tokenize.transformers_p50_ms, 3)} | ${f(m.tokenize.ratio)} | <= 0.5 |`,
+  );
+  lines.push(
+    `| ${name} | ${m.batch.texts} sentences as one batch: texts/s | | ${f(m.batch.edgeserve_texts_per_s, 0)} | ${f(m.batch.transformers_texts_per_s, 0)} | ${f(m.batch.throughput_ratio)} (throughput) | >= 1.3 |`,
+  );
 }
-lines.push('', '## Cold start and bytes (minilm-int8)', '', 'A fresh browser context each run (empty cache): from navigation to the first vector, median of 3. Bytes: the runtime\'s files the page fetched (JavaScript and wasm; the model files, the same for both, not counted), raw and gzip.', '');
+lines.push(
+  '',
+  '## Cold start and bytes (minilm-int8)',
+  '',
+  "A fresh browser context each run (empty cache): from navigation to the first vector, median of 3. Bytes: the runtime's files the page fetched (JavaScript and wasm; the model files, the same for both, not counted), raw and gzip.",
+  '',
+);
 lines.push('| runtime | first vector ms | runtime raw MB | runtime gzip MB |', '|---|---:|---:|---:|');
 for (const [which, c] of Object.entries(results.cold)) {
-  lines.push(`| ${which === 'edgeserve' ? 'edgeserve (full build)' : `Transformers.js ${transformers}`} | ${f(c.first_vector_ms, 0)} | ${f(c.bytes.raw / 1e6)} | ${f(c.bytes.gzip / 1e6)} |`);
+  lines.push(
+    `| ${which === 'edgeserve' ? 'edgeserve (full build)' : `Transformers.js ${transformers}`} | ${f(c.first_vector_ms, 0)} | ${f(c.bytes.raw / 1e6)} | ${f(c.bytes.gzip / 1e6)} |`,
+  );
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/text.md'), `${lines.join('\n')}\n`);

@@ -26,7 +26,11 @@ async function loadEdgeserve(name) {
   const { default: init, Model } = await import('../pkg/index.js');
   await init();
   const base = `${MODELS}${name}/`;
-  const [onnx, manifest, tokenizer] = await Promise.all([get(`${base}onnx/model.onnx`), get(`${base}edgeserve.json`, 'json'), get(`${base}tokenizer.json`)]);
+  const [onnx, manifest, tokenizer] = await Promise.all([
+    get(`${base}onnx/model.onnx`),
+    get(`${base}edgeserve.json`, 'json'),
+    get(`${base}tokenizer.json`),
+  ]);
   return Model.fromBytes(onnx, manifest, { tokenizer });
 }
 
@@ -43,10 +47,9 @@ async function loadTransformers(name) {
   return pipeline('feature-extraction', name, { device: 'wasm', dtype: 'fp32' });
 }
 
-const vectorsOf = (t) => t.data;
+const vectorsOf = t => t.data;
 
-
-window.loadBoth = async (name) => {
+window.loadBoth = async name => {
   edgeserve?.free();
   edgeserve = await loadEdgeserve(name);
   extractor = await loadTransformers(name);
@@ -58,7 +61,7 @@ window.loadBoth = async (name) => {
   return { cosine: cosine(a, b), sameIds: JSON.stringify(ids) === JSON.stringify(theirs), tokens: ids.length };
 };
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = xs => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** Times `ours` and `theirs` alternately, `rounds` times each (after one warm-up each). */
 async function alternate(ours, theirs, rounds) {
@@ -79,12 +82,37 @@ async function alternate(ours, theirs, rounds) {
 
 window.measure = async (name, { short, long, batch, rounds }) => {
   const options = { pooling: 'mean', normalize: true };
-  const tokens = (t) => edgeserve.tokenize(t).ids.length;
+  const tokens = t => edgeserve.tokenize(t).ids.length;
   const out = { model: name };
-  out.short = { tokens: tokens(short), ...(await alternate(() => edgeserve.embed(short), () => extractor(short, options), rounds)) };
-  out.long = { tokens: tokens(long), ...(await alternate(() => edgeserve.embed(long), () => extractor(long, options), rounds)) };
-  out.tokenize = { tokens: tokens(long), ...(await alternate(() => edgeserve.tokenize(long), () => extractor.tokenizer(long), rounds * 5)) };
-  const b = await alternate(() => edgeserve.embed(batch), () => extractor(batch, options), Math.max(3, rounds >> 2));
+  out.short = {
+    tokens: tokens(short),
+    ...(await alternate(
+      () => edgeserve.embed(short),
+      () => extractor(short, options),
+      rounds,
+    )),
+  };
+  out.long = {
+    tokens: tokens(long),
+    ...(await alternate(
+      () => edgeserve.embed(long),
+      () => extractor(long, options),
+      rounds,
+    )),
+  };
+  out.tokenize = {
+    tokens: tokens(long),
+    ...(await alternate(
+      () => edgeserve.tokenize(long),
+      () => extractor.tokenizer(long),
+      rounds * 5,
+    )),
+  };
+  const b = await alternate(
+    () => edgeserve.embed(batch),
+    () => extractor(batch, options),
+    Math.max(3, rounds >> 2),
+  );
   out.batch = {
     texts: batch.length,
     ...b,

@@ -1,4 +1,19 @@
-import type { BatchInput, BatchOptions, BatchProgress, CsvOptions, Embeddings, FromBytesOptions, LatencyReport, Manifest, Prediction, RowInput, StreamOptions, StreamOutput, TextInput, Tokenized } from './edgeserve.js';
+import type {
+  BatchInput,
+  BatchOptions,
+  BatchProgress,
+  CsvOptions,
+  Embeddings,
+  FromBytesOptions,
+  LatencyReport,
+  Manifest,
+  Prediction,
+  RowInput,
+  StreamOptions,
+  StreamOutput,
+  TextInput,
+  Tokenized,
+} from './edgeserve.js';
 
 /** A batch result as it comes back from the worker: plain data, typed arrays transferred. */
 export interface RemoteBatchResult {
@@ -22,7 +37,11 @@ export declare class WorkerModel {
   /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
   static create(options?: { model?: string }): Promise<WorkerModel>;
   /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied). */
-  static fromBytes(bytes: Uint8Array | ArrayBuffer, manifest?: Partial<Manifest>, options?: FromBytesOptions): Promise<WorkerModel>;
+  static fromBytes(
+    bytes: Uint8Array | ArrayBuffer,
+    manifest?: Partial<Manifest>,
+    options?: FromBytesOptions,
+  ): Promise<WorkerModel>;
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;

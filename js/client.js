@@ -22,12 +22,16 @@ function options(method, value) {
   let copy;
   try {
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw badInput(`${method} options are not an object: expected an object such as { chunkSize: 256 }, got ${describe(value)}`);
+      throw badInput(
+        `${method} options are not an object: expected an object such as { chunkSize: 256 }, got ${describe(value)}`,
+      );
     }
     copy = { ...value };
   } catch (e) {
     if (e?.code) throw e;
-    throw badInput(`${method} options could not be read: expected a value that can be read without an exception, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`);
+    throw badInput(
+      `${method} options could not be read: expected a value that can be read without an exception, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
+    );
   }
   if (copy.onProgress != null && typeof copy.onProgress !== 'function') {
     throw badInput(`onProgress is not a function: expected a function, got ${describe(copy.onProgress)}`);
@@ -41,7 +45,7 @@ function detached(value) {
   if (!(buffer instanceof ArrayBuffer)) return false;
   if (typeof buffer.detached === 'boolean') return buffer.detached;
   try {
-    new Uint8Array(buffer); // eslint-disable-line no-new
+    new Uint8Array(buffer);
     return false;
   } catch {
     return true;
@@ -50,14 +54,15 @@ function detached(value) {
 
 /** What could not be sent, for messages: a detached buffer, or the structured clone's error. */
 function unsendable(values, e) {
-  const gone = values.find((v) => {
+  const gone = values.find(v => {
     try {
       return (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) && detached(v);
     } catch {
       return false; // a revoked Proxy: no buffer to name
     }
   });
-  if (gone) return `a detached ${gone.constructor?.name ?? 'buffer'} (its buffer was transferred, e.g. to another Worker)`;
+  if (gone)
+    return `a detached ${gone.constructor?.name ?? 'buffer'} (its buffer was transferred, e.g. to another Worker)`;
   return `a value it cannot copy (${e?.name ?? 'Error'}: ${e?.message ?? String(e)})`;
 }
 
@@ -79,11 +84,19 @@ function bytesCopy(bytes) {
   try {
     gone = detached(bytes);
     // A view's own buffer, byteOffset and byteLength can be getters of a subclass: read once, here.
-    if (!gone) copy = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice() : bytes.slice(0);
+    if (!gone)
+      copy = ArrayBuffer.isView(bytes)
+        ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice()
+        : bytes.slice(0);
   } catch (e) {
-    throw badInput(`bytes could not be read: expected a Uint8Array or an ArrayBuffer that can be read without an exception, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`);
+    throw badInput(
+      `bytes could not be read: expected a Uint8Array or an ArrayBuffer that can be read without an exception, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
+    );
   }
-  if (gone) throw badInput(`bytes are detached: expected a Uint8Array or an ArrayBuffer whose buffer is still usable, got ${unsendable([bytes])}`);
+  if (gone)
+    throw badInput(
+      `bytes are detached: expected a Uint8Array or an ArrayBuffer whose buffer is still usable, got ${unsendable([bytes])}`,
+    );
   return copy;
 }
 
@@ -92,7 +105,9 @@ function transferOf(value, transfer) {
   try {
     return transfer && ArrayBuffer.isView(value) ? [value.buffer] : [];
   } catch (e) {
-    throw badInput(`the buffer to transfer could not be read: expected a typed array whose buffer can be read, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`);
+    throw badInput(
+      `the buffer to transfer could not be read: expected a typed array whose buffer can be read, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
+    );
   }
 }
 
@@ -137,7 +152,8 @@ export class WorkerModel {
    */
   static async fromBytes(bytes, manifest, opts) {
     const { tokenizer } = options('WorkerModel.fromBytes', opts);
-    const tokenizerCopy = tokenizer === undefined || typeof tokenizer === 'string' ? tokenizer ?? null : bytesCopy(tokenizer);
+    const tokenizerCopy =
+      tokenizer === undefined || typeof tokenizer === 'string' ? (tokenizer ?? null) : bytesCopy(tokenizer);
     return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy]);
   }
 
@@ -163,12 +179,20 @@ export class WorkerModel {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeserve' });
     this.#worker = worker;
     worker.onmessage = ({ data }) => this.#reply(data);
-    worker.onerror = (event) => {
+    worker.onerror = event => {
       event.preventDefault?.();
-      this.#failed(worker, Object.assign(new Error(`the edgeserve worker failed: expected a running worker, got ${event.message ?? 'one that could not start'}`), { code: 'INTERNAL' }));
+      this.#failed(
+        worker,
+        Object.assign(
+          new Error(
+            `the edgeserve worker failed: expected a running worker, got ${event.message ?? 'one that could not start'}`,
+          ),
+          { code: 'INTERNAL' },
+        ),
+      );
     };
     this.#loaded = false;
-    this.#ready = this.#send(this.#load.method, this.#load.args).then((info) => {
+    this.#ready = this.#send(this.#load.method, this.#load.args).then(info => {
       this.#loaded = true;
       this.name = info.name;
       this.inputWidth = info.inputWidth;
@@ -187,7 +211,9 @@ export class WorkerModel {
     if (worker !== this.#worker || this.#terminated || this.#stopped) return;
     worker.terminate();
     const again = this.#loaded;
-    const message = again ? `${error.message}; a new worker is loading the model` : `${error.message}; the model never loaded in it, so no new worker is started`;
+    const message = again
+      ? `${error.message}; a new worker is loading the model`
+      : `${error.message}; the model never loaded in it, so no new worker is started`;
     const failure = Object.assign(new Error(message), { code: 'INTERNAL', cause: error });
     for (const { reject } of this.#pending.values()) reject(failure);
     this.#pending.clear();
@@ -215,7 +241,7 @@ export class WorkerModel {
       if (pending.onProgress) {
         try {
           const maybe = pending.onProgress(progress);
-          if (maybe instanceof Promise) maybe.catch((e) => this.#settle(id, false, e));
+          if (maybe instanceof Promise) maybe.catch(e => this.#settle(id, false, e));
         } catch (e) {
           this.#settle(id, false, e);
         }
@@ -246,7 +272,11 @@ export class WorkerModel {
       try {
         this.#worker.postMessage({ id, method, args }, transfer);
       } catch (e) {
-        reject(badInput(`${method}() arguments could not be sent to the worker: expected values the structured clone algorithm copies (typed arrays, arrays of numbers, plain objects), got ${unsendable(args, e)}`));
+        reject(
+          badInput(
+            `${method}() arguments could not be sent to the worker: expected values the structured clone algorithm copies (typed arrays, arrays of numbers, plain objects), got ${unsendable(args, e)}`,
+          ),
+        );
         return;
       }
       this.#pending.set(id, { resolve, reject, onProgress });
@@ -257,7 +287,9 @@ export class WorkerModel {
   async #call(method, args, options) {
     if (this.#stopped) throw this.#stopped;
     if (this.#terminated) {
-      throw badInput(`${method}() on a terminated WorkerModel: expected a running worker, got one whose terminate() was called`);
+      throw badInput(
+        `${method}() on a terminated WorkerModel: expected a running worker, got one whose terminate() was called`,
+      );
     }
     await this.#ready;
     return this.#send(method, args, options);
@@ -329,7 +361,7 @@ export class WorkerModel {
         }
         wake?.();
       },
-      fail: (error) => {
+      fail: error => {
         this.#streams.delete(sid);
         failure = error;
         controller?.error(error);
@@ -338,30 +370,43 @@ export class WorkerModel {
       },
     });
     const opened = this.#call('streamOpen', [sid, { maxBatch, maxWaitMs }]);
-    return new TransformStream({
-      start: async (c) => {
-        controller = c;
-        await opened;
+    return new TransformStream(
+      {
+        start: async c => {
+          controller = c;
+          await opened;
+        },
+        transform: async item => {
+          while (!failure && sent - received >= inFlight)
+            await new Promise(r => {
+              wake = r;
+            });
+          if (failure) throw failure;
+          sent++;
+          try {
+            this.#worker.postMessage({ id: 0, method: 'streamWrite', args: [sid, [item]] });
+          } catch (e) {
+            // Sent in its place, so that its output (an error) keeps its index and the stream goes on.
+            this.#worker.postMessage({
+              id: 0,
+              method: 'streamWrite',
+              args: [sid, [{ unsendable: unsendable([item], e) }]],
+            });
+          }
+        },
+        flush: async () => {
+          if (failure) throw failure;
+          const ended = new Promise(r => {
+            finished = r;
+          });
+          await this.#call('streamClose', [sid]);
+          await ended;
+          if (failure) throw failure;
+        },
       },
-      transform: async (item) => {
-        while (!failure && sent - received >= inFlight) await new Promise((r) => { wake = r; });
-        if (failure) throw failure;
-        sent++;
-        try {
-          this.#worker.postMessage({ id: 0, method: 'streamWrite', args: [sid, [item]] });
-        } catch (e) {
-          // Sent in its place, so that its output (an error) keeps its index and the stream goes on.
-          this.#worker.postMessage({ id: 0, method: 'streamWrite', args: [sid, [{ unsendable: unsendable([item], e) }]] });
-        }
-      },
-      flush: async () => {
-        if (failure) throw failure;
-        const ended = new Promise((r) => { finished = r; });
-        await this.#call('streamClose', [sid]);
-        await ended;
-        if (failure) throw failure;
-      },
-    }, { highWaterMark: batch }, { highWaterMark: batch });
+      { highWaterMark: batch },
+      { highWaterMark: batch },
+    );
   }
 
   /** Like Model.latency. */
@@ -378,7 +423,9 @@ export class WorkerModel {
   terminate() {
     this.#worker.terminate();
     this.#terminated = true;
-    const error = badInput('the edgeserve worker was terminated: expected a running worker, got one whose terminate() was called');
+    const error = badInput(
+      'the edgeserve worker was terminated: expected a running worker, got one whose terminate() was called',
+    );
     for (const { reject } of this.#pending.values()) reject(error);
     this.#pending.clear();
     for (const { fail } of this.#streams.values()) fail(error);

@@ -24,7 +24,7 @@ async function hex(digest) {
   if (!digest) return undefined;
   try {
     const bytes = new Uint8Array(await digest);
-    return bytes.length === 32 ? Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('') : undefined;
+    return bytes.length === 32 ? Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('') : undefined;
   } catch {
     return undefined; // hashed in wasm instead
   }

@@ -18,7 +18,13 @@
 let poisoned = null;
 
 /** The calls that return a Promise: a refusal rejects it rather than throwing. */
-const ASYNC = new Set(['Model.predictBatch()', 'Model.predictCsv()', 'Model.fromBytes()', 'Model.fromUrl()', 'ModelSet.benchmark()']);
+const ASYNC = new Set([
+  'Model.predictBatch()',
+  'Model.predictCsv()',
+  'Model.fromBytes()',
+  'Model.fromUrl()',
+  'ModelSet.benchmark()',
+]);
 
 /** The trap that poisoned this build's instance, or null. */
 export function trapped() {
@@ -49,7 +55,9 @@ function failure(e, where) {
     return internal(where);
   }
   if (e instanceof Error && e.code === undefined && /recursive use of an object/.test(e.message)) {
-    const error = new Error(`${where} was called while a call on the same object was in progress: expected a call from outside edgeserve's calls, got one from a getter or a callback that a call of the same object runs`);
+    const error = new Error(
+      `${where} was called while a call on the same object was in progress: expected a call from outside edgeserve's calls, got one from a getter or a callback that a call of the same object runs`,
+    );
     return Object.assign(error, { code: 'BAD_INPUT', cause: e });
   }
   return e;
@@ -58,13 +66,21 @@ function failure(e, where) {
 function notLive(Class, key, what, self) {
   const freed = self !== null && typeof self === 'object' && self.__wbg_ptr === 0;
   const error = freed
-    ? new Error(`${Class.name}.${key}${what} after free(): expected a live ${Class.name}, got one whose free() was called`)
-    : new Error(`${Class.name}.${key}${what} called on something else: expected a live ${Class.name}, got ${self === null ? 'null' : typeof self}`);
+    ? new Error(
+        `${Class.name}.${key}${what} after free(): expected a live ${Class.name}, got one whose free() was called`,
+      )
+    : new Error(
+        `${Class.name}.${key}${what} called on something else: expected a live ${Class.name}, got ${self === null ? 'null' : typeof self}`,
+      );
   return Object.assign(error, { code: 'BAD_INPUT' });
 }
 
 function wrap(f, where, check) {
-  const refuse = ASYNC.has(where) ? (e) => Promise.reject(e) : (e) => { throw e; };
+  const refuse = ASYNC.has(where)
+    ? e => Promise.reject(e)
+    : e => {
+        throw e;
+      };
   return function guarded(...args) {
     if (poisoned) return refuse(internal(where));
     try {
@@ -78,7 +94,7 @@ function wrap(f, where, check) {
     } catch (e) {
       throw failure(e, where);
     }
-    if (result instanceof Promise) return result.catch((e) => Promise.reject(failure(e, where)));
+    if (result instanceof Promise) return result.catch(e => Promise.reject(failure(e, where)));
     return result;
   };
 }
@@ -101,8 +117,9 @@ export function guard(Class) {
       Object.defineProperty(Class.prototype, key, d);
       continue;
     }
-    const live = (what) => (self) => {
-      if (self === null || typeof self !== 'object' || typeof self.__wbg_ptr !== 'number' || self.__wbg_ptr === 0) throw notLive(Class, key, what, self);
+    const live = what => self => {
+      if (self === null || typeof self !== 'object' || typeof self.__wbg_ptr !== 'number' || self.__wbg_ptr === 0)
+        throw notLive(Class, key, what, self);
     };
     if (typeof d.value === 'function') d.value = wrap(d.value, `${Class.name}.${key}()`, live('()'));
     if (d.get) d.get = wrap(d.get, `${Class.name}.${key}`, live(''));

@@ -5,7 +5,7 @@
 
 /** Gives the event loop a turn: a macrotask, through a MessageChannel (no 4 ms timer clamp). */
 export function turn() {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const { port1, port2 } = new MessageChannel();
     port1.onmessage = () => {
       // Open ports would keep Node's event loop alive.

@@ -14,4 +14,6 @@ export function wasmUrl(): URL;
  * Fetches, compiles (streaming) and instantiates the wasm build this host runs, once. With an
  * argument, exactly what wasm-bindgen's init takes.
  */
-export default function init(module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;
+export default function init(
+  module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
+): Promise<InitOutput>;

@@ -16,6 +16,7 @@ import initWasm from './edgeserve.js';
 
 // (module (func (param v128 v128 v128) (result v128)
 //   local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+// prettier-ignore
 const RELAXED_SIMD_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type section: (v128 v128 v128) -> v128
@@ -33,7 +34,9 @@ export const relaxedSimd = typeof WebAssembly === 'object' && WebAssembly.valida
  */
 export function wasmUrl() {
   // Two literal URLs, so that bundlers see (and copy) both files.
-  return relaxedSimd ? new URL('edgeserve_relaxed_bg.wasm', import.meta.url) : new URL('edgeserve_bg.wasm', import.meta.url);
+  return relaxedSimd
+    ? new URL('edgeserve_relaxed_bg.wasm', import.meta.url)
+    : new URL('edgeserve_bg.wasm', import.meta.url);
 }
 
 /**

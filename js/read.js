@@ -24,7 +24,7 @@ export function isDetached(value) {
   if (typeof buffer.detached === 'boolean') return buffer.detached;
   try {
     // Making a view of a detached buffer throws (engines before ArrayBuffer.prototype.detached).
-    new Uint8Array(buffer); // eslint-disable-line no-new
+    new Uint8Array(buffer);
     return false;
   } catch {
     return true;
@@ -36,7 +36,8 @@ export function thrownText(thrown) {
   try {
     if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`;
     if (typeof thrown === 'string') return JSON.stringify(thrown.slice(0, 200));
-    if (typeof thrown === 'object' && thrown !== null) return `a thrown ${Object.prototype.toString.call(thrown).slice(8, -1)}`;
+    if (typeof thrown === 'object' && thrown !== null)
+      return `a thrown ${Object.prototype.toString.call(thrown).slice(8, -1)}`;
     return `a thrown ${typeof thrown}`;
   } catch {
     return 'a thrown value that cannot be described';
@@ -55,7 +56,11 @@ export function manifestJson(manifest) {
   let values = 0;
   return JSON.stringify(manifest, function replacer(key, value) {
     if (++values > MANIFEST_VALUES) throw new RangeError(`a manifest of more than ${MANIFEST_VALUES} values`);
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+    if (
+      ArrayBuffer.isView(value) ||
+      value instanceof ArrayBuffer ||
+      (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)
+    ) {
       throw new TypeError(`${key === '' ? 'the manifest' : `field "${key}"`} is binary data, which is no JSON value`);
     }
     return value;

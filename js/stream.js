@@ -10,7 +10,7 @@
 
 export function createStream(core, maxBatch, maxWaitMs) {
   let timer = null;
-  const run = (controller) => {
+  const run = controller => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     for (const output of core.flush()) controller.enqueue(output);

@@ -29,8 +29,15 @@ const streams = new Map();
 
 function plainBatch(r, withCsv) {
   const out = {
-    rows: r.rows, labels: r.labels, indices: r.indices, scores: r.scores, values: r.values,
-    latencyMs: r.latencyMs, rowsPerSecond: r.rowsPerSecond, accuracy: r.accuracy, truth: r.truth,
+    rows: r.rows,
+    labels: r.labels,
+    indices: r.indices,
+    scores: r.scores,
+    values: r.values,
+    latencyMs: r.latencyMs,
+    rowsPerSecond: r.rowsPerSecond,
+    accuracy: r.accuracy,
+    truth: r.truth,
   };
   if (withCsv) out.csv = r.toCsv();
   r.free();
@@ -104,7 +111,8 @@ const methods = {
   streamWrite(sid, items) {
     const open = streams.get(sid);
     for (const item of items) {
-      const unsendable = item !== null && typeof item === 'object' && 'unsendable' in item && Object.keys(item).length === 1;
+      const unsendable =
+        item !== null && typeof item === 'object' && 'unsendable' in item && Object.keys(item).length === 1;
       if (unsendable) open.unsendable.set(open.written, String(item.unsendable));
       open.written++;
       // A failed write also fails the stream's reader, which reports it; nothing to do here.
@@ -133,9 +141,13 @@ self.onmessage = async ({ data: { id, method, args = [] } }) => {
   try {
     await ready;
     const handler = methods[method];
-    if (!handler) throw Object.assign(new Error(`unknown method "${method}": expected one of ${Object.keys(methods).join(', ')}`), { code: 'BAD_INPUT' });
-    if (!model && method !== 'load' && method !== 'loadBytes') throw Object.assign(new Error('no model is loaded: expected a load request first'), { code: 'REGISTRY' });
-    const progress = (p) => self.postMessage({ id, progress: p });
+    if (!handler)
+      throw Object.assign(new Error(`unknown method "${method}": expected one of ${Object.keys(methods).join(', ')}`), {
+        code: 'BAD_INPUT',
+      });
+    if (!model && method !== 'load' && method !== 'loadBytes')
+      throw Object.assign(new Error('no model is loaded: expected a load request first'), { code: 'REGISTRY' });
+    const progress = p => self.postMessage({ id, progress: p });
     const result = await handler(...args, progress);
     if (id === 0) return; // fire and forget (streamWrite): no reply
     self.postMessage({ id, ok: true, result }, transferables(result));

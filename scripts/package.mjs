@@ -39,18 +39,27 @@ ${exports}`;
 
 complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)');
 
-if (!existsSync(new URL('edgeserve_bg.wasm', leanBuild))) throw new Error('target/pkg-lean/: no lean build (make pkg builds it)');
+if (!existsSync(new URL('edgeserve_bg.wasm', leanBuild)))
+  throw new Error('target/pkg-lean/: no lean build (make pkg builds it)');
 rmSync(lean, { recursive: true, force: true });
 const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve_bg.wasm.d.ts', 'snippets'];
 for (const f of built) cpSync(new URL(f, leanBuild), new URL(f, lean), { recursive: true });
-complete(lean, "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)");
+complete(
+  lean,
+  "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)",
+);
 
 // The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
-for (const [from, dir] of [[relaxedBuild, pkg], [leanRelaxedBuild, lean]]) {
+for (const [from, dir] of [
+  [relaxedBuild, pkg],
+  [leanRelaxedBuild, lean],
+]) {
   const twin = new URL('edgeserve_bg.wasm', from);
   if (!existsSync(twin)) throw new Error(`${from.pathname}: no relaxed-SIMD build (make pkg builds it)`);
   if (readFileSync(new URL('edgeserve.js', from), 'utf8') !== readFileSync(new URL('edgeserve.js', dir), 'utf8')) {
-    throw new Error(`${from.pathname}edgeserve.js differs from ${dir.pathname}edgeserve.js: the relaxed-SIMD build needs a glue of its own`);
+    throw new Error(
+      `${from.pathname}edgeserve.js differs from ${dir.pathname}edgeserve.js: the relaxed-SIMD build needs a glue of its own`,
+    );
   }
   cpSync(twin, new URL('edgeserve_relaxed_bg.wasm', dir));
 }
@@ -72,7 +81,27 @@ manifest.exports = {
   './lean': { types: './lean/index.d.ts', default: './lean/index.js' },
   './*': './*',
 };
-manifest.files = [...new Set([...(manifest.files ?? []), 'index.js', 'index.d.ts', 'edgeserve_relaxed_bg.wasm', ...glue, 'snippets', 'lean'])];
-manifest.sideEffects = ['./index.js', './guard.js', './edgeserve.js', './worker.js', './load.js', './snippets/*', './lean/*'];
+manifest.files = [
+  ...new Set([
+    ...(manifest.files ?? []),
+    'index.js',
+    'index.d.ts',
+    'edgeserve_relaxed_bg.wasm',
+    ...glue,
+    'snippets',
+    'lean',
+  ]),
+];
+manifest.sideEffects = [
+  './index.js',
+  './guard.js',
+  './edgeserve.js',
+  './worker.js',
+  './load.js',
+  './snippets/*',
+  './lean/*',
+];
 writeFileSync(new URL('package.json', pkg), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`);
+console.log(
+  `pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`,
+);

@@ -48,7 +48,7 @@ export function serve(dir, port = 8080, host = '127.0.0.1') {
       res.end(`${status}\n`);
     }
   });
-  return new Promise((ok) => server.listen(port, host, () => ok(server)));
+  return new Promise(ok => server.listen(port, host, () => ok(server)));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

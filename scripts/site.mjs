@@ -18,29 +18,48 @@ cpSync(join(root, 'pkg', 'lean'), join(dist, 'pkg'), { recursive: true });
 // The search panel's parts, fetched on demand (not cached at install: see ON_DEMAND in sw.js):
 // the full build (the ONNX parser and the tokenizer) and the text package minilm-int8 made by
 // `make models-text`.
-cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), { recursive: true, filter: (f) => !f.startsWith(join(root, 'pkg', 'lean')) });
+cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), {
+  recursive: true,
+  filter: f => !f.startsWith(join(root, 'pkg', 'lean')),
+});
 const text = join(root, process.env.EDGESERVE_TEXT_MODELS ?? 'target/models-text', 'minilm-int8');
 for (const f of ['manifest.json', 'model.onnx', 'tokenizer.json']) {
   cpSync(join(text, f), join(dist, 'models', 'minilm-int8', f));
 }
-const onDemand = (f) => f.startsWith('pkg-full/') || f.startsWith('models/');
+const onDemand = f => f.startsWith('pkg-full/') || f.startsWith('models/');
 
-const files = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
-const assets = files(dist).map((f) => relative(dist, f)).filter((f) => f !== 'sw.js' && !f.endsWith('.d.ts')).sort();
+const files = dir =>
+  readdirSync(dir).flatMap(f => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+const assets = files(dist)
+  .map(f => relative(dist, f))
+  .filter(f => f !== 'sw.js' && !f.endsWith('.d.ts'))
+  .sort();
 const digest = createHash('sha256');
 for (const f of assets) digest.update(f).update(readFileSync(join(dist, f)));
 const version = `${JSON.parse(readFileSync(join(root, 'pkg/package.json'), 'utf8')).version}-${digest.digest('hex').slice(0, 12)}`;
 
 const sw = readFileSync(join(dist, 'sw.js'), 'utf8')
   .replace("const VERSION = 'dev';", `const VERSION = '${version}';`)
-  .replace("const ASSETS = ['./'];", `const ASSETS = ${JSON.stringify(['./', ...assets.filter((a) => !onDemand(a)).map((a) => `./${a}`)])};`);
+  .replace(
+    "const ASSETS = ['./'];",
+    `const ASSETS = ${JSON.stringify(['./', ...assets.filter(a => !onDemand(a)).map(a => `./${a}`)])};`,
+  );
 writeFileSync(join(dist, 'sw.js'), sw);
 
-const sri = (file) => `sha384-${createHash('sha384').update(readFileSync(join(dist, file))).digest('base64')}`;
+const sri = file =>
+  `sha384-${createHash('sha384')
+    .update(readFileSync(join(dist, file)))
+    .digest('base64')}`;
 let html = readFileSync(join(dist, 'index.html'), 'utf8');
 html = html
-  .replace('<script type="module" src="app.js"></script>', `<script type="module" src="app.js" integrity="${sri('app.js')}"></script>`)
-  .replace('<link rel="stylesheet" href="style.css">', `<link rel="stylesheet" href="style.css" integrity="${sri('style.css')}">`);
+  .replace(
+    '<script type="module" src="app.js"></script>',
+    `<script type="module" src="app.js" integrity="${sri('app.js')}"></script>`,
+  )
+  .replace(
+    '<link rel="stylesheet" href="style.css">',
+    `<link rel="stylesheet" href="style.css" integrity="${sri('style.css')}">`,
+  );
 if (!html.includes('integrity=')) throw new Error('index.html: no script or stylesheet tag to add integrity to');
 writeFileSync(join(dist, 'index.html'), html);
 console.log(`dist/: ${assets.length} assets (${assets.filter(onDemand).length} on demand), version ${version}`);

@@ -17,7 +17,8 @@ function leb(bytes, at) {
 
 /** Returns the bytes without the `name` section, and how many bytes that removed. */
 export function withoutNames(bytes) {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) throw new Error('not a wasm module');
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d)
+    throw new Error('not a wasm module');
   const keep = [bytes.subarray(0, 8)];
   let removed = 0;
   for (let i = 8; i < bytes.length;) {
@@ -36,7 +37,10 @@ export function withoutNames(bytes) {
   }
   const out = new Uint8Array(bytes.length - removed);
   let at = 0;
-  for (const part of keep) { out.set(part, at); at += part.length; }
+  for (const part of keep) {
+    out.set(part, at);
+    at += part.length;
+  }
   return [out, removed];
 }
 

@@ -8,7 +8,7 @@ import { setupModels } from './models.js';
 import { setupStream } from './stream.js';
 import { setupSearch } from './search.js';
 
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 
 /**
  * One WorkerModel per package name, started when first needed. Each starts after the service
@@ -34,7 +34,7 @@ export function workerFor(name) {
 function controllerSettled() {
   const controller = navigator.serviceWorker?.controller;
   if (!controller || controller.state !== 'activating') return Promise.resolve();
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const check = () => {
       if (controller.state === 'activating') return;
       controller.removeEventListener('statechange', check);
@@ -52,9 +52,9 @@ async function main() {
   const first = await WorkerModel.create();
   workers.set(first.name, Promise.resolve(first));
   const state = { model: first.name, listeners: [] };
-  state.use = (name) => {
+  state.use = name => {
     state.model = name;
-    state.listeners.forEach((f) => f(name));
+    state.listeners.forEach(f => f(name));
   };
   setupRealtime(state, workerFor);
   setupBatch(state, workerFor);
@@ -69,7 +69,7 @@ async function main() {
   document.body.dataset.ready = '1';
 }
 
-main().catch((e) => {
+main().catch(e => {
   $('status').textContent = `Could not start: ${e.message}`;
   throw e;
 });

@@ -1,8 +1,8 @@
 // Batch panel: the held-out test set (or a CSV the user picks) through the worker, with
 // progress, rows per second, accuracy, a confusion matrix and the predictions as a download.
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 // 12,345 without Intl (its first use loads locale data: a long task on the main thread).
-const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const thousands = n => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 function confusion(table, labels, truth, predicted) {
   const index = new Map(labels.map((l, i) => [l, i]));
@@ -14,7 +14,7 @@ function confusion(table, labels, truth, predicted) {
   table.replaceChildren();
   const head = table.insertRow();
   head.append(Object.assign(document.createElement('th'), { textContent: 'true \\ predicted' }));
-  labels.forEach((l) => head.append(Object.assign(document.createElement('th'), { textContent: l })));
+  labels.forEach(l => head.append(Object.assign(document.createElement('th'), { textContent: l })));
   counts.forEach((row, a) => {
     const tr = table.insertRow();
     tr.append(Object.assign(document.createElement('th'), { textContent: labels[a] }));
@@ -34,7 +34,11 @@ export function setupBatch(state, workerFor) {
     $('batch-progress').value = 0;
     try {
       const remote = await workerFor(state.model);
-      const hasLabels = text.slice(0, text.indexOf('\n')).split(',').map((c) => c.trim()).includes('label');
+      const hasLabels = text
+        .slice(0, text.indexOf('\n'))
+        .split(',')
+        .map(c => c.trim())
+        .includes('label');
       const res = await remote.predictCsv(text, {
         labelColumn: hasLabels ? 'label' : undefined,
         chunkSize: 64,
@@ -46,7 +50,8 @@ export function setupBatch(state, workerFor) {
       });
       $('batch-rows').textContent = `${res.rows} rows of ${source} with ${remote.name}`;
       $('batch-rate').textContent = `${thousands(Math.round(res.rowsPerSecond))} rows/s`;
-      $('batch-accuracy').textContent = res.accuracy === undefined ? 'no labels' : `${(res.accuracy * 100).toFixed(2)}%`;
+      $('batch-accuracy').textContent =
+        res.accuracy === undefined ? 'no labels' : `${(res.accuracy * 100).toFixed(2)}%`;
       if (res.truth) confusion($('batch-confusion'), remote.manifest.labels, res.truth, res.labels);
       csvOut = res.toCsv();
       $('batch-download').disabled = false;
@@ -57,8 +62,10 @@ export function setupBatch(state, workerFor) {
       $('batch-run').disabled = false;
     }
   };
-  $('batch-run').addEventListener('click', async () => run(await (await fetch('data/digits-test.csv')).text(), 'the test set'));
-  $('batch-file').addEventListener('change', async (e) => {
+  $('batch-run').addEventListener('click', async () =>
+    run(await (await fetch('data/digits-test.csv')).text(), 'the test set'),
+  );
+  $('batch-file').addEventListener('change', async e => {
     const file = e.target.files?.[0];
     if (file) run(await file.text(), file.name);
   });

@@ -1,6 +1,6 @@
 // Model panel: each packaged model's manifest, an on-device benchmark of every model, and a
 // latency budget that picks the model the real-time and batch panels use.
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 
 function cell(row, text, tag = 'td') {
   const c = document.createElement(tag);
@@ -31,8 +31,8 @@ export function setupModels(state, { Model, ModelSet }) {
 
   let set = null; // loaded when the benchmark is asked for: it holds every model
   let range = null;
-  const budgetAt = (slider) => range.lo * (range.hi / range.lo) ** (slider / 100); // log scale
-  const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
+  const budgetAt = slider => range.lo * (range.hi / range.lo) ** (slider / 100); // log scale
+  const fmt = ms => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
   const choose = () => {
     const budgetMs = budgetAt(Number($('budget').value));
     $('budget-value').textContent = fmt(budgetMs);
@@ -49,10 +49,14 @@ export function setupModels(state, { Model, ModelSet }) {
     $('bench-status').textContent = 'measuring…';
     set ??= ModelSet.embedded();
     const measured = await set.benchmark({ runs: 200 });
-    for (const m of measured) rows.get(m.name).forEach((td, i) => { td.textContent = fmt([m.p50, m.p95, m.p99][i]); });
-    const p95s = measured.map((m) => m.p95);
+    for (const m of measured)
+      rows.get(m.name).forEach((td, i) => {
+        td.textContent = fmt([m.p50, m.p95, m.p99][i]);
+      });
+    const p95s = measured.map(m => m.p95);
     range = { lo: Math.min(...p95s) / 2, hi: Math.max(...p95s) * 2 };
-    $('bench-status').textContent = `${measured[0].runs} samples per model; clock step ${fmt(measured[0].clockResolutionMs)}`;
+    $('bench-status').textContent =
+      `${measured[0].runs} samples per model; clock step ${fmt(measured[0].clockResolutionMs)}`;
     $('budget').disabled = false;
     $('bench-run').disabled = false;
     choose();

@@ -2,7 +2,7 @@
 // class, this prediction's latency and the session's percentiles.
 import { paintGrid, toFeatures } from './lib/digits.js';
 
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 
 function formatMs(ms) {
   return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
@@ -59,7 +59,8 @@ export function setupRealtime(state, workerFor) {
         li.children[1].value = r.scores[i];
         li.children[2].textContent = r.scores[i].toFixed(2);
       });
-      $('rt-stats').textContent = `${realtime.count} predictions · p50 ${formatMs(realtime.p50)} · p95 ${formatMs(realtime.p95)} · p99 ${formatMs(realtime.p99)}`;
+      $('rt-stats').textContent =
+        `${realtime.count} predictions · p50 ${formatMs(realtime.p50)} · p95 ${formatMs(realtime.p95)} · p99 ${formatMs(realtime.p99)}`;
       document.body.dataset.realtimeModel = remote.name;
       document.body.dataset.realtimePredictions = String(++predictions);
     } catch (e) {
@@ -72,11 +73,11 @@ export function setupRealtime(state, workerFor) {
   };
 
   let drawing = false;
-  const point = (e) => {
+  const point = e => {
     const rect = pad.getBoundingClientRect();
     return [((e.clientX - rect.left) / rect.width) * pad.width, ((e.clientY - rect.top) / rect.height) * pad.height];
   };
-  pad.addEventListener('pointerdown', (e) => {
+  pad.addEventListener('pointerdown', e => {
     drawing = true;
     pad.setPointerCapture(e.pointerId);
     ctx.lineWidth = 22;
@@ -87,7 +88,7 @@ export function setupRealtime(state, workerFor) {
     ctx.lineTo(...point(e));
     ctx.stroke();
   });
-  pad.addEventListener('pointermove', (e) => {
+  pad.addEventListener('pointermove', e => {
     if (!drawing) return;
     ctx.lineTo(...point(e));
     ctx.stroke();
@@ -100,9 +101,9 @@ export function setupRealtime(state, workerFor) {
   pad.addEventListener('pointerup', end);
   pad.addEventListener('pointercancel', end);
   $('clear').addEventListener('click', clear);
-  pad.addEventListener('keydown', (e) => (e.key === 'Escape' || e.key === 'Delete') && clear());
+  pad.addEventListener('keydown', e => (e.key === 'Escape' || e.key === 'Delete') && clear());
 
-  const showModel = (name) => {
+  const showModel = name => {
     $('rt-model').textContent = name;
     predict();
   };

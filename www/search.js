@@ -5,7 +5,7 @@
 // sentence in the worker, with a progress bar. Then each keystroke embeds the query and ranks
 // the sentences by cosine similarity (the vectors are unit length: a dot product). The service
 // worker keeps what was fetched, so search works offline after its first use.
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 const PACKAGE = 'models/minilm-int8/';
 const CHUNK = 16;
 const TOP = 5;
@@ -37,12 +37,16 @@ export function setupSearch() {
       return [dot, i];
     });
     scores.sort((a, b) => b[0] - a[0]);
-    results.replaceChildren(...scores.slice(0, TOP).map(([score, i]) => {
-      const li = document.createElement('li');
-      li.textContent = sentences[i];
-      li.append(Object.assign(document.createElement('span'), { className: 'score', textContent: ` ${score.toFixed(3)}` }));
-      return li;
-    }));
+    results.replaceChildren(
+      ...scores.slice(0, TOP).map(([score, i]) => {
+        const li = document.createElement('li');
+        li.textContent = sentences[i];
+        li.append(
+          Object.assign(document.createElement('span'), { className: 'score', textContent: ` ${score.toFixed(3)}` }),
+        );
+        return li;
+      }),
+    );
     $('search-latency').textContent = `${ms.toFixed(1)} ms in the model, ${query.length} characters`;
     document.body.dataset.searches = String(Number(document.body.dataset.searches ?? 0) + 1);
   }
@@ -106,9 +110,11 @@ export function setupSearch() {
     if (input.value) search().catch(() => {});
   }
 
-  start.addEventListener('click', () => load().catch((e) => {
-    status.textContent = `Could not start the search: ${e.message}`;
-    start.disabled = false;
-    throw e;
-  }));
+  start.addEventListener('click', () =>
+    load().catch(e => {
+      status.textContent = `Could not start the search: ${e.message}`;
+      start.disabled = false;
+      throw e;
+    }),
+  );
 }

@@ -3,13 +3,13 @@
 // end-to-end latency (queued + inference) over time, its p99, and errors.
 import { parseDigitsCsv } from './lib/digits.js';
 
-const $ = (id) => document.getElementById(id);
+const $ = id => document.getElementById(id);
 // 12,345 without Intl (its first use loads locale data: a long task on the main thread).
-const thousands = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const thousands = n => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const WINDOW_MS = 250;
 
 /** Events a second, as the slider says (10 to 5,000). */
-const rateAt = (v) => Math.min(5000, Math.max(10, v));
+const rateAt = v => Math.min(5000, Math.max(10, v));
 
 function p99(values) {
   if (values.length === 0) return 0;
@@ -51,7 +51,9 @@ export function setupStream(state, workerFor) {
     document.body.dataset.streamOut = String(stats.out);
     document.body.dataset.streamErrors = String(stats.errors);
   };
-  $('stream-rate').addEventListener('input', () => { $('stream-rate-value').textContent = `${rateAt(Number($('stream-rate').value))} / s`; });
+  $('stream-rate').addEventListener('input', () => {
+    $('stream-rate-value').textContent = `${rateAt(Number($('stream-rate').value))} / s`;
+  });
   $('stream-rate').dispatchEvent(new Event('input'));
 
   const start = async () => {
@@ -65,7 +67,7 @@ export function setupStream(state, workerFor) {
         let last = performance.now();
         let owed = 0;
         while (!stop) {
-          await new Promise((r) => setTimeout(r, 10));
+          await new Promise(r => setTimeout(r, 10));
           const now = performance.now();
           owed += ((now - last) / 1000) * rateAt(Number($('stream-rate').value));
           last = now;

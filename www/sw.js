@@ -15,18 +15,29 @@ const ON_DEMAND = ['/pkg-full/', '/models/'];
 
 // The package holds two wasm builds (pkg/load.js says why); cache the one this browser runs. The
 // probe is pkg/load.js's: the smallest module that uses f32x4.relaxed_madd.
-const RELAXED = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11]));
+const RELAXED = WebAssembly.validate(
+  new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32,
+    2, 253, 133, 2, 11,
+  ]),
+);
 const UNUSED_WASM = RELAXED ? '/edgeserve_bg.wasm' : '/edgeserve_relaxed_bg.wasm';
 
-self.addEventListener('install', (event) => {
-  const assets = ASSETS.filter((a) => !a.endsWith(UNUSED_WASM));
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(assets)).then(() => self.skipWaiting()));
+self.addEventListener('install', event => {
+  const assets = ASSETS.filter(a => !a.endsWith(UNUSED_WASM));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then(c => c.addAll(assets))
+      .then(() => self.skipWaiting()),
+  );
 });
 
-self.addEventListener('activate', (event) => {
+self.addEventListener('activate', event => {
   event.waitUntil(
-    caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('edgeserve-') && k !== CACHE).map((k) => caches.delete(k))))
+    caches
+      .keys()
+      .then(keys => Promise.all(keys.filter(k => k.startsWith('edgeserve-') && k !== CACHE).map(k => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
@@ -47,14 +58,17 @@ async function isolated(response) {
 async function fetchAndKeep(request) {
   const response = await fetch(request);
   const path = new URL(request.url).pathname;
-  if (response.ok && ON_DEMAND.some((p) => path.includes(p))) {
+  if (response.ok && ON_DEMAND.some(p => path.includes(p))) {
     const copy = response.clone();
-    caches.has(CACHE).then((current) => current && caches.open(CACHE).then((c) => c.put(request, copy))).catch(() => {});
+    caches
+      .has(CACHE)
+      .then(current => current && caches.open(CACHE).then(c => c.put(request, copy)))
+      .catch(() => {});
   }
   return response;
 }
 
-self.addEventListener('fetch', (event) => {
+self.addEventListener('fetch', event => {
   const { request } = event;
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
   // caches.match with a cache name, not caches.open(CACHE).match: open creates the cache, so a
@@ -63,6 +77,8 @@ self.addEventListener('fetch', (event) => {
   // cache being deleted until the page never became ready (seen in Chromium on a reload right
   // after an update).
   event.respondWith(
-    caches.match(request, { ignoreSearch: true, cacheName: CACHE }).then(async (hit) => isolated(hit ?? (await fetchAndKeep(request)))),
+    caches
+      .match(request, { ignoreSearch: true, cacheName: CACHE })
+      .then(async hit => isolated(hit ?? (await fetchAndKeep(request)))),
   );
 });

@@ -37,7 +37,9 @@ export function describe(err) {
 
 /** The cosine similarity of two vectors (arrays or typed arrays of one length). */
 export function cosine(a, b) {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     na += a[i] * a[i];

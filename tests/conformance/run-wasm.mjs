@@ -48,11 +48,13 @@ async function runCase(edgeserve, caseDir, outDir, c) {
       } catch (err) {
         return { status: 'error', stage: 'run', error: describe(err), trap: err instanceof WebAssembly.RuntimeError };
       }
-      sets.push(Object.entries(outputs).map(([name, t], i) => {
-        const file = `set${k}.out${i}.bin`;
-        writeFileSync(join(outDir, file), bytesOf(t.data));
-        return { name, dtype: t.dtype, shape: t.shape, file };
-      }));
+      sets.push(
+        Object.entries(outputs).map(([name, t], i) => {
+          const file = `set${k}.out${i}.bin`;
+          writeFileSync(join(outDir, file), bytesOf(t.data));
+          return { name, dtype: t.dtype, shape: t.shape, file };
+        }),
+      );
     }
     return { status: 'ran', sets };
   } finally {
@@ -88,4 +90,6 @@ for (const id of index.cases) {
   }
   writeFileSync(join(outDir, 'result.json'), JSON.stringify(result, null, 1));
 }
-console.log(`conformance (wasm in Node ${process.version}): ${ran} cases ran, ${failed} failed to load or run (${traps} traps)`);
+console.log(
+  `conformance (wasm in Node ${process.version}): ${ran} cases ran, ${failed} failed to load or run (${traps} traps)`,
+);

@@ -25,10 +25,13 @@ after(async () => {
 
 for (const layer of ['main', 'worker']) {
   test(`the catalogue through ${layer === 'main' ? 'a Model on the page thread' : 'a WorkerModel'}`, async () => {
-    const results = await page.evaluate((l) => import('./bad-input-page.js').then((m) => m.runLayer(l)), layer);
-    const wanted = catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes(layer)).length;
+    const results = await page.evaluate(l => import('./bad-input-page.js').then(m => m.runLayer(l)), layer);
+    const wanted = catalogue.filter(e => (e.layers ?? ['main', 'worker']).includes(layer)).length;
     assert.equal(results.length, wanted);
-    assert.deepEqual(results.filter((r) => r.problem).map((r) => `${r.kind}: ${r.problem}`), []);
+    assert.deepEqual(
+      results.filter(r => r.problem).map(r => `${r.kind}: ${r.problem}`),
+      [],
+    );
     console.log(`bad-input catalogue (Chromium, ${layer}): ${results.length} kinds, every one as documented`);
   });
 }

@@ -25,7 +25,9 @@ before(async () => {
   rmSync(copy, { recursive: true, force: true });
   cpSync(`${root}pkg/`, copy, { recursive: true });
   const worker = readFileSync(`${copy}worker.js`, 'utf8');
-  writeFileSync(`${copy}worker.js`, `import { Model as Trapping } from './index.js';
+  writeFileSync(
+    `${copy}worker.js`,
+    `import { Model as Trapping } from './index.js';
 const predict = Trapping.prototype.predict;
 Trapping.prototype.predict = function trapFor(row) {
   if (row?.[0] === ${TRAP_ROW}) this.__wbg_ptr = 0xfffffff0;
@@ -38,7 +40,8 @@ Trapping.load = function trapOnLoad(name) {
   model.__wbg_ptr = 0xfffffff0;
   return model.name;
 };
-${worker}`);
+${worker}`,
+  );
   server = await serve(root, 0);
   browser = await launch();
   page = await openPage(browser, `http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/trap.html`, problems);
@@ -51,31 +54,34 @@ after(async () => {
 });
 
 test('a WorkerModel whose worker traps rejects that call with INTERNAL and serves the next from a new worker', async () => {
-  const result = await page.evaluate(async ({ input, trapRow }) => {
-    const remote = await window.edgeserve.WorkerModel.create({ model: 'digits-accurate' });
-    const before = (await remote.predict(input)).label;
-    const bad = Float32Array.from(input);
-    bad[0] = trapRow;
-    const inFlight = remote.predictBatch(Array(2000).fill(input), { chunkSize: 1 });
-    let trapped;
-    try {
-      await remote.predict(bad);
-    } catch (e) {
-      trapped = { code: e.code, message: e.message };
-    }
-    let batch;
-    try {
-      await inFlight;
-      batch = 'resolved';
-    } catch (e) {
-      batch = e.code;
-    }
-    const afterLabels = [];
-    for (let i = 0; i < 3; i++) afterLabels.push((await remote.predict(input)).label);
-    const restarts = remote.restarts;
-    remote.terminate();
-    return { before, trapped, batch, afterLabels, restarts };
-  }, { input: golden.cases[0].input, trapRow: TRAP_ROW });
+  const result = await page.evaluate(
+    async ({ input, trapRow }) => {
+      const remote = await window.edgeserve.WorkerModel.create({ model: 'digits-accurate' });
+      const before = (await remote.predict(input)).label;
+      const bad = Float32Array.from(input);
+      bad[0] = trapRow;
+      const inFlight = remote.predictBatch(Array(2000).fill(input), { chunkSize: 1 });
+      let trapped;
+      try {
+        await remote.predict(bad);
+      } catch (e) {
+        trapped = { code: e.code, message: e.message };
+      }
+      let batch;
+      try {
+        await inFlight;
+        batch = 'resolved';
+      } catch (e) {
+        batch = e.code;
+      }
+      const afterLabels = [];
+      for (let i = 0; i < 3; i++) afterLabels.push((await remote.predict(input)).label);
+      const restarts = remote.restarts;
+      remote.terminate();
+      return { before, trapped, batch, afterLabels, restarts };
+    },
+    { input: golden.cases[0].input, trapRow: TRAP_ROW },
+  );
   const label = golden.cases[0].expected.label;
   assert.equal(result.before, label);
   assert.equal(result.trapped?.code, 'INTERNAL', JSON.stringify(result.trapped));
@@ -86,7 +92,7 @@ test('a WorkerModel whose worker traps rejects that call with INTERNAL and serve
 });
 
 test('a worker that traps while loading the model: create() rejects with INTERNAL', async () => {
-  const result = await page.evaluate(async (name) => {
+  const result = await page.evaluate(async name => {
     try {
       await window.edgeserve.WorkerModel.create({ model: name });
       return 'created';
@@ -99,7 +105,7 @@ test('a worker that traps while loading the model: create() rejects with INTERNA
 });
 
 test('on the page thread, a trap poisons the instance: INTERNAL for that call and every later one', async () => {
-  const result = await page.evaluate(async (input) => {
+  const result = await page.evaluate(async input => {
     const { default: init, Model, trapped } = window.edgeserve;
     await init();
     const model = Model.load('digits-accurate');
@@ -107,11 +113,27 @@ test('on the page thread, a trap poisons the instance: INTERNAL for that call an
     const codes = [];
     const handle = model.__wbg_ptr;
     model.__wbg_ptr = 0xfffffff0;
-    try { model.predict(input); } catch (e) { codes.push(e.code); }
+    try {
+      model.predict(input);
+    } catch (e) {
+      codes.push(e.code);
+    }
     model.__wbg_ptr = handle;
-    try { other.predict(input); } catch (e) { codes.push(e.code); }
-    try { Model.load('digits-fast'); } catch (e) { codes.push(e.code); }
-    try { await other.predictBatch(input); } catch (e) { codes.push(e.code); }
+    try {
+      other.predict(input);
+    } catch (e) {
+      codes.push(e.code);
+    }
+    try {
+      Model.load('digits-fast');
+    } catch (e) {
+      codes.push(e.code);
+    }
+    try {
+      await other.predictBatch(input);
+    } catch (e) {
+      codes.push(e.code);
+    }
     return { codes, trap: trapped()?.constructor?.name };
   }, golden.cases[0].input);
   assert.deepEqual(result, { codes: ['INTERNAL', 'INTERNAL', 'INTERNAL', 'INTERNAL'], trap: 'RuntimeError' });

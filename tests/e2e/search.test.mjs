@@ -19,11 +19,11 @@ before(async () => {
   base = `http://127.0.0.1:${server.address().port}/`;
   browser = await launch();
   page = await browser.newPage();
-  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', m => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', e => problems.push(`pageerror: ${e.message}`));
   page.on('crash', () => problems.push('the page crashed'));
-  page.on('request', (r) => r.url().startsWith(base) || r.url().startsWith('data:') || offsite.push(r.url()));
-  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  page.on('request', r => r.url().startsWith(base) || r.url().startsWith('data:') || offsite.push(r.url()));
+  page.on('response', r => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
   await page.goto(base);
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
 });
@@ -38,18 +38,20 @@ async function query(text) {
   await page.fill('#search-query', '');
   await page.type('#search-query', text, { delay: 15 });
   await page.waitForFunction(
-    ([n, t]) => Number(document.body.dataset.searches ?? 0) > n && document.getElementById('search-latency').textContent.includes(`${t.length} characters`),
+    ([n, t]) =>
+      Number(document.body.dataset.searches ?? 0) > n &&
+      document.getElementById('search-latency').textContent.includes(`${t.length} characters`),
     [before, text],
     { timeout: 30_000 },
   );
-  return page.$$eval('#search-results li', (items) => items.map((li) => li.firstChild.textContent));
+  return page.$$eval('#search-results li', items => items.map(li => li.firstChild.textContent));
 }
 
 test('the sentences are embedded in the worker with progress, then paraphrases find their sentence', async () => {
   assert.equal(await page.isDisabled('#search-query'), true);
   await page.click('#search-start');
   await page.waitForFunction(() => document.body.dataset.searchReady === '1', null, { timeout: 120_000 });
-  const { value, max } = await page.$eval('#search-progress', (p) => ({ value: p.value, max: p.max }));
+  const { value, max } = await page.$eval('#search-progress', p => ({ value: p.value, max: p.max }));
   assert.ok(max >= 200 && value === max, `progress ${value} of ${max}`);
   assert.match(await page.textContent('#search-status'), /^\d+ sentences embedded in [\d.]+ s by minilm-int8/);
   for (const [q, want] of [

@@ -55,10 +55,16 @@ test('bad input throws an Error with a code and a message; the model keeps worki
     [new BigInt64Array(64), /got BigInt64Array\(64\)$/],
   ];
   for (const [value, message] of bad) {
-    assert.throws(() => model.predict(value), (e) => e instanceof Error && e.code === 'BAD_INPUT' && message.test(e.message));
+    assert.throws(
+      () => model.predict(value),
+      e => e instanceof Error && e.code === 'BAD_INPUT' && message.test(e.message),
+    );
     assert.equal(model.predict(input).label, expected.label);
   }
-  assert.throws(() => Model.load('digits-huge'), (e) => e.code === 'UNKNOWN_MODEL' && /expected one of \["digits-accurate", "digits-fast"\]/.test(e.message));
+  assert.throws(
+    () => Model.load('digits-huge'),
+    e => e.code === 'UNKNOWN_MODEL' && /expected one of \["digits-accurate", "digits-fast"\]/.test(e.message),
+  );
 });
 
 test('a freed model cannot be used, and others are unaffected', () => {
@@ -85,7 +91,10 @@ test('the digits packages run on the row executor; the tract plans give the same
     });
     model.useEngine('rows');
     assert.equal(model.engine, 'rows');
-    assert.throws(() => model.useEngine('gpu'), (e) => e.code === 'BAD_INPUT' && /engine: expected "rows" or "tract", got "gpu"/.test(e.message));
+    assert.throws(
+      () => model.useEngine('gpu'),
+      e => e.code === 'BAD_INPUT' && /engine: expected "rows" or "tract", got "gpu"/.test(e.message),
+    );
     assert.equal(model.engine, 'rows');
   }
 });
@@ -93,7 +102,10 @@ test('the digits packages run on the row executor; the tract plans give the same
 test('a CNN runs on tract; asking for the row executor says why not', async () => {
   const model = await Model.fromBytes(readFileSync(new URL('../fixtures/onnx/pools.onnx', import.meta.url)));
   assert.equal(model.engine, 'tract');
-  assert.throws(() => model.useEngine('rows'), (e) => e.code === 'BAD_INPUT' && /no row program \(the operation MaxPool/.test(e.message));
+  assert.throws(
+    () => model.useEngine('rows'),
+    e => e.code === 'BAD_INPUT' && /no row program \(the operation MaxPool/.test(e.message),
+  );
   assert.equal(model.engine, 'tract');
 });
 

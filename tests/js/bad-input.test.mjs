@@ -13,7 +13,10 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
   const good = cases[0];
   const multiIo = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/multi_io.onnx`));
   const multiSpec = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/multi_io.json`, 'utf8'));
-  const runInputs = { a: Float32Array.from(multiSpec.inputs.a.data), b: BigInt64Array.from(multiSpec.inputs.b.data.map(BigInt)) };
+  const runInputs = {
+    a: Float32Array.from(multiSpec.inputs.a.data),
+    b: BigInt64Array.from(multiSpec.inputs.b.data.map(BigInt)),
+  };
   const textDir = `${process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`}/minilm-int8/`;
   const textFiles = {
     onnx: new Uint8Array(readFileSync(`${textDir}model.onnx`)),
@@ -23,14 +26,15 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
   const ctx = {
     text: await Model.fromBytes(textFiles.onnx, textFiles.manifest, { tokenizer: textFiles.tokenizer }),
     textFiles,
-    fromText: async (onnx, manifest, tokenizer) => (await Model.fromBytes(onnx, manifest, tokenizer ? { tokenizer } : undefined)).free(),
-    sha256: async (bytes) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex'),
+    fromText: async (onnx, manifest, tokenizer) =>
+      (await Model.fromBytes(onnx, manifest, tokenizer ? { tokenizer } : undefined)).free(),
+    sha256: async bytes => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex'),
     model: Model.load('digits-accurate'),
     fromBytes: (bytes, manifest) => Model.fromBytes(bytes, manifest),
-    load: async (name) => Model.load(name),
+    load: async name => Model.load(name),
     fresh: async () => Model.load('digits-accurate'),
-    dispose: (m) => m.free(),
-    run: (inputs) => multiIo.run(inputs),
+    dispose: m => m.free(),
+    run: inputs => multiIo.run(inputs),
     runInputs,
     runFirst: 'a',
     onnx: new Uint8Array(readFileSync(`${root}models/digits-fast/model.onnx`)),
@@ -46,10 +50,10 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
     },
   };
   const results = await runCatalogue(ctx, 'main');
-  const problems = results.filter((r) => r.problem).map((r) => `${r.kind}: ${r.problem}`);
+  const problems = results.filter(r => r.problem).map(r => `${r.kind}: ${r.problem}`);
   assert.deepEqual(problems, []);
   assert.ok(results.length >= 25, `${results.length} kinds`);
-  assert.equal(results.length, catalogue.filter((e) => (e.layers ?? ['main', 'worker']).includes('main')).length);
+  assert.equal(results.length, catalogue.filter(e => (e.layers ?? ['main', 'worker']).includes('main')).length);
   console.log(`bad-input catalogue (wasm in Node): ${results.length} kinds, every one as documented`);
 });
 
@@ -57,14 +61,21 @@ test('every malformed ONNX file a fuzzer or training/malformed.py made is refuse
   const { cases } = golden('digits-accurate');
   const model = Model.load('digits-accurate');
   const dir = `${root}tests/fixtures/fuzz/package/`;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
+  const files = readdirSync(dir)
+    .filter(f => f.endsWith('.onnx'))
+    .sort();
   assert.ok(files.length >= 30, `${files.length} files`);
   for (const file of files) {
-    await assert.rejects(Model.fromBytes(new Uint8Array(readFileSync(dir + file))), (e) => {
-      assert.equal(e.code, 'MODEL_LOAD', `${file}: ${e.message}`);
-      if (file.startsWith('op-')) assert.match(e.message.toLowerCase(), new RegExp(`\\(${file.split('-')[1]}\\): expected `), file);
-      return true;
-    }, file);
+    await assert.rejects(
+      Model.fromBytes(new Uint8Array(readFileSync(dir + file))),
+      e => {
+        assert.equal(e.code, 'MODEL_LOAD', `${file}: ${e.message}`);
+        if (file.startsWith('op-'))
+          assert.match(e.message.toLowerCase(), new RegExp(`\\(${file.split('-')[1]}\\): expected `), file);
+        return true;
+      },
+      file,
+    );
     const p = model.predict(Float32Array.from(cases[0].input));
     assert.equal(p.label, cases[0].expected.label, `after ${file}`);
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { edgeserve, root } from './helpers.mjs';
 
 const { Model } = await edgeserve();
-const fixture = (name) => ({
+const fixture = name => ({
   bytes: readFileSync(`${root}tests/fixtures/onnx/${name}.onnx`),
   expected: JSON.parse(readFileSync(`${root}tests/fixtures/onnx/${name}.json`, 'utf8')),
 });
@@ -20,7 +20,8 @@ function runCalls(model, expected) {
     const inputs = {};
     const shapes = {};
     for (const [name, spec] of Object.entries(call.inputs)) {
-      inputs[name] = spec.dtype === 'int64' ? BigInt64Array.from(spec.data, BigInt) : ARRAYS[spec.dtype].from(spec.data);
+      inputs[name] =
+        spec.dtype === 'int64' ? BigInt64Array.from(spec.data, BigInt) : ARRAYS[spec.dtype].from(spec.data);
       shapes[name] = spec.shape;
     }
     const outputs = model.run(inputs, { shapes });
@@ -44,7 +45,10 @@ test('free and unnamed dimensions: symbols in the manifest, typed per shape set,
   assert.deepEqual(model.engineDetails.plannedShapes, [[[1, 3, 8, 10]], [[2, 3, 6, 4]]]);
   model.planFor({ x: [1, 3, 4, 4] });
   assert.deepEqual(model.engineDetails.plannedShapes.at(-1), [[1, 3, 4, 4]]);
-  assert.throws(() => model.planFor({ x: [1, 5, 4, 4] }), { code: 'BAD_INPUT', message: 'the shape of input "x": expected [x_0, 3, x_2, x_3], got [1, 5, 4, 4]' });
+  assert.throws(() => model.planFor({ x: [1, 5, 4, 4] }), {
+    code: 'BAD_INPUT',
+    message: 'the shape of input "x": expected [x_0, 3, x_2, x_3], got [1, 5, 4, 4]',
+  });
   assert.throws(() => model.planFor({ x: 'big' }), { code: 'BAD_INPUT' });
   assert.throws(() => model.planFor([1, 3, 4, 4]), { code: 'BAD_INPUT' });
   assert.throws(() => model.planFor({ y: [1] }), { code: 'BAD_INPUT' });
@@ -55,7 +59,10 @@ test('If: by a scalar input value and by shapes, each call typed with the branch
   const { bytes, expected } = fixture('branches');
   const model = await Model.fromBytes(bytes);
   runCalls(model, expected);
-  const out = model.run({ x: Float32Array.of(1, 2, 3, 4), sr: BigInt64Array.of(8000n) }, { shapes: { x: [1, 4], sr: [] } });
+  const out = model.run(
+    { x: Float32Array.of(1, 2, 3, 4), sr: BigInt64Array.of(8000n) },
+    { shapes: { x: [1, 4], sr: [] } },
+  );
   assert.deepEqual(Array.from(out.rate.data), [2, 3, 4, 5]);
   assert.deepEqual(out.lone.shape, [4]);
   model.free();
@@ -64,7 +71,10 @@ test('If: by a scalar input value and by shapes, each call typed with the branch
 test('an optimizer pass that fails on a valid graph is skipped, and engineDetails says so', async () => {
   const { bytes, expected } = fixture('optimizer_failure');
   const model = await Model.fromBytes(bytes);
-  assert.ok(model.engineDetails.notes.some((n) => n.includes('tract\'s pass "declutter" failed')), model.engineDetails.notes.join('\n'));
+  assert.ok(
+    model.engineDetails.notes.some(n => n.includes('tract\'s pass "declutter" failed')),
+    model.engineDetails.notes.join('\n'),
+  );
   runCalls(model, expected);
   model.free();
 });

@@ -31,34 +31,46 @@ test('lean: batch, CSV and the default model work', async () => {
   const csv = readFileSync(`${root}www/data/digits-test.csv`, 'utf8');
   const res = await model.predictCsv(csv, { labelColumn: 'label' });
   assert.equal(res.labels.length, 450);
-  assert.ok(Math.abs(res.accuracy - model.manifest.metrics.accuracy) < 1e-6, `accuracy ${res.accuracy} (manifest: 6 digits)`);
+  assert.ok(
+    Math.abs(res.accuracy - model.manifest.metrics.accuracy) < 1e-6,
+    `accuracy ${res.accuracy} (manifest: 6 digits)`,
+  );
   model.free();
 });
 
 test('lean: ONNX at run time is refused with MODEL_LOAD, naming the full build', async () => {
   const onnx = readFileSync(`${root}models/digits-fast/model.onnx`);
-  await assert.rejects(() => lean.Model.fromBytes(onnx), (e) => {
-    assert.ok(e instanceof Error);
-    assert.equal(e.code, 'MODEL_LOAD');
-    assert.match(e.message, /lean build, which has no ONNX parser: expected a package embedded at build time/);
-    assert.match(e.message, /import 'edgeserve'/);
-    return true;
-  });
+  await assert.rejects(
+    () => lean.Model.fromBytes(onnx),
+    e => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.code, 'MODEL_LOAD');
+      assert.match(e.message, /lean build, which has no ONNX parser: expected a package embedded at build time/);
+      assert.match(e.message, /import 'edgeserve'/);
+      return true;
+    },
+  );
   // fromUrl refuses before it fetches (nothing listens on port 9: a fetch would fail otherwise).
-  await assert.rejects(() => lean.Model.fromUrl('http://127.0.0.1:9/model.onnx'), (e) => e.code === 'MODEL_LOAD' && /lean build, which has no ONNX parser/.test(e.message));
+  await assert.rejects(
+    () => lean.Model.fromUrl('http://127.0.0.1:9/model.onnx'),
+    e => e.code === 'MODEL_LOAD' && /lean build, which has no ONNX parser/.test(e.message),
+  );
   const model = lean.Model.load('digits-fast');
   const c = golden('digits-fast').cases[0];
   assert.equal(model.predict(Float32Array.from(c.input)).label, c.expected.label);
   model.free();
 });
 
-test('lean: no tract here, so tract\'s plans are refused with BAD_INPUT and the row program goes on', () => {
+test("lean: no tract here, so tract's plans are refused with BAD_INPUT and the row program goes on", () => {
   const model = lean.Model.load('digits-fast');
-  assert.throws(() => model.useEngine('tract'), (e) => {
-    assert.equal(e.code, 'BAD_INPUT');
-    assert.match(e.message, /no tract/);
-    return true;
-  });
+  assert.throws(
+    () => model.useEngine('tract'),
+    e => {
+      assert.equal(e.code, 'BAD_INPUT');
+      assert.match(e.message, /no tract/);
+      return true;
+    },
+  );
   model.useEngine('rows');
   assert.equal(model.engine, 'rows');
   const c = golden('digits-fast').cases[1];

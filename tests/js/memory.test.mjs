@@ -24,22 +24,53 @@ function flat(what, run, warmup) {
 
 test('100,000 predictions', () => {
   const model = mod.Model.default();
-  flat('100,000 predictions', () => { for (let i = 0; i < 100_000; i++) model.predict(row); }, () => { for (let i = 0; i < 1000; i++) model.predict(row); });
+  flat(
+    '100,000 predictions',
+    () => {
+      for (let i = 0; i < 100_000; i++) model.predict(row);
+    },
+    () => {
+      for (let i = 0; i < 1000; i++) model.predict(row);
+    },
+  );
   model.free();
 });
 
 test('100 load/free cycles', () => {
-  const cycle = () => { const m = mod.Model.load('digits-accurate'); m.predict(row); m.free(); };
-  flat('100 load/free cycles', () => { for (let i = 0; i < 100; i++) cycle(); }, () => { for (let i = 0; i < 20; i++) cycle(); });
+  const cycle = () => {
+    const m = mod.Model.load('digits-accurate');
+    m.predict(row);
+    m.free();
+  };
+  flat(
+    '100 load/free cycles',
+    () => {
+      for (let i = 0; i < 100; i++) cycle();
+    },
+    () => {
+      for (let i = 0; i < 20; i++) cycle();
+    },
+  );
 });
 
 test('1,000 stream micro-batches', async () => {
   const model = mod.Model.default();
-  const run = async (batches) => {
+  const run = async batches => {
     const stream = model.stream({ maxBatch: 32, maxWaitMs: 1 });
-    const source = new ReadableStream({ start(c) { for (let i = 0; i < batches * 32; i++) c.enqueue(row); c.close(); } });
+    const source = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < batches * 32; i++) c.enqueue(row);
+        c.close();
+      },
+    });
     let n = 0;
-    await source.pipeThrough(stream).pipeTo(new WritableStream({ write() { n++; } }));
+    await source.pipeThrough(stream).pipeTo(
+      new WritableStream({
+        write() {
+          n++;
+        },
+      }),
+    );
     return n;
   };
   await run(50);
@@ -58,11 +89,11 @@ test('models dropped without free() are released when garbage collected', async 
   const gc = vm.runInNewContext('gc');
   const collect = async () => {
     gc();
-    await new Promise((r) => setTimeout(r, 10)); // FinalizationRegistry callbacks run after a GC
+    await new Promise(r => setTimeout(r, 10)); // FinalizationRegistry callbacks run after a GC
     gc();
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise(r => setTimeout(r, 10));
   };
-  const dropMany = async (n) => {
+  const dropMany = async n => {
     for (let i = 0; i < n; i++) {
       mod.Model.load('digits-accurate').predict(row); // no free(): left to the GC
       if (i % 10 === 9) await collect();

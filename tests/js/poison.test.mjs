@@ -14,7 +14,10 @@ const good = Float32Array.from(golden('digits-accurate').cases[0].input);
 function isInternal(e) {
   assert.equal(e.code, 'INTERNAL', e.message);
   assert.ok(e.cause instanceof WebAssembly.RuntimeError, 'the cause is the trap');
-  assert.match(e.message, /expected a working edgeserve instance, got one that trapped in Model\.predict\(\)|trapped in Job\.step\(\)/);
+  assert.match(
+    e.message,
+    /expected a working edgeserve instance, got one that trapped in Model\.predict\(\)|trapped in Job\.step\(\)/,
+  );
   return true;
 }
 

@@ -10,8 +10,8 @@ import { edgeserve, root, pkgDir, golden } from './helpers.mjs';
 
 function readmeBlock(containing) {
   const readme = readFileSync(`${root}README.md`, 'utf8');
-  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const block = blocks.find((b) => b.includes(containing));
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map(m => m[1]);
+  const block = blocks.find(b => b.includes(containing));
   assert.ok(block, `README.md has a js block with ${containing}`);
   return block;
 }
@@ -31,13 +31,20 @@ test('the README Node example runs against the built package', () => {
   const out = runAsUser(readmeBlock('initSync'));
   const expected = golden('digits-accurate').cases[0].expected;
   const [first, second] = out.trim().split('\n');
-  assert.match(first, new RegExp(`^digits-accurate says ${expected.label} \\(p=${expected.scores[expected.index].toFixed(3)}\\) in \\d+\\.\\d{3} ms$`));
+  assert.match(
+    first,
+    new RegExp(
+      `^digits-accurate says ${expected.label} \\(p=${expected.scores[expected.index].toFixed(3)}\\) in \\d+\\.\\d{3} ms$`,
+    ),
+  );
   assert.equal(second, 'BAD_INPUT input has the wrong length: expected 64 raw features, got 63 values');
 });
 
 test('the README text example finds the sentence closest to its query', () => {
   const models = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
-  const out = runAsUser(readmeBlock('model.embed('), (dir) => symlinkSync(`${models}/minilm-int8`, join(dir, 'minilm-int8'), 'dir'));
+  const out = runAsUser(readmeBlock('model.embed('), dir =>
+    symlinkSync(`${models}/minilm-int8`, join(dir, 'minilm-int8'), 'dir'),
+  );
   const [first, second] = out.trim().split('\n');
   assert.match(first, /^A man is playing a guitar\. \(0\.\d\d, \d+\.\d ms\)$/);
   assert.equal(second, '[CLS] hello world [SEP]');

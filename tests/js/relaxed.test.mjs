@@ -10,7 +10,10 @@ import { edgeserve, pkgDir, wasmFile } from './helpers.mjs';
 
 const es = await edgeserve();
 
-for (const [build, dir] of [['full', pkgDir], ['lean', `${pkgDir}lean/`]]) {
+for (const [build, dir] of [
+  ['full', pkgDir],
+  ['lean', `${pkgDir}lean/`],
+]) {
   test(`${build} build: the twin holds relaxed-SIMD code, the baseline does not`, () => {
     const baseline = readFileSync(`${dir}edgeserve_bg.wasm`);
     const relaxed = readFileSync(`${dir}edgeserve_relaxed_bg.wasm`);

@@ -21,7 +21,7 @@ before(async () => {
       res.writeHead(404).end();
     }
   });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise(ok => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${server.address().port}`;
 });
 after(() => server.close());
@@ -36,13 +36,19 @@ test('fromBytes with the manifest predicts as the package does; without it, run(
   assert.equal(bare.manifest.task, 'classification');
   assert.equal(bare.manifest.sha256, manifest.sha256, 'the bytes hashed (by WebCrypto where there is one)');
   assert.deepEqual(bare.manifest.labels, manifest.labels);
-  const out = bare.run({ X: Float32Array.from(cases[0].input, (v) => v / 16) });
+  const out = bare.run({ X: Float32Array.from(cases[0].input, v => v / 16) });
   assert.equal(out.label.dtype, 'int64');
   assert.deepEqual(out.label.shape, [1]);
   assert.equal(out.label.data[0], BigInt(cases[0].expected.index));
   assert.deepEqual(out.probabilities.shape, [1, 10]);
-  await assert.rejects(Model.fromBytes('model.onnx'), (e) => e.code === 'BAD_INPUT' && /expected a Uint8Array or an ArrayBuffer, got a string/.test(e.message));
-  await assert.rejects(Model.fromBytes(new Uint8Array(onnx), { ...manifest, sha256: '0'.repeat(64) }), (e) => e.code === 'INTEGRITY');
+  await assert.rejects(
+    Model.fromBytes('model.onnx'),
+    e => e.code === 'BAD_INPUT' && /expected a Uint8Array or an ArrayBuffer, got a string/.test(e.message),
+  );
+  await assert.rejects(
+    Model.fromBytes(new Uint8Array(onnx), { ...manifest, sha256: '0'.repeat(64) }),
+    e => e.code === 'INTEGRITY',
+  );
 });
 
 test('run() with several inputs and outputs of several dtypes, shapes from the graph or given', async () => {
@@ -58,14 +64,20 @@ test('run() with several inputs and outputs of several dtypes, shapes from the g
     assert.deepEqual(Array.from(out.count.data, Number), expected.outputs.count.data);
     assert.deepEqual(out.sum.shape, [2, 3]);
   }
-  assert.throws(() => m.run({ a }), (e) => e.code === 'BAD_INPUT' && e.message.startsWith('input "b" is missing'));
-  assert.throws(() => m.run({ a, b: new Int32Array(2) }), /input "b" has the wrong element type: expected int64 values \(BigInt64Array\), got Int32Array\(2\)/);
+  assert.throws(
+    () => m.run({ a }),
+    e => e.code === 'BAD_INPUT' && e.message.startsWith('input "b" is missing'),
+  );
+  assert.throws(
+    () => m.run({ a, b: new Int32Array(2) }),
+    /input "b" has the wrong element type: expected int64 values \(BigInt64Array\), got Int32Array\(2\)/,
+  );
   assert.throws(() => m.run({ a: new Float32Array(4), b }), /input "a" needs a shape|input "a" has the wrong shape/);
   assert.throws(() => m.run([a, b]), /run\(\) inputs are not an object/);
   assert.throws(() => m.predict(new Float32Array(3)), /has no task/);
 });
 
-test('max pools match onnxruntime: windows that tile the image (edgeserve\'s SIMD pool) and overlapping ones', async () => {
+test("max pools match onnxruntime: windows that tile the image (edgeserve's SIMD pool) and overlapping ones", async () => {
   const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/pools.json`, 'utf8'));
   const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/pools.onnx`));
   const [, ...image] = e.inputs.x.shape;
@@ -75,24 +87,38 @@ test('max pools match onnxruntime: windows that tile the image (edgeserve\'s SIM
     assert.deepEqual(Object.keys(out), ['p2', 'p3', 'p2s1']);
     for (const [name, want] of Object.entries(e.outputs)) {
       assert.deepEqual(out[name].shape, [batch, ...want.shape.slice(1)], name);
-      assert.deepEqual(Array.from(out[name].data), want.data.slice(0, (want.data.length / 2) * batch), `${name} at batch ${batch}: a max is exact`);
+      assert.deepEqual(
+        Array.from(out[name].data),
+        want.data.slice(0, (want.data.length / 2) * batch),
+        `${name} at batch ${batch}: a max is exact`,
+      );
     }
   }
 });
 
 test('fromUrl fetches with progress and checks the sha256', async () => {
   const progress = [];
-  const m = await Model.fromUrl(`${base}/model.onnx`, { sha256: manifest.sha256, manifest, onProgress: (p) => progress.push(p) });
+  const m = await Model.fromUrl(`${base}/model.onnx`, {
+    sha256: manifest.sha256,
+    manifest,
+    onProgress: p => progress.push(p),
+  });
   const { cases } = golden('digits-fast');
   assert.equal(m.predict(cases[1].input).label, cases[1].expected.label);
   assert.ok(progress.length >= 1);
   assert.deepEqual(progress.at(-1), { loaded: onnx.length, total: onnx.length });
-  await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'ab'.repeat(32) }), (e) => e.code === 'INTEGRITY' && e.message.includes(manifest.sha256));
-  await assert.rejects(Model.fromUrl(`${base}/missing.onnx`), (e) => e.code === 'MODEL_LOAD' && /expected HTTP 200, got HTTP 404/.test(e.message));
+  await assert.rejects(
+    Model.fromUrl(`${base}/model.onnx`, { sha256: 'ab'.repeat(32) }),
+    e => e.code === 'INTEGRITY' && e.message.includes(manifest.sha256),
+  );
+  await assert.rejects(
+    Model.fromUrl(`${base}/missing.onnx`),
+    e => e.code === 'MODEL_LOAD' && /expected HTTP 200, got HTTP 404/.test(e.message),
+  );
   await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'xyz' }), /sha256 is not a sha256/);
 });
 
-test('convolutions and a dense layer match onnxruntime (edgeserve\'s matrix-multiply kernels in wasm)', async () => {
+test("convolutions and a dense layer match onnxruntime (edgeserve's matrix-multiply kernels in wasm)", async () => {
   // tests/fixtures/onnx/convs.onnx: sizes no kernel tile divides, with bias, Relu, Clip and a
   // residual add fused into the products; run on this build (simd128, or the relaxed-SIMD twin
   // whose kernels fuse multiply-adds). onnxruntime's outputs recorded by training/fixtures.py.
@@ -100,13 +126,18 @@ test('convolutions and a dense layer match onnxruntime (edgeserve\'s matrix-mult
   const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/convs.onnx`));
   const x = Float32Array.from(e.inputs.x.data);
   for (const batch of [2, 1]) {
-    const out = m.run({ x: x.subarray(0, (x.length / 2) * batch) }, { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } });
+    const out = m.run(
+      { x: x.subarray(0, (x.length / 2) * batch) },
+      { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } },
+    );
     assert.deepEqual(Object.keys(out).sort(), Object.keys(e.outputs).sort());
     for (const [name, want] of Object.entries(e.outputs)) {
       const expected = want.data.slice(0, (want.data.length / 2) * batch);
       assert.equal(out[name].data.length, expected.length, name);
       let worst = 0;
-      out[name].data.forEach((g, i) => { worst = Math.max(worst, Math.abs(g - expected[i]) / (1 + Math.abs(expected[i]))); });
+      out[name].data.forEach((g, i) => {
+        worst = Math.max(worst, Math.abs(g - expected[i]) / (1 + Math.abs(expected[i])));
+      });
       assert.ok(worst <= 1e-4, `${name} at batch ${batch}: off by ${worst} (relative)`);
     }
   }
@@ -128,11 +159,17 @@ test('Gather and GatherElements at run-time indices match onnxruntime; an index 
   };
   matches();
   const bad = [
-    [(t) => (t.ids[1] = 6n), /Gather "embed": expected indices within -6\.\.6 \(the data's size on axis 0\), got 6/],
-    [(t) => (t.j[5] = -4n), /GatherElements "pick": expected indices within -3\.\.3 \(the data's size on axis 1\), got -4/],
+    [t => (t.ids[1] = 6n), /Gather "embed": expected indices within -6\.\.6 \(the data's size on axis 0\), got 6/],
+    [
+      t => (t.j[5] = -4n),
+      /GatherElements "pick": expected indices within -3\.\.3 \(the data's size on axis 1\), got -4/,
+    ],
   ];
   for (const [edit, message] of bad) {
-    assert.throws(() => m.run(inputs(edit)), (err) => err.code === 'INFERENCE' && message.test(err.message));
+    assert.throws(
+      () => m.run(inputs(edit)),
+      err => err.code === 'INFERENCE' && message.test(err.message),
+    );
     matches();
   }
   m.free();

@@ -8,19 +8,26 @@ import { edgeserve, golden, maxAbsDiff, root, TOLERANCE } from './helpers.mjs';
 
 const { Model, ModelSet } = await edgeserve();
 const csv = readFileSync(`${root}www/data/digits-test.csv`, 'utf8');
-const rows = csv.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
-const features = rows.map((r) => Float32Array.from(r.slice(0, 64)));
+const rows = csv
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map(l => l.split(',').map(Number));
+const features = rows.map(r => Float32Array.from(r.slice(0, 64)));
 
 test('predictBatch equals row-by-row predict, with progress per chunk', async () => {
   for (const name of Model.names()) {
     const model = Model.load(name);
     const progress = [];
-    const res = await model.predictBatch(features, { chunkSize: 100, onProgress: (p) => progress.push(p) });
+    const res = await model.predictBatch(features, { chunkSize: 100, onProgress: p => progress.push(p) });
     assert.equal(res.rows, 450);
     assert.ok(res.indices instanceof Int32Array && res.scores instanceof Float32Array);
     assert.equal(res.scores.length, 4500);
-    assert.deepEqual(progress.map((p) => p.done), [100, 200, 300, 400, 450]);
-    assert.ok(progress.every((p) => p.total === 450 && p.rowsPerSecond > 0));
+    assert.deepEqual(
+      progress.map(p => p.done),
+      [100, 200, 300, 400, 450],
+    );
+    assert.ok(progress.every(p => p.total === 450 && p.rowsPerSecond > 0));
     assert.ok(res.latencyMs > 0 && res.rowsPerSecond > 0);
     features.forEach((row, i) => {
       const one = model.predict(row);
@@ -48,9 +55,12 @@ test('a batch yields to the event loop between chunks', async () => {
 
 test('a bad row rejects the batch naming the row; bad options too', async () => {
   const model = Model.default();
-  const bad = features.slice(0, 10).map((r) => Array.from(r));
+  const bad = features.slice(0, 10).map(r => Array.from(r));
   bad[4][2] = NaN;
-  await assert.rejects(model.predictBatch(bad), (e) => e.code === 'BAD_INPUT' && e.message === 'rows[4][2] is not a finite number: expected finite numbers, got NaN');
+  await assert.rejects(
+    model.predictBatch(bad),
+    e => e.code === 'BAD_INPUT' && e.message === 'rows[4][2] is not a finite number: expected finite numbers, got NaN',
+  );
   await assert.rejects(model.predictBatch(features, { chunkSize: 1.5 }), /chunkSize is out of range/);
   await assert.rejects(model.predictBatch(features, 'fast'), /predictBatch options are not an object/);
   await assert.rejects(model.predictBatch(null), /rows is not a batch/);
@@ -66,7 +76,10 @@ test('predictCsv gives the manifest accuracy and CSV out', async () => {
     assert.equal(out.length, 451);
     assert.equal(out[0].split(',').slice(0, 4).join(','), 'row,truth,label,index');
   }
-  await assert.rejects(Model.default().predictCsv('a,b\n1,x\n'), (e) => e.code === 'BAD_INPUT' && /CSV line 1 has the wrong number of feature columns/.test(e.message));
+  await assert.rejects(
+    Model.default().predictCsv('a,b\n1,x\n'),
+    e => e.code === 'BAD_INPUT' && /CSV line 1 has the wrong number of feature columns/.test(e.message),
+  );
 });
 
 test('latency() counts every prediction per mode; resetLatency() clears', async () => {
@@ -75,13 +88,21 @@ test('latency() counts every prediction per mode; resetLatency() clears', async 
   await model.predictBatch(features.slice(0, 200), { chunkSize: 64 });
   const stream = model.stream({ maxBatch: 16, maxWaitMs: 1 });
   const writer = stream.writable.getWriter();
-  const reading = (async () => { let n = 0; for await (const _ of stream.readable) n++; return n; })();
-  for (const r of features.slice(0, 40)) { await writer.ready; writer.write(r); }
+  const reading = (async () => {
+    let n = 0;
+    for await (const _ of stream.readable) n++;
+    return n;
+  })();
+  for (const r of features.slice(0, 40)) {
+    await writer.ready;
+    writer.write(r);
+  }
   await writer.close();
   assert.equal(await reading, 40);
   const l = model.latency();
   assert.deepEqual([l.realtime.count, l.batch.count, l.stream.count], [30, 200, 40]);
-  for (const s of [l.realtime, l.batch, l.stream]) assert.ok(s.p50 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max * 1.001 && s.mean > 0);
+  for (const s of [l.realtime, l.batch, l.stream])
+    assert.ok(s.p50 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max * 1.001 && s.mean > 0);
   model.resetLatency();
   assert.equal(model.latency().realtime.count, 0);
 });
@@ -97,7 +118,13 @@ test('stream keeps order over 10,000 items, one output each; a bad item does not
     },
   });
   const outputs = [];
-  await source.pipeThrough(stream).pipeTo(new WritableStream({ write(o) { outputs.push(o); } }));
+  await source.pipeThrough(stream).pipeTo(
+    new WritableStream({
+      write(o) {
+        outputs.push(o);
+      },
+    }),
+  );
   assert.equal(outputs.length, 10_000);
   outputs.forEach((o, i) => assert.equal(o.index, i));
   assert.equal(outputs[777].error.code, 'BAD_INPUT');
@@ -117,20 +144,26 @@ test('stream backpressure: a fast producer is slowed, memory stays bounded', asy
   let produced = 0;
   let consumed = 0;
   let maxAhead = 0;
-  const source = new ReadableStream({
-    pull(c) {
-      // As fast as the stream asks: the producer can always go on.
-      c.enqueue(features[produced++ % 450]);
-      maxAhead = Math.max(maxAhead, produced - consumed);
-      if (produced === 3000) c.close();
+  const source = new ReadableStream(
+    {
+      pull(c) {
+        // As fast as the stream asks: the producer can always go on.
+        c.enqueue(features[produced++ % 450]);
+        maxAhead = Math.max(maxAhead, produced - consumed);
+        if (produced === 3000) c.close();
+      },
     },
-  }, { highWaterMark: 1 });
-  const sink = new WritableStream({
-    async write() {
-      consumed++;
-      if (consumed % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // a slow reader
+    { highWaterMark: 1 },
+  );
+  const sink = new WritableStream(
+    {
+      async write() {
+        consumed++;
+        if (consumed % 50 === 0) await new Promise(r => setTimeout(r, 5)); // a slow reader
+      },
     },
-  }, { highWaterMark: 1 });
+    { highWaterMark: 1 },
+  );
   await source.pipeThrough(stream).pipeTo(sink);
   assert.equal(consumed, 3000);
   // In flight at most: the source's queue, both sides of the transform (maxBatch each), one
@@ -143,10 +176,13 @@ test('ModelSet: choose() by budgets derived from the measurements', async () => 
   const set = ModelSet.embedded();
   assert.deepEqual(set.names, ['digits-accurate', 'digits-fast']);
   const measured = await set.benchmark({ runs: 200 });
-  const p95 = Object.fromEntries(measured.map((m) => [m.name, m.p95]));
+  const p95 = Object.fromEntries(measured.map(m => [m.name, m.p95]));
   console.log(`p95 in Node: digits-fast ${p95['digits-fast']} ms, digits-accurate ${p95['digits-accurate']} ms`);
   // Which model is faster is measured, not assumed; budgets come from the measurements.
-  const [faster, slower] = p95['digits-fast'] <= p95['digits-accurate'] ? ['digits-fast', 'digits-accurate'] : ['digits-accurate', 'digits-fast'];
+  const [faster, slower] =
+    p95['digits-fast'] <= p95['digits-accurate']
+      ? ['digits-fast', 'digits-accurate']
+      : ['digits-accurate', 'digits-fast'];
   const generous = set.choose({ budgetMs: p95[slower] * 10 });
   assert.equal(generous.name, 'digits-accurate');
   assert.equal(generous.withinBudget, true);
@@ -161,7 +197,10 @@ test('ModelSet: choose() by budgets derived from the measurements', async () => 
   assert.equal(none.name, faster);
   assert.equal(none.withinBudget, false);
   assert.match(none.reason, /^no model's p95 fits the budget/);
-  assert.deepEqual(none.measurements.map((m) => m.name), ['digits-accurate', 'digits-fast']);
+  assert.deepEqual(
+    none.measurements.map(m => m.name),
+    ['digits-accurate', 'digits-fast'],
+  );
   assert.throws(() => set.choose({ budgetMs: -1 }), /budgetMs is out of range/);
 });
 

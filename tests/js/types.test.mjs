@@ -7,8 +7,20 @@ import { root } from './helpers.mjs';
 
 test('tests/js/usage.ts type-checks against pkg/edgeserve.d.ts', () => {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const args = [tsc, '--strict', '--noEmit', '--target', 'esnext', '--module', 'esnext', '--moduleResolution', 'bundler',
-    '--lib', 'esnext,dom', `${root}tests/js/usage.ts`];
+  const args = [
+    tsc,
+    '--strict',
+    '--noEmit',
+    '--target',
+    'esnext',
+    '--module',
+    'esnext',
+    '--moduleResolution',
+    'bundler',
+    '--lib',
+    'esnext,dom',
+    `${root}tests/js/usage.ts`,
+  ];
   const run = spawnSync(process.execPath, args, { encoding: 'utf8' });
   assert.equal(run.status, 0, `tsc failed:\n${run.stdout}${run.stderr}`);
 });

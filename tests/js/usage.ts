@@ -1,8 +1,23 @@
 // Type-checked (tsc --strict --noEmit, by types.test.mjs) against the generated pkg/edgeserve.d.ts:
 // what a TypeScript user writes must compile, and misuse must not.
 import {
-  initSync, Model, ModelSet, WorkerModel, BatchResult, trapped,
-  type ClassPrediction, type DType, type Manifest, type Prediction, type EdgeserveError, type LatencyReport, type StreamOutput, type Choice, type EngineDetails, type Embeddings, type Tokenized,
+  initSync,
+  Model,
+  ModelSet,
+  WorkerModel,
+  BatchResult,
+  trapped,
+  type ClassPrediction,
+  type DType,
+  type Manifest,
+  type Prediction,
+  type EdgeserveError,
+  type LatencyReport,
+  type StreamOutput,
+  type Choice,
+  type EngineDetails,
+  type Embeddings,
+  type Tokenized,
 } from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
@@ -34,7 +49,10 @@ try {
   console.log(code === 'BAD_INPUT');
 }
 async function modes(rows: Float32Array[], csvText: string): Promise<void> {
-  const batch: BatchResult = await model.predictBatch(rows, { chunkSize: 64, onProgress: ({ done, total }) => console.log(done / total) });
+  const batch: BatchResult = await model.predictBatch(rows, {
+    chunkSize: 64,
+    onProgress: ({ done, total }) => console.log(done / total),
+  });
   const indices: Int32Array = batch.indices;
   const scores: Float32Array = batch.scores;
   const csv = await model.predictCsv(csvText, { labelColumn: 'label' });
@@ -59,7 +77,11 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   // @ts-expect-error: a shape is an array of numbers
   loaded.planFor({ a: '4x3' });
   // Text: a package with its tokenizer; embed() and tokenize().
-  const minilm: Model = await Model.fromBytes(new Uint8Array(8), { name: 'minilm', task: 'embedding', embedding: { pooling: 'mean', normalize: true } }, { tokenizer: '{}' });
+  const minilm: Model = await Model.fromBytes(
+    new Uint8Array(8),
+    { name: 'minilm', task: 'embedding', embedding: { pooling: 'mean', normalize: true } },
+    { tokenizer: '{}' },
+  );
   const vectors: Embeddings = minilm.embed(['a text', 'another']);
   const one: Float32Array = minilm.embed('a text').data;
   const tokenized: Tokenized = minilm.tokenize('a text');
@@ -68,11 +90,24 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   console.log(vectors.dim, vectors.count, vectors.latencyMs, one.length, ids.length, words, tokenized.offsets[0]);
   // @ts-expect-error: texts are strings
   minilm.embed([1, 2]);
-  const fetched: Model = await Model.fromUrl('model.onnx', { sha256: 'ab'.repeat(32), onProgress: ({ loaded, total }) => console.log(loaded, total) });
+  const fetched: Model = await Model.fromUrl('model.onnx', {
+    sha256: 'ab'.repeat(32),
+    onProgress: ({ loaded, total }) => console.log(loaded, total),
+  });
   console.log(sum, fetched.name);
   const remote = await WorkerModel.create({ model: 'digits-fast' });
-  const remoteBatch = await remote.predictBatch(rows, { onProgress: (p) => console.log(p.rowsPerSecond) });
-  console.log(indices, scores, accuracy, text, p99, stream, chosen.name, remoteBatch.indices.length, (await remote.latency()).realtime.count);
+  const remoteBatch = await remote.predictBatch(rows, { onProgress: p => console.log(p.rowsPerSecond) });
+  console.log(
+    indices,
+    scores,
+    accuracy,
+    text,
+    p99,
+    stream,
+    chosen.name,
+    remoteBatch.indices.length,
+    (await remote.latency()).realtime.count,
+  );
   // A trap (a bug) poisons the instance: every call then throws code INTERNAL; a WorkerModel restarts.
   const trap: WebAssembly.RuntimeError | null = trapped();
   const restarts: number = remote.restarts;

@@ -3,7 +3,7 @@
 // run until the budget is spent, for the median; edgeserve and onnxruntime-web (one thread) in
 // the same process, one after the other.
 
-const median = (times) => times.sort((a, b) => a - b)[times.length >> 1];
+const median = times => times.sort((a, b) => a - b)[times.length >> 1];
 
 /** Loads, runs once (the outputs kept), then runs until `budgetMs` is spent or `maxRuns` are done
  * (at least 3): times in ms. */
@@ -25,15 +25,24 @@ export async function measure(load, run, { maxRuns = 20, budgetMs = 2000 } = {})
 
 /** edgeserve (`Model` of the package) on a case: `inputs` by name, `shapes` by name. */
 export function measureEdgeserve(Model, bytes, inputs, shapes, options) {
-  return measure(() => Model.fromBytes(bytes), (model) => model.run(inputs, { shapes }), options);
+  return measure(
+    () => Model.fromBytes(bytes),
+    model => model.run(inputs, { shapes }),
+    options,
+  );
 }
 
 /** onnxruntime-web (its wasm backend, one thread: set by the caller) on the same case. */
 export function measureOrt(ort, bytes, c, inputs, options) {
-  const feeds = Object.fromEntries(c.inputs.map((i) => [i.name, new ort.Tensor(i.dtype, inputs[i.name], i.shape)]));
+  const feeds = Object.fromEntries(c.inputs.map(i => [i.name, new ort.Tensor(i.dtype, inputs[i.name], i.shape)]));
   return measure(
-    () => ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 }),
-    (session) => session.run(feeds),
+    () =>
+      ort.InferenceSession.create(bytes, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      }),
+    session => session.run(feeds),
     options,
   );
 }

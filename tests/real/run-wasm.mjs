@@ -18,7 +18,7 @@ import { measureEdgeserve, measureOrt } from './measure.mjs';
 
 const root = new URL('../../', import.meta.url);
 const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
+const flag = name => args.includes(name);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ?? 'target/real-models';
 const maxRuns = Number(option('--runs', 20));
@@ -52,7 +52,12 @@ async function runCase(edgeserve, caseDir, outDir, c) {
   try {
     measured = await measureEdgeserve(edgeserve.Model, bytes, inputs, shapes, { maxRuns });
   } catch (err) {
-    return { status: 'error', stage: 'load or run', error: describe(err), trap: err instanceof WebAssembly.RuntimeError };
+    return {
+      status: 'error',
+      stage: 'load or run',
+      error: describe(err),
+      trap: err instanceof WebAssembly.RuntimeError,
+    };
   }
   const { session: model, outputs, ...timing } = measured;
   const result = { status: 'ran', ...timing, engine: model.engineDetails, outputs: [] };
@@ -66,8 +71,14 @@ async function runCase(edgeserve, caseDir, outDir, c) {
   if (ort) {
     try {
       const o = await measureOrt(ort, bytes, c, inputs, { maxRuns });
-      Object.assign(result, { ort_load_ms: o.load_ms, ort_first_ms: o.first_ms, ort_p50_ms: o.p50_ms, ort_runs: o.runs });
-      for (const [i, ref] of c.outputs.entries()) writeFileSync(join(outDir, `ort${i}.bin`), bytesOf(o.outputs[ref.name].data));
+      Object.assign(result, {
+        ort_load_ms: o.load_ms,
+        ort_first_ms: o.first_ms,
+        ort_p50_ms: o.p50_ms,
+        ort_runs: o.runs,
+      });
+      for (const [i, ref] of c.outputs.entries())
+        writeFileSync(join(outDir, `ort${i}.bin`), bytesOf(o.outputs[ref.name].data));
       await o.session.release();
     } catch (err) {
       result.ort_error = describe(err);

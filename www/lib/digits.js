@@ -66,7 +66,7 @@ export function paintGrid(canvas, features) {
 export function parseDigitsCsv(text) {
   const [header, ...lines] = text.trim().split('\n');
   const labelAt = header.split(',').indexOf('label');
-  return lines.map((line) => {
+  return lines.map(line => {
     const cells = line.split(',').map(Number);
     return { features: Float32Array.from(cells.filter((_, i) => i !== labelAt)), label: String(cells[labelAt]) };
   });
