@@ -16,7 +16,7 @@ export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
         bench-batch bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
-        test-wasm-chrome test-js test-e2e test-conformance test-fuzz clean
+        test-wasm-chrome test-js test-e2e test-conformance test-fuzz lint clean FORCE
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
@@ -31,6 +31,7 @@ help:
 	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
 	@echo "make fuzz     run every cargo-fuzz target, and the JavaScript boundary fuzzer in each layer, for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
+	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 
 ## Setup ---------------------------------------------------------------------------------------
@@ -99,14 +100,28 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 # Each again with relaxed SIMD (edgeserve_relaxed_bg.wasm beside edgeserve_bg.wasm; js/load.js
 # picks one with WebAssembly.validate at init()): tract's f32 kernels then fuse multiply-adds.
 # Its own target directory, so that neither build invalidates the other's cache.
+#
+# Built once and kept while up to date (target/pkg.stamp: newer than every file the builds read),
+# so that each suite of make test can ask for pkg without a rebuild.
 RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
-pkg: setup-rust
+PKG_STAMP := target/pkg.stamp
+PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt \
+               $(shell find src js vendor $(LEAN_MODELS) -type f 2>/dev/null)
+pkg: $(PKG_STAMP)
+$(PKG_STAMP): $(PKG_SOURCES) | setup-rust
 	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
 	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
 	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve
 	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
 	node scripts/package.mjs
 	@ls -l pkg/edgeserve_bg.wasm
+	@touch $@
+
+# Which packages the builds embed, and with which features: a change rebuilds pkg.
+target/pkg-models.txt: FORCE
+	@mkdir -p target
+	@echo '$(LEAN_MODELS) $(LEAN_FEATURES)' | cmp -s - $@ || echo '$(LEAN_MODELS) $(LEAN_FEATURES)' > $@
+FORCE:
 
 site: pkg models-text
 	node scripts/site.mjs
@@ -239,8 +254,30 @@ fuzz-js: pkg setup-node setup-browser
 
 ## Tests ---------------------------------------------------------------------------------------
 
-test: setup test-native test-wasm test-js test-e2e test-conformance test-real test-fuzz bench-smoke
+# Each suite in turn, timed (scripts/suites.sh prints the time of each at the end).
+TEST_SUITES := setup lint models-text test-native test-wasm-node test-wasm-chrome pkg test-js test-e2e \
+               test-conformance test-real test-fuzz bench-smoke
+test:
+	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
 	@echo "make test: all suites passed"
+
+# Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
+# errors on every feature set and target that compiles different code (the full build, the lean
+# build with tract and text, the lean build without tract; natively and for wasm32), Prettier
+# (.prettierrc.json) and ESLint (eslint.config.js). `cargo fmt` and `npx prettier --write .` fix
+# the formatting.
+CLIPPY := cargo clippy --quiet
+lint: setup-rust setup-node
+	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
+	$(CLIPPY) --all-targets -- -D warnings
+	$(CLIPPY) $(LEAN_TRACT_FEATURES),text --all-targets -- -D warnings
+	$(CLIPPY) $(LEAN_ROWS_FEATURES) --lib --tests -- -D warnings
+	$(CLIPPY) --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_TRACT_FEATURES) --lib -- -D warnings
+	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_ROWS_FEATURES) --lib -- -D warnings
+	npx prettier --check --log-level warn .
+	npx eslint .
 
 test-conformance: conformance
 

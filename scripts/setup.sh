@@ -21,6 +21,14 @@ rust_tools() {
     step "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
   fi
+  # make lint: rustfmt and clippy (a minimal rustup profile has neither).
+  local component
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      step "rustup component add $component"
+      rustup component add "$component"
+    fi
+  done
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"

@@ -97,7 +97,7 @@ fn other_numeric_typed_arrays_are_converted() {
 }
 
 fn error_of(model: &mut Model, input: JsValue) -> (String, String) {
-    let err = model.predict(row(input)).err().expect("an error");
+    let Err(err) = model.predict(row(input)) else { panic!("an error") };
     assert!(err.is_instance_of::<js_sys::Error>(), "an Error object");
     let message = get(&err, "message").as_string().unwrap();
     let code = get(&err, "code").as_string().unwrap();
@@ -253,11 +253,12 @@ async fn stream_in_wasm_keeps_order_and_survives_a_bad_item() {
     let writer = call(&writable, "getWriter", &Array::new());
     let reader = call(&readable, "getReader", &Array::new());
     let n = 200;
+    assert!(rows.len() >= n, "the test CSV has {n} rows");
     // Written all at once, not awaiting `ready`: the writable side queues what backpressure
     // holds back until the reader below drains the outputs.
-    for i in 0..n {
+    for (i, input) in rows.iter().enumerate().take(n) {
         let item: JsValue =
-            if i == 50 { JsValue::from_str("oops") } else { Float32Array::from(rows[i].as_slice()).into() };
+            if i == 50 { JsValue::from_str("oops") } else { Float32Array::from(input.as_slice()).into() };
         let _ = call(&writer, "write", &Array::of1(&item));
     }
     let closed = js_sys::Promise::from(call(&writer, "close", &Array::new()));
