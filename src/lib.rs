@@ -17,6 +17,9 @@ pub mod fuzz;
 pub mod latency;
 pub mod manifest;
 pub mod model;
+/// Making a package from an ONNX file (the command line's `pack`): needs the ONNX parser.
+#[cfg(feature = "onnx")]
+pub mod pack;
 pub mod package;
 pub mod preprocess;
 pub mod serve;

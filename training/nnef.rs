@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use edgeserve::engine::{rows, TRACT_VERSION};
-use edgeserve::{package::sha256_hex, LoadedModel, Package};
+use edgeserve::pack::LeanForms;
+use edgeserve::{LoadedModel, Package};
 
 fn export(dir: &Path) -> Result<String, String> {
     let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
@@ -20,40 +20,37 @@ fn export(dir: &Path) -> Result<String, String> {
     let onnx_len = onnx.len();
     let package = Package::from_parts(&manifest_text, onnx).map_err(|e| e.to_string())?;
     let model = LoadedModel::load(package).map_err(|e| e.to_string())?;
-    let nnef = model.to_nnef().map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("model.nnef.tar"), &nnef).map_err(|e| e.to_string())?;
+    let forms = LeanForms::of(&model).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("model.nnef.tar"), &forms.nnef).map_err(|e| e.to_string())?;
     // The rows form when the graph is a row program; none (and no stale one) when it is not.
     let rows_path = dir.join("model.rows");
-    let row_form = model.to_rows().ok();
-    match &row_form {
-        Some(bytes) => std::fs::write(&rows_path, bytes).map_err(|e| e.to_string())?,
-        None if rows_path.exists() => std::fs::remove_file(&rows_path).map_err(|e| e.to_string())?,
-        None => {}
+    match &forms.rows {
+        Ok(bytes) => std::fs::write(&rows_path, bytes).map_err(|e| e.to_string())?,
+        Err(_) if rows_path.exists() => std::fs::remove_file(&rows_path).map_err(|e| e.to_string())?,
+        Err(_) => {}
     }
 
     // serde_json keeps the fields' order (its preserve_order feature), so the rest of the
     // manifest stays as training/train.py wrote it.
     let mut manifest: serde_json::Value = serde_json::from_str(&manifest_text).map_err(|e| e.to_string())?;
     let object = manifest.as_object_mut().ok_or("manifest.json is not an object")?;
-    let sha256 = sha256_hex(&nnef);
-    object.insert("nnef".into(), serde_json::json!({ "sha256": sha256, "tract": TRACT_VERSION }));
-    match &row_form {
-        Some(bytes) => {
-            object.insert("rows".into(), serde_json::json!({ "sha256": sha256_hex(bytes), "format": rows::FORMAT }))
-        }
+    let (nnef, rows) = forms.fields();
+    let sha256 = nnef.sha256.clone();
+    object.insert("nnef".into(), serde_json::to_value(nnef).map_err(|e| e.to_string())?);
+    match rows {
+        Some(rows) => object.insert("rows".into(), serde_json::to_value(rows).map_err(|e| e.to_string())?),
         None => object.remove("rows"),
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
     std::fs::write(dir.join("manifest.json"), text).map_err(|e| e.to_string())?;
-    let rows_note = match (&row_form, model.to_rows()) {
-        (Some(bytes), _) => format!("model.rows {} bytes", bytes.len()),
-        (None, Err(why)) => format!("no model.rows ({why})"),
-        (None, Ok(_)) => String::new(),
+    let rows_note = match &forms.rows {
+        Ok(bytes) => format!("model.rows {} bytes", bytes.len()),
+        Err(why) => format!("no model.rows ({why})"),
     };
     Ok(format!(
         "{}: model.nnef.tar {} bytes, {rows_note} (model.onnx {} bytes), sha256 {sha256}",
         dir.display(),
-        nnef.len(),
+        forms.nnef.len(),
         onnx_len
     ))
 }

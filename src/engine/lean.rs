@@ -7,6 +7,11 @@
 //! and turns on `edgeserve_nnef_op = "<name>"` for each operator they call, and this module
 //! registers a loader for those only. What no package uses is left out of the wasm.
 //!
+//! The wasm is only that small if nothing else reaches the other loaders. tract-nnef 0.23.9 does:
+//! it registers its `patch` model transform in a static constructor, and the transform builds
+//! tract's whole NNEF framework, so until tract stops doing that (or puts it behind a feature)
+//! every operator is linked whatever is registered here, and this module limits what loads.
+//!
 //! The operators it can load are listed in `lean_ops.txt` (build.rs refuses a package that
 //! calls anything else, naming it). The loaders are tract's where tract makes them public (NNEF's
 //! standard primitives) and small ones of ours for the few tract keeps private.

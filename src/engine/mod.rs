@@ -104,6 +104,8 @@ mod integer_matmul;
 mod lean;
 #[cfg(feature = "onnx")]
 mod onnx;
+#[cfg(feature = "onnx")]
+pub use onnx::{summary as onnx_summary, OnnxSummary};
 #[cfg(feature = "tract")]
 mod optimize;
 #[cfg(feature = "tract")]

@@ -316,3 +316,46 @@ impl Engine {
         }
     }
 }
+
+/// What an ONNX file says of itself, before any typing: who wrote it, the operator sets it asks
+/// for, and how many nodes of each operator it has (subgraphs of If, Loop and Scan included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnnxSummary {
+    /// The producer's name and version, as the file says.
+    pub producer: String,
+    /// The operator sets: domain (`""` is ONNX's own) and version.
+    pub opsets: Vec<(String, i64)>,
+    /// Each operator, `domain::Op` outside ONNX's own domain, with its count, most used first.
+    pub operators: Vec<(String, usize)>,
+}
+
+/// Reads `onnx`'s summary (`model` names the file in errors).
+pub fn summary(model: &str, onnx: &[u8]) -> Result<OnnxSummary> {
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut &onnx[..])
+        .map_err(|e| load_error(model, "parsing the ONNX file", "an ONNX model (a ModelProto protobuf)", e))?;
+    fn count(graph: &tract_onnx::pb::GraphProto, into: &mut std::collections::BTreeMap<String, usize>) {
+        for node in &graph.node {
+            let name = if node.domain.is_empty() {
+                node.op_type.clone()
+            } else {
+                format!("{}::{}", node.domain, node.op_type)
+            };
+            *into.entry(name).or_default() += 1;
+            for attribute in &node.attribute {
+                for sub in attribute.g.iter().chain(&attribute.graphs) {
+                    count(sub, into);
+                }
+            }
+        }
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    if let Some(graph) = &proto.graph {
+        count(graph, &mut counts);
+    }
+    let mut operators: Vec<(String, usize)> = counts.into_iter().collect();
+    operators.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let producer = format!("{} {}", proto.producer_name, proto.producer_version).trim().to_owned();
+    let opsets = proto.opset_import.iter().map(|o| (o.domain.clone(), o.version)).collect();
+    Ok(OnnxSummary { producer, opsets, operators })
+}

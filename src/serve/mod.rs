@@ -4,5 +4,6 @@
 pub mod batch;
 pub mod choose;
 pub mod csv;
+pub mod jsonl;
 pub mod realtime;
 pub mod stream;
