@@ -1,18 +1,26 @@
-// Runs the README's Node example as a user would: the built package installed as
-// node_modules/edgeserve of a fresh project, the code block copied from README.md verbatim.
+// Runs the Node examples of README.md and docs/ as a user would: the built package installed as
+// node_modules/edgeserve of a fresh project, the code block copied from the page verbatim. Every
+// other JavaScript block of those pages must at least parse as a module, and every relative link
+// of theirs must lead to a file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { edgeserve, root, pkgDir, golden } from './helpers.mjs';
 
-function readmeBlock(containing) {
-  const readme = readFileSync(`${root}README.md`, 'utf8');
-  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map(m => m[1]);
-  const block = blocks.find(b => b.includes(containing));
-  assert.ok(block, `README.md has a js block with ${containing}`);
+const pages = [
+  'README.md',
+  ...readdirSync(`${root}docs`)
+    .filter(f => f.endsWith('.md'))
+    .map(f => `docs/${f}`),
+];
+const jsBlocks = page => [...readFileSync(`${root}${page}`, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map(m => m[1]);
+
+function readmeBlock(containing, page = 'README.md') {
+  const block = jsBlocks(page).find(b => b.includes(containing));
+  assert.ok(block, `${page} has a js block with ${containing}`);
   return block;
 }
 
@@ -40,9 +48,9 @@ test('the README Node example runs against the built package', () => {
   assert.equal(second, 'BAD_INPUT input has the wrong length: expected 64 raw features, got 63 values');
 });
 
-test('the README text example finds the sentence closest to its query', () => {
+test('the text example (docs/text.md) finds the sentence closest to its query', () => {
   const models = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
-  const out = runAsUser(readmeBlock('model.embed('), dir =>
+  const out = runAsUser(readmeBlock('model.embed(', 'docs/text.md'), dir =>
     symlinkSync(`${models}/minilm-int8`, join(dir, 'minilm-int8'), 'dir'),
   );
   const [first, second] = out.trim().split('\n');
@@ -59,12 +67,35 @@ test('the README browser example uses the names the package exports', async () =
   }
 });
 
-test('the README lean example runs against the built package (edgeserve/lean)', async () => {
-  const out = runAsUser(readmeBlock("from 'edgeserve/lean';"));
+test('the lean example (docs/builds.md) runs against the built package (edgeserve/lean)', async () => {
+  const out = runAsUser(readmeBlock("from 'edgeserve/lean';", 'docs/builds.md'));
   const [first, second] = out.trim().split('\n');
   // A blank image: the lean build must say what the full one says.
   const full = (await edgeserve()).Model.default();
   assert.equal(first, `digits-accurate rows 1 ${full.predict(new Float32Array(64)).label}`);
   full.free();
   assert.equal(second, 'MODEL_LOAD');
+});
+
+test('every JavaScript block of README.md and docs/ parses as a module, and every relative link leads to a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeserve-docs-'));
+  let blocks = 0;
+  for (const page of pages) {
+    jsBlocks(page).forEach((block, i) => {
+      const file = join(dir, `${page.replace(/\W/g, '_')}-${i}.mjs`);
+      writeFileSync(file, block);
+      try {
+        execFileSync(process.execPath, ['--check', file], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (e) {
+        assert.fail(`${page}, js block ${i + 1}, does not parse:\n${e.stderr}`);
+      }
+      blocks += 1;
+    });
+    const text = readFileSync(`${root}${page}`, 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue; // https: and the like
+      assert.ok(existsSync(join(root, dirname(page), target)), `${page} links to ${target}, which is not there`);
+    }
+  }
+  assert.ok(blocks >= 8, `only ${blocks} js blocks found`);
 });
