@@ -62,7 +62,7 @@ impl<R: Read> CsvRows<R> {
             .has_headers(false)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(SkipBom { inner: reader, checked: false, held: Vec::new() });
+            .from_reader(SkipBom { inner: reader, checked: false, held: Vec::new(), skipped: 0 });
         CsvRows {
             reader,
             record: csv::StringRecord::new(),
@@ -80,9 +80,9 @@ impl<R: Read> CsvRows<R> {
         self.header.as_deref()
     }
 
-    /// The bytes read so far (for progress over a file).
+    /// The bytes read so far (for progress over a file), a byte order mark included.
     pub fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        self.reader.position().byte() + self.reader.get_ref().skipped
     }
 
     /// The next rows, at most `max_rows` of them; none once the text is over.
@@ -177,6 +177,8 @@ struct SkipBom<R> {
     checked: bool,
     /// The first bytes read while looking for the mark, when they were not one.
     held: Vec<u8>,
+    /// The bytes of the mark, when there was one.
+    skipped: u64,
 }
 
 impl<R: Read> Read for SkipBom<R> {
@@ -191,7 +193,9 @@ impl<R: Read> Read for SkipBom<R> {
                     n => got += n,
                 }
             }
-            if start[..got] != [0xef, 0xbb, 0xbf] {
+            if start[..got] == [0xef, 0xbb, 0xbf] {
+                self.skipped = 3;
+            } else {
                 self.held = start[..got].to_vec();
             }
         }
