@@ -16,7 +16,7 @@ export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
         bench-batch bench-cli bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
-        test-wasm-chrome test-js test-e2e test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
+        test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
@@ -285,7 +285,7 @@ fuzz-js: pkg setup-node setup-browser
 # Fuzzing is not among them (make fuzz, make test-fuzz): `cargo test` replays its seeds and saved
 # crashes (tests/fuzz_regressions.rs), and the libFuzzer build alone took minutes.
 TEST_SUITES := setup lint models-text test-native test-wasm-node test-wasm-chrome pkg test-js test-e2e \
-               test-conformance test-real bench-smoke
+               test-consumers test-conformance test-real bench-smoke
 test:
 	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
 	@echo "make test: all suites passed"
@@ -341,6 +341,12 @@ test-js: pkg models-text cli-debug
 
 test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)
 	node --test tests/e2e/
+
+# The npm package where users install it (tests/consumers/): its `npm pack` tarball in apps built
+# with Vite, webpack 5 and esbuild (pinned in tests/consumers/package-lock.json) and in a page with
+# an import map, run in Chromium on both builds and both SIMD variants; and in Node (ESM).
+test-consumers: pkg setup-node setup-browser
+	node --test tests/consumers/consumers.test.mjs
 
 clean:
 	cargo clean

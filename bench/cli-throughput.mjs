@@ -1,7 +1,9 @@
 // The command line's batch mode against the npm package's, on the same file: `edgeserve predict`
 // (native, target/release/edgeserve from `make cli`, every core, CSV read and written streamed)
 // and, in Node, the same CSV read into memory and predicted with predictCsv (wasm, one thread),
-// then written out. Alternating rounds; figures only (bench/results/cli.md and cli.json).
+// then written out; and predictBatch on the rows a user's own code parsed from that CSV (parse,
+// predict, write each row's class). Alternating rounds; figures only (bench/results/cli.md and
+// cli.json).
 //
 //   node bench/cli-throughput.mjs [model] [rows] [rounds]      (make bench-cli)
 import { execFileSync } from 'node:child_process';
@@ -59,11 +61,34 @@ async function runNpm() {
   return total / ((performance.now() - t) / 1e3);
 }
 
+async function runBatch() {
+  const t = performance.now();
+  const lines = readFileSync(input, 'utf8').trim().split('\n');
+  const header = lines[0].split(',');
+  const labelAt = header.indexOf('label');
+  const width = header.length - 1;
+  const rows = new Float32Array((lines.length - 1) * width);
+  let at = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const cells = lines[i].split(',');
+    for (let c = 0; c < cells.length; c++) if (c !== labelAt) rows[at++] = Number(cells[c]);
+  }
+  const result = await model.predictBatch(rows, { chunkSize: 1024 });
+  const labels = result.labels;
+  writeFileSync(join(dir, 'batch.csv'), `prediction\n${labels.join('\n')}\n`);
+  result.free();
+  batchLabels = labels;
+  return total / ((performance.now() - t) / 1e3);
+}
+let batchLabels = [];
+
 const cores = cpus().length;
-const results = { npm: [], cli1: [], cliAll: [] };
+const results = { npm: [], batch: [], cli1: [], cliAll: [] };
 await runNpm(); // warm-up
+await runBatch();
 for (let i = 0; i < rounds; i++) {
   results.npm.push(await runNpm());
+  results.batch.push(await runBatch());
   results.cli1.push(runCli(1));
   results.cliAll.push(runCli(cores));
 }
@@ -76,17 +101,22 @@ cliRows.slice(1).forEach((line, i) => {
   same &&= a.slice(0, 4).join() === b.slice(0, 4).join();
   a.slice(4).forEach((s, k) => (worst = Math.max(worst, Math.abs(Number(s) - Number(b[4 + k])))));
 });
+// predictBatch on the parsed rows: the classes the command line wrote.
+const labelColumn = cliRows[0].split(',').indexOf('label');
+const predicted = cliRows.slice(1).map(line => line.split(',')[labelColumn]);
+same &&= predicted.length === batchLabels.length && predicted.every((label, i) => label === batchLabels[i]);
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const npm = median(results.npm);
 const table = [
-  `# edgeserve predict (command line) against the npm package's predictCsv`,
+  `# edgeserve predict (command line) against the npm package's predictCsv and predictBatch`,
   '',
   `${name}, ${total} rows (${megabytes} MB of CSV with a label column), median of ${rounds} rounds; Node ${process.version}, ${cores} cores.`,
-  `Both read the file and write the predictions as CSV: ${same ? 'the same classes for every row' : 'DIFFERENT classes'}, scores within ${worst.toExponential(1)} of each other (native against wasm rounding).`,
+  `Each reads the file and writes the predictions: ${same ? 'the same classes for every row' : 'DIFFERENT classes'}, scores within ${worst.toExponential(1)} of each other (native against wasm rounding).`,
   '',
   '| what | rows/s | against predictCsv |',
   '|---|---|---|',
   `| npm package, predictCsv in Node (wasm, 1 thread, file in memory) | ${Math.round(npm)} | 1.00x |`,
+  `| npm package, predictBatch in Node on rows parsed by the caller (wasm, 1 thread) | ${Math.round(median(results.batch))} | ${(median(results.batch) / npm).toFixed(2)}x |`,
   `| edgeserve predict, 1 thread (native, streamed) | ${Math.round(median(results.cli1))} | ${(median(results.cli1) / npm).toFixed(2)}x |`,
   `| edgeserve predict, ${cores} threads | ${Math.round(median(results.cliAll))} | ${(median(results.cliAll) / npm).toFixed(2)}x |`,
   '',

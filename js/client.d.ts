@@ -34,14 +34,20 @@ export interface RemoteBatchResult {
  * reject with code 'INTERNAL', open streams fail, and a new worker loads the same model.
  */
 export declare class WorkerModel {
-  /** Starts the worker and loads `model` (an embedded package name; the default when absent). */
-  static create(options?: { model?: string }): Promise<WorkerModel>;
-  /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied). */
+  /**
+   * Starts the worker and loads `model` (an embedded package name; the default when absent).
+   * `relaxedSimd`: as init()'s (false: the baseline build); when absent, the build this page's
+   * init() chose (the best this host runs when the page did not call it).
+   */
+  static create(options?: { model?: string; relaxedSimd?: boolean }): Promise<WorkerModel>;
+  /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied); `relaxedSimd` as in create(). */
   static fromBytes(
     bytes: Uint8Array | ArrayBuffer,
     manifest?: Partial<Manifest>,
-    options?: FromBytesOptions,
+    options?: FromBytesOptions & { relaxedSimd?: boolean },
   ): Promise<WorkerModel>;
+  /** The wasm build the worker runs: 'relaxed' (edgeserve_relaxed_bg.wasm) or 'baseline' (edgeserve_bg.wasm). */
+  readonly wasmBuild: 'relaxed' | 'baseline';
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;

@@ -1,3 +1,5 @@
+import { wasmBuild } from './load.js';
+
 /** What a value is, for messages. */
 function describe(value) {
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
@@ -111,6 +113,15 @@ function transferOf(value, transfer) {
   }
 }
 
+/** The build a new worker loads: `relaxedSimd` when given (a boolean), else this page's choice. */
+function simdChoice(method, relaxedSimd) {
+  if (relaxedSimd === undefined) return wasmBuild() !== 'baseline';
+  if (typeof relaxedSimd !== 'boolean') {
+    throw badInput(`${method}'s relaxedSimd is not a boolean: expected true or false, got ${describe(relaxedSimd)}`);
+  }
+  return relaxedSimd;
+}
+
 // WorkerModel: the edgeserve Model, off the main thread. The same methods as Model, async; see
 // worker.js for the message protocol. Browser only (Node serves on its own thread).
 //
@@ -125,7 +136,7 @@ export class WorkerModel {
   #pending = new Map();
   #streams = new Map();
   #terminated = false;
-  /** The request that loads the model: { method, args }, sent to every new worker. */
+  /** The request that loads the model: { method, args, relaxedSimd }, sent to every new worker. */
   #load;
   /** Settles when the current worker has loaded the model. */
   #ready;
@@ -138,11 +149,12 @@ export class WorkerModel {
 
   /**
    * Starts a module Worker and loads a model in it (`model`: an embedded package name; the
-   * default package when absent). Resolves when the model is ready.
+   * default package when absent). Resolves when the model is ready. `relaxedSimd`: as init()'s
+   * (false: the baseline build); when absent, the build this page's init() chose.
    */
   static async create(opts) {
-    const { model } = options('WorkerModel.create', opts);
-    return WorkerModel.#start('load', [model ?? null]);
+    const { model, relaxedSimd } = options('WorkerModel.create', opts);
+    return WorkerModel.#start('load', [model ?? null], simdChoice('WorkerModel.create', relaxedSimd));
   }
 
   /**
@@ -151,14 +163,15 @@ export class WorkerModel {
    * with a manifest object or without one (then inferred).
    */
   static async fromBytes(bytes, manifest, opts) {
-    const { tokenizer } = options('WorkerModel.fromBytes', opts);
+    const { tokenizer, relaxedSimd } = options('WorkerModel.fromBytes', opts);
+    const relaxed = simdChoice('WorkerModel.fromBytes', relaxedSimd);
     const tokenizerCopy =
       tokenizer === undefined || typeof tokenizer === 'string' ? (tokenizer ?? null) : bytesCopy(tokenizer);
-    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy]);
+    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy], relaxed);
   }
 
-  static async #start(method, args) {
-    const remote = new WorkerModel({ method, args });
+  static async #start(method, args, relaxedSimd) {
+    const remote = new WorkerModel({ method, args, relaxedSimd });
     try {
       await remote.#ready;
       return remote;
@@ -176,7 +189,7 @@ export class WorkerModel {
   }
 
   #spawn() {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeserve' });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.#worker = worker;
     worker.onmessage = ({ data }) => this.#reply(data);
     worker.onerror = event => {
@@ -192,8 +205,10 @@ export class WorkerModel {
       );
     };
     this.#loaded = false;
-    this.#ready = this.#send(this.#load.method, this.#load.args).then(info => {
+    const { method, args, relaxedSimd } = this.#load;
+    this.#ready = this.#send(method, args, { relaxedSimd }).then(info => {
       this.#loaded = true;
+      this.wasmBuild = info.wasmBuild;
       this.name = info.name;
       this.inputWidth = info.inputWidth;
       this.manifest = info.manifest;
@@ -266,11 +281,11 @@ export class WorkerModel {
   }
 
   /** Posts one request to the current worker; a Promise of its reply. */
-  #send(method, args, { onProgress, transfer = [] } = {}) {
+  #send(method, args, { onProgress, transfer = [], relaxedSimd } = {}) {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       try {
-        this.#worker.postMessage({ id, method, args }, transfer);
+        this.#worker.postMessage({ id, method, args, relaxedSimd }, transfer);
       } catch (e) {
         reject(
           badInput(

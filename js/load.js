@@ -27,22 +27,96 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
 /** Whether this host runs WebAssembly relaxed SIMD (then `init()` loads the relaxed build). */
 export const relaxedSimd = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
 
+/** The build init() loaded: 'relaxed', 'baseline', or null (not yet, or a module of the caller's own). */
+let loaded = null;
+/** The first init()'s Promise: later calls return it (one instance per page or worker). */
+let started = null;
+
 /**
- * The URL of the wasm build this host runs: `edgeserve_relaxed_bg.wasm` where relaxed SIMD is
- * supported, else `edgeserve_bg.wasm` (both next to this file). In Node, read it and pass the
- * bytes to `initSync({ module })`.
+ * The build `init()` loaded: `'relaxed'` (edgeserve_relaxed_bg.wasm), `'baseline'`
+ * (edgeserve_bg.wasm), or null before `init()`, or when it was given a module of the caller's own
+ * (as `initSync` always is).
  */
-export function wasmUrl() {
+export function wasmBuild() {
+  return loaded;
+}
+
+/**
+ * The URL of a wasm build: with no argument (or `true`), the one this host runs best,
+ * `edgeserve_relaxed_bg.wasm` where relaxed SIMD is supported, else `edgeserve_bg.wasm`; with
+ * `false`, `edgeserve_bg.wasm` (both next to this file). In Node, read it and pass the bytes to
+ * `initSync({ module })`.
+ */
+export function wasmUrl(relaxed = true) {
   // Two literal URLs, so that bundlers see (and copy) both files.
-  return relaxedSimd
+  return relaxed === true && relaxedSimd
     ? new URL('edgeserve_relaxed_bg.wasm', import.meta.url)
     : new URL('edgeserve_bg.wasm', import.meta.url);
 }
 
+/** Whether init()'s argument is edgeserve's choice of build ({ relaxedSimd }) rather than wasm-bindgen's. */
+function isChoice(input) {
+  return (
+    input !== null &&
+    typeof input === 'object' &&
+    Object.getPrototypeOf(input) === Object.prototype &&
+    Object.hasOwn(input, 'relaxedSimd') &&
+    !Object.hasOwn(input, 'module_or_path')
+  );
+}
+
+function badInput(message) {
+  return Object.assign(new Error(message), { code: 'BAD_INPUT' });
+}
+
+/** What a value is, for messages. */
+function kind(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The build init()'s argument asks for: true (relaxed where it runs), false, or the argument for wasm-bindgen. */
+function choice(input) {
+  let chosen;
+  try {
+    if (input === undefined) return true;
+    if (!isChoice(input)) return { wasmBindgen: input };
+    chosen = input.relaxedSimd;
+  } catch (e) {
+    throw badInput(
+      `init()'s argument could not be read: expected { relaxedSimd } or wasm-bindgen's { module_or_path }, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
+    );
+  }
+  if (typeof chosen !== 'boolean')
+    throw badInput(`relaxedSimd is not a boolean: expected true or false, got ${kind(chosen)}`);
+  return chosen;
+}
+
 /**
- * Fetches, compiles (streaming) and instantiates the wasm build this host runs (see `wasmUrl`),
- * once; with an argument, exactly what wasm-bindgen's init takes (`{ module_or_path }`).
+ * Fetches, compiles (streaming) and instantiates a wasm build, once (later calls return the first
+ * call's Promise). With no argument, the build this host runs best (see `wasmUrl`);
+ * `{ relaxedSimd: false }`: the baseline build even where relaxed SIMD runs (its results are the
+ * same on every CPU: a relaxed multiply-add may round differently from one CPU to another);
+ * `{ module_or_path }`: exactly what wasm-bindgen's init takes.
  */
 export default function init(input) {
-  return initWasm(input ?? { module_or_path: wasmUrl() });
+  if (started) return started;
+  let relaxed;
+  try {
+    relaxed = choice(input);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (typeof relaxed === 'boolean') {
+    started = initWasm({ module_or_path: wasmUrl(relaxed) }).then(output => {
+      loaded = relaxed && relaxedSimd ? 'relaxed' : 'baseline';
+      return output;
+    });
+  } else {
+    started = initWasm(relaxed.wasmBindgen);
+  }
+  // A failed init (a network error, say) may be tried again.
+  started.catch(() => (started = null));
+  return started;
 }

@@ -5,7 +5,8 @@
 //
 // Message protocol (structured clone; every request carries an id, every reply echoes it, so
 // many requests can be in flight and replies may come in any order):
-//   client -> worker  { id, method, args }        method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
+//   client -> worker  { id, method, args }        the first request also carries relaxedSimd
+//                                                 (init()'s choice of build); method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
 //                                                 'predictCsv' | 'embed' | 'tokenize' | 'latency' |
 //                                                 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
@@ -20,9 +21,10 @@
 // client then starts a new worker.
 // Typed arrays in results are transferred (not copied). A batch yields between chunks, so a
 // predict sent during a batch is answered before the batch ends.
-import init, { Model } from './index.js';
+import init, { Model, wasmBuild } from './index.js';
 
-const ready = init();
+/** The wasm instance, started by the first request (its `relaxedSimd` picks the build). */
+let ready = null;
 let model = null;
 /** Open streams by id: the writer into model.stream(), and the reasons of unsendable items by index. */
 const streams = new Map();
@@ -48,12 +50,12 @@ const methods = {
   load(name) {
     model?.free();
     model = name ? Model.load(name) : Model.default();
-    return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
+    return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest, wasmBuild: wasmBuild() };
   },
   async loadBytes(bytes, manifest, tokenizer) {
     model?.free();
     model = await Model.fromBytes(bytes, manifest ?? undefined, tokenizer ? { tokenizer } : undefined);
-    return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest };
+    return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest, wasmBuild: wasmBuild() };
   },
   predict(row) {
     return model.predict(row);
@@ -137,8 +139,9 @@ function plainError(e) {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code };
 }
 
-self.onmessage = async ({ data: { id, method, args = [] } }) => {
+self.onmessage = async ({ data: { id, method, args = [], relaxedSimd = true } }) => {
   try {
+    ready ??= init({ relaxedSimd });
     await ready;
     const handler = methods[method];
     if (!handler)

@@ -24,7 +24,7 @@ const js = new URL('../js/', import.meta.url);
 // Every class that owns wasm memory is guarded (js/guard.js): a use after free() throws a clear
 // Error (code BAD_INPUT), a trap poisons the instance (code INTERNAL).
 const exports = `export * from './edgeserve.js';
-export { default, relaxedSimd, wasmUrl } from './load.js';
+export { default, relaxedSimd, wasmBuild, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
 export { trapped } from './guard.js';
 `;

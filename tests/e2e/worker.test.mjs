@@ -227,6 +227,34 @@ test('Chromium runs the relaxed-SIMD build, and it predicts like onnxruntime', a
   }
 });
 
+test("a worker's build: the page's choice, or its own relaxedSimd; a bad choice is a BAD_INPUT", async () => {
+  const result = await page.evaluate(async input => {
+    const { WorkerModel, wasmBuild } = window.edgeserve;
+    const builds = {};
+    for (const relaxedSimd of [undefined, false, true]) {
+      const remote = await WorkerModel.create({ model: 'digits-accurate', relaxedSimd });
+      builds[String(relaxedSimd)] = { build: remote.wasmBuild, label: (await remote.predict(input)).label };
+      remote.terminate();
+    }
+    const refused = await WorkerModel.create({ relaxedSimd: 'no' }).then(
+      () => null,
+      e => ({ code: e.code, message: e.message }),
+    );
+    return { page: wasmBuild(), builds, refused };
+  }, golden.cases[0].input);
+  assert.equal(result.page, 'relaxed', "the page's init() chose the build Chromium runs best");
+  const label = golden.cases[0].expected.label;
+  assert.deepEqual(result.builds, {
+    undefined: { build: 'relaxed', label },
+    false: { build: 'baseline', label },
+    true: { build: 'relaxed', label },
+  });
+  assert.deepEqual(result.refused, {
+    code: 'BAD_INPUT',
+    message: 'WorkerModel.create\'s relaxedSimd is not a boolean: expected true or false, got a string ("no")',
+  });
+});
+
 test('no console errors or warnings', () => {
   assert.deepEqual(problems, []);
 });

@@ -77,6 +77,14 @@ test('the lean example (docs/builds.md) runs against the built package (edgeserv
   assert.equal(second, 'MODEL_LOAD');
 });
 
+test('the Node example of docs/bundlers.md runs against the built package', async () => {
+  const out = runAsUser(readmeBlock('initSync({ module: readFileSync(wasmUrl()) })', 'docs/bundlers.md'));
+  const full = (await edgeserve()).Model.default();
+  const blank = full.predict(new Float32Array(64)).label;
+  full.free();
+  assert.equal(out.trim(), `[ '${blank}', '${blank}' ]`);
+});
+
 test('every JavaScript block of README.md and docs/ parses as a module, and every relative link leads to a file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeserve-docs-'));
   let blocks = 0;

@@ -37,3 +37,25 @@ test('the suites run the build they say they run', () => {
   if (wasmFile === 'edgeserve_relaxed_bg.wasm') assert.equal(es.relaxedSimd, true);
   assert.equal(typeof es.relaxedSimd, 'boolean');
 });
+
+test('wasmUrl(false) names the baseline build; init() refuses a choice that is not a boolean', async () => {
+  assert.equal(es.wasmUrl(false).pathname.split('/').pop(), 'edgeserve_bg.wasm');
+  // initSync was given the bytes: which build they are is the caller's to know.
+  assert.equal(es.wasmBuild(), null);
+  for (const [relaxedSimd, got] of [
+    ['no', 'a string ("no")'],
+    [1, 'a number'],
+    [null, 'null'],
+  ]) {
+    await assert.rejects(es.default({ relaxedSimd }), {
+      code: 'BAD_INPUT',
+      message: `relaxedSimd is not a boolean: expected true or false, got ${got}`,
+    });
+  }
+  const throwing = {
+    get relaxedSimd() {
+      throw new RangeError('no');
+    },
+  };
+  await assert.rejects(es.default(throwing), { code: 'BAD_INPUT', message: /could not be read.*RangeError: no/ });
+});

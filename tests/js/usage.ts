@@ -1,7 +1,9 @@
 // Type-checked (tsc --strict --noEmit, by types.test.mjs) against the generated pkg/edgeserve.d.ts:
 // what a TypeScript user writes must compile, and misuse must not.
-import {
+import init, {
   initSync,
+  wasmBuild,
+  wasmUrl,
   Model,
   ModelSet,
   WorkerModel,
@@ -115,6 +117,14 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   console.log(trap, restarts, internal);
   // @ts-expect-error: restarts is counted by the WorkerModel
   remote.restarts = 0;
+  // The baseline build on the page and in a worker of its own; which build each runs.
+  await init({ relaxedSimd: false });
+  const pageBuild: 'relaxed' | 'baseline' | null = wasmBuild();
+  const baseline = await WorkerModel.create({ model: 'digits-fast', relaxedSimd: false });
+  const workerBuild: 'relaxed' | 'baseline' = baseline.wasmBuild;
+  console.log(pageBuild, workerBuild, wasmUrl(false).href);
+  // @ts-expect-error: relaxedSimd is a boolean
+  await WorkerModel.create({ relaxedSimd: 'no' });
   // @ts-expect-error: chunkSize is a number
   await model.predictBatch(rows, { chunkSize: 'big' });
   // @ts-expect-error: choose needs a budget
