@@ -196,7 +196,7 @@ bench-text: models-text pkg setup-node setup-browser
 	node bench/text-browser.mjs
 	node bench/text-node.mjs      # Node: beside onnxruntime-node (native), as information
 
-# edgeserve predict (the command line, native, every core) against the npm package's predictCsv
+# edgeserve predict (the command line, native, every core) against the npm package's predictCsv and predictBatch
 # on the same 100,000-row CSV (the package's limit for one call): bench/results/cli.md.
 bench-cli: cli pkg
 	node bench/cli-throughput.mjs digits-accurate 100000 3

@@ -2,7 +2,7 @@
 // (native, target/release/edgeserve from `make cli`, every core, CSV read and written streamed)
 // and, in Node, the same CSV read into memory and predicted with predictCsv (wasm, one thread),
 // then written out; and predictBatch on the rows a user's own code parsed from that CSV (parse,
-// predict, write each row's class). Alternating rounds; figures only (bench/results/cli.md and
+// predict, write the same columns). Alternating rounds; figures only (bench/results/cli.md and
 // cli.json).
 //
 //   node bench/cli-throughput.mjs [model] [rows] [rounds]      (make bench-cli)
@@ -68,14 +68,27 @@ async function runBatch() {
   const labelAt = header.indexOf('label');
   const width = header.length - 1;
   const rows = new Float32Array((lines.length - 1) * width);
+  const truth = [];
   let at = 0;
   for (let i = 1; i < lines.length; i++) {
     const cells = lines[i].split(',');
-    for (let c = 0; c < cells.length; c++) if (c !== labelAt) rows[at++] = Number(cells[c]);
+    for (let c = 0; c < cells.length; c++) {
+      if (c === labelAt) truth.push(cells[c]);
+      else rows[at++] = Number(cells[c]);
+    }
   }
   const result = await model.predictBatch(rows, { chunkSize: 1024 });
-  const labels = result.labels;
-  writeFileSync(join(dir, 'batch.csv'), `prediction\n${labels.join('\n')}\n`);
+  const { labels, indices, scores } = result;
+  // The columns the command line writes: row, truth, label, index, one score per class.
+  const classes = scores.length / labels.length;
+  const out = [
+    ['row', 'truth', 'label', 'index', ...Array.from({ length: classes }, (_, k) => `score_${k}`)].join(','),
+  ];
+  for (let i = 0; i < labels.length; i++) {
+    const own = Array.from(scores.subarray(i * classes, (i + 1) * classes));
+    out.push(`${i},${truth[i]},${labels[i]},${indices[i]},${own.join(',')}`);
+  }
+  writeFileSync(join(dir, 'batch.csv'), `${out.join('\n')}\n`);
   result.free();
   batchLabels = labels;
   return total / ((performance.now() - t) / 1e3);
@@ -107,18 +120,26 @@ const predicted = cliRows.slice(1).map(line => line.split(',')[labelColumn]);
 same &&= predicted.length === batchLabels.length && predicted.every((label, i) => label === batchLabels[i]);
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const npm = median(results.npm);
+const batch = median(results.batch);
+const row = (what, key) => {
+  const rate = median(results[key]);
+  return `| ${what} | ${Math.round(rate)} | ${(rate / npm).toFixed(2)}x | ${(rate / batch).toFixed(2)}x |`;
+};
 const table = [
   `# edgeserve predict (command line) against the npm package's predictCsv and predictBatch`,
   '',
   `${name}, ${total} rows (${megabytes} MB of CSV with a label column), median of ${rounds} rounds; Node ${process.version}, ${cores} cores.`,
-  `Each reads the file and writes the predictions: ${same ? 'the same classes for every row' : 'DIFFERENT classes'}, scores within ${worst.toExponential(1)} of each other (native against wasm rounding).`,
+  `Each reads the file and writes the predictions (row, truth, label, index, scores): ${same ? 'the same classes for every row' : 'DIFFERENT classes'}, scores within ${worst.toExponential(1)} of each other (native against wasm rounding).`,
   '',
-  '| what | rows/s | against predictCsv |',
-  '|---|---|---|',
-  `| npm package, predictCsv in Node (wasm, 1 thread, file in memory) | ${Math.round(npm)} | 1.00x |`,
-  `| npm package, predictBatch in Node on rows parsed by the caller (wasm, 1 thread) | ${Math.round(median(results.batch))} | ${(median(results.batch) / npm).toFixed(2)}x |`,
-  `| edgeserve predict, 1 thread (native, streamed) | ${Math.round(median(results.cli1))} | ${(median(results.cli1) / npm).toFixed(2)}x |`,
-  `| edgeserve predict, ${cores} threads | ${Math.round(median(results.cliAll))} | ${(median(results.cliAll) / npm).toFixed(2)}x |`,
+  '| what | rows/s | against predictCsv | against predictBatch |',
+  '|---|---|---|---|',
+  row('npm package, predictCsv in Node (wasm, 1 thread, file in memory)', 'npm'),
+  row(
+    "npm package, predictBatch in Node on rows parsed and written by the caller's JavaScript (wasm, 1 thread)",
+    'batch',
+  ),
+  row('edgeserve predict, 1 thread (native, streamed)', 'cli1'),
+  row(`edgeserve predict, ${cores} threads`, 'cliAll'),
   '',
 ].join('\n');
 console.log(table);
