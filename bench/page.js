@@ -40,11 +40,7 @@ async function model(name) {
 async function loadEdgeserve(lean = false) {
   const dir = lean ? '../pkg/lean/' : '../pkg/';
   const edgeserve = await import(`${dir}index.js`);
-  await edgeserve.default(
-    params.get('wasm') === 'simd128'
-      ? { module_or_path: new URL(`${dir}edgeserve_bg.wasm`, import.meta.url) }
-      : undefined,
-  );
+  await edgeserve.default(params.get('wasm') === 'simd128' ? { relaxedSimd: false } : undefined);
   return edgeserve;
 }
 
@@ -99,7 +95,7 @@ window.bench = async ({ models, smoke }) => {
   const edgeserve = await loadEdgeserve();
   const runtimes = [edgeserveRuntime(edgeserve), await loadOrt(threads)];
   // Where init() chose the relaxed-SIMD build, the +simd128 one runs beside it (1-thread page).
-  if (edgeserve.relaxedSimd && threads === 1 && !smoke)
+  if (edgeserve.wasmBuild() === 'relaxed' && threads === 1 && !smoke)
     runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
   const results = {};
   const step = clockStep();
@@ -119,7 +115,7 @@ window.bench = async ({ models, smoke }) => {
   }
   return {
     results,
-    build: edgeserve.relaxedSimd ? 'relaxed-simd' : 'simd128',
+    build: edgeserve.wasmBuild() === 'relaxed' ? 'relaxed-simd' : 'simd128',
     crossOriginIsolated,
     userAgent: navigator.userAgent,
     clockStepMs: step,
