@@ -38,6 +38,12 @@ Outputs, in --out:
   - the feed-forward output projections (encoder.layer.N.output.dense) stay float MatMul:
     their inputs are GELU outputs, mostly near zero with a long positive tail, for which one
     uint8 step per tensor is too coarse.
+  And one so that onnxruntime's outputs, the reference, are the same on every CPU:
+  - reduce_range=True: 7-bit weights (-64..63). onnxruntime's uint8 x int8 kernels on x86
+    without VNNI (AVX2's vpmaddubsw) add two products into a saturating int16; with full-range
+    weights such a sum can pass 32767 and is clipped, so its outputs depend on the CPU it ran on
+    (on an AVX2-only machine, well outside tests/text.rs's bounds around the exact integer
+    products edgeserve computes). 255 * 64 * 2 fits an int16: no clipping anywhere.
 - tokenizer.json: copied from the wheel.
 
 Before it exits 0 the script checks itself: onnxruntime's float outputs against a float64 numpy
@@ -331,7 +337,12 @@ def quantize(float_path, int8_path):
         source = Path(tmp) / FLOAT_NAME
         shutil.copyfile(float_path, source)
         quantize_dynamic(
-            source, int8_path, weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_float
+            source,
+            int8_path,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+            nodes_to_exclude=keep_float,
         )
 
 
