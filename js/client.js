@@ -148,13 +148,24 @@ export class WorkerModel {
   restarts = 0;
 
   /**
-   * Starts a module Worker and loads a model in it (`model`: an embedded package name; the
-   * default package when absent). Resolves when the model is ready. `relaxedSimd`: as init()'s
-   * (false: the baseline build); when absent, the build this page's init() chose.
+   * Starts a module Worker and loads a model in it (`model`: a name of Model.names(), embedded
+   * or fetched on demand, as Model.load does, from `modelsUrl` when given; the default package
+   * when absent). Resolves when the model is ready. `relaxedSimd`: as init()'s (false: the
+   * baseline build); when absent, the build this page's init() chose.
    */
   static async create(opts) {
-    const { model, relaxedSimd } = options('WorkerModel.create', opts);
-    return WorkerModel.#start('load', [model ?? null], simdChoice('WorkerModel.create', relaxedSimd));
+    const { model, modelsUrl, relaxedSimd } = options('WorkerModel.create', opts);
+    // Resolved here: the worker's own URL is not the page's.
+    let url = null;
+    if (modelsUrl !== undefined) {
+      try {
+        if (typeof modelsUrl !== 'string') throw new TypeError('not a string');
+        url = new URL(modelsUrl, globalThis.location?.href).href;
+      } catch {
+        throw badInput(`modelsUrl is not a URL: expected a URL (a string), got ${describe(modelsUrl)}`);
+      }
+    }
+    return WorkerModel.#start('load', [model ?? null, url], simdChoice('WorkerModel.create', relaxedSimd));
   }
 
   /**

@@ -46,68 +46,131 @@ function text(e) {
 }
 
 /**
+ * The bytes at `url`: with `sha256`, from the Cache API when it holds bytes that still hash to it
+ * (keyed by URL and sha256), else fetched (`onProgress({ loaded, total })` after each chunk; its
+ * throw, or the rejection of the Promise it returns, ends the load with that error). A `file:` URL
+ * is read from disk where the host can (Node). Failures are MODEL_LOAD errors made by
+ * `pending.error(detail)`. Resolves to `{ bytes, sha256, keep }`: `sha256` as WebCrypto found it
+ * (undefined without WebCrypto); `keep()` caches fetched bytes once they have loaded.
+ */
+async function fetchBytes(url, sha256, onProgress, pending) {
+  const key = sha256 ? `${url}${url.includes('?') ? '&' : '?'}edgeserve-sha256=${sha256}` : null;
+  let cache = null;
+  if (key && typeof caches !== 'undefined') {
+    try {
+      cache = await caches.open(CACHE);
+    } catch {
+      cache = null; // no Cache API here (an opaque origin): fetch every time
+    }
+  }
+  const none = async () => {};
+  if (cache) {
+    const hit = await cache.match(key).catch(() => undefined);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      const found = await hex(startDigest(bytes));
+      if (found === sha256) return { bytes, sha256: found, keep: none };
+    }
+  }
+  if (url.startsWith('file:')) {
+    // Node (20.16 and later) has no fetch for file: URLs, and gives its modules without an import.
+    const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises');
+    if (fs) {
+      let bytes;
+      try {
+        bytes = new Uint8Array(await fs.readFile(new URL(url)));
+      } catch (e) {
+        throw pending.error(`reading ${url}: expected a readable file, got ${text(e)}`);
+      }
+      if (onProgress) await onProgress({ loaded: bytes.length, total: bytes.length });
+      return { bytes, sha256: await hex(startDigest(bytes)), keep: none };
+    }
+  }
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw pending.error(`fetching ${url}: expected a response, got a failed fetch (${text(e)})`);
+  }
+  if (!response.ok) throw pending.error(`fetching ${url}: expected HTTP 200, got HTTP ${response.status}`);
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && response.headers.has('content-length') ? length : undefined;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw pending.error(`reading ${url}: expected the whole body, got an error (${text(e)})`);
+    }
+    if (chunk.done) break;
+    chunks.push(chunk.value);
+    loaded += chunk.value.length;
+    if (onProgress) await onProgress({ loaded, total });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  // A cache that cannot store (quota, private mode) only costs the next visit a fetch.
+  const keep = cache ? () => cache.put(key, new Response(bytes)).catch(() => {}) : none;
+  return { bytes, sha256: await hex(startDigest(bytes)), keep };
+}
+
+/**
  * Fetches the model at `url` and loads it (`pending.load(bytes, sha256)`, which checks the
- * expected sha256 and answers INTEGRITY when it differs). With `sha256`, the Cache API first
- * (keyed by URL and sha256; bytes that no longer hash to it are fetched again), and the fetched
- * bytes are cached once loaded. `onProgress({ loaded, total })` after each chunk; its throw, or
- * the rejection of the Promise it returns, ends the load with that error. Failures of the fetch
- * are MODEL_LOAD errors made by `pending.error(detail)`.
+ * expected sha256 and answers INTEGRITY when it differs). With `sha256`, the Cache API first, and
+ * the fetched bytes are cached once loaded (see fetchBytes).
  */
 export async function loadUrl(url, sha256, onProgress, pending) {
   try {
-    const key = sha256 ? `${url}${url.includes('?') ? '&' : '?'}edgeserve-sha256=${sha256}` : null;
-    let cache = null;
-    if (key && typeof caches !== 'undefined') {
-      try {
-        cache = await caches.open(CACHE);
-      } catch {
-        cache = null; // no Cache API here (an opaque origin): fetch every time
-      }
-    }
-    if (cache) {
-      const hit = await cache.match(key).catch(() => undefined);
-      if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
-        const found = await hex(startDigest(bytes));
-        if (found === sha256) return pending.load(bytes, found);
-      }
-    }
-    let response;
+    const got = await fetchBytes(url, sha256, onProgress, pending);
+    const model = pending.load(got.bytes, got.sha256);
+    await got.keep();
+    return model;
+  } finally {
+    pending.free();
+  }
+}
+
+/** Where the packages shipped beside the wasm are: models/ at the npm package's root (this file is snippets/<crate>/js/fetch.js). */
+function defaultModelsUrl() {
+  // Not `new URL('../../../models/', import.meta.url)`: bundlers would try to bundle a directory.
+  const here = import.meta.url;
+  return new URL('../../../models/', here).href;
+}
+
+/**
+ * Loads the package shipped beside the wasm `name`: fetches `<modelsUrl>/<name>/<file>` for each
+ * [file, sha256] pair of `files` (model.onnx first, then a text package's tokenizer.json), each
+ * as fetchBytes does, then `pending.load()`. `onProgress` follows model.onnx.
+ */
+export async function loadPackage(name, modelsUrl, files, onProgress, pending) {
+  try {
+    let base;
     try {
-      response = await fetch(url);
+      base = new URL(modelsUrl ?? defaultModelsUrl(), globalThis.location?.href);
+      if (!base.pathname.endsWith('/')) base.pathname += '/';
     } catch (e) {
-      throw pending.error(`fetching it: expected a response, got a failed fetch (${text(e)})`);
+      throw Object.assign(
+        new Error(`modelsUrl is not a URL: expected a URL, got ${JSON.stringify(modelsUrl)} (${text(e)})`),
+        {
+          code: 'BAD_INPUT',
+        },
+      );
     }
-    if (!response.ok) throw pending.error(`fetching it: expected HTTP 200, got HTTP ${response.status}`);
-    const length = Number(response.headers.get('content-length'));
-    const total = Number.isFinite(length) && response.headers.has('content-length') ? length : undefined;
-    const reader = response.body.getReader();
-    const chunks = [];
-    let loaded = 0;
-    for (;;) {
-      let chunk;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        throw pending.error(`reading it: expected the whole body, got an error (${text(e)})`);
-      }
-      if (chunk.done) break;
-      chunks.push(chunk.value);
-      loaded += chunk.value.length;
-      if (onProgress) await onProgress({ loaded, total });
+    const got = [];
+    for (let i = 0; i < files.length; i += 2) {
+      const url = new URL(`${encodeURIComponent(name)}/${files[i]}`, base).href;
+      got.push(await fetchBytes(url, files[i + 1], i === 0 ? onProgress : null, pending));
     }
-    const bytes = new Uint8Array(loaded);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
-    }
-    const found = await hex(startDigest(bytes));
-    const model = pending.load(bytes, found);
-    if (cache) {
-      // A cache that cannot store (quota, private mode) only costs the next visit a fetch.
-      await cache.put(key, new Response(bytes)).catch(() => {});
-    }
+    for (const tokenizer of got.slice(1)) pending.setTokenizer(tokenizer.bytes);
+    const model = pending.load(got[0].bytes, got[0].sha256);
+    for (const g of got) await g.keep();
     return model;
   } finally {
     pending.free();

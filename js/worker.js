@@ -47,9 +47,11 @@ function plainBatch(r, withCsv) {
 }
 
 const methods = {
-  load(name) {
+  async load(name, modelsUrl) {
     model?.free();
-    model = name ? Model.load(name) : Model.default();
+    model = null;
+    // A package shipped beside the wasm is fetched (a Promise); an embedded one is loaded at once.
+    model = name ? await Model.load(name, modelsUrl ? { modelsUrl } : undefined) : Model.default();
     return { name: model.name, inputWidth: model.inputWidth, manifest: model.manifest, wasmBuild: wasmBuild() };
   },
   async loadBytes(bytes, manifest, tokenizer) {

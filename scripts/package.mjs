@@ -6,10 +6,17 @@
 // (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
 // Run by `make pkg`.
 //
+// With `--fetched DIR` (`make pkg` gives target/models-text), the packages under DIR (made by
+// `make models-text`; the full build lists them, see build.rs) go into pkg/models/<name>/: their
+// manifest, model.onnx and tokenizer, which `Model.load(name)` fetches on demand.
+//
+// Each build's edgeserve.d.ts says what Model.load returns for which name: a Promise of the Model
+// for the packages fetched on demand, the Model itself for the embedded ones.
+//
 // With `--lean-only DIR` (`make lean-pkg`), the lean build alone (its packages those of
 // EDGESERVE_MODELS) becomes a package of its own in DIR, `edgeserve` with the lean build as its
 // entry point: what a page that serves only its own packages installs.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripFile } from './strip-names.mjs';
@@ -100,12 +107,55 @@ function twin(from, dir) {
   cpSync(wasm, new URL('edgeserve_relaxed_bg.wasm', dir));
 }
 
+/** The line wasm-bindgen writes for Model.load (its return type covers both kinds of package). */
+const LOAD_TYPE = 'static load(name: string, options?: LoadOptions | null): Model | Promise<Model>;';
+
+/** Types Model.load by name in `dir`'s edgeserve.d.ts: `fetched` (names) give a Promise<Model>. */
+function typeLoad(dir, fetched) {
+  const file = new URL('edgeserve.d.ts', dir);
+  const types = readFileSync(file, 'utf8');
+  if (!types.includes(LOAD_TYPE)) throw new Error(`${file.pathname}: no \`${LOAD_TYPE}\` to type by name`);
+  const names = fetched.map(n => JSON.stringify(n)).join(' | ');
+  const indent = types.slice(types.lastIndexOf('\n', types.indexOf(LOAD_TYPE)) + 1, types.indexOf(LOAD_TYPE));
+  const load = fetched.length
+    ? `static load(name: FetchedModelName, options?: LoadOptions | null): Promise<Model>;\n${indent}static load(name: string, options?: LoadOptions | null): Model;`
+    : 'static load(name: string, options?: LoadOptions | null): Model;';
+  const alias = `/** Names of the packages shipped beside this build's wasm, which Model.load fetches. */
+export type FetchedModelName = ${names || 'never'};
+`;
+  writeFileSync(file, types.replace(LOAD_TYPE, load) + alias);
+}
+
+/** Copies the packages under `from` (directories with a manifest.json) into `dir`models/: their names. */
+function shipPackages(from, dir) {
+  const out = new URL('models/', dir);
+  rmSync(out, { recursive: true, force: true });
+  const names = readdirSync(from, { withFileTypes: true })
+    .filter(d => d.isDirectory() && existsSync(new URL(`${d.name}/manifest.json`, from)))
+    .map(d => d.name)
+    .sort();
+  for (const name of names) {
+    const src = new URL(`${name}/`, from);
+    const manifest = JSON.parse(readFileSync(new URL('manifest.json', src), 'utf8'));
+    const files = ['manifest.json', 'model.onnx'];
+    if (manifest.preprocessing?.tokenizer) files.push(manifest.preprocessing.tokenizer.file);
+    mkdirSync(new URL(`${name}/`, out), { recursive: true });
+    for (const f of files) cpSync(new URL(f, src), new URL(`${name}/${f}`, out));
+    writeFileSync(
+      new URL(`${name}/NOTICE`, out),
+      `${manifest.name}: ${manifest.description}\nSource: ${manifest.training?.source ?? 'see manifest.json'}\n`,
+    );
+  }
+  return names;
+}
+
 const leanOnly = process.argv.indexOf('--lean-only');
 if (leanOnly >= 0) {
   const out = pathToFileURL(`${resolve(process.argv[leanOnly + 1] ?? 'lean-pkg')}/`);
   assemble(leanBuild, leanRelaxedBuild, out, "edgeserve's lean build (its embedded packages only, no ONNX parser)");
   twin(leanRelaxedBuild, out);
   for (const wasm of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm']) stripFile(new URL(wasm, out));
+  typeLoad(out, []);
   const manifest = JSON.parse(readFileSync(new URL('package.json', leanBuild), 'utf8'));
   writeFileSync(new URL('package.json', out), packageJson(manifest));
   console.log(`${out.pathname}: the lean build as a package of its own (${manifest.name} ${manifest.version})`);
@@ -120,6 +170,11 @@ assemble(
   lean,
   "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)",
 );
+
+const fetchedAt = process.argv.indexOf('--fetched');
+const fetched = fetchedAt >= 0 ? shipPackages(pathToFileURL(`${resolve(process.argv[fetchedAt + 1])}/`), pkg) : [];
+typeLoad(pkg, fetched);
+typeLoad(lean, []);
 
 // The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
 twin(relaxedBuild, pkg);
@@ -139,10 +194,10 @@ writeFileSync(
   packageJson(
     manifest,
     { './lean': { types: './lean/index.d.ts', default: './lean/index.js' } },
-    ['lean'],
+    ['lean', ...(fetched.length ? ['models'] : [])],
     ['./lean/*'],
   ),
 );
 console.log(
-  `pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}`,
+  `pkg/: ${manifest.name} ${manifest.version}, entries index.js and lean/index.js, files ${manifest.files.join(' ')}; fetched on demand: ${fetched.join(' ') || 'none'}`,
 );

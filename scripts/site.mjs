@@ -6,7 +6,7 @@
 // - dist/index.html gets Subresource Integrity hashes (sha384) on its script and stylesheet.
 // Run by `make site`.
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,17 +16,20 @@ rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, 'www'), dist, { recursive: true });
 cpSync(join(root, 'pkg', 'lean'), join(dist, 'pkg'), { recursive: true });
 // The search panel's parts, fetched on demand (not cached at install: see ON_DEMAND in sw.js):
-// the full build (the ONNX parser and the tokenizer) and the text package minilm-int8 made by
-// `make models-text`.
+// the full build (the ONNX parser and the tokenizer) with the one text package the panel loads by
+// name, minilm-int8, in pkg-full/models/ (`make pkg` ships it there from `make models-text`).
+const SEARCH_MODEL = 'minilm-int8';
+const shipped = join(root, 'pkg', 'models');
 cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), {
   recursive: true,
-  filter: f => !f.startsWith(join(root, 'pkg', 'lean')),
+  filter: f =>
+    !f.startsWith(join(root, 'pkg', 'lean')) &&
+    (!f.startsWith(`${shipped}/`) || f.startsWith(join(shipped, SEARCH_MODEL))),
 });
-const text = join(root, process.env.EDGESERVE_TEXT_MODELS ?? 'target/models-text', 'minilm-int8');
-for (const f of ['manifest.json', 'model.onnx', 'tokenizer.json']) {
-  cpSync(join(text, f), join(dist, 'models', 'minilm-int8', f));
+if (!existsSync(join(dist, 'pkg-full', 'models', SEARCH_MODEL, 'model.onnx'))) {
+  throw new Error(`pkg/models/${SEARCH_MODEL}: not in the package (make pkg ships it, from make models-text)`);
 }
-const onDemand = f => f.startsWith('pkg-full/') || f.startsWith('models/');
+const onDemand = f => f.startsWith('pkg-full/');
 
 const files = dir =>
   readdirSync(dir).flatMap(f => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));

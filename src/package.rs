@@ -177,11 +177,36 @@ pub struct EmbeddedPackage {
     pub dir: &'static str,
     pub manifest: &'static str,
     pub graph: &'static [u8],
+    /// The `tokenizer.json` of a text package.
+    pub tokenizer: Option<&'static [u8]>,
+}
+
+/// A package shipped beside the wasm (the npm package's `models/<dir>/`), whose files are
+/// fetched when it is loaded: its directory name and its manifest, which holds the sha256 of
+/// each file (build.rs checked them against the files it was built with).
+#[derive(Debug)]
+pub struct FetchedPackage {
+    pub dir: &'static str,
+    pub manifest: &'static str,
+}
+
+impl FetchedPackage {
+    /// The files to fetch, as (file name, sha256): `model.onnx`, then the tokenizer of a text
+    /// package.
+    pub fn files(&self) -> Result<Vec<(String, String)>> {
+        let manifest = Manifest::from_json(self.manifest)?;
+        let mut files = vec![("model.onnx".to_owned(), manifest.sha256.clone())];
+        if let crate::preprocess::Preprocessing::Text(text) = &manifest.preprocessing {
+            files.push((text.tokenizer.file.clone(), text.tokenizer.sha256.clone()));
+        }
+        Ok(files)
+    }
 }
 
 mod generated {
-    use super::EmbeddedPackage;
+    use super::{EmbeddedPackage, FetchedPackage};
     include!(concat!(env!("OUT_DIR"), "/embedded_models.rs"));
+    include!(concat!(env!("OUT_DIR"), "/fetched_models.rs"));
 }
 
 /// The packages embedded at build time, sorted by directory name.
@@ -189,22 +214,51 @@ pub fn embedded() -> &'static [EmbeddedPackage] {
     generated::EMBEDDED
 }
 
-/// The embedded packages, looked up by name.
+/// The packages shipped beside the wasm and fetched on demand, sorted by directory name.
+pub fn fetched() -> &'static [FetchedPackage] {
+    generated::FETCHED
+}
+
+/// The packages of this build, looked up by name: embedded ones, and those shipped beside the
+/// wasm.
 pub struct Registry;
 
 impl Registry {
-    /// Names of the embedded packages, sorted.
+    /// Names of every package of this build (embedded or fetched on demand), sorted.
     pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = Registry::embedded_names();
+        names.extend(fetched().iter().map(|p| p.dir.to_owned()));
+        names.sort();
+        names
+    }
+
+    /// Names of the embedded packages, sorted.
+    pub fn embedded_names() -> Vec<String> {
         embedded().iter().map(|p| p.dir.to_owned()).collect()
     }
 
+    /// The package `name` when it is shipped beside the wasm (fetched on demand).
+    pub fn fetched(name: &str) -> Option<&'static FetchedPackage> {
+        fetched().iter().find(|p| p.dir == name)
+    }
+
     /// Loads the embedded package `name`: parses its manifest (build.rs checked its sha256).
+    /// A package fetched on demand is a `REGISTRY` error here (its files are not in the build).
     pub fn get(name: &str) -> Result<Package> {
+        if Registry::fetched(name).is_some() {
+            return Err(Error::Registry {
+                expected: format!("an embedded package named {name:?}"),
+                found: "a package shipped beside the wasm, whose files `await Model.load(name)` fetches".into(),
+            });
+        }
         let found = embedded().iter().find(|p| p.dir == name).ok_or_else(|| Error::UnknownModel {
             name: name.to_owned(),
             available: format!("{:?}", Registry::names()),
         })?;
-        let package = Package::embedded(Manifest::from_json(found.manifest)?, found.graph)?;
+        let mut package = Package::embedded(Manifest::from_json(found.manifest)?, found.graph)?;
+        if let Some(tokenizer) = found.tokenizer {
+            package = package.with_tokenizer(tokenizer)?;
+        }
         if package.manifest().name != found.dir {
             return Err(Error::manifest(
                 &package.manifest().name,

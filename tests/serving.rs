@@ -274,3 +274,26 @@ fn choose_by_budgets_derived_from_the_measurements() {
     let fresh = ModelSet::embedded().unwrap();
     assert!(fresh.choose(Some(json!({ "budgetMs": 1.0 }))).is_err(), "choose needs a benchmark first");
 }
+
+#[test]
+fn a_set_of_the_callers_models_shares_them_and_refuses_one_twice() {
+    let mut set = ModelSet::new();
+    let fast = Model::load("digits-fast").unwrap();
+    set.add(&fast).unwrap();
+    let err = set.add(&Model::load("digits-fast").unwrap()).unwrap_err();
+    assert_eq!(err.code(), "BAD_INPUT");
+    assert!(err.to_string().starts_with("model \"digits-fast\" is in the set already"), "{err}");
+    drop(fast); // the set keeps its share
+    set.add(&Model::load("digits-accurate").unwrap()).unwrap();
+    assert_eq!(set.names().unwrap(), ["digits-fast", "digits-accurate"]);
+    set.benchmark(Some(json!({ "runs": 20 }))).unwrap();
+    let (model, choice) = set.choose(Some(json!({ "budgetMs": 1e6 }))).unwrap();
+    assert_eq!((choice["name"].as_str(), model.name().unwrap().as_str()), (Some("digits-accurate"), "digits-accurate"));
+    // Adding drops the figures: choose() wants a benchmark of the set as it is.
+    let mut growing = ModelSet::new();
+    growing.add(&Model::load("digits-fast").unwrap()).unwrap();
+    growing.benchmark(Some(json!({ "runs": 5 }))).unwrap();
+    assert!(growing.choose(Some(json!({ "budgetMs": 1e6 }))).is_ok());
+    growing.add(&Model::load("digits-accurate").unwrap()).unwrap();
+    assert!(growing.choose(Some(json!({ "budgetMs": 1e6 }))).is_err(), "choose needs a benchmark of the new set");
+}

@@ -367,3 +367,18 @@ fn a_text_classifier_predicts_as_onnxruntime() {
     assert_eq!(labels, want);
     assert!(model.embed(&["x"]).unwrap_err().to_string().starts_with("model 'sentiment' makes no embeddings"));
 }
+
+#[test]
+fn a_text_model_is_benchmarked_on_a_sentence_with_its_retrieval_accuracy() {
+    let mut model = int8().lock().unwrap();
+    let before = model.latency().realtime.count;
+    let m = edgeserve::serve::choose::benchmark(&mut model, 3, 0.001).unwrap();
+    assert_eq!(m.name, "minilm-int8");
+    assert!(m.p50 > 0.0 && m.runs == 3);
+    // The paraphrase-retrieval accuracy training/text_packages.py measured with onnxruntime.
+    let recorded = json_file("minilm-int8", "manifest.json")["metrics"]["accuracy"].as_f64().unwrap();
+    assert!(recorded > 0.9, "top-1 paraphrase retrieval {recorded}");
+    assert_eq!(m.accuracy, Some(recorded));
+    // The benchmark recorded nothing in the model's own latency histograms.
+    assert_eq!(model.latency().realtime.count, before);
+}

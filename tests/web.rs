@@ -73,7 +73,7 @@ fn names_and_default() {
 #[wasm_bindgen_test]
 fn golden_outputs_in_wasm() {
     for name in ["digits-accurate", "digits-fast"] {
-        let mut model = Model::load(JsValue::from_str(name)).unwrap();
+        let mut model = Model::load_embedded(name).unwrap();
         for case in golden(name).cases {
             let typed: JsValue = Float32Array::from(case.input.as_slice()).into();
             check(&model.predict(row(typed)).unwrap(), &case);
@@ -151,7 +151,7 @@ fn bad_input_throws_errors_that_name_the_problem() {
 
 #[wasm_bindgen_test]
 fn unknown_model_name_throws() {
-    let err = Model::load(JsValue::from_str("digits-huge")).err().expect("an error");
+    let err = Model::load(JsValue::from_str("digits-huge"), None).expect_err("an error");
     let err: &js_sys::Error = err.dyn_ref().expect("an Error object");
     assert_eq!(
         String::from(err.message()),
@@ -159,7 +159,11 @@ fn unknown_model_name_throws() {
     );
     assert_eq!(get(err, "code").as_string().unwrap(), "UNKNOWN_MODEL");
     // Loading still works afterwards.
-    assert_eq!(Model::load(JsValue::from_str("digits-fast")).unwrap().name().unwrap(), "digits-fast");
+    assert_eq!(Model::load_embedded("digits-fast").unwrap().name().unwrap(), "digits-fast");
+    // The exported load gives an embedded package's Model itself, not a Promise.
+    let loaded = Model::load(JsValue::from_str("digits-fast"), None).unwrap();
+    assert!(!loaded.is_instance_of::<js_sys::Promise>());
+    assert_eq!(js_sys::Reflect::get(&loaded, &"name".into()).unwrap(), "digits-fast");
 }
 
 // ---- serving modes -------------------------------------------------------------------------
@@ -227,7 +231,7 @@ async fn batch_equals_row_by_row_in_wasm() {
 
 #[wasm_bindgen_test]
 async fn csv_accuracy_and_latency_in_wasm() {
-    let model = Model::load(JsValue::from_str("digits-fast")).unwrap();
+    let model = Model::load_embedded("digits-fast").unwrap();
     let options: CsvOptions = object(&[("labelColumn", "label".into())]).unchecked_into();
     let result = batch_result(model.predict_csv(JsValue::from_str(TEST_CSV), Some(options))).await.unwrap();
     let recorded = get(&get(&model.manifest().unwrap(), "metrics"), "accuracy").as_f64().unwrap();

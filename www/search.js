@@ -1,12 +1,13 @@
 // Search panel: semantic search over the sentences shipped with the page (data/sentences.json).
-// On demand (the button), the page fetches the text package minilm-int8 (model, manifest,
-// tokenizer) and the full build of edgeserve (pkg-full/: the ONNX parser and the tokenizer, which
-// the lean build of the other panels has not), starts a WorkerModel with it, and embeds every
-// sentence in the worker, with a progress bar. Then each keystroke embeds the query and ranks
-// the sentences by cosine similarity (the vectors are unit length: a dot product). The service
-// worker keeps what was fetched, so search works offline after its first use.
+// On demand (the button), the page fetches the full build of edgeserve (pkg-full/: the ONNX
+// parser and the tokenizer, which the lean build of the other panels has not) and starts a
+// WorkerModel of the text package minilm-int8, by name: the package ships it beside its wasm
+// (pkg-full/models/minilm-int8/) and the worker fetches it. Then it embeds every sentence in the
+// worker, with a progress bar, and each keystroke embeds the query and ranks the sentences by
+// cosine similarity (the vectors are unit length: a dot product). The service worker keeps the
+// build and edgeserve caches the model, so search works offline after its first use.
 const $ = id => document.getElementById(id);
-const PACKAGE = 'models/minilm-int8/';
+const MODEL = 'minilm-int8';
 const CHUNK = 16;
 const TOP = 5;
 
@@ -79,16 +80,12 @@ export function setupSearch() {
 
   async function load() {
     start.disabled = true;
-    status.textContent = 'Downloading the model (33 MB, once)…';
-    const [{ WorkerModel }, list, manifest, onnx, tokenizer] = await Promise.all([
+    status.textContent = 'Downloading the model into a Web Worker (33 MB, once)…';
+    const [{ WorkerModel }, list] = await Promise.all([
       import('./pkg-full/index.js'),
       fetched('data/sentences.json', 'json'),
-      fetched(`${PACKAGE}manifest.json`, 'json'),
-      fetched(`${PACKAGE}model.onnx`, 'arrayBuffer'),
-      fetched(`${PACKAGE}tokenizer.json`, 'arrayBuffer'),
     ]);
-    status.textContent = 'Starting the model in a Web Worker…';
-    model = await WorkerModel.fromBytes(onnx, manifest, { tokenizer });
+    model = await WorkerModel.create({ model: MODEL });
     sentences = list;
     progress.max = sentences.length;
     const started = performance.now();
@@ -103,7 +100,7 @@ export function setupSearch() {
       status.textContent = `Embedding the sentences: ${progress.value} of ${sentences.length}`;
     }
     const seconds = (performance.now() - started) / 1000;
-    status.textContent = `${sentences.length} sentences embedded in ${seconds.toFixed(1)} s by ${manifest.name}. Type a query.`;
+    status.textContent = `${sentences.length} sentences embedded in ${seconds.toFixed(1)} s by ${model.name}. Type a query.`;
     input.disabled = false;
     input.addEventListener('input', () => search().catch(() => {}));
     document.body.dataset.searchReady = '1';

@@ -3,15 +3,17 @@
 //   dist/sw.js by scripts/site.mjs; the version is the package version plus a hash of the
 //   assets, so any change installs a new worker and a new cache).
 // - On activate it deletes the caches of older versions and takes control.
-// - The search panel's parts (the full build in pkg-full/, the text model in models/) are large
-//   and fetched only when the panel starts: not cached at install, but kept when first fetched.
+// - The search panel's full build (pkg-full/) is large and fetched only when the panel starts:
+//   not cached at install, but kept when first fetched. Its text model (pkg-full/models/) is
+//   kept by edgeserve itself (Model.load caches it in the Cache API by sha256), not twice.
 // - It answers every same-origin GET from the cache (falling back to the network), and adds the
 //   cross-origin-isolation headers (COOP/COEP) so that hosts that cannot set headers still get
 //   performance.now() at 5 us resolution on the next load.
 const VERSION = 'dev';
 const ASSETS = ['./'];
 const CACHE = `edgeserve-${VERSION}`;
-const ON_DEMAND = ['/pkg-full/', '/models/'];
+const ON_DEMAND = ['/pkg-full/'];
+const KEPT_BY_EDGESERVE = '/pkg-full/models/';
 
 // The package holds two wasm builds (pkg/load.js says why); cache the one this browser runs. The
 // probe is pkg/load.js's: the smallest module that uses f32x4.relaxed_madd.
@@ -58,7 +60,7 @@ async function isolated(response) {
 async function fetchAndKeep(request) {
   const response = await fetch(request);
   const path = new URL(request.url).pathname;
-  if (response.ok && ON_DEMAND.some(p => path.includes(p))) {
+  if (response.ok && ON_DEMAND.some(p => path.includes(p)) && !path.includes(KEPT_BY_EDGESERVE)) {
     const copy = response.clone();
     caches
       .has(CACHE)

@@ -79,8 +79,21 @@ fn benchmark_row(model: &LoadedModel) -> Vec<f32> {
         .collect()
 }
 
-/// Times `runs` samples of predictions of one row (after a warm-up), without recording them in
-/// the model's latency histograms.
+/// The text a text model is timed on: one sentence of everyday length (about 20 tokens).
+pub const BENCHMARK_TEXT: &str = "The quick brown fox jumps over the lazy dog while the children watch from the porch.";
+
+/// One prediction of the benchmark's input: [`BENCHMARK_TEXT`] for a text model, else `row`.
+fn predict_once(model: &mut LoadedModel, row: &[f32]) -> Result<()> {
+    if model.is_text() {
+        let mut decoded = crate::model::Predictions::default();
+        model.decode_texts(&[BENCHMARK_TEXT], None, &mut decoded)
+    } else {
+        model.predict_unrecorded(row).map(|_| ())
+    }
+}
+
+/// Times `runs` samples of predictions of one input (a row, or [`BENCHMARK_TEXT`] for a text
+/// model) after a warm-up, without recording them in the model's latency histograms.
 pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64) -> Result<Measurement> {
     if runs == 0 || runs > MAX_RUNS {
         return Err(Error::bad_input(
@@ -90,13 +103,13 @@ pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64)
         ));
     }
     model.require_task()?;
-    let row = benchmark_row(model);
+    let row = if model.is_text() { vec![] } else { benchmark_row(model) };
     // Warm up, and estimate one call's time from a block long enough for the clock.
     let mut calls = 1usize;
     let per_call = loop {
         let clock = Stopwatch::start();
         for _ in 0..calls {
-            model.predict_unrecorded(&row)?;
+            predict_once(model, &row)?;
         }
         let ms = clock.elapsed_ms();
         if ms >= 20.0 * clock_resolution_ms || calls >= 1 << 16 {
@@ -109,7 +122,7 @@ pub fn benchmark(model: &mut LoadedModel, runs: usize, clock_resolution_ms: f64)
     for _ in 0..runs {
         let clock = Stopwatch::start();
         for _ in 0..calls_per_sample {
-            model.predict_unrecorded(&row)?;
+            predict_once(model, &row)?;
         }
         histogram.record(clock.elapsed_ms() / calls_per_sample as f64, 1);
     }

@@ -74,6 +74,8 @@ extern "C" {
     pub type FromUrlOptions;
     #[wasm_bindgen(typescript_type = "FromBytesOptions")]
     pub type FromBytesOptions;
+    #[wasm_bindgen(typescript_type = "LoadOptions")]
+    pub type LoadOptions;
     #[wasm_bindgen(typescript_type = "TextInput")]
     pub type TextInput;
     #[wasm_bindgen(typescript_type = "string")]
@@ -267,6 +269,13 @@ export interface FromUrlOptions {
   onProgress?: (progress: { loaded: number; total?: number }) => void | Promise<void>;
   manifest?: Partial<Manifest>;
 }
+/** Options of Model.load() for a package shipped beside the wasm (fetched on demand). */
+export interface LoadOptions {
+  /** The URL of the directory that holds the package's directory (default: models/ beside the package's index.js). */
+  modelsUrl?: string;
+  /** Called after each chunk of model.onnx; its throw, or the rejection of a Promise it returns, ends the load with that error. */
+  onProgress?: (progress: { loaded: number; total?: number }) => void | Promise<void>;
+}
 export interface FromBytesOptions {
   /** A text package's tokenizer.json: bytes, or its JSON text. */
   tokenizer?: Uint8Array | ArrayBuffer | string;
@@ -380,12 +389,19 @@ impl Model {
     fn wrap(inner: LoadedModel) -> Model {
         Model::from_shared(Shared::new(inner))
     }
+
+    /// Loads the embedded package `name` (for Rust callers: `load` of an embedded package,
+    /// without the JavaScript value around it).
+    pub fn load_embedded(name: &str) -> Result<Model, Thrown> {
+        Ok(Model::wrap(LoadedModel::embedded(name)?))
+    }
 }
 
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl Model {
-    /// Names of the model packages embedded in this build, sorted, e.g.
-    /// `['digits-accurate', 'digits-fast']`.
+    /// Names of the model packages of this build, sorted: those embedded in the wasm, e.g.
+    /// `'digits-accurate'`, and those shipped beside it in the npm package's `models/`
+    /// directory, whose files `Model.load(name)` fetches (`'minilm'`, `'minilm-int8'`).
     pub fn names() -> Vec<String> {
         Registry::names()
     }
@@ -393,16 +409,41 @@ impl Model {
     /// Loads the embedded package `name` (see the wasm32 docs).
     #[cfg(not(target_family = "wasm"))]
     pub fn load(name: &str) -> Result<Model, Thrown> {
-        Ok(Model::wrap(LoadedModel::embedded(name)?))
+        Model::load_embedded(name)
     }
 
-    /// Loads the embedded package `name`: checks its sha256, parses and optimizes its graph,
-    /// and checks its manifest against the graph. Throws `UNKNOWN_MODEL` for a name no package
-    /// has (the message lists the names there are), `BAD_INPUT` for a name that is not a string.
+    /// Loads the package `name` (one of `Model.names()`): checks its sha256, parses and
+    /// optimizes its graph, and checks its manifest against the graph.
+    ///
+    /// An embedded package is loaded at once: returns the `Model`. A package shipped beside the
+    /// wasm (the npm package's `models/<name>/`: `model.onnx`, and a text package's
+    /// `tokenizer.json`) is fetched first: returns a `Promise<Model>`. `await Model.load(name)`
+    /// serves both. Its files are fetched from `options.modelsUrl` (the URL of the directory
+    /// that holds `<name>/`; default: `models/` beside the package's `index.js`, which a page
+    /// serving `node_modules/edgeserve/` as it is finds; with a bundler, copy that directory to
+    /// the site and pass its URL), checked against the sha256 its manifest (compiled into the
+    /// wasm) gives (`INTEGRITY`), and kept in the Cache API, so a later visit loads offline.
+    /// In Node, a `file:` URL is read from disk. `options.onProgress({ loaded, total })` after
+    /// each chunk of `model.onnx`.
+    ///
+    /// Throws (or rejects with) `UNKNOWN_MODEL` for a name no package has (the message lists the
+    /// names there are), `BAD_INPUT` for a name that is not a string or bad options,
+    /// `MODEL_LOAD` when a file cannot be fetched.
     #[cfg(target_family = "wasm")]
-    pub fn load(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Result<Model, Thrown> {
+    #[wasm_bindgen(unchecked_return_type = "Model | Promise<Model>")]
+    pub fn load(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        options: Option<LoadOptions>,
+    ) -> Result<JsValue, Thrown> {
         let name = js::string_arg(&name, "name", "a model name (a string)", js::MAX_NAME_UNITS)?;
-        Ok(Model::wrap(LoadedModel::embedded(&name)?))
+        let o = options.as_ref().map(AsRef::as_ref);
+        js::check_options(o, "load")?;
+        let models_url = js::string_option(o, "modelsUrl", "a URL (a string)")?;
+        let on_progress = js::function_option(o, "onProgress")?;
+        match crate::package::Registry::fetched(&name) {
+            Some(package) => Ok(runtime::load_fetched(package, models_url, on_progress)?.into()),
+            None => Ok(Model::wrap(LoadedModel::embedded(&name)?).into()),
+        }
     }
 
     /// Loads the embedded package whose manifest says `"default": true`.

@@ -367,6 +367,16 @@ extern "C" {
     /// Fetches `url` (the Cache API first, when `sha256` is given), then `pending.load(bytes)`.
     #[wasm_bindgen(js_name = loadUrl)]
     fn load_url(url: &str, sha256: Option<String>, on_progress: &JsValue, pending: PendingLoad) -> js_sys::Promise;
+    /// Fetches the files of the package shipped beside the wasm `name` from `models_url` (or
+    /// the default), each checked and cached by its sha256, then `pending.load(model bytes)`.
+    #[wasm_bindgen(js_name = loadPackage)]
+    fn load_package(
+        name: &str,
+        models_url: Option<String>,
+        files: Vec<String>,
+        on_progress: &JsValue,
+        pending: PendingLoad,
+    ) -> js_sys::Promise;
     /// WebCrypto's sha256 of `data` (copied at the call), or null where there is no WebCrypto.
     #[wasm_bindgen(js_name = startDigest)]
     fn start_digest(data: &JsValue) -> JsValue;
@@ -420,6 +430,35 @@ impl PendingLoad {
     pub fn error(&self, detail: String) -> JsValue {
         Error::ModelLoad { model: self.source.clone(), detail }.into()
     }
+
+    /// Gives the load the package's `tokenizer.json` (a Uint8Array), fetched beside its graph.
+    #[wasm_bindgen(js_name = setTokenizer)]
+    pub fn set_tokenizer(&mut self, bytes: JsValue) -> Result<(), JsValue> {
+        self.tokenizer = Some(js_run::bytes(&bytes)?);
+        Ok(())
+    }
+}
+
+/// Starts loading a package shipped beside the wasm: fetches its files (`loadPackage` in
+/// js/fetch.js), whose sha256 its compiled-in manifest gives, then loads them as `fromBytes`
+/// would.
+#[cfg(target_family = "wasm")]
+pub(super) fn load_fetched(
+    package: &crate::package::FetchedPackage,
+    models_url: Option<String>,
+    on_progress: Option<JsValue>,
+) -> Result<js_sys::Promise, Error> {
+    let files = package.files()?;
+    let pending = PendingLoad {
+        bytes: None,
+        expected: Some(files[0].1.clone()),
+        source: package.dir.to_owned(),
+        manifest: Some(package.manifest.to_owned()),
+        tokenizer: None,
+    };
+    // [file, sha256, file, sha256, ...]: model.onnx first.
+    let files = files.into_iter().flat_map(|(file, sha)| [file, sha]).collect();
+    Ok(load_package(package.dir, models_url, files, &on_progress.unwrap_or(JsValue::UNDEFINED), pending))
 }
 
 #[cfg(target_family = "wasm")]

@@ -1,5 +1,5 @@
-//! `ModelSet`: every embedded model, benchmarked on this device, and the choice of the most
-//! accurate one that fits a latency budget.
+//! `ModelSet`: models (every embedded one, or those the caller adds), benchmarked on this
+//! device, and the choice of the most accurate one that fits a latency budget.
 
 use super::job::Steps;
 use super::js::{check_options, number_option, to_value, whole_option};
@@ -27,6 +27,22 @@ pub struct ModelSet {
 }
 
 impl ModelSet {
+    fn add_shared(&mut self, model: &Shared) -> Result<(), Error> {
+        let name = model.with(|m| Ok(m.manifest().name.clone()))?;
+        for m in &self.models {
+            if m.with(|m| Ok(m.manifest().name == name))? {
+                return Err(Error::bad_input(
+                    format!("model {name:?} is in the set already"),
+                    "a model the set does not hold",
+                    format!("{name:?} again"),
+                ));
+            }
+        }
+        self.measurements.borrow_mut().clear();
+        self.models.push(model.clone());
+        Ok(())
+    }
+
     fn runs(options: Option<&Value>) -> Result<usize, Error> {
         check_options(options, "benchmark")?;
         whole_option(options, "runs", DEFAULT_RUNS, MAX_RUNS)
@@ -48,9 +64,25 @@ impl ModelSet {
 
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl ModelSet {
+    /// An empty set, to fill with `add()`: e.g. the two text packages fetched on demand,
+    /// `set.add(await Model.load('minilm')); set.add(await Model.load('minilm-int8'))`.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(constructor))]
+    #[allow(clippy::new_without_default)] // a JavaScript constructor
+    pub fn new() -> ModelSet {
+        ModelSet { models: vec![], measurements: Rc::default() }
+    }
+
+    /// Adds a loaded model to the set. The set shares it with `model` (no copy, no second
+    /// load): `model.free()` leaves it in the set. A model already in the set (by name) is a
+    /// `BAD_INPUT` error. The last benchmark's figures are dropped: `benchmark()` again before
+    /// `choose()` (a benchmark still running measures the models it started with).
+    pub fn add(&mut self, model: &Model) -> Result<(), Thrown> {
+        Ok(self.add_shared(&model.shared)?)
+    }
+
     /// Every model package embedded in this build, loaded.
     pub fn embedded() -> Result<ModelSet, Thrown> {
-        let models = Registry::names()
+        let models = Registry::embedded_names()
             .iter()
             .map(|name| LoadedModel::embedded(name).map(Shared::new))
             .collect::<Result<Vec<_>, Error>>()?;

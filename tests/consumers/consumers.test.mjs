@@ -23,6 +23,10 @@ const work = `${root}target/consumers/`;
 const pkgDir = process.env.EDGESERVE_PKG ?? `${root}pkg`;
 const TOLERANCE = 1e-5;
 
+/** The text packages' references (`make models-text`), for minilm-int8 loaded by name. */
+const textModels = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
+const minilmGolden = JSON.parse(readFileSync(`${textModels}/minilm-int8/golden.json`, 'utf8'));
+
 const golden = Object.fromEntries(
   ['digits-accurate', 'digits-fast'].map(name => [
     name,
@@ -70,6 +74,8 @@ function install() {
   mkdirSync(`${work}node_modules/edgeserve`);
   run('tar', ['-xzf', tarball, '--strip-components=1', '-C', 'node_modules/edgeserve']);
   rmSync(`${work}${tarball}`);
+  mkdirSync(`${work}models/minilm-int8`, { recursive: true });
+  copyFileSync(`${textModels}/minilm-int8/golden.json`, `${work}models/minilm-int8/golden.json`);
   // The files the apps fetch: each package's model, manifest and golden outputs.
   for (const name of Object.keys(golden)) {
     mkdirSync(`${work}models/${name}`, { recursive: true });
@@ -118,7 +124,18 @@ function verify(result, build, relaxed, inBrowser) {
     assert.equal(result.relaxedSimd, relaxed, 'Node runs relaxed SIMD under its flag only');
     assert.equal(result.wasmBuild, null, 'initSync was given the bytes');
   }
-  assert.deepEqual([...result.names].sort(), ['digits-accurate', 'digits-fast']);
+  const shipped = build === 'full' ? ['minilm', 'minilm-int8'] : [];
+  assert.deepEqual([...result.names].sort(), ['digits-accurate', 'digits-fast', ...shipped]);
+  if (build === 'full') {
+    // minilm-int8 by name, fetched from beside the wasm: onnxruntime's vector of the same text.
+    const expected = minilmGolden.texts[0].embedding;
+    assert.equal(result.text.name, 'minilm-int8');
+    const dot = result.text.embedding.reduce((s, x, k) => s + x * expected[k], 0);
+    const norm = v => Math.hypot(...v);
+    assert.ok(dot / norm(expected) / norm(result.text.embedding) > 0.995, 'minilm-int8 matches onnxruntime');
+  } else {
+    assert.equal(result.text, undefined);
+  }
   const { cases } = golden['digits-accurate'];
   const labels = cases.map(c => c.expected.label);
   assert.deepEqual(

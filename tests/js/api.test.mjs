@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { edgeserve, golden, maxAbsDiff, pkgDir, TOLERANCE } from './helpers.mjs';
+import { edgeserve, golden, maxAbsDiff, pkgDir, TOLERANCE, embeddedNames } from './helpers.mjs';
 
 const { Model } = await edgeserve();
 
 test('names, default and load', () => {
-  assert.deepEqual(Model.names(), ['digits-accurate', 'digits-fast']);
+  assert.deepEqual(embeddedNames, ['digits-accurate', 'digits-fast']);
+  assert.deepEqual(Model.names(), [...embeddedNames, 'minilm', 'minilm-int8']);
   const model = Model.default();
   assert.equal(model.name, 'digits-accurate');
   assert.equal(model.inputWidth, 64);
@@ -15,7 +16,7 @@ test('names, default and load', () => {
 });
 
 test('manifest is a plain object equal to manifest.json', () => {
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const model = Model.load(name);
     const shipped = JSON.parse(readFileSync(new URL(`../../models/${name}/manifest.json`, import.meta.url)));
     assert.equal(Object.getPrototypeOf(model.manifest), Object.prototype);
@@ -24,7 +25,7 @@ test('manifest is a plain object equal to manifest.json', () => {
 });
 
 test('predictions match onnxruntime on every golden case', () => {
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const model = Model.load(name);
     for (const { input, expected } of golden(name).cases) {
       for (const row of [Float32Array.from(input), input]) {
@@ -63,7 +64,9 @@ test('bad input throws an Error with a code and a message; the model keeps worki
   }
   assert.throws(
     () => Model.load('digits-huge'),
-    e => e.code === 'UNKNOWN_MODEL' && /expected one of \["digits-accurate", "digits-fast"\]/.test(e.message),
+    e =>
+      e.code === 'UNKNOWN_MODEL' &&
+      /expected one of \["digits-accurate", "digits-fast", "minilm", "minilm-int8"\]/.test(e.message),
   );
 });
 
@@ -76,7 +79,7 @@ test('a freed model cannot be used, and others are unaffected', () => {
 });
 
 test('the digits packages run on the row executor; the tract plans give the same predictions', () => {
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const model = Model.load(name);
     assert.equal(model.engine, 'rows');
     const cases = golden(name).cases.slice(0, 10);
@@ -118,7 +121,9 @@ test('the .d.ts declares the API and the result shapes', () => {
     'export type RowInput',
     'export interface EdgeserveError',
     'static names(): string[]',
-    'static load(name: string): Model',
+    'static load(name: FetchedModelName, options?: LoadOptions | null): Promise<Model>',
+    'static load(name: string, options?: LoadOptions | null): Model',
+    'export type FetchedModelName = "minilm" | "minilm-int8"',
     'static default(): Model',
     'predict(input: RowInput): Prediction',
     'readonly manifest: Manifest',

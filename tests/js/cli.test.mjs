@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { edgeserve, root } from './helpers.mjs';
+import { edgeserve, root, embeddedNames } from './helpers.mjs';
 
 const cli = process.env.EDGESERVE_CLI ?? `${root}target/debug/edgeserve`;
 const csvPath = `${root}www/data/digits-test.csv`;
@@ -18,7 +18,7 @@ test('edgeserve predict writes the CSV predictCsv(...).toCsv() gives, for every 
   assert.ok(existsSync(cli), `${cli}: build it with cargo build --features cli (make test-js does)`);
   const { Model } = await edgeserve();
   const dir = mkdtempSync(join(tmpdir(), 'edgeserve-cli-'));
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const out = join(dir, `${name}.csv`);
     execFileSync(
       cli,

@@ -1,5 +1,5 @@
 // Shared by the Node tests: the built npm package (pkg/), initialised once, and golden data.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +20,14 @@ export async function edgeserve({ lean = false } = {}) {
   mod.initSync({ module: readFileSync(`${dir}${wasmFile}`) });
   return mod;
 }
+
+/**
+ * The packages embedded in the builds (models/), sorted; the full build's Model.names() also
+ * lists the text packages shipped beside its wasm (fetched.test.mjs).
+ */
+export const embeddedNames = readdirSync(`${root}models`)
+  .filter(d => existsSync(`${root}models/${d}/manifest.json`))
+  .sort();
 
 export function golden(name) {
   return JSON.parse(readFileSync(`${root}models/${name}/golden.json`, 'utf8'));

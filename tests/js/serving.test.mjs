@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { edgeserve, golden, maxAbsDiff, root, TOLERANCE } from './helpers.mjs';
+import { edgeserve, golden, maxAbsDiff, root, TOLERANCE, embeddedNames } from './helpers.mjs';
 
 const { Model, ModelSet } = await edgeserve();
 const csv = readFileSync(`${root}www/data/digits-test.csv`, 'utf8');
@@ -16,7 +16,7 @@ const rows = csv
 const features = rows.map(r => Float32Array.from(r.slice(0, 64)));
 
 test('predictBatch equals row-by-row predict, with progress per chunk', async () => {
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const model = Model.load(name);
     const progress = [];
     const res = await model.predictBatch(features, { chunkSize: 100, onProgress: p => progress.push(p) });
@@ -68,7 +68,7 @@ test('a bad row rejects the batch naming the row; bad options too', async () => 
 });
 
 test('predictCsv gives the manifest accuracy and CSV out', async () => {
-  for (const name of Model.names()) {
+  for (const name of embeddedNames) {
     const model = Model.load(name);
     const res = await model.predictCsv(csv, { labelColumn: 'label' });
     assert.ok(Math.abs(res.accuracy - model.manifest.metrics.accuracy) < 1e-6);

@@ -6,6 +6,7 @@ import init, {
   wasmUrl,
   Model,
   ModelSet,
+  type FetchedModelName,
   WorkerModel,
   BatchResult,
   trapped,
@@ -92,6 +93,19 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   console.log(vectors.dim, vectors.count, vectors.latencyMs, one.length, ids.length, words, tokenized.offsets[0]);
   // @ts-expect-error: texts are strings
   minilm.embed([1, 2]);
+  // By name: a package shipped beside the wasm is fetched (a Promise), an embedded one is not.
+  const shipped: FetchedModelName = 'minilm-int8';
+  const byName: Model = await Model.load(shipped, { modelsUrl: '/models/', onProgress: p => console.log(p.loaded) });
+  const embedded: Model = Model.load('digits-fast');
+  // @ts-expect-error: a shipped package's load is a Promise
+  const notYet: Model = Model.load('minilm');
+  const pair = new ModelSet();
+  pair.add(byName);
+  pair.add(embedded);
+  const pairChoice: Choice = pair.choose({ budgetMs: 10 });
+  console.log(notYet, pairChoice.name);
+  const remoteText = await WorkerModel.create({ model: 'minilm', modelsUrl: '/models/' });
+  console.log((await remoteText.embed('a text')).dim);
   const fetched: Model = await Model.fromUrl('model.onnx', {
     sha256: 'ab'.repeat(32),
     onProgress: ({ loaded, total }) => console.log(loaded, total),

@@ -21,6 +21,13 @@ const inPage = {
     return edgeserve.default(baseline ? { relaxedSimd: false } : undefined);
   },
   json: fetchJson,
+  /**
+   * Where Model.load finds the packages shipped beside the wasm: by itself in a page that serves
+   * node_modules/edgeserve/ as it is (the import map); a bundled app passes the URL of its copy
+   * of node_modules/edgeserve/models/ (the test serves the installed one).
+   */
+  loadOptions: () =>
+    location.pathname.startsWith('/importmap/') ? undefined : { modelsUrl: '/node_modules/edgeserve/models/' },
   /** A model loaded at run time from its URL, hash-checked, with its package's manifest. */
   load: async (Model, dir, sha256) =>
     Model.fromUrl(`${dir}/model.onnx`, { sha256, manifest: await fetchJson(`${dir}/manifest.json`) }),
@@ -82,6 +89,14 @@ export async function check(edgeserve, build, host = inPage) {
     loaded.free();
   } catch (e) {
     result.loaded = { error: e.code ?? String(e) };
+  }
+
+  // A text package shipped beside the wasm, loaded by name (the full build lists it).
+  if (Model.names().includes('minilm-int8')) {
+    const text = (await host.json('/models/minilm-int8/golden.json')).texts[0].text;
+    const minilm = await Model.load('minilm-int8', host.loadOptions());
+    result.text = { name: minilm.name, embedding: Array.from(minilm.embed(text).data) };
+    minilm.free();
   }
 
   // Which wasm files the page fetched (the worker fetches its own).

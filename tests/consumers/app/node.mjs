@@ -12,6 +12,8 @@ const json = path => JSON.parse(readFileSync(new URL(`.${path}`, served), 'utf8'
 const inNode = {
   start: edgeserve => edgeserve.initSync({ module: readFileSync(edgeserve.wasmUrl()) }),
   json: async path => json(path),
+  // Model.load reads node_modules/edgeserve/models/ by itself.
+  loadOptions: () => undefined,
   // The manifest names the model's sha256: fromBytes checks it.
   load: (Model, dir) =>
     Model.fromBytes(readFileSync(new URL(`.${dir}/model.onnx`, served)), json(`${dir}/manifest.json`)),
