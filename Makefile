@@ -157,8 +157,11 @@ demo: site
 cli:
 	cargo build --release --features cli --bin edgeserve
 
+# The test build's binary (target/debug/edgeserve): `cargo test --features cli` builds it for
+# tests/cli.rs, with the dev-dependencies' features, so after make test-native this is a no-op
+# where `cargo build` would compile tract again with other features.
 cli-debug:
-	cargo build --features cli --bin edgeserve
+	cargo test --features cli --no-run --quiet
 
 ## Benchmarks (figures, not tests) ----------------------------------------------------------
 
@@ -305,7 +308,7 @@ fuzz-js: pkg setup-node setup-browser
 # Each suite in turn, timed (scripts/suites.sh prints the time of each at the end).
 # Fuzzing is not among them (make fuzz, make test-fuzz): `cargo test` replays its seeds and saved
 # crashes (tests/fuzz_regressions.rs), and the libFuzzer build alone took minutes.
-TEST_SUITES := setup lint models-text test-native test-wasm-node test-wasm-chrome pkg test-js test-e2e \
+TEST_SUITES := setup lint models-text test-native pkg test-wasm-node test-wasm-chrome test-js test-e2e \
                test-consumers test-conformance test-real bench-smoke
 test:
 	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
@@ -342,16 +345,18 @@ test-native: models-text
 
 test-wasm: test-wasm-node test-wasm-chrome
 
+# tests/web.rs in wasm. --release after make pkg: the test builds on the crates pkg compiled (the
+# same profile, target and features), where the dev profile compiles all of them once more.
 # wasm-bindgen-test-runner exits 0 when Node runs out of work mid-test (a Promise that never
 # settles): the result line is required, so such a run fails.
 test-wasm-node: setup-rust
 	@mkdir -p target
-	wasm-pack test --node -- --test web 2>&1 | tee target/test-wasm-node.log
+	wasm-pack test --release --node -- --test web 2>&1 | tee target/test-wasm-node.log
 	@grep -q '^test result: ok\.' target/test-wasm-node.log || { echo "test-wasm-node: no result line: a test never finished"; exit 1; }
 
 test-wasm-chrome: setup-rust setup-browser
 	@mkdir -p target
-	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
+	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --release --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
 test-js: pkg models-text cli-debug

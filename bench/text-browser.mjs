@@ -152,7 +152,7 @@ const lines = [
   '',
   `Written by \`make bench-text\` (bench/text-browser.mjs). Chromium ${results.chromium}, cross-origin isolated: ${results.isolated}. ` +
     `Transformers.js ${transformers} (its web build, onnxruntime-web on wasm, 1 thread) against edgeserve's full build (its init() picks the relaxed-SIMD wasm where the browser has it), ` +
-    'the same model files and texts, alternating call by call; p50 of each. End to end: tokenize, infer, pool (mean), normalise. ' +
+    'the same model files and texts, alternating call by call after seconds of warm-up calls of each (V8 optimizes the code of a wasm module in the background, function by function); p50 of each. End to end: tokenize, infer, pool (mean), normalise. ' +
     'Ratios below 1 (time) or above 1 (throughput) favour edgeserve.',
   '',
   '| model | what | tokens | edgeserve p50 ms | Transformers.js p50 ms | ratio | target |',

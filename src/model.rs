@@ -11,7 +11,7 @@ use crate::package::{Form, Package, Registry};
 use crate::preprocess::RowName;
 use crate::task::embedding::{self, EmbeddingSettings, Embeddings};
 use crate::tensor::{Array, TensorData};
-use crate::text::{TextInput, TextName, Tokens};
+use crate::text::{EncodedBatch, TextInput, TextName, Tokens};
 
 /// One prediction, decoded from the model's outputs as the manifest's roles say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +48,28 @@ impl Predictions {
             },
             _ => Prediction::Values { values: slice(&self.values, per_row_values) },
         }
+    }
+
+    /// Appends the rows of `runs` in the order of the caller's list: each run is the positions
+    /// of its rows in that list (of `total` rows, each in exactly one run) and their predictions.
+    pub fn append_in_order(&mut self, runs: &[(Vec<usize>, Predictions)], total: usize) {
+        let mut at = vec![(0, 0); total];
+        for (r, (positions, _)) in runs.iter().enumerate() {
+            for (row, &p) in positions.iter().enumerate() {
+                at[p] = (r, row);
+            }
+        }
+        for (r, row) in at {
+            let run = &runs[r].1;
+            let width = |v: &[f32]| v.len().checked_div(run.rows).unwrap_or(0);
+            let (scores, values) = (width(&run.scores), width(&run.values));
+            if let Some(&index) = run.indices.get(row) {
+                self.indices.push(index);
+            }
+            self.scores.extend_from_slice(&run.scores[row * scores..(row + 1) * scores]);
+            self.values.extend_from_slice(&run.values[row * values..(row + 1) * values]);
+        }
+        self.rows += total;
     }
 
     /// The first row as a [`Prediction`], moving its data out (for a one-row run).
@@ -271,7 +293,8 @@ impl LoadedModel {
         };
         if model.text.is_some() {
             // The same warm-up for a text model: one short text.
-            model.run_texts(&["edgeserve"], None)?;
+            let runs = model.encode_runs(&["edgeserve"], None)?;
+            model.run_encoded(&runs[0])?;
             return Ok(model);
         }
         // One run on zeros: the first run sets up what later runs reuse (tract's plan state, 30
@@ -601,15 +624,9 @@ impl LoadedModel {
         input.tokenize(text, TextName::Text).map_err(|e| e.into_error(&self.manifest().name))
     }
 
-    /// Tokenizes `texts`, runs them as one batch and returns the outputs with the attention
-    /// mask (`rows x length`).
-    fn run_texts<S: AsRef<str>>(
-        &mut self,
-        texts: &[S],
-        first: Option<usize>,
-    ) -> Result<(Vec<Array>, Vec<usize>, Vec<i64>)> {
+    /// Runs one batch of tokenized texts through the graph.
+    fn run_encoded(&mut self, batch: &EncodedBatch) -> Result<Vec<Array>> {
         let input = self.text_input()?;
-        let batch = input.encode_batch(texts, first).map_err(|e| e.into_error(&self.package.manifest().name))?;
         let names = &input.config().inputs;
         let shape = vec![batch.rows, batch.length];
         let mut arrays = Vec::with_capacity(self.engine.inputs().len());
@@ -634,12 +651,18 @@ impl LoadedModel {
             };
             arrays.push(Array { shape: shape.clone(), data });
         }
-        let outputs = self.engine.run_all(arrays)?;
-        Ok((outputs, shape, batch.attention_mask))
+        self.engine.run_all(arrays)
+    }
+
+    /// Tokenizes `texts` into runs of similar length ([`crate::text::split_runs`]). `first`:
+    /// the position of `texts[0]` in the caller's list, for errors.
+    fn encode_runs<S: AsRef<str>>(&self, texts: &[S], first: Option<usize>) -> Result<Vec<EncodedBatch>> {
+        self.text_input()?.encode_runs(texts, first).map_err(|e| e.into_error(&self.package.manifest().name))
     }
 
     /// Embeds `texts` (one vector each, pooled and normalised as the manifest's `embedding`
-    /// says), in one run of the graph, without recording latency.
+    /// says; texts of similar length run together, see [`crate::text::split_runs`]), in their
+    /// order, without recording latency.
     pub fn embed_unrecorded<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<Embeddings> {
         self.embed_from(texts, None)
     }
@@ -657,22 +680,24 @@ impl LoadedModel {
                 ),
             ));
         };
-        self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
-        let mut all = Embeddings::default();
-        for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
-            let at = first
-                .map(|f| f + k * crate::text::TEXT_CHUNK)
-                .or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
-            let (outputs, _, mask) = self.run_texts(chunk, at)?;
+        let mut all = Embeddings { rows: texts.len(), ..Embeddings::default() };
+        for run in self.encode_runs(texts, first)? {
+            let outputs = self.run_encoded(&run)?;
             let t =
                 outputs.get(output).ok_or_else(|| self.inference_error("the model returned no embedding output"))?;
             let data = t.data.as_f32().ok_or_else(|| {
                 self.inference_error(format!("the embedding output is {}, not float32", t.data.dtype()))
             })?;
-            let pooled = embedding::pool(settings, data, &t.shape, &mask).map_err(|e| self.inference_error(e))?;
-            all.dim = pooled.dim;
-            all.rows += pooled.rows;
-            all.data.extend_from_slice(&pooled.data);
+            let pooled =
+                embedding::pool(settings, data, &t.shape, &run.attention_mask).map_err(|e| self.inference_error(e))?;
+            let dim = pooled.dim;
+            if all.data.is_empty() {
+                all.dim = dim;
+                all.data = vec![0.0; texts.len() * dim];
+            }
+            for (row, &text) in run.texts.iter().enumerate() {
+                all.data[text * dim..(text + 1) * dim].copy_from_slice(&pooled.data[row * dim..(row + 1) * dim]);
+            }
         }
         Ok(all)
     }
@@ -693,14 +718,14 @@ impl LoadedModel {
             return Ok(());
         }
         self.require_task()?;
-        self.text_input()?.check_count(texts.len()).map_err(|e| e.into_error(&self.manifest().name))?;
-        for (k, chunk) in texts.chunks(crate::text::TEXT_CHUNK).enumerate() {
-            let at = first
-                .map(|f| f + k * crate::text::TEXT_CHUNK)
-                .or((texts.len() > chunk.len()).then_some(k * crate::text::TEXT_CHUNK));
-            let (outputs, _, _) = self.run_texts(chunk, at)?;
-            self.decode_rows(&outputs, chunk.len(), into)?;
+        let mut runs = vec![];
+        for run in self.encode_runs(texts, first)? {
+            let outputs = self.run_encoded(&run)?;
+            let mut decoded = Predictions::default();
+            self.decode_rows(&outputs, run.rows, &mut decoded)?;
+            runs.push((run.texts, decoded));
         }
+        into.append_in_order(&runs, texts.len());
         Ok(())
     }
 
@@ -756,4 +781,25 @@ pub fn no_onnx_parser(model: &str) -> Error {
 /// The index of the largest score (the first one on ties).
 pub fn argmax(scores: &[f32]) -> usize {
     scores.iter().enumerate().fold(0, |best, (i, s)| if *s > scores[best] { i } else { best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_put_back_in_the_callers_order() {
+        // Two classes over three texts run as [2, 0] and [1]; two scores a row.
+        let first = Predictions { rows: 2, indices: vec![1, 0], scores: vec![0.2, 0.8, 0.9, 0.1], values: vec![] };
+        let second = Predictions { rows: 1, indices: vec![1], scores: vec![0.3, 0.7], values: vec![] };
+        let mut all = Predictions::default();
+        all.append_in_order(&[(vec![2, 0], first), (vec![1], second)], 3);
+        assert_eq!(all.rows, 3);
+        assert_eq!(all.indices, [0, 1, 1]);
+        assert_eq!(all.scores, [0.9, 0.1, 0.3, 0.7, 0.2, 0.8]);
+        // Values of any width, after what was there.
+        let values = Predictions { rows: 2, indices: vec![], scores: vec![], values: vec![1.0, 2.0, 3.0, 4.0] };
+        all.append_in_order(&[(vec![1, 0], values)], 2);
+        assert_eq!((all.rows, all.values.as_slice()), (5, &[3.0, 4.0, 1.0, 2.0][..]));
+    }
 }

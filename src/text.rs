@@ -20,8 +20,9 @@ pub struct TextPreprocessing {
     /// The most tokens one text becomes, special tokens included; longer texts are truncated at
     /// the end (as the Python `tokenizers` package does with `enable_truncation(maxLength)`).
     pub max_length: usize,
-    /// How the texts of one call are padded to one length: `"longest"` (the longest text of the
-    /// call, default) or `"maxLength"` (always `maxLength`, for graphs with a fixed length).
+    /// How the texts that run through the graph together are padded to one length: `"longest"`
+    /// (the longest of them, default) or `"maxLength"` (always `maxLength`, for graphs with a
+    /// fixed length). A call of many texts runs those of similar length together.
     #[serde(default)]
     pub padding: Padding,
     /// Which graph input gets what.
@@ -36,8 +37,47 @@ pub struct TextPreprocessing {
 pub const DEFAULT_MAX_TEXTS: usize = 4096;
 
 /// The most texts that run through the graph as one tensor: a call with more runs them in
-/// chunks (a transformer's attention takes memory in the square of the length, for each text).
+/// several (a transformer's attention takes memory in the square of the length, for each text).
 pub const TEXT_CHUNK: usize = 64;
+
+/// What one more run of the graph costs, in padded tokens, when [`split_runs`] weighs fewer
+/// runs against less padding: the fixed cost of a run (every operator once, whatever the
+/// length) is about that of a few tokens.
+pub const RUN_COST_TOKENS: usize = 8;
+
+/// Splits texts of `lengths` tokens (each as padded alone) into runs of the graph, each padded
+/// to its longest text: at most `most` texts a run, in as little work as can be, counted as the
+/// padded tokens of every run plus `run_cost` a run. Texts of similar length then run together,
+/// so that a short text is not padded to a long one's length. Returns the positions in
+/// `lengths` of each run's texts, shortest first; equal lengths keep their order.
+pub fn split_runs(lengths: &[usize], most: usize, run_cost: usize) -> Vec<Vec<usize>> {
+    let most = most.max(1);
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]); // stable
+    let n = order.len();
+    // best[k]: the least work for the k shortest texts; start[k]: where their last run starts.
+    let mut best = vec![0usize; n + 1];
+    let mut start = vec![0usize; n + 1];
+    for k in 1..=n {
+        let longest = lengths[order[k - 1]];
+        best[k] = usize::MAX;
+        for j in k.saturating_sub(most)..k {
+            let work = best[j].saturating_add((k - j).saturating_mul(longest)).saturating_add(run_cost);
+            if work < best[k] {
+                best[k] = work;
+                start[k] = j;
+            }
+        }
+    }
+    let mut runs = vec![];
+    let mut k = n;
+    while k > 0 {
+        runs.push(order[start[k]..k].to_vec());
+        k = start[k];
+    }
+    runs.reverse();
+    runs
+}
 
 /// The most UTF-16 code units of one text that are tokenized: a text is truncated to `maxLength`
 /// tokens anyway, and tokenizing a megabyte to keep its first 256 tokens would take seconds. A
@@ -199,6 +239,8 @@ pub struct EncodedBatch {
     pub ids: Vec<i64>,
     pub attention_mask: Vec<i64>,
     pub type_ids: Vec<i64>,
+    /// The position of each row's text in the call's list.
+    pub texts: Vec<usize>,
 }
 
 /// `text` cut to at most `units` UTF-16 code units, at a character boundary.
@@ -311,13 +353,38 @@ impl TextInput {
         Ok(())
     }
 
-    /// Tokenizes `texts` into the graph's inputs: each text truncated to `maxLength` tokens, all
-    /// padded to the longest (or to `maxLength`) with the pad id, mask 0 and the pad type id.
-    /// Errors name a text `texts[first + i]`; without `first`, a lone text is `text`.
+    /// Tokenizes `texts` into the graph's inputs as one run: each text truncated to `maxLength`
+    /// tokens, all padded to the longest (or to `maxLength`) with the pad id, mask 0 and the pad
+    /// type id. Errors name a text `texts[first + i]`; without `first`, a lone text is `text`.
     pub fn encode_batch<S: AsRef<str>>(&self, texts: &[S], first: Option<usize>) -> Result<EncodedBatch, TextError> {
         self.check_count(texts.len())?;
+        let encodings = self.encode_all(texts, first)?;
+        let all: Vec<usize> = (0..texts.len()).collect();
+        Ok(self.pad(&encodings, &all))
+    }
+
+    /// Tokenizes `texts` into the graph's inputs as [`split_runs`] splits them: texts of similar
+    /// length together, at most [`TEXT_CHUNK`] a run; each run as [`TextInput::encode_batch`]
+    /// pads it, with the positions of its texts. With `padding: "maxLength"` every text has the
+    /// same length, and the runs keep the texts' order.
+    pub fn encode_runs<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        first: Option<usize>,
+    ) -> Result<Vec<EncodedBatch>, TextError> {
+        self.check_count(texts.len())?;
+        let encodings = self.encode_all(texts, first)?;
+        let lengths: Vec<usize> = encodings.iter().map(|e| self.padded_length(e.get_ids().len())).collect();
+        Ok(split_runs(&lengths, TEXT_CHUNK, RUN_COST_TOKENS).iter().map(|run| self.pad(&encodings, run)).collect())
+    }
+
+    fn encode_all<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        first: Option<usize>,
+    ) -> Result<Vec<tokenizers::Encoding>, TextError> {
         let units = tokenized_units(self.config.max_length);
-        let encodings = texts
+        texts
             .iter()
             .enumerate()
             .map(|(i, t)| {
@@ -325,18 +392,28 @@ impl TextInput {
                     None if texts.len() == 1 => TextName::Text,
                     first => TextName::Item(first.unwrap_or(0) + i),
                 };
+                // The graph needs no offsets: encode_fast skips them, the ids are the same.
                 self.tokenizer
-                    .encode(cut_to_units(t.as_ref(), units), true)
+                    .encode_fast(cut_to_units(t.as_ref(), units), true)
                     .map_err(|e| TextError::Encode { at, detail: e.to_string() })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let longest = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        let length = match self.config.padding {
-            Padding::Longest => longest.max(1),
+            .collect()
+    }
+
+    /// The length a text of `tokens` tokens is padded to, alone.
+    fn padded_length(&self, tokens: usize) -> usize {
+        match self.config.padding {
+            Padding::Longest => tokens.max(1),
             Padding::MaxLength => self.config.max_length,
-        };
-        let mut batch = EncodedBatch { rows: texts.len(), length, ..EncodedBatch::default() };
-        for e in &encodings {
+        }
+    }
+
+    /// The texts at `positions` of `encodings` as one run, padded to the longest.
+    fn pad(&self, encodings: &[tokenizers::Encoding], positions: &[usize]) -> EncodedBatch {
+        let length = positions.iter().map(|&i| self.padded_length(encodings[i].get_ids().len())).max().unwrap_or(1);
+        let mut batch =
+            EncodedBatch { rows: positions.len(), length, texts: positions.to_vec(), ..EncodedBatch::default() };
+        for e in positions.iter().map(|&i| &encodings[i]) {
             let pad = length - e.get_ids().len();
             batch.ids.extend(
                 e.get_ids().iter().map(|&x| i64::from(x)).chain(std::iter::repeat_n(i64::from(self.pad_id), pad)),
@@ -351,7 +428,7 @@ impl TextInput {
                     .chain(std::iter::repeat_n(i64::from(self.pad_type_id), pad)),
             );
         }
-        Ok(batch)
+        batch
     }
 }
 
@@ -376,6 +453,13 @@ impl TextInput {
         match *self {}
     }
     pub fn encode_batch<S: AsRef<str>>(&self, _texts: &[S], _first: Option<usize>) -> Result<EncodedBatch, TextError> {
+        match *self {}
+    }
+    pub fn encode_runs<S: AsRef<str>>(
+        &self,
+        _texts: &[S],
+        _first: Option<usize>,
+    ) -> Result<Vec<EncodedBatch>, TextError> {
         match *self {}
     }
     pub fn check_count(&self, _n: usize) -> Result<(), TextError> {
@@ -452,6 +536,44 @@ mod tests {
             e.to_string(),
             "too many texts for one call: expected at most 3 (the package's preprocessing.maxTexts), got 4"
         );
+    }
+
+    #[test]
+    fn runs_group_similar_lengths() {
+        // Two lengths far apart: two runs, each padded to its own longest, not one padded to 40.
+        let runs = split_runs(&[40, 9, 10, 41, 9], 64, 8);
+        assert_eq!(runs, vec![vec![1, 4, 2], vec![0, 3]]);
+        // Close lengths: one run beats paying for a second one.
+        assert_eq!(split_runs(&[10, 11, 12], 64, 8), vec![vec![0, 1, 2]]);
+        // At most `most` texts a run; equal lengths keep their order.
+        assert_eq!(split_runs(&[5; 5], 2, 8), vec![vec![0], vec![1, 2], vec![3, 4]]);
+        assert!(split_runs(&[], 64, 8).is_empty());
+        // Every text in exactly one run, whatever the lengths.
+        let lengths: Vec<usize> = (0..300).map(|i| (i * 37) % 128 + 1).collect();
+        let mut seen: Vec<usize> =
+            split_runs(&lengths, 64, 8).into_iter().inspect(|r| assert!(r.len() <= 64)).flatten().collect();
+        seen.sort();
+        assert_eq!(seen, (0..300).collect::<Vec<_>>());
+    }
+
+    #[cfg(feature = "text")]
+    #[test]
+    fn runs_pad_each_to_its_longest() {
+        let input = TextInput::new(&word_level(), &TextPreprocessing { max_texts: Some(100), ..config(40) }).unwrap();
+        let long = "hello ".repeat(30);
+        let texts = ["world", long.as_str(), "hello", long.as_str()];
+        let runs = input.encode_runs(&texts, None).unwrap();
+        assert_eq!(
+            runs.iter().map(|r| (r.texts.clone(), r.rows, r.length)).collect::<Vec<_>>(),
+            [(vec![0, 2], 2, 1), (vec![1, 3], 2, 30)]
+        );
+        let alone = input.encode_batch(&["world", "hello"], None).unwrap();
+        assert_eq!((runs[0].ids.clone(), runs[0].attention_mask.clone()), (alone.ids, alone.attention_mask));
+        // maxLength padding: one length, the texts' own order.
+        let fixed =
+            TextInput::new(&word_level(), &TextPreprocessing { padding: Padding::MaxLength, ..config(40) }).unwrap();
+        let runs = fixed.encode_runs(&["hello", "world hello", "world"], None).unwrap();
+        assert_eq!(runs.iter().map(|r| (r.texts.clone(), r.length)).collect::<Vec<_>>(), [(vec![0, 1, 2], 40)]);
     }
 
     #[cfg(feature = "text")]

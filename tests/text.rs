@@ -144,6 +144,30 @@ fn minilm_int8_matches_onnxruntime() {
     check_golden("minilm-int8", &mut int8().lock().unwrap_or_else(|e| e.into_inner()), 0.03, 0.995, 0.95);
 }
 
+/// The NNEF form of `minilm` (what a lean build embeds: tract's typed graph, with edgeserve's
+/// own operator for the GELU tract cannot write, src/engine/nnef_ops.rs) serves the vectors
+/// onnxruntime recorded, as the ONNX form does. `minilm-int8` has none yet: its dynamic
+/// quantization is tract-onnx's operator, which no NNEF reader (nor the lean build) has.
+#[cfg(feature = "onnx")]
+#[test]
+fn the_nnef_form_of_minilm_matches_onnxruntime() {
+    use edgeserve::package::Form;
+    let name = "minilm";
+    let forms = edgeserve::pack::LeanForms::of(&load(name)).unwrap();
+    // The tar is not compressed: graph.nnef's text is in it as is.
+    let calls = |op: &str| forms.nnef.windows(op.len()).any(|w| w == op.as_bytes());
+    assert!(calls("edgeserve_gelu_exact("), "GELU written as edgeserve's operator");
+    let mut manifest =
+        edgeserve::Manifest::from_json(&String::from_utf8(read(name, "manifest.json")).unwrap()).unwrap();
+    manifest.nnef = Some(forms.fields().0);
+    let package = edgeserve::Package::with_form(manifest, Form::Nnef, forms.nnef)
+        .and_then(|p| p.with_tokenizer(read(name, "tokenizer.json")))
+        .unwrap();
+    check_golden(name, &mut LoadedModel::load(package).unwrap(), 1e-4, 0.99999, 0.99999);
+    let err = edgeserve::pack::LeanForms::of(&int8().lock().unwrap_or_else(|e| e.into_inner())).unwrap_err();
+    assert!(err.to_string().contains("DynamicQuantizeLinearU8"), "{err}");
+}
+
 /// How close the int8 twin's vectors are to the float model's (onnxruntime's float vectors).
 #[test]
 fn minilm_int8_is_close_to_minilm() {

@@ -30,8 +30,12 @@ pub(super) fn framework() -> Nnef {
     let stdlib = tract_nnef::framework::stdlib();
     // Each registry gets what the packages use, which may be nothing.
     #[allow(unused_mut)]
-    let (mut nnef, mut core, mut onnx) =
-        (Registry::new("tract_nnef"), Registry::new("tract_core"), Registry::new("tract_onnx"));
+    let (mut nnef, mut core, mut onnx, mut edgeserve) = (
+        Registry::new("tract_nnef"),
+        Registry::new("tract_core"),
+        Registry::new("tract_onnx"),
+        Registry::new(super::nnef_ops::REGISTRY),
+    );
     // Registers one of NNEF's standard primitives with its declaration from the stdlib (every
     // name below is one: the_stdlib_declares_every_primitive checks it).
     #[allow(unused_variables)]
@@ -165,9 +169,15 @@ pub(super) fn framework() -> Nnef {
         load_direct_lookup,
     );
 
+    // edgeserve's own (super::nnef_ops): tract-core operators tract cannot write as NNEF.
+    #[cfg(edgeserve_nnef_op = "edgeserve_gelu_exact")]
+    super::nnef_ops::register_gelu_exact(&mut edgeserve);
+    #[cfg(edgeserve_nnef_op = "edgeserve_dequantize_linear_f32")]
+    super::nnef_ops::register_dequantize_linear_f32(&mut edgeserve);
+
     Nnef {
         stdlib,
-        registries: vec![nnef, core, onnx],
+        registries: vec![nnef, core, onnx, edgeserve],
         // `read` takes the tar apart itself; no resource loader is asked.
         resource_loaders: vec![],
         allow_extended_identifier_syntax: false,

@@ -102,6 +102,8 @@ mod integer_matmul;
 #[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
 #[cfg_attr(feature = "onnx", allow(dead_code))]
 mod lean;
+#[cfg(feature = "tract")]
+mod nnef_ops;
 #[cfg(feature = "onnx")]
 mod onnx;
 #[cfg(feature = "onnx")]
@@ -119,8 +121,9 @@ mod specialize;
 /// The tract version edgeserve is built with; NNEF forms are read by the version that wrote them.
 pub const TRACT_VERSION: &str = "0.23.9";
 
-/// tract's NNEF reader and writer, with tract's core operators and (with the `onnx-opl`
-/// feature) the ONNX operators that stay in a typed graph (tree ensembles, ...). In the lean
+/// tract's NNEF reader and writer, with tract's core operators, (with the `onnx-opl` feature)
+/// the ONNX operators that stay in a typed graph (tree ensembles, ...) and edgeserve's own
+/// ([`nnef_ops`]: the core operators tract cannot write). In the lean
 /// build, a reader of the operators its embedded packages use and no more ([`lean`]). Built once
 /// per module instance: building it parses NNEF's standard library and tract's fragment
 /// declarations (5.5 ms natively, more in wasm), which every load after the first skips.
@@ -131,7 +134,7 @@ fn nnef_framework() -> &'static tract_nnef::framework::Nnef {
         #[cfg(not(feature = "onnx"))]
         return lean::framework();
         #[cfg(feature = "onnx")]
-        tract_onnx_opl::WithOnnx::with_onnx(tract_nnef::nnef())
+        tract_onnx_opl::WithOnnx::with_onnx(tract_nnef::nnef()).with_registry(nnef_ops::registry())
     })
 }
 

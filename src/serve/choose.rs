@@ -156,7 +156,8 @@ pub struct Choice {
 
 /// The most accurate model whose latency at `percentile` fits `budget_ms`; when none fits, the
 /// fastest at that percentile, with `within_budget: false`. Ties in accuracy go to the faster, ties
-/// in latency (a coarse clock makes them common) to the more accurate.
+/// in latency (a coarse clock makes them common) to the more accurate, and full ties to the model
+/// measured first.
 pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> Result<Choice> {
     if measurements.is_empty() {
         return Err(Error::bad_input("choose() has no measurements", "a benchmark() first", "none"));
@@ -182,7 +183,7 @@ pub fn choose(measurements: &[Measurement], budget_ms: f64, percentile: f64) -> 
         .iter()
         .enumerate()
         .filter(|(_, m)| p(m) <= budget_ms)
-        .max_by(|(_, a), (_, b)| accuracy(a).total_cmp(&accuracy(b)).then(p(b).total_cmp(&p(a))));
+        .min_by(|(_, a), (_, b)| accuracy(b).total_cmp(&accuracy(a)).then(p(a).total_cmp(&p(b))));
     let (position, within_budget, reason) = match fitting {
         Some((i, m)) => (
             i,
@@ -260,6 +261,11 @@ mod tests {
         let tied = [measured("fast", 0.96, 0.020), measured("accurate", 0.98, 0.020)];
         let c = choose(&tied, 0.010, 95.0)?;
         assert_eq!((c.name.as_str(), c.within_budget), ("accurate", false), "equally fast: the more accurate");
+        let twins = [measured("first", 0.98, 0.020), measured("second", 0.98, 0.020)];
+        for (budget, within) in [(1.0, true), (0.010, false)] {
+            let c = choose(&twins, budget, 95.0)?;
+            assert_eq!((c.name.as_str(), c.within_budget), ("first", within), "a full tie: the first measured");
+        }
         assert!(choose(&set, -1.0, 95.0).is_err());
         assert!(choose(&set, 1.0, 0.0).is_err());
         assert!(choose(&[], 1.0, 95.0).is_err());

@@ -152,7 +152,8 @@ export type Preprocessing =
 /**
  * A text model's tokenizer: the package's tokenizer.json (Hugging Face's format) and how texts
  * become the graph's inputs. maxLength: the most tokens a text becomes (longer ones are truncated
- * at the end); padding: the texts of one call padded to the longest (default) or to maxLength;
+ * at the end); padding: the texts that run together padded to the longest of them (default) or
+ * always to maxLength;
  * inputs: the graph inputs that get the token ids, the attention mask and the token type ids;
  * maxTexts: the most texts one call takes (default 4096).
  */

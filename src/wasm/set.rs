@@ -103,7 +103,8 @@ impl ModelSet {
 
     /// Picks the most accurate model (manifest `metrics.accuracy`) whose measured latency at
     /// `percentile` (default 95) fits `budgetMs`; when none fits, the fastest (of equally fast
-    /// ones, the more accurate), with `withinBudget: false` and a reason that says so. Needs a
+    /// ones, the more accurate), with `withinBudget: false` and a reason that says so; a full tie
+    /// goes to the model added first. Needs a
     /// `benchmark()` first. Returns `{ model, name, withinBudget, reason, measurements }`;
     /// `model` is a `Model` sharing the set's loaded model.
     #[cfg(target_family = "wasm")]

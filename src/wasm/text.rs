@@ -92,11 +92,12 @@ struct TokenizedJs<'a> {
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl Model {
     /// Embeds a text or an array of texts with a text model whose task is `embedding`: each text
-    /// is tokenized by the package's tokenizer (truncated to its `maxLength` tokens), the texts
-    /// run as one batch, and the model's token states are pooled and normalised as the
+    /// is tokenized by the package's tokenizer (truncated to its `maxLength` tokens), texts of
+    /// similar length run through the graph together (at most 64 at once, each batch padded to
+    /// its longest text), and the model's token states are pooled and normalised as the
     /// manifest's `embedding` says. Returns `{ data, dim, count, latencyMs }`: `data` holds
-    /// `count x dim` float32 values, text after text; `latencyMs` is the call's time, in
-    /// milliseconds.
+    /// `count x dim` float32 values, text after text in the order given; `latencyMs` is the
+    /// call's time, in milliseconds.
     ///
     /// Throws `BAD_INPUT` for a value that is not a string or an array of strings, an empty
     /// array, a string with a lone surrogate (naming the text and the index), more texts than the
