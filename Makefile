@@ -14,7 +14,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg site demo \
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg pkg-and-wasm-tests site demo \
         bench-batch bench-cli bench-text bench-text-bytes bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
@@ -119,11 +119,24 @@ PKG_STAMP := target/pkg.stamp
 PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
+
+# make test's build of the npm package, with tests/web.rs for wasm compiled at the same time.
+pkg-and-wasm-tests:
+	@$(MAKE) --no-print-directory pkg WITH_WASM_TESTS=1
+
+# Two chains of builds run at the same time, each in its own target directory (the relaxed
+# build's RUSTFLAGS differ): tract's crates depend on each other in a chain, and with one codegen
+# unit each, one build alone keeps one core busy most of the time. The lean build comes first in
+# its chain: the library has one fingerprint per target directory (a cdylib's files are not
+# named by features), so the build after it recompiles it. With WITH_WASM_TESTS=1 (make test),
+# tests/web.rs is compiled for wasm last (see test-wasm-node), while the relaxed chain still runs.
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
-	EDGESERVE_FETCHED=$(TEXT_MODELS) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve
-	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
-	EDGESERVE_FETCHED=$(TEXT_MODELS) $(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve
-	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
+	{ EDGESERVE_FETCHED=$(TEXT_MODELS) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve && \
+	  $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES); } & relaxed=$$!; \
+	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES) && \
+	EDGESERVE_FETCHED=$(TEXT_MODELS) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve \
+	  $(if $(WITH_WASM_TESTS),&& $(WASM_TEST) --no-run); status=$$?; \
+	wait $$relaxed && [ $$status = 0 ]
 	node scripts/package.mjs --fetched $(TEXT_MODELS)
 	@ls -l pkg/edgeserve_bg.wasm
 	@touch $@
@@ -308,7 +321,7 @@ fuzz-js: pkg setup-node setup-browser
 # Each suite in turn, timed (scripts/suites.sh prints the time of each at the end).
 # Fuzzing is not among them (make fuzz, make test-fuzz): `cargo test` replays its seeds and saved
 # crashes (tests/fuzz_regressions.rs), and the libFuzzer build alone took minutes.
-TEST_SUITES := setup lint models-text test-native pkg test-wasm-node test-wasm-chrome test-js test-e2e \
+TEST_SUITES := setup lint models-text test-native pkg-and-wasm-tests test-wasm-node test-wasm-chrome test-js test-e2e \
                test-consumers test-conformance test-real bench-smoke
 test:
 	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
@@ -347,16 +360,20 @@ test-wasm: test-wasm-node test-wasm-chrome
 
 # tests/web.rs in wasm. --release after make pkg: the test builds on the crates pkg compiled (the
 # same profile, target and features), where the dev profile compiles all of them once more.
+# cargo test with wasm-bindgen's runner, which is what `wasm-pack test --release --node -- --test
+# web` runs, without its `cargo build --tests` first: that links every test target, the library's
+# own unit tests too, each a fat LTO link of tract (they are native tests, run by test-native).
 # wasm-bindgen-test-runner exits 0 when Node runs out of work mid-test (a Promise that never
 # settles): the result line is required, so such a run fails.
+WASM_TEST := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test --release --target wasm32-unknown-unknown --test web
 test-wasm-node: setup-rust
 	@mkdir -p target
-	wasm-pack test --release --node -- --test web 2>&1 | tee target/test-wasm-node.log
+	$(WASM_TEST) 2>&1 | tee target/test-wasm-node.log
 	@grep -q '^test result: ok\.' target/test-wasm-node.log || { echo "test-wasm-node: no result line: a test never finished"; exit 1; }
 
 test-wasm-chrome: setup-rust setup-browser
 	@mkdir -p target
-	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --release --headless --chrome --chromedriver $(CHROMEDRIVER) -- --test web 2>&1 | tee target/test-wasm-chrome.log
+	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(CHROMEDRIVER) $(WASM_TEST) 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
 test-js: pkg models-text cli-debug

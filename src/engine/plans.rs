@@ -9,9 +9,12 @@
 //! - other graphs typed with symbols (the free dimensions of an imported model): the first call
 //!   with a shape set runs on one plan for any shapes (no wait for a plan), the second gets a
 //!   plan for exactly those shapes (tract optimizes much better for numbers than for symbols),
-//!   as do the shapes hinted with `plan_for`; at most [`SHAPE_PLANS`], the least recently used
-//!   dropped. Should tract's plan for symbols fail on a call where a plan for its concrete shapes
-//!   runs, plans per shape set from then on;
+//!   as do the shapes hinted with `plan_for`; at most [`SHAPE_PLANS`], fewer for large weights.
+//!   Once that many are kept, a shape set gets a plan when its recent work (see [`Work`]) is more
+//!   than twice that of the plan with the least, which it replaces: a text model keeps plans
+//!   for the lengths it is mostly called with, not for the first ones it saw, and lengths that
+//!   come as often as each other do not take turns re-planning. Should tract's plan for symbols
+//!   fail on a call where a plan for its concrete shapes runs, plans per shape set from then on;
 //! - a graph tract cannot type with symbols ([`Retype`]): typed and planned for the concrete
 //!   shapes of each call, as onnxruntime does; plans per shape set, at most [`SHAPE_PLANS`],
 //!   the least recently used dropped.
@@ -38,8 +41,11 @@ const SHAPE_PLANS: usize = 8;
 /// of 1 MB keeps [`SHAPE_PLANS`].
 const PLANS_WEIGHT_BYTES: usize = 256 << 20;
 
-/// How many shape sets that ran once on the plan for symbols are remembered.
-const SEEN: usize = 16;
+/// How many shape sets the recent work of is remembered (see [`Work`]).
+const REMEMBERED: usize = 32;
+
+/// The input elements of all calls after which every shape set's recent work is halved.
+const DECAY_ELEMENTS: u64 = 8192;
 
 /// A graph that tract could not type with symbols for its free dimensions: typed anew for the
 /// concrete input shapes of a call (the ONNX side implements it on tract's inference graph).
@@ -95,13 +101,12 @@ pub(super) struct Plans {
     batch: Option<Symbol>,
     /// Plans (as reusable states) for concrete shape sets, most recently used last.
     concrete: Vec<(Key, TypedSimpleState)>,
+    /// The recent work of each shape set: which plans are worth keeping.
+    work: Work,
     /// The plan for any shapes, built when first needed.
     symbolic: Option<TypedSimpleState>,
     /// The plan for symbols failed to build, or failed on a call that a concrete plan ran.
     symbolic_failed: bool,
-    /// Shape sets that ran once on the plan for symbols, most recent last: the next call with
-    /// one of them gets a plan of its own.
-    seen: Vec<Key>,
     /// What was done differently from tract's defaults (see [`optimize`]).
     pub(super) notes: Notes,
     /// The graph's constant bytes, once counted.
@@ -128,7 +133,7 @@ impl Plans {
             concrete: vec![],
             symbolic: None,
             symbolic_failed: false,
-            seen: vec![],
+            work: Work::default(),
             notes,
             weight_bytes: None,
         }
@@ -145,7 +150,7 @@ impl Plans {
             concrete: vec![],
             symbolic: None,
             symbolic_failed: true,
-            seen: vec![],
+            work: Work::default(),
             notes,
             weight_bytes: None,
         }
@@ -261,7 +266,8 @@ impl Plans {
         } else {
             let state = self.concrete_plan(model, key)?;
             if self.concrete.len() >= self.most_plans() {
-                self.concrete.remove(0);
+                let victim = self.victim();
+                self.concrete.remove(victim);
             }
             self.concrete.push((key.clone(), state));
         }
@@ -269,6 +275,22 @@ impl Plans {
             Some((_, state)) => Ok(state),
             None => Err(load_error(model, "planning", "a plan", "none")),
         }
+    }
+
+    /// Which plan goes when a new one needs its place: the one with the least recent work
+    /// (the least recently used of equals) where a plan for symbols can run what it ran, else
+    /// the least recently used.
+    fn victim(&self) -> usize {
+        if self.typed.is_none() || self.symbolic_failed {
+            return 0;
+        }
+        let mut best = 0;
+        for (i, (key, _)) in self.concrete.iter().enumerate() {
+            if self.work.of(key) < self.work.of(&self.concrete[best].0) {
+                best = i;
+            }
+        }
+        best
     }
 
     /// How many plans of concrete shape sets are kept: [`SHAPE_PLANS`], fewer for a graph with
@@ -309,39 +331,43 @@ impl Plans {
         ));
     }
 
-    /// Plans ahead for calls with inputs of exactly `shapes` (a load-time hint).
+    /// Plans ahead for calls with inputs of exactly `shapes` (a load-time hint). The hint
+    /// counts as recent work of [`DECAY_ELEMENTS`], so that its plan stays until other shape sets
+    /// have done more.
     pub(super) fn plan_for(&mut self, model: &str, shapes: &[Vec<usize>]) -> Result<()> {
         if !self.fixed() {
-            self.concrete_state(model, &Key { shapes: shapes.to_vec(), values: vec![None; shapes.len()] })?;
+            let key = Key { shapes: shapes.to_vec(), values: vec![None; shapes.len()] };
+            self.concrete_state(model, &key)?;
+            self.work.credit(&key, DECAY_ELEMENTS);
         } else {
             self.symbolic_state(model)?;
         }
         Ok(())
     }
 
-    /// The plan for a call `key`, and whether it is the plan for symbols.
-    fn state_for(&mut self, model: &str, key: &Key) -> Result<(bool, &mut TypedSimpleState)> {
+    /// The plan for a call `key` (of `elements` input elements), and whether it is the plan for
+    /// symbols.
+    fn state_for(&mut self, model: &str, key: &Key, elements: u64) -> Result<(bool, &mut TypedSimpleState)> {
         if self.fixed() {
             return Ok((true, self.symbolic_state(model)?));
         }
+        let (work, calls) = self.work.add(key, elements);
         let planned = self.concrete.iter().any(|(k, _)| k == key);
         let symbolic = if planned || self.symbolic_failed {
             false
         } else if self.batch.is_some() {
             self.concrete.len() >= CONCRETE_PLANS
+        } else if calls < 2 {
+            // A shape set seen once may not come again: no wait for a plan.
+            true
         } else if self.concrete.len() >= self.most_plans() {
-            // As many plans as the weights allow: other shape sets run on the plan for any.
-            true
-        } else if let Some(pos) = self.seen.iter().position(|k| k == key) {
-            // A shape set that comes again is worth a plan of its own.
-            self.seen.remove(pos);
-            false
+            // As many plans as the weights allow: a plan for this shape set replaces the one
+            // with the least recent work when it has done more than twice as much, else it
+            // runs on the plan for any shapes.
+            work <= 2 * self.work.of(&self.concrete[self.victim()].0)
         } else {
-            if self.seen.len() >= SEEN {
-                self.seen.remove(0);
-            }
-            self.seen.push(key.clone());
-            true
+            // A shape set that comes again is worth a plan of its own.
+            false
         };
         if symbolic {
             match self.symbolic_state(model) {
@@ -361,8 +387,9 @@ impl Plans {
     fn run_tensors(&mut self, model: &str, inputs: TVec<TValue>) -> Result<Vec<Array>> {
         let shapes: ShapeSet = inputs.iter().map(|t| t.shape().to_vec()).collect();
         let values = inputs.iter().map(|t| if self.retype.is_some() { small_values(t) } else { None }).collect();
+        let elements = key_elements(&shapes);
         let key = Key { shapes, values };
-        let (symbolic, state) = self.state_for(model, &key)?;
+        let (symbolic, state) = self.state_for(model, &key, elements)?;
         let outputs = match state.run(inputs.clone()) {
             Ok(outputs) => outputs,
             Err(e) if symbolic && !self.fixed() => {
@@ -395,6 +422,65 @@ impl Plans {
             .map(|a| to_tract(a).map(IntoTValue::into_tvalue).map_err(|e| inference_error(model, e)))
             .collect::<Result<_>>()?;
         self.run_tensors(model, tensors)
+    }
+}
+
+/// The number of elements of inputs of these shapes: the work of a call, as [`Work`] counts it.
+fn key_elements(shapes: &[Vec<usize>]) -> u64 {
+    shapes.iter().map(|s| s.iter().product::<usize>() as u64).sum()
+}
+
+/// The recent work of each shape set that ran: the input elements of its calls (a text model's
+/// time grows with its tokens), all halved every [`DECAY_ELEMENTS`] elements of all calls so
+/// that what ran lately counts most; and its calls since it was first remembered. At most
+/// [`REMEMBERED`] shape sets, the one with the least work forgotten first.
+#[derive(Default)]
+struct Work {
+    by_key: Vec<(Key, u64, u32)>,
+    since_decay: u64,
+}
+
+impl Work {
+    /// The entry of `key`, remembered now if it was not.
+    fn entry(&mut self, key: &Key) -> &mut (Key, u64, u32) {
+        let pos = match self.by_key.iter().position(|(k, _, _)| k == key) {
+            Some(pos) => pos,
+            None => {
+                if self.by_key.len() >= REMEMBERED {
+                    let least = (0..self.by_key.len()).min_by_key(|&i| self.by_key[i].1).unwrap_or(0);
+                    self.by_key.remove(least);
+                }
+                self.by_key.push((key.clone(), 0, 0));
+                self.by_key.len() - 1
+            }
+        };
+        &mut self.by_key[pos]
+    }
+
+    /// Adds a call of `elements` input elements with `key`: its recent work and calls after it.
+    fn add(&mut self, key: &Key, elements: u64) -> (u64, u32) {
+        self.since_decay += elements;
+        while self.since_decay >= DECAY_ELEMENTS {
+            self.since_decay -= DECAY_ELEMENTS;
+            for entry in &mut self.by_key {
+                entry.1 /= 2;
+            }
+        }
+        let entry = self.entry(key);
+        entry.1 = entry.1.saturating_add(elements);
+        entry.2 = entry.2.saturating_add(1);
+        (entry.1, entry.2)
+    }
+
+    /// Counts `elements` of work for `key` without a call (a plan asked for ahead).
+    fn credit(&mut self, key: &Key, elements: u64) {
+        let entry = self.entry(key);
+        entry.1 = entry.1.saturating_add(elements);
+    }
+
+    /// The recent work of `key` (0 when forgotten).
+    fn of(&self, key: &Key) -> u64 {
+        self.by_key.iter().find(|(k, _, _)| k == key).map_or(0, |e| e.1)
     }
 }
 
@@ -538,4 +624,101 @@ pub(super) fn gather_rows(typed: &TypedModel, input: &str) -> Option<usize> {
         }
         typed.outlet_fact(*table).ok()?.shape.get(gather.axis)?.to_usize().ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_nnef::tract_core::ops::math;
+
+    /// `y = x + [1, 2, 3, 4]` for `x` of shape `[S, 4]`, planned as a graph whose weights allow
+    /// two plans of concrete shape sets.
+    fn plans() -> Plans {
+        let mut graph = TypedModel::default();
+        let s = graph.symbols.sym("S");
+        let x = graph.add_source("x", f32::fact([TDim::Sym(s), 4.into()])).unwrap();
+        let w = graph.add_const("w", tensor2(&[[1f32, 2., 3., 4.]])).unwrap();
+        let y = graph.wire_node("y", math::add(), &[x, w]).unwrap();
+        graph.select_output_outlets(&y).unwrap();
+        let mut plans = Plans::new(graph, "N", vec!["x".into()], Notes::default());
+        plans.weight_bytes = Some(PLANS_WEIGHT_BYTES / 2);
+        plans
+    }
+
+    /// Runs `plans` on `rows` rows, checks the sums, and returns the planned row counts.
+    fn call(plans: &mut Plans, rows: usize) -> Vec<usize> {
+        let out = plans.run("m", &vec![0.5; rows * 4], &[rows, 4]).unwrap();
+        assert_eq!(out[0].data.as_f32().unwrap()[..4], [1.5, 2.5, 3.5, 4.5]);
+        let mut planned: Vec<usize> = plans.concrete_shapes().iter().map(|s| s[0][0]).collect();
+        planned.sort_unstable();
+        planned
+    }
+
+    #[test]
+    fn a_shape_set_gets_a_plan_when_it_comes_again_and_then_when_it_does_the_most_work() {
+        let mut p = plans();
+        assert_eq!(call(&mut p, 3), Vec::<usize>::new(), "the first call runs on the plan for any shapes");
+        assert_eq!(call(&mut p, 3), [3]);
+        call(&mut p, 5);
+        assert_eq!(call(&mut p, 5), [3, 5]);
+        // The plans are full: a shape set seen once does not replace one.
+        assert_eq!(call(&mut p, 100), [3, 5]);
+        // One that comes often does, in place of the one with the least recent work (3).
+        let mut calls = 1;
+        while call(&mut p, 7) == [3, 5] {
+            calls += 1;
+            assert!(calls < 10, "7 never got a plan");
+        }
+        assert_eq!(call(&mut p, 7), [5, 7]);
+        assert!(calls >= 2);
+    }
+
+    #[test]
+    fn shape_sets_called_as_often_as_each_other_do_not_take_turns_replanning() {
+        let mut p = plans();
+        let lengths = [5, 9, 7, 11];
+        for _ in 0..50 {
+            for n in lengths {
+                call(&mut p, n);
+            }
+        }
+        let settled = call(&mut p, 5);
+        for _ in 0..200 {
+            for n in lengths {
+                assert_eq!(call(&mut p, n), settled, "a plan was replaced");
+            }
+        }
+        // Work counts, not calls: the longest shape set has a plan.
+        assert!(settled.contains(&11), "{settled:?}");
+    }
+
+    #[test]
+    fn what_ran_lately_counts_most() {
+        let mut p = plans();
+        for _ in 0..500 {
+            call(&mut p, 20);
+            call(&mut p, 30);
+        }
+        assert_eq!(call(&mut p, 30), [20, 30]);
+        let mut calls = 0;
+        while call(&mut p, 8) == [20, 30] {
+            calls += 1;
+            assert!(calls < 1000, "8 never got a plan after the others stopped");
+        }
+    }
+
+    #[test]
+    fn a_plan_asked_for_ahead_is_kept_until_others_do_more_work() {
+        let mut p = plans();
+        p.plan_for("m", &[vec![64, 4]]).unwrap();
+        for _ in 0..2 {
+            call(&mut p, 2);
+        }
+        assert_eq!(call(&mut p, 2), [2, 64]);
+        let mut planned = call(&mut p, 3);
+        while planned == [2, 64] {
+            planned = call(&mut p, 3);
+        }
+        assert_eq!(planned, [3, 64], "2 goes, not the hinted 64");
+    }
 }
