@@ -98,6 +98,8 @@ mod branches;
 #[cfg(feature = "onnx")]
 mod checked_ops;
 #[cfg(feature = "onnx")]
+mod gemm_i16;
+#[cfg(feature = "onnx")]
 mod integer_matmul;
 #[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
 #[cfg_attr(feature = "onnx", allow(dead_code))]
