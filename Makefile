@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg pkg-and-wasm-tests site demo \
-        bench-batch bench-cli bench-text bench-text-bytes bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
@@ -36,6 +36,7 @@ help:
 	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 	@echo "make bench-text-bytes  the bytes a page downloads for minilm-int8, shipped beside the wasm or embedded: bench/results/text-bytes.md"
+	@echo "make text-lean  the lean build with minilm-int8 compiled in (its NNEF form), into target/text-bytes/lean"
 
 ## Setup ---------------------------------------------------------------------------------------
 
@@ -115,6 +116,15 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 # Built once and kept while up to date (target/pkg.stamp: newer than every file the builds read),
 # so that each suite of make test can ask for pkg without a rebuild.
 RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
+
+# RELEASE_PROFILE=quick (what make test sets): the release builds without fat LTO and with 16
+# codegen units, the same code compiled in about half the time (make test's wasm builds: the
+# package's four and tests/web.rs, whose link alone took minutes with fat LTO). The package
+# that ships, and every benchmark, is built without it: Cargo.toml's release profile.
+ifeq ($(RELEASE_PROFILE),quick)
+export CARGO_PROFILE_RELEASE_LTO := false
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
+endif
 PKG_STAMP := target/pkg.stamp
 PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
@@ -141,10 +151,11 @@ $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
 	@ls -l pkg/edgeserve_bg.wasm
 	@touch $@
 
-# Which packages the builds embed, and with which features: a change rebuilds pkg.
+# Which packages the builds embed, with which features and release profile: a change rebuilds pkg.
+PKG_CONFIG := $(LEAN_MODELS) $(LEAN_FEATURES) $(or $(RELEASE_PROFILE),shipped)
 target/pkg-models.txt: FORCE
 	@mkdir -p target
-	@echo '$(LEAN_MODELS) $(LEAN_FEATURES)' | cmp -s - $@ || echo '$(LEAN_MODELS) $(LEAN_FEATURES)' > $@
+	@echo '$(PKG_CONFIG)' | cmp -s - $@ || echo '$(PKG_CONFIG)' > $@
 FORCE:
 
 # The lean build alone, as a package of its own in OUT (default lean-pkg/), embedding the
@@ -216,22 +227,38 @@ bench-smoke: bench-models pkg setup-node setup-browser
 # text packages (bench/text-browser.mjs), and in Node beside Transformers.js on onnxruntime-node
 # (bench/text-node.mjs): bench/results/text.md. Transformers.js is installed into
 # bench/text/node_modules from its own lock file (its install scripts off: they download binaries).
-bench-text: models-text pkg setup-node setup-browser
+bench-text: models-text pkg text-lean setup-node setup-browser
 	npm ci --prefix bench/text --no-audit --no-fund --ignore-scripts
 	node bench/text-browser.mjs
 	node bench/text-node.mjs      # Node: beside onnxruntime-node (native), as information
 
 # The bytes a page downloads for minilm-int8, each way (bench/text-bytes.mjs:
 # bench/results/text-bytes.md): shipped beside the wasm (pkg/) or compiled into a build of its
-# own (the full build embedding it); and what shipping it costs a page that does not use it (the
-# full build with nothing beside it). Two more release builds, in pkg's target directory.
+# own (the full build embedding it, and the lean build with it: text-lean); and what shipping it
+# costs a page that does not use it (the full build with nothing beside it). Two more release
+# builds of the full build, in pkg's target directory.
 TEXT_BYTES := target/text-bytes
-bench-text-bytes: pkg
+bench-text-bytes: pkg text-lean
 	rm -rf $(TEXT_BYTES)/models && mkdir -p $(TEXT_BYTES)/models/minilm-int8
 	cp $(TEXT_MODELS)/minilm-int8/{manifest.json,model.onnx,tokenizer.json} $(TEXT_BYTES)/models/minilm-int8/
 	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/models) wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/embedded --out-name edgeserve
 	wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/plain --out-name edgeserve
 	node bench/text-bytes.mjs
+
+# The lean build with minilm-int8 compiled in (its NNEF form, written here by models-nnef: 8-bit
+# weights, edgeserve's own integer operators), for bench-text's cold start and bench-text-bytes:
+# target/text-bytes/lean (wasm-pack's output) and lean-relaxed.
+TEXT_LEAN := $(TEXT_BYTES)/lean-models/minilm-int8
+text-lean: text-lean-forms
+	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) wasm-pack --quiet build --release --target web --out-dir $(TEXT_BYTES)/lean --out-name edgeserve $(LEAN_TRACT_FEATURES),text
+	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir $(TEXT_BYTES)/lean-relaxed --out-name edgeserve $(LEAN_TRACT_FEATURES),text
+
+# minilm-int8 with its NNEF form (models-nnef), alone in a directory for EDGESERVE_MODELS: what
+# text-lean compiles in, and test-native's lean build (tests/lean_text.rs).
+text-lean-forms: models-text setup-rust
+	rm -rf $(TEXT_LEAN) && mkdir -p $(TEXT_LEAN)
+	cp $(TEXT_MODELS)/minilm-int8/{manifest.json,model.onnx,tokenizer.json} $(TEXT_LEAN)/
+	cargo run --quiet --features cli --example models-nnef -- $(TEXT_LEAN)
 
 # edgeserve predict (the command line, native, every core) against the npm package's predictCsv and predictBatch
 # on the same 100,000-row CSV (the package's limit for one call): bench/results/cli.md.
@@ -318,13 +345,15 @@ fuzz-js: pkg setup-node setup-browser
 
 ## Tests ---------------------------------------------------------------------------------------
 
-# Each suite in turn, timed (scripts/suites.sh prints the time of each at the end).
+# Each suite in turn, timed (scripts/suites.sh prints the time of each at the end), the release
+# builds with RELEASE_PROFILE=quick (see pkg; a suite run alone after make test reuses them with
+# RELEASE_PROFILE=quick, and rebuilds with the shipped profile without it).
 # Fuzzing is not among them (make fuzz, make test-fuzz): `cargo test` replays its seeds and saved
 # crashes (tests/fuzz_regressions.rs), and the libFuzzer build alone took minutes.
 TEST_SUITES := setup lint models-text test-native pkg-and-wasm-tests test-wasm-node test-wasm-chrome test-js test-e2e \
                test-consumers test-conformance test-real bench-smoke
 test:
-	@MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
+	@RELEASE_PROFILE=quick MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
 	@echo "make test: all suites passed"
 
 # Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
@@ -355,6 +384,9 @@ test-native: models-text
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
 	cargo test $(LEAN_TRACT_FEATURES),text --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
 	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
+	$(MAKE) --no-print-directory text-lean-forms
+	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/lean-models) EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) \
+	  cargo test $(LEAN_TRACT_FEATURES),text --test lean_text     # the lean build with minilm-int8 compiled in, from its NNEF form
 
 test-wasm: test-wasm-node test-wasm-chrome
 
@@ -379,7 +411,7 @@ test-wasm-chrome: setup-rust setup-browser
 test-js: pkg models-text cli-debug
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
-	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs
+	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)

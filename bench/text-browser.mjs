@@ -6,14 +6,15 @@
 // text.json. Figures, not a test: nothing fails on a slow machine; it fails when the two
 // disagree (ids or vectors) or the page reports an error.
 //
-//   node bench/text-browser.mjs [--rounds N]   (after make models-text, make pkg and
-//                                               npm ci --prefix bench/text)
+//   node bench/text-browser.mjs [--rounds N]   (after make models-text, make pkg, make text-lean
+//                                               and npm ci --prefix bench/text)
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../scripts/serve.mjs';
+import { stripFile } from '../scripts/strip-names.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 40;
@@ -60,6 +61,19 @@ for (const name of ['minilm-int8', 'minilm']) {
   );
 }
 
+// The files a page fetched, as they are on disk (a response body read through the browser misses
+// what was compiled while streaming): raw and gzip bytes.
+const RUNTIME = ['/pkg/', '/bench/text/node_modules/', '/target/text-bytes/lean-relaxed/'];
+function size(paths) {
+  const sizes = paths.map(p => {
+    const b = readFileSync(join(root, decodeURIComponent(p)));
+    return { raw: b.length, gzip: gzipSync(b).length };
+  });
+  return { raw: sizes.reduce((s, x) => s + x.raw, 0), gzip: sizes.reduce((s, x) => s + x.gzip, 0) };
+}
+// Without the name section, as scripts/package.mjs ships pkg/'s.
+stripFile(join(root, 'target/text-bytes/lean-relaxed/edgeserve_bg.wasm'));
+
 const sentences = JSON.parse(readFileSync(join(root, 'www/data/sentences.json'), 'utf8'));
 const plan = {
   short: 'A man is playing a guitar on the street while people walk by.',
@@ -103,9 +117,9 @@ try {
     console.log(name, JSON.stringify(results.models[name]));
   }
   await page.close();
-  // Cold start and bytes: a fresh context (empty cache) per run; the runtime's files counted
-  // (not the model's, the same for both).
-  for (const which of ['edgeserve', 'transformers']) {
+  // Cold start and bytes: a fresh context (empty cache) per run; the runtime's files and the
+  // model's counted apart (the lean build has the model in its wasm).
+  for (const which of ['edgeserve', 'edgeserve-lean', 'transformers']) {
     const runs = [];
     let bytes = null;
     for (let i = 0; i < 3; i++) {
@@ -119,12 +133,9 @@ try {
       runs.push(await fresh.evaluate(w => window.coldStart(w, 'minilm-int8'), which));
       // The runtime's files, as they are on disk (a response body read through the browser
       // misses what was compiled while streaming).
-      const files = [...fetched].filter(p => p.startsWith('/pkg/') || p.startsWith('/bench/text/node_modules/'));
-      const sizes = files.map(p => {
-        const b = readFileSync(join(root, decodeURIComponent(p)));
-        return { raw: b.length, gzip: gzipSync(b).length };
-      });
-      bytes = { raw: sizes.reduce((s, f) => s + f.raw, 0), gzip: sizes.reduce((s, f) => s + f.gzip, 0), files };
+      const runtime = [...fetched].filter(p => RUNTIME.some(r => p.startsWith(r)));
+      const model = [...fetched].filter(p => p.startsWith('/target/bench-text/models/'));
+      bytes = { runtime: size(runtime), model: size(model), files: [...runtime, ...model] };
       await context.close();
     }
     results.cold[which] = { first_vector_ms: runs.sort((a, b) => a - b)[1], runs, bytes };
@@ -133,8 +144,8 @@ try {
       'cold start',
       results.cold[which].first_vector_ms.toFixed(0),
       'ms,',
-      (bytes.gzip / 1e6).toFixed(2),
-      'MB gzip',
+      ((bytes.runtime.gzip + bytes.model.gzip) / 1e6).toFixed(2),
+      'MB gzip in all',
     );
   }
 } finally {
@@ -176,13 +187,22 @@ lines.push(
   '',
   '## Cold start and bytes (minilm-int8)',
   '',
-  "A fresh browser context each run (empty cache): from navigation to the first vector, median of 3. Bytes: the runtime's files the page fetched (JavaScript and wasm; the model files, the same for both, not counted), raw and gzip.",
+  "A fresh browser context each run (empty cache): from navigation to the first vector, median of 3. Bytes: the files the page fetched, raw and gzip (zlib, default level): the runtime's (JavaScript and wasm) and the model's (model.onnx, tokenizer.json, edgeserve's manifest; the same files for the full build and Transformers.js). The lean build (`make text-lean`) has minilm-int8 compiled into its wasm, in its NNEF form (8-bit weights, edgeserve's integer operators), and no ONNX parser.",
   '',
 );
-lines.push('| runtime | first vector ms | runtime raw MB | runtime gzip MB |', '|---|---:|---:|---:|');
+lines.push(
+  '| runtime | first vector ms | runtime gzip MB | model gzip MB | total gzip MB | total raw MB |',
+  '|---|---:|---:|---:|---:|---:|',
+);
+const runtimeName = {
+  edgeserve: 'edgeserve, full build (the model fetched beside it)',
+  'edgeserve-lean': 'edgeserve, lean build with minilm-int8 compiled in',
+  transformers: `Transformers.js ${transformers}`,
+};
 for (const [which, c] of Object.entries(results.cold)) {
+  const { runtime, model } = c.bytes;
   lines.push(
-    `| ${which === 'edgeserve' ? 'edgeserve (full build)' : `Transformers.js ${transformers}`} | ${f(c.first_vector_ms, 0)} | ${f(c.bytes.raw / 1e6)} | ${f(c.bytes.gzip / 1e6)} |`,
+    `| ${runtimeName[which]} | ${f(c.first_vector_ms, 0)} | ${f(runtime.gzip / 1e6)} | ${f(model.gzip / 1e6)} | ${f((runtime.gzip + model.gzip) / 1e6)} | ${f((runtime.raw + model.raw) / 1e6)} |`,
   );
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -143,6 +143,12 @@ window.coldStart = async (which, name) => {
   if (which === 'edgeserve') {
     const model = await loadEdgeserve(name);
     model.embed(text);
+  } else if (which === 'edgeserve-lean') {
+    // The lean build with the model compiled in (make text-lean), relaxed SIMD as the full
+    // build's init() picks it here.
+    const { default: init, Model } = await import('../target/text-bytes/lean-relaxed/edgeserve.js');
+    await init();
+    Model.load(name).embed(text);
   } else {
     const pipe = await loadTransformers(name);
     await pipe(text, { pooling: 'mean', normalize: true });

@@ -8,30 +8,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use common::text::*;
 use common::*;
 use edgeserve::task::embedding::cosine;
 use edgeserve::wasm::Model;
 use edgeserve::LoadedModel;
 use serde_json::{json, Value};
-
-fn dir(name: &str) -> PathBuf {
-    let base =
-        std::env::var("EDGESERVE_TEXT_MODELS").map(PathBuf::from).unwrap_or_else(|_| root().join("target/models-text"));
-    let d = base.join(name);
-    assert!(d.join("manifest.json").is_file(), "{} has no text package: run `make models-text` first", d.display());
-    d
-}
-
-fn read(name: &str, file: &str) -> Vec<u8> {
-    std::fs::read(dir(name).join(file)).unwrap()
-}
-
-fn json_file(name: &str, file: &str) -> Value {
-    serde_json::from_slice(&read(name, file)).unwrap()
-}
 
 fn load(name: &str) -> LoadedModel {
     let manifest = String::from_utf8(read(name, "manifest.json")).unwrap();
@@ -42,10 +26,6 @@ fn load(name: &str) -> LoadedModel {
 fn int8() -> &'static std::sync::Mutex<LoadedModel> {
     static MODEL: OnceLock<std::sync::Mutex<LoadedModel>> = OnceLock::new();
     MODEL.get_or_init(|| std::sync::Mutex::new(load("minilm-int8")))
-}
-
-fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 #[test]
@@ -102,38 +82,6 @@ fn tokenizer_parity_with_python_tokenizers() {
     assert!(pieces.contains(&"world".to_owned()), "{pieces:?} / {:?}", t.tokens);
 }
 
-/// Each golden text alone (within `max_abs` and `min_cosine` of onnxruntime's vector) and all of
-/// them as one batch (within `min_batch_cosine`: an int8 graph's dynamic quantization takes one
-/// scale per tensor, padding and the other texts included, so a batch moves its vectors).
-fn check_golden(name: &str, model: &mut LoadedModel, max_abs: f32, min_cosine: f32, min_batch_cosine: f32) {
-    let golden = json_file(name, "golden.json");
-    let rows = golden["texts"].as_array().unwrap();
-    assert!(rows.len() >= 50);
-    let texts: Vec<&str> = rows.iter().map(|r| r["text"].as_str().unwrap()).collect();
-    let want: Vec<Vec<f32>> = rows
-        .iter()
-        .map(|r| r["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
-        .collect();
-    let (batch, _) = model.embed(&texts).unwrap();
-    assert_eq!((batch.rows, batch.dim), (texts.len(), 384));
-    let (mut worst_abs, mut worst_cos, mut worst_batch) = (0f32, 1f32, 1f32);
-    for (i, text) in texts.iter().enumerate() {
-        assert_eq!(model.tokenize(text).unwrap().ids, u32s(&rows[i]["ids"]), "ids of {text:?}");
-        let (one, _) = model.embed(&[text]).unwrap();
-        worst_abs = worst_abs.max(one.row(0).iter().zip(&want[i]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
-        worst_cos = worst_cos.min(cosine(one.row(0), &want[i]));
-        worst_batch = worst_batch.min(cosine(batch.row(i), &want[i]));
-        let norm: f32 = one.row(0).iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-4, "{text:?}: norm {norm}");
-    }
-    println!("{name}: {} golden texts: alone max abs diff {worst_abs:.2e}, min cosine {worst_cos:.6}; batched min cosine {worst_batch:.6}", texts.len());
-    assert!(
-        worst_abs <= max_abs && worst_cos >= min_cosine,
-        "{name}: max abs diff {worst_abs} (bound {max_abs}), min cosine {worst_cos} (bound {min_cosine})"
-    );
-    assert!(worst_batch >= min_batch_cosine, "{name}: batched, min cosine {worst_batch} (bound {min_batch_cosine})");
-}
-
 #[test]
 fn minilm_matches_onnxruntime() {
     check_golden("minilm", &mut load("minilm"), 1e-4, 0.99999, 0.99999);
@@ -144,28 +92,46 @@ fn minilm_int8_matches_onnxruntime() {
     check_golden("minilm-int8", &mut int8().lock().unwrap_or_else(|e| e.into_inner()), 0.03, 0.995, 0.95);
 }
 
-/// The NNEF form of `minilm` (what a lean build embeds: tract's typed graph, with edgeserve's
-/// own operator for the GELU tract cannot write, src/engine/nnef_ops.rs) serves the vectors
-/// onnxruntime recorded, as the ONNX form does. `minilm-int8` has none yet: its dynamic
-/// quantization is tract-onnx's operator, which no NNEF reader (nor the lean build) has.
+/// The NNEF forms of `minilm` and `minilm-int8` (what a lean build embeds: tract's typed graph,
+/// with edgeserve's own operators for what tract cannot write, src/engine/nnef_ops.rs) serve the
+/// vectors onnxruntime recorded, as the ONNX forms do. minilm-int8's keeps its weights as 8-bit
+/// integers.
 #[cfg(feature = "onnx")]
 #[test]
-fn the_nnef_form_of_minilm_matches_onnxruntime() {
+fn the_nnef_forms_match_onnxruntime() {
     use edgeserve::package::Form;
-    let name = "minilm";
-    let forms = edgeserve::pack::LeanForms::of(&load(name)).unwrap();
-    // The tar is not compressed: graph.nnef's text is in it as is.
-    let calls = |op: &str| forms.nnef.windows(op.len()).any(|w| w == op.as_bytes());
-    assert!(calls("edgeserve_gelu_exact("), "GELU written as edgeserve's operator");
-    let mut manifest =
-        edgeserve::Manifest::from_json(&String::from_utf8(read(name, "manifest.json")).unwrap()).unwrap();
-    manifest.nnef = Some(forms.fields().0);
-    let package = edgeserve::Package::with_form(manifest, Form::Nnef, forms.nnef)
-        .and_then(|p| p.with_tokenizer(read(name, "tokenizer.json")))
-        .unwrap();
-    check_golden(name, &mut LoadedModel::load(package).unwrap(), 1e-4, 0.99999, 0.99999);
-    let err = edgeserve::pack::LeanForms::of(&int8().lock().unwrap_or_else(|e| e.into_inner())).unwrap_err();
-    assert!(err.to_string().contains("DynamicQuantizeLinearU8"), "{err}");
+    for (name, calls_expected, bounds) in [
+        ("minilm", &["edgeserve_gelu_exact("][..], (1e-4, 0.99999, 0.99999)),
+        (
+            "minilm-int8",
+            &["edgeserve_gelu_exact(", "edgeserve_dynamic_quantize_linear(", "edgeserve_integer_product("][..],
+            (0.03, 0.995, 0.95),
+        ),
+    ] {
+        let forms = if name == "minilm-int8" {
+            edgeserve::pack::LeanForms::of(&int8().lock().unwrap_or_else(|e| e.into_inner())).unwrap()
+        } else {
+            edgeserve::pack::LeanForms::of(&load(name)).unwrap()
+        };
+        // The tar is not compressed: graph.nnef's text is in it as is.
+        let calls = |op: &str| forms.nnef.windows(op.len()).any(|w| w == op.as_bytes());
+        for op in calls_expected {
+            assert!(calls(op), "{name}: {op} in graph.nnef");
+        }
+        if name == "minilm-int8" {
+            // The weights stay 8-bit: the tar is about the size of the ONNX file, not four times it.
+            let onnx = read(name, "model.onnx").len();
+            assert!(forms.nnef.len() < onnx * 3 / 2, "NNEF {} bytes, ONNX {onnx}", forms.nnef.len());
+        }
+        let mut manifest =
+            edgeserve::Manifest::from_json(&String::from_utf8(read(name, "manifest.json")).unwrap()).unwrap();
+        manifest.nnef = Some(forms.fields().0);
+        let package = edgeserve::Package::with_form(manifest, Form::Nnef, forms.nnef)
+            .and_then(|p| p.with_tokenizer(read(name, "tokenizer.json")))
+            .unwrap();
+        let (abs, cos, batch) = bounds;
+        check_golden(name, &mut LoadedModel::load(package).unwrap(), abs, cos, batch);
+    }
 }
 
 /// How close the int8 twin's vectors are to the float model's (onnxruntime's float vectors).

@@ -5,6 +5,9 @@
 //! holds one column, and the two values of a pair of k. The sums are exact (each product fits in
 //! 17 bits, a pair in 18, and a sum over k in int32 for any k a model has).
 
+// A lean build has these when its packages' NNEF forms call them (src/engine/lean.rs).
+#![cfg_attr(not(feature = "onnx"), allow(dead_code))]
+
 /// Whether this build has the SIMD kernel: elsewhere tract's f32 products (native AVX2 and FMA)
 /// are faster than [`gemm`]'s portable loop, and `MatMulInteger` stays on them.
 pub(crate) const SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
@@ -46,10 +49,14 @@ pub(crate) fn gemm(a: &[i16], rows: usize, k2: usize, packed: &[i16], n: usize, 
             store(&tile, c, r, n, p * PANEL, cols);
             r += 4;
         }
-        while r < rows {
-            let tile = tile::<1>(&a[r * k2..(r + 1) * k2], k2, panel);
-            store(&tile, c, r, n, p * PANEL, cols);
-            r += 1;
+        if r < rows {
+            // The last one to three rows in one tile: B's panel is read once for them.
+            let rest = &a[r * k2..rows * k2];
+            match rows - r {
+                1 => store(&tile::<1>(rest, k2, panel), c, r, n, p * PANEL, cols),
+                2 => store(&tile::<2>(rest, k2, panel), c, r, n, p * PANEL, cols),
+                _ => store(&tile::<3>(rest, k2, panel), c, r, n, p * PANEL, cols),
+            }
         }
     }
 }
@@ -82,6 +89,14 @@ fn tile<const MR: usize>(a: &[i16], k2: usize, panel: &[i16]) -> [[i32; PANEL]; 
             }
         }
     }
+    lanes(acc)
+}
+
+/// A tile's accumulators (two i32x4 per row: the panel's 8 columns) as integers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn lanes<const MR: usize>(acc: [[core::arch::wasm32::v128; 2]; MR]) -> [[i32; PANEL]; MR] {
+    use core::arch::wasm32::*;
     let mut out = [[0i32; PANEL]; MR];
     for (o, row) in out.iter_mut().zip(acc) {
         for (h, v) in row.into_iter().enumerate() {
@@ -117,7 +132,7 @@ mod tests {
 
     #[test]
     fn the_packed_product_equals_the_plain_one_at_every_edge() {
-        for (rows, k, n) in [(1usize, 1usize, 1usize), (3, 5, 7), (4, 8, 8), (9, 17, 19), (16, 384, 24)] {
+        for (rows, k, n) in [(1usize, 1usize, 1usize), (3, 5, 7), (4, 8, 8), (6, 9, 10), (9, 17, 19), (16, 384, 24)] {
             let a: Vec<i16> = (0..rows * k).map(|i| ((i * 37 % 511) as i16) - 255).collect();
             let b: Vec<i16> = (0..k * n).map(|i| ((i * 53 % 255) as i16) - 127).collect();
             let k2 = k.next_multiple_of(2);

@@ -157,6 +157,17 @@ pub(super) fn framework() -> Nnef {
         &[("output", TypeName::Scalar.tensor())],
         load_gather,
     );
+    #[cfg(edgeserve_nnef_op = "tract_core_rms_norm")]
+    core.register_primitive(
+        "tract_core_rms_norm",
+        &[
+            TypeName::Scalar.tensor().named("input"),
+            TypeName::Integer.named("axis"),
+            TypeName::Scalar.named("eps").default(1e-6f32),
+        ],
+        &[("output", TypeName::Scalar.tensor())],
+        load_rms_norm,
+    );
     #[cfg(edgeserve_nnef_op = "tract_onnx_ml_direct_lookup")]
     onnx.register_primitive(
         "tract_onnx_ml_direct_lookup",
@@ -174,6 +185,10 @@ pub(super) fn framework() -> Nnef {
     super::nnef_ops::register_gelu_exact(&mut edgeserve);
     #[cfg(edgeserve_nnef_op = "edgeserve_dequantize_linear_f32")]
     super::nnef_ops::register_dequantize_linear_f32(&mut edgeserve);
+    #[cfg(edgeserve_nnef_op = "edgeserve_dynamic_quantize_linear")]
+    super::nnef_ops::register_dynamic_quantize_linear(&mut edgeserve);
+    #[cfg(edgeserve_nnef_op = "edgeserve_integer_product")]
+    super::nnef_ops::register_integer_product(&mut edgeserve);
 
     Nnef {
         stdlib,
@@ -250,6 +265,16 @@ fn load_gather(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> T
         .context("a cast of the indices with one output, got none")?;
     let axis = invocation.named_arg_as(builder, "axis")?;
     builder.wire(ops::array::Gather { axis, output_type }, &[input, indices])
+}
+
+/// `tract_core_rms_norm(input, axis, eps)`: `x / sqrt(mean(x^2) + eps)` along `axis` (what
+/// tract's declutter makes of a layer normalization's division).
+#[cfg(edgeserve_nnef_op = "tract_core_rms_norm")]
+fn load_rms_norm(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    let input = invocation.named_arg_as(builder, "input")?;
+    let axis: usize = invocation.named_arg_as(builder, "axis")?;
+    let eps = invocation.named_arg_as(builder, "eps")?;
+    builder.wire(ops::nn::RmsNorm { axis, eps }, &[input])
 }
 
 /// `tract_onnx_ml_direct_lookup(input, values, fallback)`: class index to label.

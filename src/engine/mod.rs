@@ -97,9 +97,13 @@ pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
 mod branches;
 #[cfg(feature = "onnx")]
 mod checked_ops;
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
+mod dynamic_quantize;
+#[cfg(feature = "tract")]
 mod gemm_i16;
-#[cfg(feature = "onnx")]
+#[cfg(feature = "tract")]
+mod gemm_i8;
+#[cfg(feature = "tract")]
 mod integer_matmul;
 #[cfg(all(feature = "tract", any(test, not(feature = "onnx"))))]
 #[cfg_attr(feature = "onnx", allow(dead_code))]

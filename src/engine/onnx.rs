@@ -225,6 +225,7 @@ impl Engine {
         super::branches::register(&mut framework);
         super::quantized_lstm::register(&mut framework);
         super::integer_matmul::register(&mut framework);
+        super::dynamic_quantize::register(&mut framework);
         let proto = framework.proto_model_for_read(&mut &onnx[..]).map_err(|e| {
             load_error(
                 model,

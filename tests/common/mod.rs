@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "text")]
+pub mod text;
+
 use serde::Deserialize;
 
 /// How close edgeserve's scores must be to onnxruntime's (absolute, per value).
