@@ -14,7 +14,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-fuzz models models-nnef models-text pkg pkg-and-wasm-tests site demo \
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio pkg pkg-and-wasm-tests site demo \
         bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
@@ -53,7 +53,12 @@ setup-node: node_modules/.package-lock.json
 # The onnx wheel (its backend test data) and numpy, pinned, for the conformance run; onnxruntime
 # for the real-model suite's references.
 setup-python:
-	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt -r tests/text/requirements.txt
+	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt -r tests/text/requirements.txt \
+	  -r tests/audio/requirements.txt
+
+# espeak-ng (Debian): the speech of the audio package's test recordings (make models-audio).
+setup-audio:
+	@bash scripts/setup.sh audio
 
 setup-fuzz:
 	@bash scripts/setup.sh fuzz
@@ -86,6 +91,18 @@ models-text: $(TEXT_STAMP)
 $(TEXT_STAMP): training/text_packages.py tests/real/export_minilm.py tests/real/models.json tests/text/golden_texts.json \
                tests/text/corpus.json tests/text/retrieval.json www/data/sentences.json | setup-python
 	python3 training/text_packages.py --out $(TEXT_MODELS) --packages $(REAL_DIR)/packages
+	@touch $@
+
+# The audio package vad (voice activity, Silero VAD v6) from its PyPI wheel, pinned in
+# tests/real/models.json, into target/models-audio (not committed, like the text packages), with
+# the test recordings made here (espeak-ng's speech, silences of known lengths, noise, 8 to 48 kHz)
+# and their references: onnxruntime's probabilities and silero-vad's own segments and events
+# (training/audio_packages.py). A few seconds once the wheel is downloaded.
+AUDIO_MODELS := target/models-audio
+AUDIO_STAMP := $(AUDIO_MODELS)/made.stamp
+models-audio: $(AUDIO_STAMP)
+$(AUDIO_STAMP): training/audio_packages.py tests/real/models.json | setup-python setup-audio
+	python3 training/audio_packages.py --out $(AUDIO_MODELS) --packages $(REAL_DIR)/packages
 	@touch $@
 
 ## Build ---------------------------------------------------------------------------------------
@@ -354,24 +371,40 @@ fuzz-js: pkg setup-node setup-browser
 TEST_SUITES := setup lint models-text test-native pkg-and-wasm-tests test-wasm-node test-wasm-chrome test-js test-e2e \
                test-consumers test-conformance test-real
 test:
-	@RELEASE_PROFILE=quick MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
+	@RELEASE_PROFILE=quick CLIPPY_IN_BUILDS=1 MAKE="$(MAKE)" bash scripts/suites.sh $(TEST_SUITES)
 	@echo "make test: all suites passed"
+
+# make test lints as it builds (CLIPPY_IN_BUILDS=1): every crate of the workspace that its cargo
+# commands compile (test-native's native builds of every feature set, the npm package's wasm
+# builds, tests/web.rs) is compiled by clippy-driver with warnings as errors, which is what
+# `cargo clippy` runs, code generation added: tract and the other dependencies are compiled once,
+# where a separate clippy pass checked them all again (most of make lint's time).
+ifeq ($(CLIPPY_IN_BUILDS),1)
+export RUSTC_WORKSPACE_WRAPPER = $(shell rustc --print sysroot)/bin/clippy-driver
+export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+endif
 
 # Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
 # errors on every feature set and target that compiles different code (the full build, the lean
 # build with tract and text, the lean build without tract; natively and for wasm32), Prettier
 # (.prettierrc.json) and ESLint (eslint.config.js). `cargo fmt` and `npx prettier --write .` fix
 # the formatting.
+#
+# CLIPPY_IN_BUILDS=1 (what make test sets): the builds make test runs anyway lint as they compile
+# (below), so lint itself runs clippy only on what none of them compiles (the lean build with
+# tract, for wasm32).
 CLIPPY := cargo clippy --quiet
 lint: setup-rust setup-node
 	cargo fmt --check
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
+ifneq ($(CLIPPY_IN_BUILDS),1)
 	$(CLIPPY) --all-targets --features cli -- -D warnings
 	$(CLIPPY) $(LEAN_TRACT_FEATURES),text --all-targets -- -D warnings
 	$(CLIPPY) $(LEAN_ROWS_FEATURES) --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown --lib --tests -- -D warnings
-	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_TRACT_FEATURES) --lib -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_ROWS_FEATURES) --lib -- -D warnings
+endif
+	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_TRACT_FEATURES) --lib -- -D warnings
 	npx prettier --check --log-level warn .
 	npx eslint .
 
@@ -380,10 +413,10 @@ test-conformance: conformance
 test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
-test-native: models-text
-	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) cargo test --features cli     # cli: the command line too (tests/cli.rs)
+test-native: models-text models-audio
+	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) cargo test --features cli     # cli: the command line too (tests/cli.rs)
 	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
-	cargo test $(LEAN_TRACT_FEATURES),text --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
+	cargo test $(LEAN_TRACT_FEATURES),text --lib --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
 	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
 	$(MAKE) --no-print-directory text-lean-forms
 	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/lean-models) EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) \
@@ -409,10 +442,10 @@ test-wasm-chrome: setup-rust setup-browser
 	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(CHROMEDRIVER) $(WASM_TEST) 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
-test-js: pkg models-text cli-debug
+test-js: pkg models-text models-audio cli-debug
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
-	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs
+	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)

@@ -49,6 +49,17 @@ browser() {
   fi
 }
 
+# espeak-ng speaks the audio package's test recordings (make models-audio).
+audio_tools() {
+  if ! command -v espeak-ng >/dev/null; then
+    step "apt-get install espeak-ng"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends espeak-ng
+  fi
+}
+
 fuzz_tools() {
   local version="${CARGO_FUZZ_VERSION:?set by the Makefile}"
   if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
@@ -61,6 +72,7 @@ case "$want" in
   rust) rust_tools ;;
   fuzz) fuzz_tools ;;
   browser) browser ;;
-  all) rust_tools; browser ;;
-  *) echo "usage: setup.sh [all|rust|browser|fuzz]" >&2; exit 2 ;;
+  audio) audio_tools ;;
+  all) rust_tools; browser; audio_tools ;;
+  *) echo "usage: setup.sh [all|rust|browser|audio|fuzz]" >&2; exit 2 ;;
 esac

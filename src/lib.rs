@@ -6,9 +6,10 @@
 //! JavaScript, and it compiles natively too so that `cargo test` covers it.
 //!
 //! Data flow: [`package`] (bytes + [`manifest`], sha256 checked) -> [`engine`] (tract plans) ->
-//! [`model`] (roles -> predictions, [`preprocess`]) -> [`serve`] (one module per serving mode,
+//! [`model`] (roles -> predictions, [`preprocess`]; text in [`text`], audio in [`audio`] and [`session`]) -> [`serve`] (one module per serving mode,
 //! timed by [`latency`]) -> [`wasm`] (the JS API).
 
+pub mod audio;
 pub mod engine;
 pub mod error;
 #[cfg(not(target_family = "wasm"))]
@@ -23,6 +24,8 @@ pub mod pack;
 pub mod package;
 pub mod preprocess;
 pub mod serve;
+pub mod session;
+pub mod state;
 pub mod task;
 pub mod tensor;
 pub mod text;

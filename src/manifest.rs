@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
+use crate::state::StateSpec;
 use crate::task::embedding::EmbeddingSettings;
+use crate::task::voice_activity::VoiceActivitySettings;
 
 /// The name of the batch dimension in manifest shapes.
 pub const BATCH_DIM: &str = "N";
@@ -45,6 +47,14 @@ pub struct Manifest {
     /// How the embedding output becomes one vector per text (task `embedding`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<EmbeddingSettings>,
+    /// Pairs of graph input and output that form a recurrent state, carried from one chunk to
+    /// the next (audio models; see [`crate::state`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub state: Vec<StateSpec>,
+    /// Thresholds and durations that turn speech probabilities into segments (task
+    /// `voice-activity`; silero-vad's defaults when absent).
+    #[serde(default, rename = "voiceActivity", skip_serializing_if = "Option::is_none")]
+    pub voice_activity: Option<VoiceActivitySettings>,
     /// Quality measured on held-out data when the package was made (none when inferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -111,6 +121,10 @@ pub enum Task {
     Regression,
     /// One vector per input (text): `model.embed()`.
     Embedding,
+    /// Speech probability per chunk of audio, and speech segments: `model.session()`,
+    /// `model.speechSegments()`.
+    #[serde(rename = "voice-activity")]
+    VoiceActivity,
 }
 
 /// Element types of tensors, named as in numpy.
@@ -215,6 +229,10 @@ pub enum Role {
     /// What the embedding task pools: token states `["N", L, D]`, or one vector per input
     /// `["N", D]` when the manifest's `embedding.pooling` is `"none"`.
     Embedding,
+    /// A probability per input, `["N", 1]` (voice activity: of speech in the chunk).
+    Probability,
+    /// The next value of a recurrent state: the manifest's `state` names the input it feeds.
+    State,
 }
 
 /// A graph output and its role.
@@ -323,8 +341,13 @@ impl Manifest {
         }
         match &self.preprocessing {
             Preprocessing::Text(text) => self.validate_text_inputs(text)?,
+            Preprocessing::Audio(audio) => self.validate_audio_inputs(audio)?,
             _ => self.validate_input()?,
         }
+        if !self.state.is_empty() && !matches!(self.preprocessing, Preprocessing::Audio(_)) {
+            return Err(self.err("state", "no state (only audio models carry one)", "a state"));
+        }
+        crate::state::validate(self).map_err(|(field, expected, found)| self.err(field, expected, found))?;
         self.validate_outputs()?;
         if let Some(acc) = self.metrics.as_ref().and_then(|m| m.accuracy) {
             if !(0.0..=1.0).contains(&acc) {
@@ -375,6 +398,57 @@ impl Manifest {
         Ok(())
     }
 
+    /// The inputs of an audio model: the samples' input, float32 `["N", length]`; the sample
+    /// rate's, an int64 or int32 scalar; every other one a state's (see [`crate::state::validate`]).
+    fn validate_audio_inputs(&self, audio: &crate::audio::AudioPreprocessing) -> Result<()> {
+        audio
+            .validate()
+            .map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))?;
+        for (i, input) in self.inputs.iter().enumerate() {
+            if input.name == audio.input {
+                let batch_first = matches!(input.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM);
+                let length_fits = match input.shape.get(1) {
+                    Some(Dim::Fixed(n)) => *n as usize == audio.chunk(),
+                    Some(Dim::Symbol(s)) => s != BATCH_DIM,
+                    None => false,
+                };
+                if input.dtype != DType::Float32 || input.shape.len() != 2 || !batch_first || !length_fits {
+                    return Err(self.err(
+                        format!("inputs[{i}]"),
+                        format!(
+                            "float32 [\"{BATCH_DIM}\", {}] or [\"{BATCH_DIM}\", a length] (context + frame samples)",
+                            audio.chunk()
+                        ),
+                        format!("{} {}", input.dtype, shape_string(&input.shape)),
+                    ));
+                }
+            } else if audio.sample_rate_input.as_deref() == Some(input.name.as_str()) {
+                if !matches!(input.dtype, DType::Int64 | DType::Int32) || !input.shape.is_empty() {
+                    return Err(self.err(
+                        format!("inputs[{i}]"),
+                        "an int64 or int32 scalar, shape [] (the sample rate)",
+                        format!("{} {}", input.dtype, shape_string(&input.shape)),
+                    ));
+                }
+            } else if !crate::state::is_state_input(self, input) {
+                return Err(self.err(
+                    format!("inputs[{i}].name"),
+                    "the samples' input, the sample rate's, or a state's (preprocessing.input, preprocessing.sampleRateInput, state[].input)",
+                    format!("{:?}", input.name),
+                ));
+            }
+        }
+        for (field, name) in [
+            ("preprocessing.input", Some(&audio.input)),
+            ("preprocessing.sampleRateInput", audio.sample_rate_input.as_ref()),
+        ] {
+            if let Some(name) = name.filter(|n| !self.inputs.iter().any(|i| &i.name == *n)) {
+                return Err(self.err(field, "the name of one of the manifest's inputs", format!("{name:?}")));
+            }
+        }
+        Ok(())
+    }
+
     fn validate_input(&self) -> Result<()> {
         if self.inputs.len() != 1 {
             return Err(self.err("inputs", "exactly one input", format!("{} inputs", self.inputs.len())));
@@ -408,7 +482,7 @@ impl Manifest {
                     format!("{:?} twice", o.name),
                 ));
             }
-            if !matches!(o.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM) {
+            if !crate::state::is_state_output(o) && !matches!(o.shape.first(), Some(Dim::Symbol(s)) if s == BATCH_DIM) {
                 return Err(self.err(
                     format!("outputs[{i}].shape"),
                     format!("a shape starting with \"{BATCH_DIM}\""),
@@ -419,7 +493,7 @@ impl Manifest {
         if let Some(i) = self.outputs.iter().position(|o| o.role.is_none()) {
             return Err(self.err(
                 format!("outputs[{i}].role"),
-                "\"label\", \"scores\", \"value\" or \"embedding\" (the manifest has a task)",
+                "\"label\", \"scores\", \"value\", \"embedding\", \"probability\" or \"state\" (the manifest has a task)",
                 "none",
             ));
         }
@@ -428,8 +502,29 @@ impl Manifest {
         if self.embedding.is_some() && self.task != Some(Task::Embedding) {
             return Err(self.err("embedding", "no embedding settings (task is not embedding)", "embedding settings"));
         }
+        let is_audio = matches!(self.preprocessing, Preprocessing::Audio(_));
+        if self.voice_activity.is_some() && self.task != Some(Task::VoiceActivity) {
+            return Err(self.err(
+                "voiceActivity",
+                "no voice-activity settings (task is not voice-activity)",
+                "settings",
+            ));
+        }
+        if is_audio && self.task != Some(Task::VoiceActivity) {
+            return Err(self.err("task", "voice-activity (the task of audio models)", format!("{:?}", self.task)));
+        }
+        let probability_or_state = count(Role::Probability) + count(Role::State);
+        if probability_or_state > 0 && self.task != Some(Task::VoiceActivity) {
+            return Err(self.err(
+                "outputs",
+                "no \"probability\" or \"state\" output (task is not voice-activity)",
+                probability_or_state.to_string(),
+            ));
+        }
         match self.task {
             None => {}
+            Some(Task::VoiceActivity) => crate::task::voice_activity::validate(self)
+                .map_err(|(field, expected, found)| self.err(field, expected, found))?,
             Some(Task::Embedding) => {
                 let Some(settings) = self.embedding else {
                     return Err(self.err("embedding", "the pooling of the embedding output, e.g. { \"pooling\": \"mean\", \"normalize\": true } (task is embedding)", "none"));
@@ -648,6 +743,8 @@ impl Manifest {
             labels,
             preprocessing: Preprocessing::None { range: None },
             embedding: None,
+            state: vec![],
+            voice_activity: None,
             metrics: None,
             sha256,
             default: false,

@@ -118,6 +118,8 @@ pub struct LoadedModel {
     latency: Latency,
     /// The tokenizer of a text model.
     text: Option<TextInput>,
+    /// How an audio model's graph is fed (see [`crate::session`]).
+    pub(crate) audio: Option<crate::session::AudioGraph>,
 }
 
 impl LoadedModel {
@@ -253,6 +255,8 @@ impl LoadedModel {
             Some(Task::Regression) => {
                 Some(Decoder::Values { outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect() })
             }
+            // Audio models decode in crate::session, per frame.
+            Some(Task::VoiceActivity) => None,
             Some(Task::Embedding) => Some(Decoder::Embedding {
                 output: by_role(Role::Embedding)
                     .ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
@@ -273,6 +277,7 @@ impl LoadedModel {
             }
             _ => None,
         };
+        let audio = crate::session::AudioGraph::new(manifest, engine.inputs(), engine.outputs())?;
         let row_dims: Vec<usize> = match (&decoder, manifest.inputs.first()) {
             (Some(_), Some(input)) => {
                 input.shape.iter().skip(1).map(|d| if let Dim::Fixed(n) = d { *n as usize } else { 0 }).collect()
@@ -290,7 +295,13 @@ impl LoadedModel {
             scratch: vec![0.0; width],
             latency: Latency::default(),
             text,
+            audio,
         };
+        if model.audio.is_some() {
+            // The same warm-up for an audio model: one frame of silence.
+            model.warm_up_audio()?;
+            return Ok(model);
+        }
         if model.text.is_some() {
             // The same warm-up for a text model: one short text.
             let runs = model.encode_runs(&["edgeserve"], None)?;
@@ -442,6 +453,13 @@ impl LoadedModel {
 
     /// The decoder of predictions, or the error that says the model has none.
     fn decoder(&self) -> Result<&Decoder> {
+        if self.audio.is_some() {
+            return Err(Error::bad_input(
+                format!("model '{}' takes audio, not rows", self.manifest().name),
+                "audio: model.session({ sampleRate }) for a stream, model.speechSegments(audio) for a recording",
+                "a row",
+            ));
+        }
         self.decoder.as_ref().ok_or_else(|| {
             Error::bad_input(
                 format!("model '{}' has no task", self.manifest().name),

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::AudioPreprocessing;
 use crate::error::{Error, Result};
 use crate::text::TextPreprocessing;
 
@@ -36,6 +37,8 @@ pub enum Preprocessing {
     },
     /// Text through the package's tokenizer (see [`crate::text`]).
     Text(TextPreprocessing),
+    /// Audio, resampled and cut into chunks (see [`crate::audio`]).
+    Audio(AudioPreprocessing),
 }
 
 impl Default for Preprocessing {
@@ -51,6 +54,8 @@ pub enum RowName {
     Input,
     Row(usize),
     Flat,
+    /// Audio samples (`samples`).
+    Samples,
 }
 
 impl std::fmt::Display for RowName {
@@ -59,6 +64,7 @@ impl std::fmt::Display for RowName {
             RowName::Input => f.write_str("input"),
             RowName::Row(i) => write!(f, "rows[{i}]"),
             RowName::Flat => f.write_str("rows"),
+            RowName::Samples => f.write_str("samples"),
         }
     }
 }
@@ -73,7 +79,7 @@ impl Preprocessing {
             Preprocessing::None { range }
             | Preprocessing::Affine { range, .. }
             | Preprocessing::Standardize { range, .. } => *range,
-            Preprocessing::Text(_) => None,
+            Preprocessing::Text(_) | Preprocessing::Audio(_) => None,
         }
     }
 
@@ -84,6 +90,7 @@ impl Preprocessing {
             Preprocessing::Affine { .. } => "affine",
             Preprocessing::Standardize { .. } => "standardize",
             Preprocessing::Text(_) => "text",
+            Preprocessing::Audio(_) => "audio",
         }
     }
 
@@ -97,6 +104,7 @@ impl Preprocessing {
         }
         match self {
             Preprocessing::None { .. } | Preprocessing::Text(_) => Ok(()),
+            Preprocessing::Audio(audio) => audio.validate(),
             Preprocessing::Affine { scale, offset, .. } => {
                 if !(scale.is_finite() && offset.is_finite() && *scale != 0.0) {
                     return e(
@@ -136,6 +144,13 @@ impl Preprocessing {
                 "numbers",
             ));
         }
+        if let Preprocessing::Audio(_) = self {
+            return Err(Error::bad_input(
+                format!("{row} is a row of numbers"),
+                "audio (this is an audio model: session(), speechSegments(audio))",
+                "a row",
+            ));
+        }
         if raw.len() != width {
             return Err(Error::bad_input(
                 format!("{row} has the wrong length"),
@@ -145,7 +160,7 @@ impl Preprocessing {
         }
         check_values(raw, self.raw_range(), row)?;
         match self {
-            Preprocessing::None { .. } | Preprocessing::Text(_) => out.extend_from_slice(raw),
+            Preprocessing::None { .. } | Preprocessing::Text(_) | Preprocessing::Audio(_) => out.extend_from_slice(raw),
             Preprocessing::Affine { scale, offset, .. } => out.extend(raw.iter().map(|x| x * scale + offset)),
             Preprocessing::Standardize { mean, std, .. } => {
                 out.extend(raw.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s))

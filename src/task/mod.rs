@@ -2,3 +2,4 @@
 //! (Classification and regression of rows are decoded in `model.rs`.)
 
 pub mod embedding;
+pub mod voice_activity;

@@ -13,6 +13,7 @@
 // type is the core's, clippy sees a needless `?`.
 #![allow(clippy::needless_question_mark)]
 
+pub mod audio;
 pub mod batch;
 mod job;
 pub mod js;
@@ -141,14 +142,69 @@ export type Dim = number | string;
 export interface TensorSpec { name: string; dtype: DType; shape: Dim[] }
 export interface OutputSpec extends TensorSpec {
   /** label: class index into labels, shape [N]; scores: one per class, [N, labels.length]; value: regression values. Absent without a task. */
-  role?: 'label' | 'scores' | 'value' | 'embedding';
+  role?: 'label' | 'scores' | 'value' | 'embedding' | 'probability' | 'state';
 }
 /** What edgeserve applies to a raw input before the model; `range` is the allowed raw [min, max]. */
 export type Preprocessing =
   | { type: 'none'; range?: [number, number] }
   | { type: 'affine'; scale: number; offset: number; range?: [number, number] }
   | { type: 'standardize'; mean: number[]; std: number[]; range?: [number, number] }
-  | TextPreprocessing;
+  | TextPreprocessing
+  | AudioPreprocessing;
+/**
+ * An audio model's input: mono samples resampled to sampleRate (Hz) and cut into chunks of
+ * context + frame samples (the last context samples of the previous chunk, then frame new ones)
+ * for the graph input `input`; sampleRateInput: the graph input that takes the sample rate.
+ */
+export interface AudioPreprocessing {
+  type: 'audio';
+  sampleRate: number;
+  frame: number;
+  context?: number;
+  input: string;
+  sampleRateInput?: string;
+}
+/** Thresholds and durations that turn speech probabilities into segments (silero-vad's get_speech_timestamps; its defaults where absent). */
+export interface VoiceActivitySettings {
+  /** A frame at or above this probability is speech (default 0.5). */
+  threshold?: number;
+  /** Within speech, a frame below this is silence (default max(threshold - 0.15, 0.01)). */
+  negThreshold?: number;
+  /** Segments shorter than this are dropped, in ms (default 250). */
+  minSpeechMs?: number;
+  /** Silence that ends a segment, in ms (default 100). */
+  minSilenceMs?: number;
+  /** Padding added before and after each segment, in ms (default 30). */
+  speechPadMs?: number;
+  /** Segments longer than this are split at their longest silence, in seconds (default: no limit). */
+  maxSpeechS?: number;
+}
+/** A whole recording for speechSegments: mono samples (with options.sampleRate), or the bytes of a WAV file. */
+export type AudioInput = Float32Array | number[] | Uint8Array | ArrayBuffer;
+/** speechSegments() options: the samples' rate in Hz (required for samples; a WAV file has its own), and settings to override. */
+export interface SpeechOptions extends VoiceActivitySettings { sampleRate?: number }
+/** model.session() options: the rate of the audio in Hz, and settings to override. */
+export interface SessionOptions extends VoiceActivitySettings { sampleRate: number }
+/** A stretch of speech, in seconds from the start of the audio. */
+export interface SpeechSegment { start: number; end: number }
+/** speechSegments()' result: the segments, one speech probability per frame of frameSeconds, the audio's duration, the call's time. */
+export interface SpeechSegments {
+  segments: SpeechSegment[];
+  probabilities: Float32Array;
+  frameSeconds: number;
+  durationSeconds: number;
+  latencyMs: number;
+}
+/** A start or end of speech in a session: time in seconds from the session's start (padded as the settings say), found at frame `frame`. */
+export interface SpeechEvent { type: 'start' | 'end'; time: number; frame: number }
+/** What a session's chunk gave: a probability per frame it completed (the first is frame firstFrame), the events they made, whether speech is ongoing, the chunk's time. */
+export interface AudioStep {
+  probabilities: Float32Array;
+  firstFrame: number;
+  events: SpeechEvent[];
+  inSpeech: boolean;
+  latencyMs: number;
+}
 /**
  * A text model's tokenizer: the package's tokenizer.json (Hugging Face's format) and how texts
  * become the graph's inputs. maxLength: the most tokens a text becomes (longer ones are truncated
@@ -172,8 +228,8 @@ export interface Manifest {
   version: string;
   description: string;
   /** Absent for a model served by run() only (e.g. an inferred manifest without labels). */
-  task?: 'classification' | 'regression' | 'embedding';
-  /** Exactly one input, shaped ["N", ...]. */
+  task?: 'classification' | 'regression' | 'embedding' | 'voice-activity';
+  /** The graph inputs: one, shaped ["N", ...], for rows; the tokenizer's for text; the samples', the sample rate's and the states' for audio. */
   inputs: TensorSpec[];
   outputs: OutputSpec[];
   /** Class names in the order of the scores (classification). */
@@ -181,6 +237,10 @@ export interface Manifest {
   preprocessing: Preprocessing;
   /** Task embedding: how the embedding output becomes one vector per text (mean over the attention mask, the first token, or none for an output that is one vector per text already), and whether each vector is scaled to unit length. */
   embedding?: { pooling: 'mean' | 'cls' | 'none'; normalize?: boolean };
+  /** Pairs of graph input and output that form a recurrent state (audio models), carried from one chunk of a stream to the next: shape of one stream's state, initial value of every element. */
+  state?: { input: string; output: string; shape: number[]; initial?: number }[];
+  /** Task voice-activity: how probabilities become speech segments. */
+  voiceActivity?: VoiceActivitySettings;
   /** Measured on held-out data when the package was made; accuracy is a fraction 0..1. */
   metrics?: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
   /** sha256 of model.onnx, lowercase hex. */

@@ -178,7 +178,7 @@ pub fn record(model: &mut LoadedModel, onnx_path: &Path, python: &str, cases: us
             Preprocessing::None { range }
             | Preprocessing::Affine { range, .. }
             | Preprocessing::Standardize { range, .. } => range.unwrap_or([0.0, 1.0]),
-            Preprocessing::Text(_) => [0.0, 1.0],
+            Preprocessing::Text(_) | Preprocessing::Audio(_) => [0.0, 1.0],
         };
         let input = &manifest.inputs[0];
         for case in 0..cases {

@@ -62,6 +62,10 @@ pub fn numbers(v: &Value, len: usize, row: RowName, out: &mut Vec<f32>) -> Resul
     Ok(())
 }
 
+pub fn is_bytes(_v: &Value) -> bool {
+    false
+}
+
 pub fn bytes(_v: &Value, _what: &str) -> Result<Option<Vec<u8>>, Error> {
     Ok(None)
 }

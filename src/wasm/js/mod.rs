@@ -76,6 +76,14 @@ pub fn read_row(value: &Value, row: RowName, out: &mut Vec<f32>) -> Result<(), E
     read_values(value, row, out, MAX_ROW_VALUES)
 }
 
+/// Audio samples: a Float32Array (or another numeric typed array, or an array of numbers) of at
+/// most `max` values.
+pub fn read_samples(value: &Value, max: usize) -> Result<Vec<f32>, Error> {
+    let mut out = Vec::new();
+    read_values(value, RowName::Samples, &mut out, max)?;
+    Ok(out)
+}
+
 /// Appends at most `max` values of a typed array or an array of numbers to `out`.
 fn read_values(value: &Value, row: RowName, out: &mut Vec<f32>, max: usize) -> Result<(), Error> {
     if let Some(done) = typed_array(value, row, out, max) {

@@ -298,6 +298,14 @@ fn detached(what: &dyn std::fmt::Display, v: &Value) -> Error {
     )
 }
 
+/// True for a Uint8Array, an ArrayBuffer or a SharedArrayBuffer: bytes, where other typed
+/// arrays hold numbers.
+pub fn is_bytes(v: &Value) -> bool {
+    v.is_instance_of::<js_sys::Uint8Array>()
+        || v.is_instance_of::<js_sys::ArrayBuffer>()
+        || v.is_instance_of::<js_sys::SharedArrayBuffer>()
+}
+
 /// The bytes of a Uint8Array, an ArrayBuffer, a SharedArrayBuffer or any other view.
 pub fn bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, Error> {
     let view = if js_sys::ArrayBuffer::is_view(v) {
