@@ -11,8 +11,10 @@ want="${1:-all}"   # all | rust | browser | fuzz
 step() { printf '\n== setup: %s\n' "$*"; }
 
 # cargo install with the crate's own lock file when it resolves here, else with fresh resolution
-# (a yanked crate in a published lock file makes --locked fail).
+# (a yanked crate in a published lock file makes --locked fail). Without make test's clippy-driver
+# (CLIPPY_IN_BUILDS): the tools are not edgeserve's code to lint.
 cargo_install() {
+  unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
   cargo install --locked --force "$@" || cargo install --force "$@"
 }
 
