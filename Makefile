@@ -15,7 +15,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio pkg pkg-and-wasm-tests site demo \
-        bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-audio bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
@@ -283,6 +283,11 @@ text-lean-forms: models-text setup-rust
 bench-cli: cli pkg
 	node bench/cli-throughput.mjs digits-accurate 100000 3
 
+# The voice-activity package in Node beside onnxruntime-web (the state passed by hand): per-chunk
+# latency, the real-time factor of a minute at 48 kHz, many sessions at once (bench/results/audio.md).
+bench-audio: pkg models-audio setup-node
+	node bench/audio-node.mjs
+
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
 
@@ -379,9 +384,14 @@ test:
 # builds, tests/web.rs) is compiled by clippy-driver with warnings as errors, which is what
 # `cargo clippy` runs, code generation added: tract and the other dependencies are compiled once,
 # where a separate clippy pass checked them all again (most of make lint's time).
+# The native test builds of make test also compile edgeserve's own crates without optimization
+# and without debug information (the dependencies keep Cargo.toml's opt-level 2): what the tests
+# run in them is small, and each of those crates is compiled once per test file and feature set.
 ifeq ($(CLIPPY_IN_BUILDS),1)
 export RUSTC_WORKSPACE_WRAPPER = $(shell rustc --print sysroot)/bin/clippy-driver
 export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+export CARGO_PROFILE_DEV_OPT_LEVEL := 0
+export CARGO_PROFILE_DEV_DEBUG := 0
 endif
 
 # Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
@@ -391,8 +401,9 @@ endif
 # the formatting.
 #
 # CLIPPY_IN_BUILDS=1 (what make test sets): the builds make test runs anyway lint as they compile
-# (below), so lint itself runs clippy only on what none of them compiles (the lean build with
-# tract, for wasm32).
+# (above), so lint itself runs no clippy. What none of them compiles is the lean build with tract
+# for wasm32; its code is linted in the native lean build with tract (test-native) and in the
+# full wasm build, which together compile every line of it.
 CLIPPY := cargo clippy --quiet
 lint: setup-rust setup-node
 	cargo fmt --check
@@ -403,8 +414,8 @@ ifneq ($(CLIPPY_IN_BUILDS),1)
 	$(CLIPPY) $(LEAN_ROWS_FEATURES) --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_ROWS_FEATURES) --lib -- -D warnings
-endif
 	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_TRACT_FEATURES) --lib -- -D warnings
+endif
 	npx prettier --check --log-level warn .
 	npx eslint .
 
