@@ -122,9 +122,10 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATUR
 
 # Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
 # one (pkg/lean/, `edgeserve/lean`: embedded packages in their rows or NNEF form, no ONNX parser).
-# The full build also lists the text packages of `make models-text` (EDGESERVE_FETCHED: their
-# manifests only, see build.rs), which package.mjs ships beside it in pkg/models/, fetched when
-# `Model.load('minilm')` asks for them.
+# The full build also lists the text packages of `make models-text` and the audio package of
+# `make models-audio` (EDGESERVE_FETCHED: their manifests only, see build.rs), which package.mjs
+# ships beside it in pkg/models/, fetched when `Model.load('minilm')` or `Model.load('vad')` asks
+# for them: a page that loads none of them downloads none of their bytes.
 #
 # Each again with relaxed SIMD (edgeserve_relaxed_bg.wasm beside edgeserve_bg.wasm; js/load.js
 # picks one with WebAssembly.validate at init()): tract's f32 kernels then fuse multiply-adds.
@@ -143,7 +144,8 @@ export CARGO_PROFILE_RELEASE_LTO := false
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 endif
 PKG_STAMP := target/pkg.stamp
-PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) \
+FETCHED := $(TEXT_MODELS):$(AUDIO_MODELS)
+PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) $(AUDIO_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
 
@@ -158,13 +160,13 @@ pkg-and-wasm-tests:
 # named by features), so the build after it recompiles it. With WITH_WASM_TESTS=1 (make test),
 # tests/web.rs is compiled for wasm last (see test-wasm-node), while the relaxed chain still runs.
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
-	{ EDGESERVE_FETCHED=$(TEXT_MODELS) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve && \
+	{ EDGESERVE_FETCHED=$(FETCHED) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve && \
 	  $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES); } & relaxed=$$!; \
 	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES) && \
-	EDGESERVE_FETCHED=$(TEXT_MODELS) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve \
+	EDGESERVE_FETCHED=$(FETCHED) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve \
 	  $(if $(WITH_WASM_TESTS),&& $(WASM_TEST) --no-run); status=$$?; \
 	wait $$relaxed && [ $$status = 0 ]
-	node scripts/package.mjs --fetched $(TEXT_MODELS)
+	node scripts/package.mjs --fetched $(FETCHED)
 	@ls -l pkg/edgeserve_bg.wasm
 	@touch $@
 
@@ -184,7 +186,7 @@ lean-pkg: setup-rust
 	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
 	node scripts/package.mjs --lean-only $(OUT)
 
-site: pkg models-text
+site: pkg models-text models-audio
 	node scripts/site.mjs
 
 demo: site
@@ -283,10 +285,11 @@ text-lean-forms: models-text setup-rust
 bench-cli: cli pkg
 	node bench/cli-throughput.mjs digits-accurate 100000 3
 
-# The voice-activity package in Node beside onnxruntime-web (the state passed by hand): per-chunk
-# latency, the real-time factor of a minute at 48 kHz, many sessions at once (bench/results/audio.md).
-bench-audio: pkg models-audio setup-node
-	node bench/audio-node.mjs
+# The voice-activity package in Node and in Chromium beside onnxruntime-web (the state passed by
+# hand): per-chunk latency, the real-time factor of a minute at 48 kHz, many sessions at once, and
+# the bytes a page downloads for it (bench/results/audio.md).
+bench-audio: pkg models-audio setup-node setup-browser
+	node bench/audio.mjs
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7

@@ -14,7 +14,8 @@
 //! a package that calls an operator outside src/engine/lean_ops.txt stops the build.
 //!
 //! A build with the ONNX parser also lists the packages shipped beside the wasm, under the
-//! directory named by `EDGESERVE_FETCHED` (unset: none): their manifests only, in
+//! directories named by `EDGESERVE_FETCHED` (a path list, `:`-separated on Unix, as `PATH`;
+//! unset: none): their manifests only, in
 //! `$OUT_DIR/fetched_models.rs`; `Model.load(name)` fetches their files on demand, and the
 //! manifest's sha256 checks them. The build checks here that each `model.onnx` (and the
 //! `tokenizer.json` of a text package) hashes to what its manifest says.
@@ -109,12 +110,13 @@ fn main() {
 }
 
 /// Writes `$OUT_DIR/fetched_models.rs`: (directory name, manifest text) of every package under
-/// `EDGESERVE_FETCHED`, after checking its files' sha256 (a build without the ONNX parser ships
-/// none: it could not load them).
+/// the directories of `EDGESERVE_FETCHED`, after checking its files' sha256 (a build without the
+/// ONNX parser ships none: it could not load them).
 fn fetched(root: &Path, embedded: &[(String, PathBuf, PathBuf)], onnx: bool) {
     println!("cargo:rerun-if-env-changed=EDGESERVE_FETCHED");
-    let mut packages = vec![];
-    if let Some(dir) = env::var_os("EDGESERVE_FETCHED").filter(|d| !d.is_empty() && onnx) {
+    let mut packages: Vec<(String, String)> = vec![];
+    let dirs = env::var_os("EDGESERVE_FETCHED").filter(|_| onnx).map(|d| env::split_paths(&d).collect::<Vec<_>>());
+    for dir in dirs.unwrap_or_default().into_iter().filter(|d| !d.as_os_str().is_empty()) {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let entries =
@@ -129,6 +131,10 @@ fn fetched(root: &Path, embedded: &[(String, PathBuf, PathBuf)], onnx: bool) {
             assert!(
                 !embedded.iter().any(|(e, _, _)| *e == name),
                 "model package {name} is both embedded and under EDGESERVE_FETCHED"
+            );
+            assert!(
+                !packages.iter().any(|(p, _)| *p == name),
+                "model package {name} is in two directories of EDGESERVE_FETCHED"
             );
             println!("cargo:rerun-if-changed={}", manifest.display());
             check_sha256(&name, &manifest, &path.join("model.onnx"), "model.onnx");

@@ -1,14 +1,17 @@
 // Completes the npm package that wasm-pack wrote into pkg/ (the full build) and target/pkg-lean/
 // (the lean build): adds the JavaScript that must be JavaScript (js/client.js + js/worker.js: the
-// Worker and its client; js/guard.js; js/load.js: which wasm build to load) and an entry point,
+// Worker and its client; js/guard.js; js/load.js: which wasm build to load; js/audio.js +
+// js/audio-worklet.js: a microphone through an AudioWorklet, compressed audio files) and an entry point,
 // index.js, that exports the wasm API and WorkerModel together; puts the lean build into pkg/lean/
 // (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
 // (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
 // Run by `make pkg`.
 //
-// With `--fetched DIR` (`make pkg` gives target/models-text), the packages under DIR (made by
-// `make models-text`; the full build lists them, see build.rs) go into pkg/models/<name>/: their
-// manifest, model.onnx and tokenizer, which `Model.load(name)` fetches on demand.
+// With `--fetched DIRS` (a `:`-separated list, as EDGESERVE_FETCHED; `make pkg` gives
+// target/models-text:target/models-audio), the packages under each directory (made by `make
+// models-text` and `make models-audio`; the full build lists them, see build.rs) go into
+// pkg/models/<name>/: their manifest, model.onnx and tokenizer, which `Model.load(name)` fetches
+// on demand.
 //
 // Each build's edgeserve.d.ts says what Model.load returns for which name: a Promise of the Model
 // for the packages fetched on demand, the Model itself for the embedded ones.
@@ -17,7 +20,7 @@
 // EDGESERVE_MODELS) becomes a package of its own in DIR, `edgeserve` with the lean build as its
 // entry point: what a page that serves only its own packages installs.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stripFile } from './strip-names.mjs';
 
@@ -34,8 +37,20 @@ const exports = `export * from './edgeserve.js';
 export { default, relaxedSimd, wasmBuild, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
 export { trapped } from './guard.js';
+export { listen, decodeAudio } from './audio.js';
 `;
-const glue = ['client.js', 'client.d.ts', 'worker.js', 'guard.js', 'guard.d.ts', 'load.js', 'load.d.ts'];
+const glue = [
+  'client.js',
+  'client.d.ts',
+  'worker.js',
+  'guard.js',
+  'guard.d.ts',
+  'load.js',
+  'load.d.ts',
+  'audio.js',
+  'audio.d.ts',
+  'audio-worklet.js',
+];
 
 /** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
 function complete(dir, what) {
@@ -73,6 +88,7 @@ function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffe
     './edgeserve.js',
     './worker.js',
     './load.js',
+    './audio-worklet.js',
     './snippets/*',
     ...extraSideEffects,
   ];
@@ -126,16 +142,19 @@ export type FetchedModelName = ${names || 'never'};
   writeFileSync(file, types.replace(LOAD_TYPE, load) + alias);
 }
 
-/** Copies the packages under `from` (directories with a manifest.json) into `dir`models/: their names. */
-function shipPackages(from, dir) {
+/** Copies the packages under each of `froms` (directories with a manifest.json) into `dir`models/: their names. */
+function shipPackages(froms, dir) {
   const out = new URL('models/', dir);
   rmSync(out, { recursive: true, force: true });
-  const names = readdirSync(from, { withFileTypes: true })
-    .filter(d => d.isDirectory() && existsSync(new URL(`${d.name}/manifest.json`, from)))
-    .map(d => d.name)
-    .sort();
-  for (const name of names) {
-    const src = new URL(`${name}/`, from);
+  const found = froms.flatMap(from =>
+    readdirSync(from, { withFileTypes: true })
+      .filter(d => d.isDirectory() && existsSync(new URL(`${d.name}/manifest.json`, from)))
+      .map(d => ({ name: d.name, src: new URL(`${d.name}/`, from) })),
+  );
+  const names = found.map(p => p.name).sort();
+  const twice = names.find((n, i) => names[i + 1] === n);
+  if (twice) throw new Error(`model package ${twice} is in two of the --fetched directories`);
+  for (const { name, src } of found) {
     const manifest = JSON.parse(readFileSync(new URL('manifest.json', src), 'utf8'));
     const files = ['manifest.json', 'model.onnx'];
     if (manifest.preprocessing?.tokenizer) files.push(manifest.preprocessing.tokenizer.file);
@@ -172,7 +191,16 @@ assemble(
 );
 
 const fetchedAt = process.argv.indexOf('--fetched');
-const fetched = fetchedAt >= 0 ? shipPackages(pathToFileURL(`${resolve(process.argv[fetchedAt + 1])}/`), pkg) : [];
+const fetched =
+  fetchedAt >= 0
+    ? shipPackages(
+        process.argv[fetchedAt + 1]
+          .split(delimiter)
+          .filter(Boolean)
+          .map(d => pathToFileURL(`${resolve(d)}/`)),
+        pkg,
+      )
+    : [];
 typeLoad(pkg, fetched);
 typeLoad(lean, []);
 

@@ -15,19 +15,25 @@ const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, 'www'), dist, { recursive: true });
 cpSync(join(root, 'pkg', 'lean'), join(dist, 'pkg'), { recursive: true });
-// The search panel's parts, fetched on demand (not cached at install: see ON_DEMAND in sw.js):
-// the full build (the ONNX parser and the tokenizer) with the one text package the panel loads by
-// name, minilm-int8, in pkg-full/models/ (`make pkg` ships it there from `make models-text`).
-const SEARCH_MODEL = 'minilm-int8';
+// The search and listen panels' parts, fetched on demand (not cached at install: see ON_DEMAND in
+// sw.js): the full build (the ONNX parser and the tokenizer, which the lean build has not) with
+// the packages the panels load by name, minilm-int8 and vad, in pkg-full/models/ (`make pkg`
+// ships them there from `make models-text` and `make models-audio`).
+const ON_DEMAND_MODELS = ['minilm-int8', 'vad'];
 const shipped = join(root, 'pkg', 'models');
 cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), {
   recursive: true,
   filter: f =>
     !f.startsWith(join(root, 'pkg', 'lean')) &&
-    (!f.startsWith(`${shipped}/`) || f.startsWith(join(shipped, SEARCH_MODEL))),
+    (!f.startsWith(`${shipped}/`) ||
+      ON_DEMAND_MODELS.some(m => f === join(shipped, m) || f.startsWith(`${join(shipped, m)}/`))),
 });
-if (!existsSync(join(dist, 'pkg-full', 'models', SEARCH_MODEL, 'model.onnx'))) {
-  throw new Error(`pkg/models/${SEARCH_MODEL}: not in the package (make pkg ships it, from make models-text)`);
+for (const name of ON_DEMAND_MODELS) {
+  if (!existsSync(join(dist, 'pkg-full', 'models', name, 'model.onnx'))) {
+    throw new Error(
+      `pkg/models/${name}: not in the package (make pkg ships it, from make models-text and models-audio)`,
+    );
+  }
 }
 const onDemand = f => f.startsWith('pkg-full/');
 

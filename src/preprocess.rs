@@ -56,6 +56,8 @@ pub enum RowName {
     Flat,
     /// Audio samples (`samples`).
     Samples,
+    /// A model state given back (`state[i]`).
+    State(usize),
 }
 
 impl std::fmt::Display for RowName {
@@ -65,6 +67,7 @@ impl std::fmt::Display for RowName {
             RowName::Row(i) => write!(f, "rows[{i}]"),
             RowName::Flat => f.write_str("rows"),
             RowName::Samples => f.write_str("samples"),
+            RowName::State(i) => write!(f, "state[{i}]"),
         }
     }
 }

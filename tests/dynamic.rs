@@ -1,7 +1,8 @@
 //! What real models do that tract does not take as they are (training/dynamic_fixtures.py made
 //! the graphs and recorded onnxruntime's outputs): inputs with free dimensions, typed per shape
 //! set when tract cannot type them with symbols; `If` resolved by shapes or by a scalar input's
-//! value; a pass of tract's optimizer that fails, skipped. Natively; the npm package runs the
+//! value; a pass of tract's optimizer that fails, skipped; a recurrent loop's state, never
+//! carried from one call to the next. Natively; the npm package runs the
 //! same fixtures in tests/js/dynamic.test.mjs.
 #![cfg(not(target_family = "wasm"))]
 
@@ -96,6 +97,15 @@ fn an_if_is_resolved_by_shapes_or_by_a_scalar_input_value() {
     let outputs = model.run(vec![x, sr]).unwrap();
     assert_eq!(outputs[0].data.as_f32().unwrap(), &[2.0, 3.0, 4.0, 5.0]);
     assert_eq!(outputs[1].shape, vec![4], "one row: the Squeeze branch");
+}
+
+#[test]
+fn a_recurrent_loop_starts_each_call_from_the_state_the_call_gives() {
+    // tract carries a loop's state from one run of a plan to the next by default: the same
+    // call again, another state, another length, each must give onnxruntime's outputs.
+    let (mut model, expected) = load("recurrent");
+    run_calls(&mut model, &expected);
+    run_calls(&mut model, &expected);
 }
 
 #[test]

@@ -17,6 +17,11 @@ two calls of different shapes recorded next to each (<name>.json: {"calls": [{"i
   ConstantOfShape([batch, 16]) of zeros (an LSTM's first hidden state, as PyTorch exports it:
   captcha-whisperer's CRNN). tract 0.23's declutter pass fails on the Gemm of the uniform zeros
   ("EinSum: Condition failed"); edgeserve loads it without that pass and says so in its notes.
+- recurrent.onnx: inputs x float32 [T, 1, 3] (a sequence of any length), h0 and c0 float32
+  [1, 1, 4]: y, y_h, y_c = LSTM(x, h0, c0) (hidden 4), as a streaming model's state is passed in
+  and out (Silero VAD's sequence graph). Calls of the same and of other lengths, with other
+  states: tract carries a loop's state from one run of a plan to the next unless told otherwise,
+  and each call must start from the h0 and c0 it gives.
 
 Usage: python3 training/dynamic_fixtures.py
 """
@@ -131,9 +136,41 @@ def optimizer_failure() -> None:
     record("optimizer_failure", session, [{"x": rng.normal(size=s).astype(np.float32)} for s in ((1, 8), (3, 8))])
 
 
+def recurrent() -> None:
+    rng = np.random.default_rng(11)
+    hidden, width = 4, 3
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["T", 1, width])
+    h0 = helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, 1, hidden])
+    c0 = helper.make_tensor_value_info("c0", TensorProto.FLOAT, [1, 1, hidden])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["T", 1, 1, hidden])
+    y_h = helper.make_tensor_value_info("y_h", TensorProto.FLOAT, [1, 1, hidden])
+    y_c = helper.make_tensor_value_info("y_c", TensorProto.FLOAT, [1, 1, hidden])
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(1, 4 * hidden, width)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(size=(1, 4 * hidden, hidden)).astype(np.float32), "r"),
+        numpy_helper.from_array(rng.normal(size=(1, 8 * hidden)).astype(np.float32), "b"),
+    ]
+    nodes = [helper.make_node("LSTM", ["x", "w", "r", "b", "", "h0", "c0"], ["y", "y_h", "y_c"], name="lstm", hidden_size=hidden)]
+    session = save(helper.make_graph(nodes, "recurrent", [x, h0, c0], [y, y_h, y_c], initializer=inits), "recurrent")
+    state = lambda: rng.normal(size=(1, 1, hidden)).astype(np.float32)
+    zeros = np.zeros((1, 1, hidden), dtype=np.float32)
+    a, b = rng.normal(size=(5, 1, width)).astype(np.float32), rng.normal(size=(2, 1, width)).astype(np.float32)
+    calls = [
+        {"x": a, "h0": zeros, "c0": zeros},
+        {"x": a, "h0": zeros, "c0": zeros},  # the same call again: the same outputs
+        {"x": a, "h0": state(), "c0": state()},
+        {"x": b, "h0": zeros, "c0": zeros},
+        {"x": b, "h0": state(), "c0": state()},
+        {"x": a, "h0": zeros, "c0": zeros},
+        {"x": a[:1], "h0": state(), "c0": state()},
+    ]
+    record("recurrent", session, calls)
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     free_dims()
     branches()
     optimizer_failure()
-    print("wrote free_dims, branches and optimizer_failure (.onnx, .json)")
+    recurrent()
+    print("wrote free_dims, branches, optimizer_failure and recurrent (.onnx, .json)")

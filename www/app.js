@@ -7,6 +7,7 @@ import { setupBatch } from './batch.js';
 import { setupModels } from './models.js';
 import { setupStream } from './stream.js';
 import { setupSearch } from './search.js';
+import { setupListen } from './listen.js';
 
 const $ = id => document.getElementById(id);
 
@@ -61,6 +62,7 @@ async function main() {
   setupStream(state, workerFor);
   setupModels(state, { Model, ModelSet });
   setupSearch();
+  setupListen();
   $('status').textContent = `Ready: ${Model.names().length} models, running in a Web Worker.`;
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
     // Works offline after this visit; a new build replaces the cache (see sw.js).

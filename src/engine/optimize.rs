@@ -159,9 +159,34 @@ fn ladder(model: TypedModel, what: &'static str, optimizer: fn() -> Optimizer, n
     model
 }
 
-/// The graph decluttered (tract's simplifications: constants folded, no-op nodes removed, ...).
-pub(crate) fn declutter(model: TypedModel, notes: &mut Notes) -> TypedModel {
-    ladder(model, "decluttering", Optimizer::declutter, notes)
+/// Makes every recurrent loop of the graph (tract's `Scan`, which ONNX `LSTM`, `GRU`, `RNN` and
+/// `Scan` become, and its `GruSeq`), in nested bodies too, start from the state its inputs give
+/// on every run. tract's default carries a loop's last state from one run of a plan to the next
+/// (its streaming models rely on it) and then reads the initial-state input on the first run
+/// only; edgeserve runs one plan for many independent calls, whose recurrent state is what each
+/// call gives (a session's state, an `h` and a `c` of the caller's).
+pub(crate) fn stateless(model: &mut TypedModel) {
+    use tract_nnef::tract_core::ops::{gru_seq::GruSeq, logic::IfThenElse, scan::Scan};
+    for node in &mut model.nodes {
+        if let Some(scan) = node.op_as_mut::<Scan>() {
+            scan.reset_every_turn = true;
+            stateless(&mut scan.body);
+        } else if let Some(gru) = node.op_as_mut::<GruSeq>() {
+            gru.reset_every_turn = true;
+        } else if let Some(branches) = node.op_as_mut::<IfThenElse>() {
+            stateless(&mut branches.then_body);
+            stateless(&mut branches.else_body);
+        }
+    }
+}
+
+/// The graph decluttered (tract's simplifications: constants folded, no-op nodes removed, ...),
+/// its loops [`stateless`].
+pub(crate) fn declutter(mut model: TypedModel, notes: &mut Notes) -> TypedModel {
+    stateless(&mut model);
+    let mut model = ladder(model, "decluttering", Optimizer::declutter, notes);
+    stateless(&mut model); // loops the passes made (a GruSeq from a Scan)
+    model
 }
 
 /// The graph decluttered and translated to tract's optimized operators, ready to plan.

@@ -8,6 +8,7 @@ use super::js::{self, check_options, number_option, F32s};
 use super::{Model, Shared, Thrown, Value};
 use crate::audio::{MAX_FRAME, MAX_RECORDING_SAMPLES};
 use crate::error::Error;
+use crate::preprocess::RowName;
 use crate::session::{Recording, Session, Step};
 use crate::task::voice_activity::{Edge, VoiceActivitySettings};
 
@@ -23,6 +24,9 @@ extern "C" {
     /// Samples as a session takes them (`Float32Array` in the `.d.ts`).
     #[wasm_bindgen(typescript_type = "Float32Array | number[]")]
     pub type SamplesInput;
+    /// A model state as `setState` takes it.
+    #[wasm_bindgen(typescript_type = "Float32Array[]")]
+    pub type StateInput;
     #[wasm_bindgen(typescript_type = "SpeechOptions")]
     pub type SpeechOptions;
     #[wasm_bindgen(typescript_type = "SessionOptions")]
@@ -34,6 +38,9 @@ pub type AudioInput = serde_json::Value;
 /// Samples (natively: JSON numbers).
 #[cfg(not(target_family = "wasm"))]
 pub type SamplesInput = serde_json::Value;
+/// A state (natively: JSON arrays).
+#[cfg(not(target_family = "wasm"))]
+pub type StateInput = serde_json::Value;
 /// Options (natively: JSON).
 #[cfg(not(target_family = "wasm"))]
 pub type SpeechOptions = serde_json::Value;
@@ -144,8 +151,10 @@ fn step_js(step: &Step, rate: u32, in_speech: bool) -> Result<Value, Error> {
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl Model {
     /// The speech in a whole recording, with a voice-activity model: `audio` is a Float32Array of
-    /// mono samples (nominally -1 to 1) at `options.sampleRate` Hz, or the bytes of a WAV file
-    /// (a Uint8Array or an ArrayBuffer: 8 to 32-bit PCM or float, channels averaged; its own rate).
+    /// mono samples (nominally -1 to 1) at `options.sampleRate` Hz, an `AudioBuffer` (Web Audio's,
+    /// e.g. from `decodeAudioData`, which reads MP3, Ogg, FLAC...: channels averaged; its own rate),
+    /// or the bytes of a WAV file (a Uint8Array or an ArrayBuffer: 8 to 32-bit PCM or float,
+    /// channels averaged; its own rate).
     /// The audio is resampled to the model's rate in the core, run frame by frame with the model's
     /// state carried over, and decoded as silero-vad's `get_speech_timestamps` does.
     ///
@@ -155,7 +164,8 @@ impl Model {
     /// settings to override (`threshold`, `negThreshold`, `minSpeechMs`, `minSilenceMs`,
     /// `speechPadMs`, `maxSpeechS`).
     ///
-    /// Throws `BAD_INPUT` for audio that is neither, no or a bad sample rate, an empty recording,
+    /// Throws `BAD_INPUT` for audio that is none of these, no or a bad sample rate (or one that
+    /// is not the AudioBuffer's or the file's), an empty recording,
     /// a sample that is not finite (naming its index), a WAV file that does not decode (a
     /// truncated one), more than 2^27 samples, settings out of range, or a model that takes no
     /// audio; the model keeps working.
@@ -168,9 +178,20 @@ impl Model {
         let rate = sample_rate(o)?;
         let audio = value(&audio);
         let wav = if js::is_bytes(audio) { js::bytes(audio, "audio")? } else { None };
-        let recording = match wav {
-            Some(wav) => self.shared.with(|m| m.speech_segments_wav(&wav, rate, Some(settings)))?,
-            None => {
+        let buffer = if wav.is_none() { js::audio_buffer(audio, MAX_RECORDING_SAMPLES).transpose()? } else { None };
+        let recording = match (wav, buffer) {
+            (Some(wav), _) => self.shared.with(|m| m.speech_segments_wav(&wav, rate, Some(settings)))?,
+            (None, Some((samples, buffer_rate))) => {
+                if let Some(rate) = rate.filter(|r| *r != buffer_rate) {
+                    Err(Error::bad_input(
+                        "options.sampleRate is not the AudioBuffer's",
+                        format!("no sampleRate (an AudioBuffer carries its own), or its rate, {buffer_rate}"),
+                        rate.to_string(),
+                    ))?;
+                }
+                self.shared.with(|m| m.speech_segments(&samples, buffer_rate, Some(settings)))?
+            }
+            (None, None) => {
                 let rate = rate.ok_or_else(|| {
                     Error::bad_input(
                         "options.sampleRate is missing",
@@ -178,7 +199,7 @@ impl Model {
                         "no sampleRate",
                     )
                 })?;
-                let samples = js::read_samples(audio, MAX_RECORDING_SAMPLES)?;
+                let samples = js::read_samples(audio, RowName::Samples, MAX_RECORDING_SAMPLES)?;
                 self.shared.with(|m| m.speech_segments(&samples, rate, Some(settings)))?
             }
         };
@@ -236,7 +257,7 @@ impl AudioSession {
     /// the index); the session goes on as if the chunk had not come, its state untouched.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(unchecked_return_type = "AudioStep"))]
     pub fn push(&mut self, samples: SamplesInput) -> Result<Value, Thrown> {
-        let samples = js::read_samples(value(&samples), MAX_FRAME)?;
+        let samples = js::read_samples(value(&samples), RowName::Samples, MAX_FRAME)?;
         let session = &mut self.session;
         let step = self.model.with(|m| m.push_audio(session, &samples))?;
         Ok(step_js(&step, self.model_rate, self.session.in_speech())?)
@@ -249,6 +270,63 @@ impl AudioSession {
         let session = &mut self.session;
         let step = self.model.with(|m| m.finish_audio(session))?;
         Ok(step_js(&step, self.model_rate, false)?)
+    }
+
+    /// The model state carried to the next frame: one Float32Array per pair of the manifest's
+    /// `state` (in its order, each of its shape's size: `[2, 1, 128]` for vad), copies.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, unchecked_return_type = "Float32Array[]"))]
+    pub fn state(&self) -> Result<Value, Thrown> {
+        let state = self.session.state();
+        let values: Vec<F32s> = (0..state.specs().len()).map(|i| F32s(state.value(i))).collect();
+        Ok(js::to_value(&values)?)
+    }
+
+    /// Sets the model state (what `state` gave, to resume a stream where it was): one
+    /// Float32Array (or array of numbers) per pair, each of its size, finite. Throws `BAD_INPUT`
+    /// for a state of the wrong count or size or with a value that is not finite; the session's
+    /// state is then left as it was.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = setState))]
+    pub fn set_state(&mut self, values: StateInput) -> Result<(), Thrown> {
+        let values = value(&values);
+        let specs = self.session.state().specs().to_vec();
+        let what = "state";
+        let count = js::array_len(values, &what)?.ok_or_else(|| {
+            Error::bad_input(
+                "state is not an array",
+                format!("an array of {} Float32Arrays, as session.state gives", specs.len()),
+                js::describe(values),
+            )
+        })?;
+        if count != specs.len() {
+            let pairs = specs.iter().map(|s| s.input.as_str()).collect::<Vec<_>>().join(", ");
+            Err(Error::bad_input(
+                "state has the wrong number of tensors",
+                format!("{} (one per state pair: {pairs})", specs.len()),
+                count.to_string(),
+            ))?;
+        }
+        let mut read = Vec::with_capacity(count);
+        for (i, spec) in specs.iter().enumerate() {
+            let item = js::array_item(values, i, &format!("state[{i}]"))?;
+            let value = js::read_samples(&item, RowName::State(i), spec.len())?;
+            if let Some(j) = value.iter().position(|x| !x.is_finite()) {
+                Err(Error::bad_input(
+                    format!("state[{i}][{j}] is not finite"),
+                    "finite numbers",
+                    value[j].to_string(),
+                ))?;
+            }
+            read.push(value);
+        }
+        let refs: Vec<&[f32]> = read.iter().map(Vec::as_slice).collect();
+        self.session.set_state(&refs).map_err(|e| {
+            Error::bad_input(
+                format!("state[{}] has the wrong size", specs.iter().position(|s| s.input == e.name).unwrap_or(0)),
+                format!("{} values (shape {:?})", e.expected, e.shape),
+                format!("{} values", e.got),
+            )
+        })?;
+        Ok(())
     }
 
     /// Starts over: the model state at its initial value, nothing waiting, time back at 0.

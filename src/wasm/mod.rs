@@ -179,9 +179,16 @@ export interface VoiceActivitySettings {
   /** Segments longer than this are split at their longest silence, in seconds (default: no limit). */
   maxSpeechS?: number;
 }
-/** A whole recording for speechSegments: mono samples (with options.sampleRate), or the bytes of a WAV file. */
-export type AudioInput = Float32Array | number[] | Uint8Array | ArrayBuffer;
-/** speechSegments() options: the samples' rate in Hz (required for samples; a WAV file has its own), and settings to override. */
+/** What speechSegments reads of an AudioBuffer (Web Audio's AudioBuffer is one): channels averaged, at its sampleRate. */
+export interface AudioBufferLike {
+  readonly numberOfChannels: number;
+  readonly sampleRate: number;
+  readonly length: number;
+  getChannelData(channel: number): Float32Array;
+}
+/** A whole recording for speechSegments: mono samples (with options.sampleRate), an AudioBuffer, or the bytes of a WAV file. */
+export type AudioInput = Float32Array | number[] | AudioBufferLike | Uint8Array | ArrayBuffer;
+/** speechSegments() options: the samples' rate in Hz (required for samples; an AudioBuffer or a WAV file has its own), and settings to override. */
 export interface SpeechOptions extends VoiceActivitySettings { sampleRate?: number }
 /** model.session() options: the rate of the audio in Hz, and settings to override. */
 export interface SessionOptions extends VoiceActivitySettings { sampleRate: number }

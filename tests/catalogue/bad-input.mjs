@@ -29,7 +29,12 @@
 //   textFiles      its { onnx, manifest, tokenizer } (bytes, object, bytes)
 //   fromText(onnx, manifest, tokenizer)   fromBytes with options.tokenizer, the model dropped after
 //   sha256(bytes)  the hex sha256 of some bytes (a Promise)
+//   audio          the voice-activity package vad (a Model: 'main' only, as a WorkerModel has no
+//                  sessions), loaded by name (Model.load('vad'), fetched beside the wasm)
+//   audioSession   a session of it at 16 kHz
 // An entry with `text: true` is about the text model: after it, the text model must still embed.
+// An entry with `audio: true` is about the audio model: after it, the session's state must be what
+// it was, and the session must still run a frame.
 
 const WHAT_EXPECTED_GOT = /expected .+(got|found)[: ]/s;
 
@@ -123,6 +128,30 @@ async function streamOf(model, items) {
   await reading;
   return outputs;
 }
+
+/** A 16-bit PCM mono WAV file of `samples` (-1 to 1) at `rate` Hz. */
+function wavFile(samples, rate) {
+  const bytes = new Uint8Array(44 + samples.length * 2);
+  const v = new DataView(bytes.buffer);
+  const text = (at, s) => [...s].forEach((ch, i) => (bytes[at + i] = ch.charCodeAt(0)));
+  text(0, 'RIFF');
+  v.setUint32(4, 36 + samples.length * 2, true);
+  text(8, 'WAVEfmt ');
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true); // PCM
+  v.setUint16(22, 1, true); // one channel
+  v.setUint32(24, rate, true);
+  v.setUint32(28, rate * 2, true);
+  v.setUint16(32, 2, true);
+  v.setUint16(34, 16, true);
+  text(36, 'data');
+  v.setUint32(40, samples.length * 2, true);
+  samples.forEach((x, i) => v.setInt16(44 + 2 * i, Math.round(x * 32767), true));
+  return bytes;
+}
+
+/** `n` samples of a 220 Hz tone at 16 kHz. */
+const tone = n => Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000));
 
 export const catalogue = [
   // ---- one row: predict()
@@ -405,7 +434,7 @@ export const catalogue = [
     call: c => c.load('digits-huge'),
     // The full build of the npm package also lists the text packages shipped beside its wasm.
     message:
-      /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"(, "minilm", "minilm-int8")?\], got 'digits-huge'/,
+      /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"(, "minilm", "minilm-int8", "vad")?\], got 'digits-huge'/,
   },
 
   // ---- text: embed(), tokenize(), a text package's tokenizer
@@ -729,6 +758,147 @@ export const catalogue = [
     call: c => c.model.predictBatch(new Array(2 ** 32 - 1)),
     message: /4294967295/,
   },
+  // Audio: the voice-activity package vad. A WorkerModel has no sessions: the page thread only.
+  {
+    kind: 'a NaN among the samples of a chunk',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.push(Object.assign(tone(1000), { 5: NaN })),
+    message: /chunk \d+ has a sample that is not a finite number at index 5: .*got NaN/,
+  },
+  {
+    kind: 'an empty chunk of audio',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.push(new Float32Array(0)),
+    message: /chunk \d+ is empty: expected at least one sample/,
+  },
+  {
+    kind: 'a chunk of audio of more than 2^20 samples',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.push(new Float32Array(2 ** 20 + 1)),
+    message: /samples has too many values: expected at most 1048576 values, got 1048577/,
+    withinMs: 5000,
+  },
+  {
+    kind: 'a string as a chunk of audio',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.push('hello'),
+    message: /samples is not a row of numbers: .*got a string/,
+  },
+  {
+    kind: 'a sample rate of 0',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.session({ sampleRate: 0 }),
+    message: /sampleRate is not a rate edgeserve takes: expected a whole number of Hz .*got 0/,
+  },
+  {
+    kind: 'a sample rate that is not a whole number',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.session({ sampleRate: 16000.5 }),
+    message: /sampleRate is not a rate edgeserve takes: .*got 16000\.5/,
+  },
+  {
+    kind: 'samples without their sample rate',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.speechSegments(tone(16000)),
+    message: /options\.sampleRate is missing/,
+  },
+  {
+    kind: 'a truncated WAV file',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.speechSegments(wavFile(tone(16000), 16000).subarray(0, 10001)),
+    message: /the WAV file cannot be decoded: expected a RIFF WAVE file/,
+  },
+  {
+    kind: "a WAV file and a sample rate that is not the file's",
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.speechSegments(wavFile(tone(16000), 16000), { sampleRate: 48000 }),
+    message: /options\.sampleRate disagrees with the WAV file/,
+  },
+  {
+    kind: 'a voice-activity threshold out of range',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.speechSegments(tone(16000), { sampleRate: 16000, threshold: 1.5 }),
+    message: /threshold is out of range: expected a number from 0 to 1, got a number \(1\.5\)/,
+  },
+  {
+    kind: 'a model state of the wrong size given to a session',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.setState([new Float32Array(255)]),
+    message: /state\[0\] has the wrong size: expected 256 values \(shape \[2, 1, 128\]\), got 255/,
+  },
+  {
+    kind: 'a model state with a NaN given to a session',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audioSession.setState([Object.assign(new Float32Array(256), { 9: NaN })]),
+    message: /state\[0\]\[9\] is not finite: .*got NaN/,
+  },
+  {
+    kind: 'a state input of the wrong shape to run()',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c =>
+      c.audio.run(
+        { input: tone(576), state: new Float32Array(255), sr: BigInt64Array.of(16000n) },
+        { shapes: { input: [1, 576], state: [2, 1, 128] } },
+      ),
+    message: /input "state" does not fill its shape: expected 256 values for shape \[2, 1, 128\], got 255/,
+  },
+  {
+    kind: 'an AudioBuffer whose getChannelData throws',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: (c, own) =>
+      c.audio.speechSegments({
+        numberOfChannels: 1,
+        sampleRate: 16000,
+        length: 10,
+        getChannelData() {
+          throw own;
+        },
+      }),
+    message: /audio\.getChannelData\(0\) could not be read: .*the caller's own error/,
+  },
+  {
+    kind: 'a row of numbers to an audio model',
+    audio: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.audio.predict(Float32Array.from(c.good)),
+    message: /model 'vad' takes audio, not rows: expected audio/,
+  },
+  {
+    kind: 'a session of a model of rows',
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => c.model.session({ sampleRate: 16000 }),
+    message: /model 'digits-accurate' takes no audio: expected an audio model/,
+  },
 ];
 
 /** Checks an entry's outcome; returns null when it is right, else what is wrong. */
@@ -767,6 +937,18 @@ async function judge(entry, ctx, outcome, layer = 'main') {
   return null;
 }
 
+/** Whether the audio session still has `before` as its state and runs a frame: null when it does. */
+function audioProblem(ctx, before) {
+  const after = ctx.audioSession.state;
+  if (after.length !== before.length || after.some((a, i) => a.some((x, j) => x !== before[i][j])))
+    return "after it, the session's state has changed";
+  const step = ctx.audioSession.push(tone(512));
+  const p = step.probabilities;
+  return p.length === 1 && p[0] >= 0 && p[0] <= 1
+    ? null
+    : `after it, the session runs no frame: ${JSON.stringify(step)}`;
+}
+
 /**
  * Runs every entry that applies to `layer` ('main' or 'worker'); after each, checks that a good
  * prediction still matches the golden output. Returns one record per entry:
@@ -777,6 +959,7 @@ export async function runCatalogue(ctx, layer) {
   for (const entry of catalogue.filter(e => (e.layers ?? ['main', 'worker']).includes(layer))) {
     let outcome;
     const own = new Error(`the caller's own error (${entry.kind})`);
+    const stateBefore = entry.audio ? ctx.audioSession.state : null;
     const started = Date.now();
     try {
       outcome = { ok: true, value: await entry.call(ctx, own) };
@@ -792,6 +975,7 @@ export async function runCatalogue(ctx, layer) {
         const embedded = entry.text ? await ctx.text.embed('still serving') : null;
         if (embedded && !(embedded.count === 1 && embedded.dim === 384))
           problem = 'after it, the text model embeds no more';
+        if (entry.audio) problem ??= audioProblem(ctx, stateBefore);
       } catch (e) {
         problem = `after it, a good prediction failed: ${e.message}`;
       }

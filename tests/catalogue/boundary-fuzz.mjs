@@ -381,6 +381,23 @@ function commands(fc, v, ctx) {
       codes: null,
     }),
     command('model.useEngine', 2, [v.engineName], a => model().useEngine(...a), { codes: ['BAD_INPUT'], stringArg: 0 }),
+    // Audio on a model of rows: whatever the arguments, a coded refusal (the arguments are read first).
+    command(
+      'model.speechSegments',
+      2,
+      [v.row, opt(v.options({ sampleRate: f.runs, threshold: f.percentile }))],
+      a => model().speechSegments(...a),
+      { codes: ['BAD_INPUT'] },
+    ),
+    command(
+      'model.session',
+      2,
+      [opt(v.options({ sampleRate: f.runs, minSpeechMs: f.budgetMs }))],
+      a => model().session(...a),
+      {
+        codes: ['BAD_INPUT'],
+      },
+    ),
     getter('name', x => x === 'digits-accurate'),
     getter('inputWidth', x => x === 64),
     getter('sizeBytes', x => Number.isInteger(x) && x > 0),

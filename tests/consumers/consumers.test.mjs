@@ -124,7 +124,7 @@ function verify(result, build, relaxed, inBrowser) {
     assert.equal(result.relaxedSimd, relaxed, 'Node runs relaxed SIMD under its flag only');
     assert.equal(result.wasmBuild, null, 'initSync was given the bytes');
   }
-  const shipped = build === 'full' ? ['minilm', 'minilm-int8'] : [];
+  const shipped = build === 'full' ? ['minilm', 'minilm-int8', 'vad'] : [];
   assert.deepEqual([...result.names].sort(), ['digits-accurate', 'digits-fast', ...shipped]);
   if (build === 'full') {
     // minilm-int8 by name, fetched from beside the wasm: onnxruntime's vector of the same text.
@@ -133,8 +133,12 @@ function verify(result, build, relaxed, inBrowser) {
     const dot = result.text.embedding.reduce((s, x, k) => s + x * expected[k], 0);
     const norm = v => Math.hypot(...v);
     assert.ok(dot / norm(expected) / norm(result.text.embedding) > 0.995, 'minilm-int8 matches onnxruntime');
+    // vad by name: 2 s at 16 kHz are 63 frames (the last one padded).
+    assert.equal(result.vad?.frames, 63);
+    if (inBrowser) assert.equal(result.vad.listened, true, 'the microphone through the AudioWorklet');
   } else {
     assert.equal(result.text, undefined);
+    assert.equal(result.vad, undefined);
   }
   const { cases } = golden['digits-accurate'];
   const labels = cases.map(c => c.expected.label);
@@ -199,7 +203,8 @@ before(async () => {
   install();
   printed = bundle();
   server = await serve(work, 0);
-  browser = await launch();
+  // A fake microphone, granted (the apps listen to it through the package's AudioWorklet).
+  browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
 });
 
 after(async () => {

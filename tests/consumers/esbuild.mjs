@@ -1,8 +1,9 @@
 // esbuild.mjs: each app into a directory of its own (dist/esbuild/full/, dist/esbuild/lean/).
 // esbuild leaves `new URL('./worker.js', import.meta.url)` and `new URL('edgeserve_bg.wasm',
 // import.meta.url)` as they are, so both resolve next to the app's bundle: the package's
-// worker.js is bundled there as an entry point of its own, and its two wasm files are copied
-// there. One directory per build: each has a worker.js and wasm files of its own.
+// worker.js is bundled there as an entry point of its own, and its two wasm files and its
+// AudioWorklet module (audio-worklet.js, which `listen()` loads by URL) are copied there. One
+// directory per build: each has a worker.js and wasm files of its own.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
@@ -21,7 +22,7 @@ for (const [app, pkg] of [
     logLevel: 'warning',
   });
   mkdirSync(`${out}/${app}`, { recursive: true });
-  for (const wasm of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm'])
-    copyFileSync(`${pkg}/${wasm}`, `${out}/${app}/${wasm}`);
+  for (const file of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm', 'audio-worklet.js'])
+    copyFileSync(`${pkg}/${file}`, `${out}/${app}/${file}`);
   copyFileSync(`app/${app}.html`, `${out}/${app}/${app}.html`);
 }

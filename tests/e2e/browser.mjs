@@ -2,7 +2,8 @@
 // needs (tests/README.md), and a page whose console errors, warnings and page errors are kept.
 import { chromium } from 'playwright-core';
 
-export function launch() {
+/** Chromium, with `extraArgs` after the usual flags (a fake microphone, say). */
+export function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
@@ -13,17 +14,27 @@ export function launch() {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }
 
-/** A new page of `browser` at `url`, ready once the page sets `body[data-ready="1"]`; `problems` collects its errors. */
-export async function openPage(browser, url, problems) {
+/**
+ * A new page of `browser` at `url`, ready once the page sets `body[data-ready="1"]`; `problems`
+ * collects its errors. With `offsite` (an array), also every request that leaves `url`'s origin,
+ * and every response of status 400 or more as a problem.
+ */
+export async function openPage(browser, url, problems, offsite = null) {
   const page = await browser.newPage();
   page.on('console', m => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', e => problems.push(`pageerror: ${e.message}`));
   page.on('crash', () => problems.push('the page crashed'));
+  if (offsite) {
+    const origin = new URL(url).origin;
+    page.on('request', r => r.url().startsWith(origin) || r.url().startsWith('data:') || offsite.push(r.url()));
+    page.on('response', r => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  }
   await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
   return page;
 }

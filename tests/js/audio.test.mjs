@@ -175,3 +175,109 @@ test('bad audio is refused with a code; the session goes on with its state untou
     e => e.code === 'BAD_INPUT' && /audio/.test(e.message),
   );
 });
+
+test("Model.load('vad') fetches the package shipped beside the wasm; Model.names() lists it", async () => {
+  assert.ok(Model.names().includes('vad'));
+  const byName = await Model.load('vad');
+  assert.equal(byName.manifest.task, 'voice-activity');
+  const r = at16k[0];
+  const found = byName.speechSegments(wav(r.file));
+  assert.ok(worstDifference(found.probabilities, r.probabilities) <= 1e-4);
+  assert.equal(found.segments.length, r.segments.length);
+  byName.free();
+});
+
+/** An object shaped as Web Audio's AudioBuffer (Node has none; Chromium's own is tested in tests/e2e/listen.test.mjs). */
+function audioBuffer(channels, sampleRate) {
+  return {
+    numberOfChannels: channels.length,
+    sampleRate,
+    length: channels[0].length,
+    getChannelData: c => channels[c],
+  };
+}
+
+test('speechSegments() of an AudioBuffer: channels averaged, at its own rate', () => {
+  const r = at16k[0];
+  const mono = samples(wav(r.file));
+  const want = vad.speechSegments(mono, { sampleRate: 16000 });
+  const one = vad.speechSegments(audioBuffer([mono], 16000));
+  assert.deepEqual(one.segments, want.segments);
+  assert.deepEqual(one.probabilities, want.probabilities);
+  // Two channels that average to the recording.
+  const left = mono.map(x => x * 1.5);
+  const right = mono.map(x => x * 0.5);
+  const two = vad.speechSegments(audioBuffer([left, right], 16000));
+  assert.ok(worstDifference(two.probabilities, want.probabilities) <= 1e-5);
+  assert.deepEqual(two.segments, want.segments);
+  assert.throws(
+    () => vad.speechSegments(audioBuffer([mono], 16000), { sampleRate: 48000 }),
+    e => e.code === 'BAD_INPUT' && /AudioBuffer/.test(e.message),
+  );
+  assert.throws(
+    () => vad.speechSegments(audioBuffer([mono, mono.subarray(1)], 16000)),
+    e => e.code === 'BAD_INPUT' && /getChannelData\(1\)/.test(e.message),
+  );
+  assert.throws(
+    () => vad.speechSegments({ ...audioBuffer([mono], 16000), getChannelData: () => [0.1, 0.2] }),
+    e => e.code === 'BAD_INPUT' && /Float32Array/.test(e.message),
+  );
+  assert.throws(
+    () => vad.speechSegments({ ...audioBuffer([mono], 16000), numberOfChannels: 0 }),
+    e => e.code === 'BAD_INPUT' && /numberOfChannels/.test(e.message),
+  );
+  const throwing = {
+    ...audioBuffer([mono], 16000),
+    getChannelData() {
+      throw new Error('boom');
+    },
+  };
+  assert.throws(
+    () => vad.speechSegments(throwing),
+    e => e.code === 'BAD_INPUT' && /boom/.test(e.message),
+  );
+  assert.deepEqual(vad.speechSegments(audioBuffer([mono], 16000)).segments, want.segments);
+});
+
+test("a session's state can be read and given back: a stream resumes where it was; a bad state is refused", () => {
+  const audio = samples(wav(at16k[1].file));
+  const half = 512 * 200;
+  const whole = vad.session({ sampleRate: 16000 });
+  const want = [
+    ...whole.push(audio.subarray(0, half)).probabilities,
+    ...whole.push(audio.subarray(half)).probabilities,
+  ];
+  const first = vad.session({ sampleRate: 16000 });
+  const got = [...first.push(audio.subarray(0, half)).probabilities];
+  const state = first.state;
+  assert.equal(state.length, 1);
+  assert.ok(state[0] instanceof Float32Array);
+  assert.equal(state[0].length, 2 * 128);
+  assert.ok(state[0].some(x => x !== 0));
+  // A second session given the first's state and the context it would have had.
+  const second = vad.session({ sampleRate: 16000 });
+  second.setState(state);
+  second.push(audio.subarray(half - 512, half)); // its context: one frame, whose output is not compared
+  second.setState(state);
+  got.push(...second.push(audio.subarray(half)).probabilities);
+  assert.ok(worstDifference(got, want) <= 1e-6);
+
+  const before = first.state;
+  for (const bad of [
+    [],
+    [new Float32Array(255)],
+    [new Float32Array(257)],
+    [state[0], state[0]],
+    [Object.assign(new Float32Array(256), { 3: NaN })],
+    'state',
+    null,
+  ]) {
+    assert.throws(
+      () => first.setState(bad),
+      e => e.code === 'BAD_INPUT',
+      String(bad),
+    );
+  }
+  assert.deepEqual(first.state, before);
+  for (const s of [whole, first, second]) s.free();
+});

@@ -23,7 +23,10 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
     manifest: JSON.parse(readFileSync(`${textDir}manifest.json`, 'utf8')),
     tokenizer: new Uint8Array(readFileSync(`${textDir}tokenizer.json`)),
   };
+  const audio = await Model.load('vad'); // shipped beside the wasm (make models-audio, make pkg)
   const ctx = {
+    audio,
+    audioSession: audio.session({ sampleRate: 16000 }),
     text: await Model.fromBytes(textFiles.onnx, textFiles.manifest, { tokenizer: textFiles.tokenizer }),
     textFiles,
     fromText: async (onnx, manifest, tokenizer) =>

@@ -68,6 +68,14 @@ test('If: by a scalar input value and by shapes, each call typed with the branch
   model.free();
 });
 
+test('a recurrent loop starts each call from the state the call gives, whatever ran before on its plan', async () => {
+  const { bytes, expected } = fixture('recurrent');
+  const model = await Model.fromBytes(bytes);
+  runCalls(model, expected);
+  runCalls(model, expected); // every plan used again
+  model.free();
+});
+
 test('an optimizer pass that fails on a valid graph is skipped, and engineDetails says so', async () => {
   const { bytes, expected } = fixture('optimizer_failure');
   const model = await Model.fromBytes(bytes);

@@ -21,6 +21,10 @@ import init, {
   type EngineDetails,
   type Embeddings,
   type Tokenized,
+  listen,
+  decodeAudio,
+  type AudioStep,
+  type SpeechSegments,
 } from '../../pkg/index.js';
 
 declare const wasmBytes: BufferSource;
@@ -146,6 +150,28 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
 }
 console.log(modes);
 model.free();
+
+// Audio: vad fetched by name; a whole recording (samples, an AudioBuffer, WAV bytes); a stream.
+async function audio(microphone: MediaStream, file: ArrayBuffer) {
+  const vad: Model = await Model.load('vad');
+  const buffer: AudioBuffer = await decodeAudio(file, 16000);
+  const found: SpeechSegments = vad.speechSegments(buffer, { threshold: 0.6 });
+  const starts: number[] = found.segments.map(s => s.start);
+  vad.speechSegments(new Float32Array(16000), { sampleRate: 16000 });
+  vad.speechSegments(new Uint8Array(file));
+  const session = vad.session({ sampleRate: 48000, minSilenceMs: 200 });
+  const step: AudioStep = session.push(new Float32Array(1536));
+  const state: Float32Array[] = session.state;
+  session.setState(state);
+  const listener = await listen(vad, microphone, { blockMs: 20, onStep: s => console.log(s.events, s.inSpeech) });
+  const last: AudioStep = await listener.stop();
+  console.log(starts, step.probabilities, last.latencyMs, listener.sampleRate);
+  // @ts-expect-error: a session needs the rate of its audio
+  vad.session({});
+  // @ts-expect-error: onStep is a function
+  await listen(vad, microphone, { onStep: 1 });
+}
+console.log(audio);
 
 // @ts-expect-error: an object is not a row of numbers (a string is: one text, for a text model)
 model.predict({ length: 64 });

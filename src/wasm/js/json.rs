@@ -84,3 +84,8 @@ pub fn describe(v: &Value) -> String {
         Value::Object(_) => "an object (Object)".into(),
     }
 }
+
+/// JSON has no AudioBuffer.
+pub fn audio_buffer(_v: &Value, _max: usize) -> Option<Result<(Vec<f32>, f64), Error>> {
+    None
+}

@@ -76,11 +76,11 @@ pub fn read_row(value: &Value, row: RowName, out: &mut Vec<f32>) -> Result<(), E
     read_values(value, row, out, MAX_ROW_VALUES)
 }
 
-/// Audio samples: a Float32Array (or another numeric typed array, or an array of numbers) of at
-/// most `max` values.
-pub fn read_samples(value: &Value, max: usize) -> Result<Vec<f32>, Error> {
+/// Audio samples or a model state (`what` names them): a Float32Array (or another numeric typed
+/// array, or an array of numbers) of at most `max` values.
+pub fn read_samples(value: &Value, what: RowName, max: usize) -> Result<Vec<f32>, Error> {
     let mut out = Vec::new();
-    read_values(value, RowName::Samples, &mut out, max)?;
+    read_values(value, what, &mut out, max)?;
     Ok(out)
 }
 

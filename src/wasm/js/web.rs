@@ -398,3 +398,71 @@ pub fn describe(v: &JsValue) -> String {
     }
     format!("an object ({constructor})")
 }
+
+/// An AudioBuffer (Web Audio's, or an object with its shape: `numberOfChannels`, `sampleRate`,
+/// `length` and `getChannelData(channel)` giving a Float32Array): its channels averaged into at
+/// most `max` samples, and its rate in Hz. None for anything else (a typed array, bytes, an
+/// array).
+pub fn audio_buffer(v: &Value, max: usize) -> Option<Result<(Vec<f32>, f64), Error>> {
+    if !v.is_object() || js_sys::ArrayBuffer::is_view(v) || js_sys::Array::is_array(v) || is_bytes(v) {
+        return None;
+    }
+    let method = match get(v, &JsValue::from_str("getChannelData"), || "audio.getChannelData".into()) {
+        Ok(m) if m.is_function() => m.unchecked_into::<js_sys::Function>(),
+        Ok(_) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    Some((|| {
+        let whole = |key: &str, low: f64, high: f64| -> Result<f64, Error> {
+            let x = get(v, &JsValue::from_str(key), || format!("audio.{key}"))?;
+            match x.as_f64() {
+                Some(n) if n >= low && n <= high && (key == "sampleRate" || n.fract() == 0.0) => Ok(n),
+                _ => Err(Error::bad_input(
+                    format!("audio.{key} is out of range"),
+                    format!("an AudioBuffer's {key}, from {low} to {high}"),
+                    describe(&x),
+                )),
+            }
+        };
+        let channels = whole("numberOfChannels", 1.0, 32.0)? as usize;
+        let rate = whole("sampleRate", 0.0, f64::MAX)?;
+        let length = whole("length", 0.0, f64::MAX)?;
+        if length > max as f64 {
+            return Err(too_many(&"audio", max, length as usize));
+        }
+        let length = length as usize;
+        let mut mix: Vec<f32> = Vec::new();
+        let mut channel: Vec<f32> = Vec::new();
+        for c in 0..channels {
+            let what = format!("audio.getChannelData({c})");
+            let data = method.call1(v, &JsValue::from(c as u32)).map_err(|e| unreadable(what.clone(), &e))?;
+            if !data.is_instance_of::<js_sys::Float32Array>() {
+                return Err(Error::bad_input(
+                    format!("{what} is not a Float32Array"),
+                    "a Float32Array",
+                    describe(&data),
+                ));
+            }
+            let found = view_len(&data, &what)?;
+            if found != length {
+                return Err(Error::bad_input(
+                    format!("{what} has the wrong length"),
+                    format!("audio.length ({length}) samples"),
+                    format!("{found} samples"),
+                ));
+            }
+            channel.clear();
+            fill(&data, length, &mut channel, &what)?;
+            if c == 0 {
+                mix = std::mem::take(&mut channel);
+            } else {
+                mix.iter_mut().zip(&channel).for_each(|(m, x)| *m += x);
+            }
+        }
+        if channels > 1 {
+            let n = channels as f32;
+            mix.iter_mut().for_each(|m| *m /= n);
+        }
+        Ok((mix, rate))
+    })())
+}

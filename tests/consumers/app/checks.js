@@ -99,6 +99,26 @@ export async function check(edgeserve, build, host = inPage) {
     minilm.free();
   }
 
+  // The audio package shipped beside the wasm, by name; in a page, a microphone (Chromium's fake
+  // one) through the package's AudioWorklet, whose module file the bundler must have kept.
+  if (Model.names().includes('vad')) {
+    const vad = await Model.load('vad', host.loadOptions());
+    const tone = Float32Array.from({ length: 32000 }, (_, i) => 0.3 * Math.sin(i / 10));
+    result.vad = { frames: vad.speechSegments(tone, { sampleRate: 16000 }).probabilities.length };
+    if (typeof AudioWorkletNode === 'function') {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      let frames = 0;
+      const listener = await edgeserve.listen(vad, stream, { onStep: step => (frames += step.probabilities.length) });
+      await new Promise(resolve => {
+        const poll = setInterval(() => frames >= 20 && (clearInterval(poll), resolve()), 20);
+      });
+      await listener.stop();
+      stream.getTracks().forEach(track => track.stop());
+      result.vad.listened = frames >= 20;
+    }
+    vad.free();
+  }
+
   // Which wasm files the page fetched (the worker fetches its own).
   if (typeof performance.getEntriesByType === 'function') {
     result.wasm = performance
