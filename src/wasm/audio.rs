@@ -288,7 +288,7 @@ impl AudioSession {
     #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = setState))]
     pub fn set_state(&mut self, values: StateInput) -> Result<(), Thrown> {
         let values = value(&values);
-        let specs = self.session.state().specs().to_vec();
+        let specs = Vec::from(self.session.state().specs());
         let what = "state";
         let count = js::array_len(values, &what)?.ok_or_else(|| {
             Error::bad_input(

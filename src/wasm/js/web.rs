@@ -402,9 +402,9 @@ pub fn describe(v: &JsValue) -> String {
 /// An AudioBuffer (Web Audio's, or an object with its shape: `numberOfChannels`, `sampleRate`,
 /// `length` and `getChannelData(channel)` giving a Float32Array): its channels averaged into at
 /// most `max` samples, and its rate in Hz. None for anything else (a typed array, bytes, an
-/// array).
+/// array of numbers: anything without a `getChannelData` function).
 pub fn audio_buffer(v: &Value, max: usize) -> Option<Result<(Vec<f32>, f64), Error>> {
-    if !v.is_object() || js_sys::ArrayBuffer::is_view(v) || js_sys::Array::is_array(v) || is_bytes(v) {
+    if !v.is_object() || js_sys::ArrayBuffer::is_view(v) || is_bytes(v) {
         return None;
     }
     let method = match get(v, &JsValue::from_str("getChannelData"), || "audio.getChannelData".into()) {
