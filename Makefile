@@ -8,21 +8,20 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 # The wasm-bindgen pin in Cargo.toml is the one source of the version; the CLI must match it.
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = [{ a-z=]*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
-WASM_PACK_VERSION := 0.15.1
 CARGO_FUZZ_VERSION := 0.13.1
 CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
-export WASM_BINDGEN_VERSION WASM_PACK_VERSION CARGO_FUZZ_VERSION
+export WASM_BINDGEN_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio pkg pkg-and-wasm-tests site demo \
-        bench-audio bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-audio bench-image bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
 	@echo "make demo     build the npm package and serve the demo page at http://localhost:$(PORT)/"
 	@echo "make test     install what is missing, then run every test (native, wasm in Node and"
 	@echo "              headless Chromium, the npm package in Node, the page in Chromium)"
-	@echo "make pkg      build the npm package into pkg/ (wasm-pack, release)"
+	@echo "make pkg      build the npm package into pkg/ (cargo and wasm-bindgen, release)"
 	@echo "make lean-pkg EDGESERVE_MODELS=DIR OUT=DIR  the lean build alone, embedding your packages, as a package"
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
@@ -145,7 +144,7 @@ export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 endif
 PKG_STAMP := target/pkg.stamp
 FETCHED := $(TEXT_MODELS):$(AUDIO_MODELS)
-PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) $(AUDIO_STAMP) \
+PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/wasm-build.sh scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) $(AUDIO_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
 
@@ -160,10 +159,10 @@ pkg-and-wasm-tests:
 # named by features), so the build after it recompiles it. With WITH_WASM_TESTS=1 (make test),
 # tests/web.rs is compiled for wasm last (see test-wasm-node), while the relaxed chain still runs.
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
-	{ EDGESERVE_FETCHED=$(FETCHED) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-relaxed --out-name edgeserve && \
-	  $(RELAXED) wasm-pack --quiet build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES); } & relaxed=$$!; \
-	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES) && \
-	EDGESERVE_FETCHED=$(FETCHED) wasm-pack build --release --target web --out-dir pkg --out-name edgeserve \
+	{ EDGESERVE_FETCHED=$(FETCHED) $(RELAXED) QUIET=1 scripts/wasm-build.sh target/pkg-relaxed && \
+	  $(RELAXED) QUIET=1 scripts/wasm-build.sh target/pkg-lean-relaxed $(LEAN_FEATURES); } & relaxed=$$!; \
+	scripts/wasm-build.sh target/pkg-lean $(LEAN_FEATURES) && \
+	EDGESERVE_FETCHED=$(FETCHED) scripts/wasm-build.sh pkg \
 	  $(if $(WITH_WASM_TESTS),&& $(WASM_TEST) --no-run); status=$$?; \
 	wait $$relaxed && [ $$status = 0 ]
 	node scripts/package.mjs --fetched $(FETCHED)
@@ -182,8 +181,8 @@ FORCE:
 # (docs/cli.md walks through it, from an ONNX file to a prediction in a page).
 OUT ?= lean-pkg
 lean-pkg: setup-rust
-	wasm-pack build --release --target web --out-dir target/pkg-lean --out-name edgeserve $(LEAN_FEATURES)
-	$(RELAXED) wasm-pack build --release --target web --out-dir target/pkg-lean-relaxed --out-name edgeserve $(LEAN_FEATURES)
+	scripts/wasm-build.sh target/pkg-lean $(LEAN_FEATURES)
+	$(RELAXED) scripts/wasm-build.sh target/pkg-lean-relaxed $(LEAN_FEATURES)
 	node scripts/package.mjs --lean-only $(OUT)
 
 site: pkg models-text models-audio
@@ -204,7 +203,7 @@ cli:
 # tests/cli.rs, with the dev-dependencies' features, so after make test-native this is a no-op
 # where `cargo build` would compile tract again with other features.
 cli-debug:
-	cargo test --features cli --no-run --quiet
+	$(CARGO_DEV) test --features cli --no-run --quiet
 
 ## Benchmarks (figures, not tests) ----------------------------------------------------------
 
@@ -261,24 +260,24 @@ TEXT_BYTES := target/text-bytes
 bench-text-bytes: pkg text-lean
 	rm -rf $(TEXT_BYTES)/models && mkdir -p $(TEXT_BYTES)/models/minilm-int8
 	cp $(TEXT_MODELS)/minilm-int8/{manifest.json,model.onnx,tokenizer.json} $(TEXT_BYTES)/models/minilm-int8/
-	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/models) wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/embedded --out-name edgeserve
-	wasm-pack build --release --target web --out-dir $(TEXT_BYTES)/plain --out-name edgeserve
+	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/models) scripts/wasm-build.sh $(TEXT_BYTES)/embedded
+	scripts/wasm-build.sh $(TEXT_BYTES)/plain
 	node bench/text-bytes.mjs
 
 # The lean build with minilm-int8 compiled in (its NNEF form, written here by models-nnef: 8-bit
 # weights, edgeserve's own integer operators), for bench-text's cold start and bench-text-bytes:
-# target/text-bytes/lean (wasm-pack's output) and lean-relaxed.
+# target/text-bytes/lean (scripts/wasm-build.sh's output) and lean-relaxed.
 TEXT_LEAN := $(TEXT_BYTES)/lean-models/minilm-int8
 text-lean: text-lean-forms
-	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) wasm-pack --quiet build --release --target web --out-dir $(TEXT_BYTES)/lean --out-name edgeserve $(LEAN_TRACT_FEATURES),text
-	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) $(RELAXED) wasm-pack --quiet build --release --target web --out-dir $(TEXT_BYTES)/lean-relaxed --out-name edgeserve $(LEAN_TRACT_FEATURES),text
+	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) QUIET=1 scripts/wasm-build.sh $(TEXT_BYTES)/lean $(LEAN_TRACT_FEATURES),text
+	EDGESERVE_MODELS=$(abspath $(dir $(TEXT_LEAN))) $(RELAXED) QUIET=1 scripts/wasm-build.sh $(TEXT_BYTES)/lean-relaxed $(LEAN_TRACT_FEATURES),text
 
 # minilm-int8 with its NNEF form (models-nnef), alone in a directory for EDGESERVE_MODELS: what
 # text-lean compiles in, and test-native's lean build (tests/lean_text.rs).
 text-lean-forms: models-text setup-rust
 	rm -rf $(TEXT_LEAN) && mkdir -p $(TEXT_LEAN)
 	cp $(TEXT_MODELS)/minilm-int8/{manifest.json,model.onnx,tokenizer.json} $(TEXT_LEAN)/
-	cargo run --quiet --features cli --example models-nnef -- $(TEXT_LEAN)
+	$(CARGO_DEV) run --quiet --features cli --example models-nnef -- $(TEXT_LEAN)
 
 # edgeserve predict (the command line, native, every core) against the npm package's predictCsv and predictBatch
 # on the same 100,000-row CSV (the package's limit for one call): bench/results/cli.md.
@@ -290,6 +289,11 @@ bench-cli: cli pkg
 # the bytes a page downloads for it (bench/results/audio.md).
 bench-audio: pkg models-audio setup-node setup-browser
 	node bench/audio.mjs
+
+# Image preprocessing in Chromium, a 1920 x 1080 frame to a 224 x 224 tensor: edgeserve's (in the
+# wasm) beside a canvas and JavaScript (bench/results/image.md).
+bench-image: pkg setup-node setup-browser
+	node bench/image.mjs
 
 bench-batch: pkg
 	node bench/batch-throughput.mjs digits-accurate 7
@@ -303,7 +307,7 @@ CONFORMANCE_DIR := target/conformance
 conformance: setup-python pkg
 	rm -rf $(CONFORMANCE_DIR)
 	python3 tests/conformance/prepare.py --out $(CONFORMANCE_DIR)
-	cargo run --quiet --example conformance -- $(CONFORMANCE_DIR)
+	$(CARGO_DEV) run --quiet --example conformance -- $(CONFORMANCE_DIR)
 	node tests/conformance/run-wasm.mjs $(CONFORMANCE_DIR)
 	python3 tests/conformance/report.py --dir $(CONFORMANCE_DIR) $(REPORT_FLAGS)
 
@@ -334,7 +338,7 @@ real-models-update:
 # dimensions, If, LSTM, a graph typed per shape set), compared in both layers, not timed.
 test-real: setup-python pkg setup-node
 	python3 tests/real/prepare.py --ci --out target/real-models-ci --packages $(REAL_DIR)/packages
-	cargo run --quiet --example real-models -- target/real-models-ci --runs 1
+	$(CARGO_DEV) run --quiet --example real-models -- target/real-models-ci --runs 1
 	node tests/real/run-wasm.mjs target/real-models-ci --runs 1 --no-ort
 	python3 tests/real/report.py --dir target/real-models-ci --results target/real-models-ci/results.md
 
@@ -388,14 +392,20 @@ test:
 # `cargo clippy` runs, code generation added: tract and the other dependencies are compiled once,
 # where a separate clippy pass checked them all again (most of make lint's time).
 # The native test builds of make test also compile edgeserve's own crates without optimization
-# and without debug information (the dependencies keep Cargo.toml's opt-level 2): what the tests
-# run in them is small, and each of those crates is compiled once per test file and feature set.
+# and without debug information: what the tests run in them is small, and each of those crates
+# is compiled once per test file and feature set.
 ifeq ($(CLIPPY_IN_BUILDS),1)
 export RUSTC_WORKSPACE_WRAPPER = $(shell rustc --print sysroot)/bin/clippy-driver
 export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 export CARGO_PROFILE_DEV_OPT_LEVEL := 0
 export CARGO_PROFILE_DEV_DEBUG := 0
+# And the dependencies at opt-level 1, where Cargo.toml's dev profile has 2 (for the timings of
+# make real-models): tract compiles in four fifths of the time, and what the tests run takes no
+# longer. Every native cargo command of make test's suites goes through CARGO_DEV, so that they
+# share one build.
+NATIVE_CONFIG := --config 'profile.dev.package."*".opt-level=1'
 endif
+CARGO_DEV = cargo $(NATIVE_CONFIG)
 
 # Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
 # errors on every feature set and target that compiles different code (the full build, the lean
@@ -428,13 +438,13 @@ test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
 test-native: models-text models-audio
-	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) cargo test --features cli     # cli: the command line too (tests/cli.rs)
-	EDGESERVE_MODELS=tests/fixtures/models cargo test --test embedded_set
-	cargo test $(LEAN_TRACT_FEATURES),text --lib --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
-	cargo test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
+	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) $(CARGO_DEV) test --features cli     # cli: the command line too (tests/cli.rs)
+	EDGESERVE_MODELS=tests/fixtures/models $(CARGO_DEV) test --test embedded_set
+	$(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text --lib --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
+	$(CARGO_DEV) test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
 	$(MAKE) --no-print-directory text-lean-forms
 	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/lean-models) EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) \
-	  cargo test $(LEAN_TRACT_FEATURES),text --test lean_text     # the lean build with minilm-int8 compiled in, from its NNEF form
+	  $(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text --test lean_text     # the lean build with minilm-int8 compiled in, from its NNEF form
 
 test-wasm: test-wasm-node test-wasm-chrome
 
@@ -459,7 +469,7 @@ test-wasm-chrome: setup-rust setup-browser
 test-js: pkg models-text models-audio cli-debug
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
-	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs
+	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs tests/js/image.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)

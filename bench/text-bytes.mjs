@@ -34,7 +34,7 @@ function size(files) {
   return { raw, gzip };
 }
 
-/** The JavaScript of a wasm-pack output a page loads (glue and snippets; the .d.ts not). */
+/** The JavaScript of a wasm-build output (scripts/wasm-build.sh) a page loads (glue and snippets; the .d.ts not). */
 function javascript(dir) {
   const snippets = join(dir, 'snippets');
   const walk = d =>

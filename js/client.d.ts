@@ -3,8 +3,10 @@ import type {
   BatchOptions,
   BatchProgress,
   CsvOptions,
+  Detections,
   Embeddings,
   FromBytesOptions,
+  ImageInput,
   LatencyReport,
   Manifest,
   Prediction,
@@ -56,6 +58,8 @@ export declare class WorkerModel {
   predict(row: RowInput, options?: { transfer?: boolean }): Promise<Prediction>;
   predictBatch(rows: BatchInput, options?: BatchOptions & { transfer?: boolean }): Promise<RemoteBatchResult>;
   predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;
+  /** Like Model.detect, in the worker (an ImageData is copied to it). */
+  detect(image: ImageInput): Promise<Detections>;
   /** Like Model.embed, in the worker. */
   embed(texts: TextInput): Promise<Embeddings>;
   /** Like Model.tokenize, in the worker. */

@@ -333,6 +333,11 @@ export class WorkerModel {
     return this.#call('predictBatch', [rows, rest], { onProgress, transfer: transferOf(rows, transfer) });
   }
 
+  /** Like Model.detect: the boxes a detector finds in an image (an ImageData, or { data, width, height, channels }). */
+  async detect(image) {
+    return this.#call('detect', [image]);
+  }
+
   /** Like Model.embed: the vectors of a text or of an array of texts, computed in the worker. */
   async embed(texts) {
     return this.#call('embed', [texts]);

@@ -7,7 +7,7 @@
 // many requests can be in flight and replies may come in any order):
 //   client -> worker  { id, method, args }        the first request also carries relaxedSimd
 //                                                 (init()'s choice of build); method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
-//                                                 'predictCsv' | 'embed' | 'tokenize' | 'latency' |
+//                                                 'predictCsv' | 'embed' | 'tokenize' | 'detect' | 'latency' |
 //                                                 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
 //   worker -> client  { id, progress }            zero or more, for predictBatch / predictCsv
@@ -70,6 +70,9 @@ const methods = {
   },
   embed(texts) {
     return model.embed(texts);
+  },
+  detect(image) {
+    return model.detect(image);
   },
   tokenize(text) {
     return model.tokenize(text);

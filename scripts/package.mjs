@@ -1,7 +1,8 @@
-// Completes the npm package that wasm-pack wrote into pkg/ (the full build) and target/pkg-lean/
+// Completes the npm package that scripts/wasm-build.sh wrote into pkg/ (the full build) and target/pkg-lean/
 // (the lean build): adds the JavaScript that must be JavaScript (js/client.js + js/worker.js: the
 // Worker and its client; js/guard.js; js/load.js: which wasm build to load; js/audio.js +
-// js/audio-worklet.js: a microphone through an AudioWorklet, compressed audio files) and an entry point,
+// js/audio-worklet.js: a microphone through an AudioWorklet, compressed audio files; js/image.js:
+// the browser's images as ImageData) and an entry point,
 // index.js, that exports the wasm API and WorkerModel together; puts the lean build into pkg/lean/
 // (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
 // (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
@@ -38,6 +39,7 @@ export { default, relaxedSimd, wasmBuild, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
 export { trapped } from './guard.js';
 export { listen, decodeAudio } from './audio.js';
+export { imageData } from './image.js';
 `;
 const glue = [
   'client.js',
@@ -50,6 +52,8 @@ const glue = [
   'audio.js',
   'audio.d.ts',
   'audio-worklet.js',
+  'image.js',
+  'image.d.ts',
 ];
 
 /** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
@@ -95,7 +99,7 @@ function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffe
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-/** Copies a wasm-pack output (and its relaxed-SIMD twin) into `dir` and completes it. */
+/** Copies a wasm-build output (and its relaxed-SIMD twin) into `dir` and completes it. */
 function assemble(build, relaxed, dir, what) {
   if (!existsSync(new URL('edgeserve_bg.wasm', build)))
     throw new Error(`${build.pathname}: no build (make pkg builds it)`);

@@ -5,7 +5,6 @@
 set -euo pipefail
 
 WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:?set by the Makefile (from the wasm-bindgen pin in Cargo.toml)}"
-WASM_PACK_VERSION="${WASM_PACK_VERSION:?set by the Makefile}"
 want="${1:-all}"   # all | rust | browser | fuzz
 
 step() { printf '\n== setup: %s\n' "$*"; }
@@ -34,10 +33,6 @@ rust_tools() {
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  fi
-  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
-    step "cargo install wasm-pack $WASM_PACK_VERSION"
-    cargo_install wasm-pack --version "$WASM_PACK_VERSION"
   fi
 }
 

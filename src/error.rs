@@ -55,6 +55,17 @@ impl Error {
         Error::BadInput { what: what.into(), expected: expected.into(), got: got.into() }
     }
 
+    /// A `BAD_INPUT` error about one item of a list or a stream, its `what` prefixed with the
+    /// item's name (`rows[3]: ...`); any other error as it is.
+    pub fn named(self, name: &str) -> Self {
+        match self {
+            Error::BadInput { what, expected, got } => {
+                Error::BadInput { what: format!("{name}: {what}"), expected, got }
+            }
+            other => other,
+        }
+    }
+
     /// Shorthand for a [`Error::Manifest`].
     pub fn manifest(
         model: impl Into<String>,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessing;
 use crate::state::StateSpec;
+use crate::task::detection::DetectionSettings;
 use crate::task::embedding::EmbeddingSettings;
 use crate::task::voice_activity::VoiceActivitySettings;
 
@@ -55,6 +56,9 @@ pub struct Manifest {
     /// `voice-activity`; silero-vad's defaults when absent).
     #[serde(default, rename = "voiceActivity", skip_serializing_if = "Option::is_none")]
     pub voice_activity: Option<VoiceActivitySettings>,
+    /// How a detector's output becomes boxes (task `detection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<DetectionSettings>,
     /// Quality measured on held-out data when the package was made (none when inferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -111,7 +115,14 @@ pub struct Limits {
     /// The most rows one batch call takes; a larger batch is refused before any row runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_batch_rows: Option<u64>,
+    /// The most pixels (width x height) of one image an image model takes; a larger image is
+    /// refused before its pixels are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_image_pixels: Option<u64>,
 }
+
+/// The most pixels of one image when the manifest sets no `limits.maxImagePixels`: 8192 x 8192.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 1 << 26;
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +136,8 @@ pub enum Task {
     /// `model.speechSegments()`.
     #[serde(rename = "voice-activity")]
     VoiceActivity,
+    /// Boxes of the classes in an image: `model.detect()`.
+    Detection,
 }
 
 /// Element types of tensors, named as in numpy.
@@ -233,6 +246,8 @@ pub enum Role {
     Probability,
     /// The next value of a recurrent state: the manifest's `state` names the input it feeds.
     State,
+    /// A detector's candidates, in the layout of the manifest's `detection.head`.
+    Detections,
 }
 
 /// A graph output and its role.
@@ -304,6 +319,11 @@ impl Manifest {
         self.limits.as_ref().and_then(|l| l.max_batch_rows).unwrap_or(DEFAULT_MAX_BATCH_ROWS)
     }
 
+    /// The most pixels of one image (`limits.maxImagePixels`, else the default).
+    pub fn max_image_pixels(&self) -> u64 {
+        self.limits.as_ref().and_then(|l| l.max_image_pixels).unwrap_or(DEFAULT_MAX_IMAGE_PIXELS)
+    }
+
     /// The output with a role, if any.
     pub fn output_with_role(&self, role: Role) -> Option<(usize, &OutputSpec)> {
         self.outputs.iter().enumerate().find(|(_, o)| o.role == Some(role))
@@ -336,12 +356,16 @@ impl Manifest {
         if self.max_batch_rows() == 0 {
             return Err(self.err("limits.maxBatchRows", "a whole number of rows, at least 1", "0"));
         }
+        if self.max_image_pixels() == 0 {
+            return Err(self.err("limits.maxImagePixels", "a whole number of pixels, at least 1", "0"));
+        }
         if self.task.is_none() {
             return self.validate_generic();
         }
         match &self.preprocessing {
             Preprocessing::Text(text) => self.validate_text_inputs(text)?,
             Preprocessing::Audio(audio) => self.validate_audio_inputs(audio)?,
+            Preprocessing::Image(image) => self.validate_image_input(image)?,
             _ => self.validate_input()?,
         }
         if !self.state.is_empty() && !matches!(self.preprocessing, Preprocessing::Audio(_)) {
@@ -449,6 +473,63 @@ impl Manifest {
         Ok(())
     }
 
+    /// The input of an image model: one, `preprocessing.input`, of the preprocessing's dtype, and
+    /// `["N", C, H, W]` or `["N", H, W, C]` with the channel count and, where the preprocessing
+    /// gives the model's size, that size (named sizes where the tensor follows the image).
+    fn validate_image_input(&self, image: &crate::image::ImagePreprocessing) -> Result<()> {
+        image
+            .validate()
+            .map_err(|(field, expected, found)| self.err(format!("preprocessing.{field}"), expected, found))?;
+        if self.inputs.len() != 1 {
+            return Err(self.err("inputs", "exactly one input (the image)", format!("{} inputs", self.inputs.len())));
+        }
+        let input = &self.inputs[0];
+        if input.name != image.input {
+            return Err(self.err(
+                "preprocessing.input",
+                format!("the name of the manifest's input, {:?}", input.name),
+                format!("{:?}", image.input),
+            ));
+        }
+        let dtype = match image.dtype {
+            crate::image::PixelDType::Float32 => DType::Float32,
+            crate::image::PixelDType::Uint8 => DType::Uint8,
+        };
+        if input.dtype != dtype {
+            return Err(self.err("inputs[0].dtype", format!("{dtype} (preprocessing.dtype)"), input.dtype.to_string()));
+        }
+        let size = |d: Option<u32>| match d {
+            Some(n) => Dim::Fixed(n as u64),
+            None => Dim::Symbol("a name".into()),
+        };
+        let (h, w) = match image.fixed_size() {
+            Some((h, w)) => (Some(h), Some(w)),
+            None => (None, None),
+        };
+        let c = Some(image.channels.count() as u32);
+        let want = match image.layout {
+            crate::image::Layout::Nchw => [c, h, w],
+            crate::image::Layout::Nhwc => [h, w, c],
+        };
+        let fits = input.shape.len() == 4
+            && matches!(&input.shape[0], Dim::Symbol(s) if s == BATCH_DIM)
+            && input.shape[1..].iter().zip(want).all(|(d, w)| match (d, w) {
+                (Dim::Fixed(n), Some(w)) => *n == w as u64,
+                (Dim::Symbol(s), None) => s != BATCH_DIM,
+                _ => false,
+            });
+        if !fits {
+            let mut expected = vec![Dim::Symbol(BATCH_DIM.into())];
+            expected.extend(want.map(size));
+            return Err(self.err(
+                "inputs[0].shape",
+                format!("{} (preprocessing: channels, layout and size)", shape_string(&expected)),
+                shape_string(&input.shape),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_input(&self) -> Result<()> {
         if self.inputs.len() != 1 {
             return Err(self.err("inputs", "exactly one input", format!("{} inputs", self.inputs.len())));
@@ -493,7 +574,7 @@ impl Manifest {
         if let Some(i) = self.outputs.iter().position(|o| o.role.is_none()) {
             return Err(self.err(
                 format!("outputs[{i}].role"),
-                "\"label\", \"scores\", \"value\", \"embedding\", \"probability\" or \"state\" (the manifest has a task)",
+                "\"label\", \"scores\", \"value\", \"embedding\", \"probability\", \"state\" or \"detections\" (the manifest has a task)",
                 "none",
             ));
         }
@@ -521,8 +602,71 @@ impl Manifest {
                 probability_or_state.to_string(),
             ));
         }
+        let is_image = matches!(self.preprocessing, Preprocessing::Image(_));
+        if self.detection.is_some() && self.task != Some(Task::Detection) {
+            return Err(self.err("detection", "no detection settings (task is not detection)", "settings"));
+        }
+        if count(Role::Detections) > 0 && self.task != Some(Task::Detection) {
+            return Err(self.err(
+                "outputs",
+                "no \"detections\" output (task is not detection)",
+                count(Role::Detections).to_string(),
+            ));
+        }
         match self.task {
             None => {}
+            Some(Task::Detection) => {
+                let Some(settings) = self.detection else {
+                    return Err(self.err(
+                        "detection",
+                        "the detector's head and thresholds, e.g. { \"head\": \"yolov8\" } (task is detection)",
+                        "none",
+                    ));
+                };
+                settings.validate().map_err(|(field, expected, found)| self.err(field, expected, found))?;
+                if !is_image {
+                    return Err(self.err(
+                        "preprocessing.type",
+                        "\"image\" (task is detection: edgeserve detects in images)",
+                        format!("{:?}", self.preprocessing.kind()),
+                    ));
+                }
+                let labels =
+                    self.labels.as_ref().filter(|l| !l.is_empty()).ok_or_else(|| {
+                        self.err("labels", "a non-empty list of class names (task is detection)", "none")
+                    })?;
+                if self.outputs.len() != 1 || count(Role::Detections) != 1 {
+                    return Err(self.err(
+                        "outputs",
+                        "exactly one output, with role \"detections\" (task is detection)",
+                        format!("{} outputs, {} with role \"detections\"", self.outputs.len(), count(Role::Detections)),
+                    ));
+                }
+                let o = &self.outputs[0];
+                if o.dtype != DType::Float32 {
+                    return Err(self.err("outputs[0].dtype", "float32", o.dtype.to_string()));
+                }
+                let classes = match settings.head {
+                    crate::task::detection::Head::Yolov5 => o.shape.get(2),
+                    crate::task::detection::Head::Yolov8 => o.shape.get(1),
+                };
+                let extra = settings.head.extra() as u64;
+                let fits =
+                    o.shape.len() == 3 && matches!(classes, Some(Dim::Fixed(n)) if *n == extra + labels.len() as u64);
+                if !fits {
+                    let want = match settings.head {
+                        crate::task::detection::Head::Yolov5 => format!(
+                            "[\"N\", anchors, {}] (YOLOv5: box, objectness, a score per label)",
+                            extra + labels.len() as u64
+                        ),
+                        crate::task::detection::Head::Yolov8 => format!(
+                            "[\"N\", {}, anchors] (YOLOv8: box, a score per label)",
+                            extra + labels.len() as u64
+                        ),
+                    };
+                    return Err(self.err("outputs[0].shape", want, shape_string(&o.shape)));
+                }
+            }
             Some(Task::VoiceActivity) => crate::task::voice_activity::validate(self)
                 .map_err(|(field, expected, found)| self.err(field, expected, found))?,
             Some(Task::Embedding) => {
@@ -745,6 +889,7 @@ impl Manifest {
             embedding: None,
             state: vec![],
             voice_activity: None,
+            detection: None,
             metrics: None,
             sha256,
             default: false,

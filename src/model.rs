@@ -255,8 +255,8 @@ impl LoadedModel {
             Some(Task::Regression) => {
                 Some(Decoder::Values { outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect() })
             }
-            // Audio models decode in crate::session, per frame.
-            Some(Task::VoiceActivity) => None,
+            // Audio models decode in crate::session, per frame; detectors in crate::vision.
+            Some(Task::VoiceActivity) | Some(Task::Detection) => None,
             Some(Task::Embedding) => Some(Decoder::Embedding {
                 output: by_role(Role::Embedding)
                     .ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
@@ -284,8 +284,9 @@ impl LoadedModel {
             }
             _ => vec![],
         };
-        let width = if decoder.is_some() && text.is_none() { manifest.row_width() } else { 0 };
-        let row_dims = if text.is_some() { vec![] } else { row_dims };
+        let image = matches!(manifest.preprocessing, crate::preprocess::Preprocessing::Image(_));
+        let width = if decoder.is_some() && text.is_none() && !image { manifest.row_width() } else { 0 };
+        let row_dims = if text.is_some() || image { vec![] } else { row_dims };
         let mut model = LoadedModel {
             package,
             engine,
@@ -300,6 +301,10 @@ impl LoadedModel {
         if model.audio.is_some() {
             // The same warm-up for an audio model: one frame of silence.
             model.warm_up_audio()?;
+            return Ok(model);
+        }
+        if image {
+            model.warm_up_image()?;
             return Ok(model);
         }
         if model.text.is_some() {
@@ -453,6 +458,13 @@ impl LoadedModel {
 
     /// The decoder of predictions, or the error that says the model has none.
     fn decoder(&self) -> Result<&Decoder> {
+        if self.is_image() && self.decoder.is_none() {
+            return Err(Error::bad_input(
+                format!("model '{}' takes images, not rows", self.manifest().name),
+                "an image: model.detect(image)",
+                "a row",
+            ));
+        }
         if self.audio.is_some() {
             return Err(Error::bad_input(
                 format!("model '{}' takes audio, not rows", self.manifest().name),

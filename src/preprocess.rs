@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::AudioPreprocessing;
 use crate::error::{Error, Result};
+use crate::image::ImagePreprocessing;
 use crate::text::TextPreprocessing;
 
 /// What edgeserve applies to a raw input row before the model. Callers always pass raw
@@ -39,6 +40,8 @@ pub enum Preprocessing {
     Text(TextPreprocessing),
     /// Audio, resampled and cut into chunks (see [`crate::audio`]).
     Audio(AudioPreprocessing),
+    /// An image, resized and normalised into the model's tensor (see [`crate::image`]).
+    Image(ImagePreprocessing),
 }
 
 impl Default for Preprocessing {
@@ -82,7 +85,7 @@ impl Preprocessing {
             Preprocessing::None { range }
             | Preprocessing::Affine { range, .. }
             | Preprocessing::Standardize { range, .. } => *range,
-            Preprocessing::Text(_) | Preprocessing::Audio(_) => None,
+            Preprocessing::Text(_) | Preprocessing::Audio(_) | Preprocessing::Image(_) => None,
         }
     }
 
@@ -94,6 +97,17 @@ impl Preprocessing {
             Preprocessing::Standardize { .. } => "standardize",
             Preprocessing::Text(_) => "text",
             Preprocessing::Audio(_) => "audio",
+            Preprocessing::Image(_) => "image",
+        }
+    }
+
+    /// What a model with this preprocessing takes, for errors: "rows of numbers", "text", ...
+    pub fn kind_of_input(&self) -> &'static str {
+        match self {
+            Preprocessing::Text(_) => "text",
+            Preprocessing::Audio(_) => "audio",
+            Preprocessing::Image(_) => "images",
+            _ => "rows of numbers",
         }
     }
 
@@ -108,6 +122,7 @@ impl Preprocessing {
         match self {
             Preprocessing::None { .. } | Preprocessing::Text(_) => Ok(()),
             Preprocessing::Audio(audio) => audio.validate(),
+            Preprocessing::Image(image) => image.validate(),
             Preprocessing::Affine { scale, offset, .. } => {
                 if !(scale.is_finite() && offset.is_finite() && *scale != 0.0) {
                     return e(
@@ -154,6 +169,13 @@ impl Preprocessing {
                 "a row",
             ));
         }
+        if let Preprocessing::Image(_) = self {
+            return Err(Error::bad_input(
+                format!("{row} is a row of numbers"),
+                "an image (this is an image model: predict(image), detect(image))",
+                "a row",
+            ));
+        }
         if raw.len() != width {
             return Err(Error::bad_input(
                 format!("{row} has the wrong length"),
@@ -163,7 +185,9 @@ impl Preprocessing {
         }
         check_values(raw, self.raw_range(), row)?;
         match self {
-            Preprocessing::None { .. } | Preprocessing::Text(_) | Preprocessing::Audio(_) => out.extend_from_slice(raw),
+            Preprocessing::None { .. } | Preprocessing::Text(_) | Preprocessing::Audio(_) | Preprocessing::Image(_) => {
+                out.extend_from_slice(raw)
+            }
             Preprocessing::Affine { scale, offset, .. } => out.extend(raw.iter().map(|x| x * scale + offset)),
             Preprocessing::Standardize { mean, std, .. } => {
                 out.extend(raw.iter().zip(mean).zip(std).map(|((x, m), s)| (x - m) / s))

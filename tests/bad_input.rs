@@ -19,6 +19,10 @@ type Outcome = Result<(), Error>;
 
 struct Ctx {
     model: Model,
+    /// A detector (tests/fixtures/image/detector-yolov8) and an image it finds 4 boxes in, as
+    /// JSON `{ data, width, height, channels }`.
+    image: Model,
+    good_image: Value,
     core: LoadedModel,
     good: Vec<f32>,
     onnx: Vec<u8>,
@@ -72,8 +76,45 @@ fn multi_io() -> (LoadedModel, Vec<NamedTensor>) {
 /// (kind, expected code or "accepted", a part of the message, the call)
 type Entry = (&'static str, &'static str, &'static str, fn(&mut Ctx) -> Outcome);
 
+/// The good image with one field changed.
+fn image_with(c: &Ctx, key: &str, value: Value) -> Value {
+    let mut image = c.good_image.clone();
+    image[key] = value;
+    image
+}
+
+fn detect(c: &Ctx, image: Value) -> Outcome {
+    c.image.detect(image).map(|_| ())
+}
+
 fn catalogue() -> Vec<Entry> {
     vec![
+        ("an image of width 0", "BAD_INPUT", "the image's width is not a size edgeserve takes", |c| {
+            detect(c, image_with(c, "width", json!(0)))
+        }),
+        ("an image over limits.maxImagePixels", "BAD_INPUT", "expected at most 67108864 pixels", |c| {
+            detect(c, json!({ "data": [0, 0, 0], "width": 16384, "height": 16384, "channels": 3 }))
+        }),
+        ("an image of 2 channels", "BAD_INPUT", "expected 1 (gray), 3 (RGB) or 4 (RGBA), got 2", |c| {
+            detect(c, image_with(c, "channels", json!(2)))
+        }),
+        ("an image whose data is a byte short", "BAD_INPUT", "expected 17751 bytes", |c| {
+            let mut data = c.good_image["data"].as_array().unwrap().clone();
+            data.pop();
+            detect(c, image_with(c, "data", json!(data)))
+        }),
+        ("an image whose data holds a value over 255", "BAD_INPUT", "image.data[0] is not a byte", |c| {
+            let mut data = c.good_image["data"].as_array().unwrap().clone();
+            data[0] = json!(256);
+            detect(c, image_with(c, "data", json!(data)))
+        }),
+        ("an image without data", "BAD_INPUT", "image.data is missing", |c| {
+            detect(c, json!({ "width": 97, "height": 61, "channels": 3 }))
+        }),
+        ("a string as an image", "BAD_INPUT", "got a string (\"photo.jpg\")", |c| detect(c, json!("photo.jpg"))),
+        ("an image to a model that is not a detector", "BAD_INPUT", "is not a detector", |c| {
+            c.model.detect(c.good_image.clone()).map(|_| ())
+        }),
         ("row too short", "BAD_INPUT", "expected 64 raw features, got 63 values", |c| {
             c.model.predict(json!(vec![0.0; 63])).map(|_| ())
         }),
@@ -233,6 +274,21 @@ fn every_kind_of_bad_input_gets_its_documented_error_and_the_model_stays_good() 
         onnx: read_onnx("digits-fast"),
         manifest: serde_json::from_str(&read_manifest("digits-fast")).unwrap(),
         csv,
+        image: Model::from_bytes(
+            std::fs::read(root().join("tests/fixtures/image/detector-yolov8.onnx")).unwrap(),
+            Some(
+                serde_json::from_str(
+                    &std::fs::read_to_string(root().join("tests/fixtures/image/detector-yolov8.manifest.json"))
+                        .unwrap(),
+                )
+                .unwrap(),
+            ),
+        )
+        .unwrap(),
+        good_image: json!({
+            "data": std::fs::read(root().join("tests/fixtures/image/rgb.97x61x3.raw")).unwrap(),
+            "width": 97, "height": 61, "channels": 3
+        }),
     };
     let entries = catalogue();
     assert!(entries.len() >= 25, "{} kinds", entries.len());
@@ -262,6 +318,8 @@ fn every_kind_of_bad_input_gets_its_documented_error_and_the_model_stays_good() 
             let scores: Vec<f32> = serde_json::from_value(model_says["scores"].clone()).unwrap();
             assert!(max_abs_diff(&scores, case.expected.scores.as_ref().unwrap()) <= TOLERANCE, "{kind}: scores moved");
         }
+        let boxes = c.image.detect(c.good_image.clone()).unwrap();
+        assert_eq!(boxes["boxes"].as_array().unwrap().len(), 4, "{kind}: the detector is harmed");
     }
     println!("bad-input catalogue (native): {} kinds, every one as documented", entries.len());
 }

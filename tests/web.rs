@@ -534,3 +534,51 @@ async fn text_batches_and_streams_in_wasm() {
     let e = model.tokenize(JsValue::from(nine).unchecked_into()).err().unwrap();
     assert_eq!(get(&e, "code").as_string().unwrap(), "BAD_INPUT");
 }
+
+// ---- images ------------------------------------------------------------------------------------
+
+/// A detector of tests/fixtures/image (training/image_fixtures.py) with its manifest object.
+async fn image_model(onnx: &[u8], manifest: &str) -> Model {
+    use wasm_bindgen::convert::TryFromJsValue;
+    let manifest = js_sys::JSON::parse(manifest).unwrap();
+    let promise = Model::from_bytes(Uint8Array::from(onnx).into(), Some(manifest.unchecked_into()), None);
+    Model::try_from_js_value(JsFuture::from(promise).await.unwrap()).unwrap()
+}
+
+/// The fixture image rgb.97x61x3.raw as an ImageData-shaped object: RGBA in a Uint8ClampedArray.
+fn image_data_of_rgb_fixture() -> JsValue {
+    let rgb = include_bytes!("fixtures/image/rgb.97x61x3.raw");
+    let rgba: Vec<u8> = rgb.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let data = js_sys::Uint8ClampedArray::from(&rgba[..]);
+    object(&[("data", data.into()), ("width", 97.into()), ("height", 61.into())])
+}
+
+#[wasm_bindgen_test]
+async fn detect_in_wasm_gives_the_references_boxes_from_an_image_data() {
+    use edgeserve::wasm::image::ImageInput;
+    let model = image_model(
+        include_bytes!("fixtures/image/detector-yolov8.onnx"),
+        include_str!("fixtures/image/detector-yolov8.manifest.json"),
+    )
+    .await;
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/image/detector-yolov8.golden.json")).unwrap();
+    let case = golden["cases"].as_array().unwrap().iter().find(|c| c["image"] == "rgb.97x61x3.raw").unwrap();
+    let found = model.detect(image_data_of_rgb_fixture().unchecked_into::<ImageInput>()).unwrap();
+    let boxes = Array::from(&get(&found, "boxes"));
+    let want = case["boxes"].as_array().unwrap();
+    assert_eq!(boxes.length() as usize, want.len());
+    for (b, w) in boxes.iter().zip(want) {
+        assert_eq!(get(&b, "index").as_f64().unwrap() as u64, w["index"].as_u64().unwrap());
+        assert!((get(&b, "score").as_f64().unwrap() - w["score"].as_f64().unwrap()).abs() < 5e-3);
+        for k in ["x", "y", "width", "height"] {
+            assert!((get(&b, k).as_f64().unwrap() - w[k].as_f64().unwrap()).abs() < 1e-3, "{k}");
+        }
+    }
+    // A bad image: a coded error naming the field; the model goes on.
+    let bad = object(&[("data", Uint8Array::new_with_length(5).into()), ("width", 97.into()), ("height", 61.into())]);
+    let e = model.detect(bad.unchecked_into::<ImageInput>()).unwrap_err();
+    assert_eq!(get(&e, "code").as_string().unwrap(), "BAD_INPUT");
+    assert!(get(&e, "message").as_string().unwrap().starts_with("the image's data has the wrong length"));
+    assert!(model.detect(image_data_of_rgb_fixture().unchecked_into::<ImageInput>()).is_ok());
+}

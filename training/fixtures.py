@@ -40,13 +40,14 @@ from onnx import TensorProto, helper, numpy_helper
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "onnx"
 
 
-def save(graph: onnx.GraphProto, name: str) -> ort.InferenceSession:
-    """Writes the graph as <name>.onnx (opset 17, IR 8, checked) and opens it in onnxruntime."""
+def save(graph: onnx.GraphProto, name: str, out: Path = OUT) -> ort.InferenceSession:
+    """Writes the graph as <name>.onnx in `out` (opset 17, IR 8, checked) and opens it in
+    onnxruntime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgeserve-fixtures")
     model.ir_version = 8
     onnx.checker.check_model(model)
     data = model.SerializeToString()
-    (OUT / f"{name}.onnx").write_bytes(data)
+    (out / f"{name}.onnx").write_bytes(data)
     return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 

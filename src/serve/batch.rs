@@ -3,6 +3,7 @@
 //! yield to its event loop between chunks.
 
 use crate::error::{Error, Result};
+use crate::image::OwnedImage;
 use crate::latency::{Mode, Stopwatch};
 use crate::model::{LoadedModel, Predictions};
 
@@ -33,11 +34,13 @@ pub struct BatchOutput {
     pub rows_per_second: f64,
 }
 
-/// What a batch is made of: rows of raw features laid end to end, or texts (a text model).
+/// What a batch is made of: rows of raw features laid end to end, texts (a text model) or
+/// images (an image model).
 #[derive(Debug)]
 enum Items {
     Rows { raw: Vec<f32>, width: usize },
     Texts(Vec<String>),
+    Images(Vec<OwnedImage>),
 }
 
 /// A batch being predicted, one chunk per [`BatchJob::step`]. It does not hold the model, so
@@ -104,6 +107,24 @@ impl BatchJob {
         })
     }
 
+    /// Prepares a batch of images (an image model).
+    pub fn images(model: &LoadedModel, images: Vec<OwnedImage>, chunk_size: usize) -> Result<BatchJob> {
+        model.require_task()?;
+        check_chunk(chunk_size)?;
+        if images.is_empty() {
+            return Err(Error::bad_input("images is empty", "at least one image", "an empty array"));
+        }
+        check_limit(model, images.len())?;
+        let total = images.len();
+        Ok(BatchJob {
+            items: Items::Images(images),
+            total,
+            chunk: chunk_size,
+            out: Predictions::default(),
+            clock: Stopwatch::start(),
+        })
+    }
+
     /// Rows in the batch.
     pub fn total(&self) -> usize {
         self.total
@@ -127,6 +148,10 @@ impl BatchJob {
                     model.decode_rows(&outputs, rows, &mut self.out)?;
                 }
                 Items::Texts(texts) => model.decode_texts(&texts[start..end], Some(start), &mut self.out)?,
+                Items::Images(images) => {
+                    let chunk: Vec<&OwnedImage> = images[start..end].iter().collect();
+                    model.decode_images(&chunk, start, &mut self.out)?
+                }
             }
             let ms = clock.elapsed_ms();
             model.record(Mode::Batch, ms / rows.max(1) as f64, rows as u64);

@@ -19,6 +19,7 @@ pub const MAX_BATCH: usize = 4096;
 pub enum StreamItem {
     Row(Vec<f32>),
     Text(String),
+    Image(crate::image::OwnedImage),
 }
 
 struct Pending {
@@ -109,6 +110,8 @@ impl StreamBatcher {
         self.good.clear();
         self.rows.clear();
         let mut texts: Vec<&str> = vec![];
+        let image_model = model.is_image();
+        let mut images: Vec<&crate::image::OwnedImage> = vec![];
         let mut errors: Vec<Option<Error>> = Vec::with_capacity(n);
         for (pos, item) in items.iter().enumerate() {
             // apply_row appends the preprocessed row, or nothing when the row is bad.
@@ -123,6 +126,22 @@ impl StreamBatcher {
                     format!("{at} is text"),
                     "a row of numbers (this model takes no text)",
                     "a string",
+                )),
+                Ok(StreamItem::Image(image)) if image_model => {
+                    // Checked here so that a bad image gets its own error, not its micro-batch's.
+                    let max = model.manifest().max_image_pixels();
+                    match image.pixels().and_then(|_| crate::vision::check_size(max, image.width, image.height)) {
+                        Ok(()) => {
+                            images.push(image);
+                            Ok(())
+                        }
+                        Err(e) => Err(e.into_error(&model.manifest().name).named(&at.to_string())),
+                    }
+                }
+                Ok(StreamItem::Image(_)) => Err(Error::bad_input(
+                    format!("{at} is an image"),
+                    "the input this model takes (it takes no images)",
+                    "an image",
                 )),
                 Err(e) => Err(e.clone()),
             };
@@ -141,6 +160,10 @@ impl StreamBatcher {
             let rows = self.good.len();
             if text_model {
                 model.decode_texts(&texts, None, &mut predictions)
+            } else if image_model {
+                // Each image's error is its own, named by its index in the stream.
+                let first = items[self.good[0]].index as usize;
+                model.decode_images(&images, first, &mut predictions)
             } else {
                 model
                     .run_prepared(&self.rows, rows)

@@ -123,7 +123,11 @@ impl Model {
         let (width, classes, max_rows, is_text) =
             self.shared.with(|m| Ok((m.width(), m.labels().to_vec(), m.manifest().max_batch_rows(), m.is_text())))?;
         let max_rows = usize::try_from(max_rows).unwrap_or(usize::MAX);
-        let job = if is_text {
+        let image_pixels = self.shared.with(|m| Ok(m.is_image().then(|| m.manifest().max_image_pixels())))?;
+        let job = if let Some(max_pixels) = image_pixels {
+            let images = js::read_images(rows, max_rows, max_pixels)?;
+            self.shared.with(|m| BatchJob::images(m, images, chunk))?
+        } else if is_text {
             let (texts, _) = super::text::read_texts(rows, max_rows)?;
             self.shared.with(|m| BatchJob::texts(m, texts, chunk))?
         } else {
@@ -206,7 +210,9 @@ impl Model {
     /// values, `latencyMs`, `rowsPerSecond`). A bad row rejects with a `BAD_INPUT` error that
     /// names the row; so does a row that cannot be read (a detached buffer, a getter that throws).
     /// A text model takes an array of strings; an embedding model's vectors come back as
-    /// `values` (n * dim), a text classifier's as for rows.
+    /// `values` (n * dim), a text classifier's as for rows. An image classifier takes an array of
+    /// images (as `predict` takes one; those of one size run together on the batch dimension),
+    /// and a bad image rejects naming it (`rows[i]: ...`).
     #[wasm_bindgen(js_name = predictBatch, unchecked_return_type = "Promise<BatchResult>")]
     pub fn predict_batch(&self, rows: BatchInput, options: Option<BatchOptions>) -> js_sys::Promise {
         let prepared = self.prepare_rows(&rows, super::options(&options));

@@ -15,6 +15,7 @@
 
 pub mod audio;
 pub mod batch;
+pub mod image;
 mod job;
 pub mod js;
 pub mod runtime;
@@ -142,7 +143,7 @@ export type Dim = number | string;
 export interface TensorSpec { name: string; dtype: DType; shape: Dim[] }
 export interface OutputSpec extends TensorSpec {
   /** label: class index into labels, shape [N]; scores: one per class, [N, labels.length]; value: regression values. Absent without a task. */
-  role?: 'label' | 'scores' | 'value' | 'embedding' | 'probability' | 'state';
+  role?: 'label' | 'scores' | 'value' | 'embedding' | 'probability' | 'state' | 'detections';
 }
 /** What edgeserve applies to a raw input before the model; `range` is the allowed raw [min, max]. */
 export type Preprocessing =
@@ -150,7 +151,56 @@ export type Preprocessing =
   | { type: 'affine'; scale: number; offset: number; range?: [number, number] }
   | { type: 'standardize'; mean: number[]; std: number[]; range?: [number, number] }
   | TextPreprocessing
-  | AudioPreprocessing;
+  | AudioPreprocessing
+  | ImagePreprocessing;
+/**
+ * An image model's input: the image resized (resize), its channels put in the model's order,
+ * each 0..255 value times scale, minus mean, over std (per channel), laid out as layout, into the
+ * graph input `input`.
+ */
+export interface ImagePreprocessing {
+  type: 'image';
+  input: string;
+  resize:
+    | { mode: 'stretch'; width: number; height: number }
+    /** The shorter side to `shorter` (default the larger of width and height), then the centre cut out (torchvision's Resize + CenterCrop). */
+    | { mode: 'centerCrop'; width: number; height: number; shorter?: number }
+    /** Scaled to fit, centred, the rest filled with `fill` (default 114): YOLO's letterbox. */
+    | { mode: 'letterbox'; width: number; height: number; fill?: number }
+    /** Sides rounded to multiples of `of`, up to minSide, down to maxSide (a text detector's). */
+    | { mode: 'multiple'; of: number; maxSide: number; minSide?: number };
+  /** nearest (Pillow's NEAREST), bilinear (OpenCV's INTER_LINEAR; the default) or area (a box filter: OpenCV's INTER_AREA at whole factors). */
+  filter?: 'nearest' | 'bilinear' | 'area';
+  channels?: 'rgb' | 'bgr' | 'gray';
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  layout?: 'nchw' | 'nhwc';
+  dtype?: 'float32' | 'uint8';
+}
+/** A detector's head and thresholds (task detection). */
+export interface DetectionSettings {
+  /** yolov5: [N, anchors, 5 + classes] (box, objectness, class probabilities); yolov8: [N, 4 + classes, anchors]. Boxes as centre x, centre y, width, height in the tensor's pixels. */
+  head: 'yolov5' | 'yolov8';
+  /** Candidates scoring below this are dropped (default 0.25). */
+  scoreThreshold?: number;
+  /** Boxes of one class overlapping a better one by more than this IoU are dropped (default 0.45). */
+  iouThreshold?: number;
+  /** The most boxes returned (default 300). */
+  maxDetections?: number;
+  /** Boxes of different classes suppress each other too (default false). */
+  classAgnostic?: boolean;
+}
+/** An image as predict() and detect() take it: an ImageData (imageData() of edgeserve makes one of an element, a bitmap, a video frame or a file), or 8-bit pixels row after row with 1 (gray), 3 (RGB) or 4 (RGBA, the default) channels. */
+export type ImageInput =
+  | ImageDataLike
+  | { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels?: 1 | 3 | 4 };
+/** What edgeserve reads of an ImageData (the DOM's is one): RGBA pixels. */
+export interface ImageDataLike { readonly data: Uint8ClampedArray; readonly width: number; readonly height: number }
+/** A box found in an image, in its pixels: (x, y) its top left corner. */
+export interface DetectedBox { label: string; index: number; score: number; x: number; y: number; width: number; height: number }
+/** detect()'s result: the boxes, best first, and the call's time in ms. */
+export interface Detections { boxes: DetectedBox[]; latencyMs: number }
 /**
  * An audio model's input: mono samples resampled to sampleRate (Hz) and cut into chunks of
  * context + frame samples (the last context samples of the previous chunk, then frame new ones)
@@ -235,7 +285,7 @@ export interface Manifest {
   version: string;
   description: string;
   /** Absent for a model served by run() only (e.g. an inferred manifest without labels). */
-  task?: 'classification' | 'regression' | 'embedding' | 'voice-activity';
+  task?: 'classification' | 'regression' | 'embedding' | 'voice-activity' | 'detection';
   /** The graph inputs: one, shaped ["N", ...], for rows; the tokenizer's for text; the samples', the sample rate's and the states' for audio. */
   inputs: TensorSpec[];
   outputs: OutputSpec[];
@@ -248,14 +298,16 @@ export interface Manifest {
   state?: { input: string; output: string; shape: number[]; initial?: number }[];
   /** Task voice-activity: how probabilities become speech segments. */
   voiceActivity?: VoiceActivitySettings;
+  /** How a detector's output becomes boxes (task detection). */
+  detection?: DetectionSettings;
   /** Measured on held-out data when the package was made; accuracy is a fraction 0..1. */
   metrics?: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
   /** sha256 of model.onnx, lowercase hex. */
   sha256: string;
   default: boolean;
   training?: Record<string, unknown>;
-  /** Limits per call. maxBatchRows: the most rows one predictBatch/predictCsv takes (default 1,000,000). */
-  limits?: { maxBatchRows?: number };
+  /** Limits per call. maxBatchRows: the most rows one predictBatch/predictCsv takes (default 1,000,000); maxImagePixels: the most pixels of one image (default 8192 x 8192). */
+  limits?: { maxBatchRows?: number; maxImagePixels?: number };
   /** The package's NNEF form (model.nnef.tar), which the lean build (`edgeserve/lean`) embeds. */
   nnef?: { sha256: string; tract: string };
   /** The package's rows form (model.rows: the graph as edgeserve's row program), which the lean build embeds when every package has one. */
@@ -282,7 +334,7 @@ export type Prediction = ClassPrediction | ValuesPrediction;
  * values are rounded to float32; 8- and 16-bit integer arrays are converted exactly; Int32Array and
  * Uint32Array values must lie within +-2^24 (exact in float32). For a text model: one text.
  */
-export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | number[] | string;
+export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | number[] | string | ImageInput;
 /**
  * Every error edgeserve throws is an Error with one of these codes (a callback of yours that
  * throws or rejects ends the call with your own error instead). INTERNAL: the wasm instance
@@ -552,7 +604,9 @@ impl Model {
     ///
     /// A text model takes a string instead: a text classifier's `{ label, index, scores,
     /// latencyMs }`, an embedding model's vector as `{ values: Float32Array, latencyMs }` (see
-    /// `embed` for many texts at once).
+    /// `embed` for many texts at once). An image classifier takes an image (`ImageData`, or
+    /// `{ data, width, height, channels }`, as `detect` does): `{ label, index, scores,
+    /// latencyMs }`.
     ///
     /// Throws a `BAD_INPUT` error that names the problem for input that is not a row of numbers,
     /// has the wrong length, or holds NaN, an infinity or a value outside the manifest's raw
@@ -566,6 +620,14 @@ impl Model {
             }
             let text = text::read_text(&input, &"input")?;
             let Timed { prediction, latency_ms } = self.shared.with(|m| m.predict_text(&text))?;
+            return Ok(to_value(&PredictionJs::new(&prediction, Some(latency_ms)))?);
+        }
+        if self.shared.with(|m| Ok(m.is_image()))? {
+            #[cfg(target_family = "wasm")]
+            let input: &Value = input.as_ref();
+            #[cfg(not(target_family = "wasm"))]
+            let input: &Value = &input;
+            let (prediction, latency_ms) = image::predict_image(self, input)?;
             return Ok(to_value(&PredictionJs::new(&prediction, Some(latency_ms)))?);
         }
         self.raw.clear();

@@ -28,7 +28,11 @@ impl StreamCore {
     pub fn push(&mut self, item: JsValue) {
         let row = RowName::Row(self.batcher.next_index() as usize);
         let text_model = self.model.with(|m| Ok(m.is_text())).unwrap_or(false);
-        let read = if text_model && item.is_string() {
+        let image_pixels =
+            self.model.with(|m| Ok(m.is_image().then(|| m.manifest().max_image_pixels()))).unwrap_or(None);
+        let read = if let Some(max_pixels) = image_pixels {
+            super::js::read_image(&item, max_pixels).map(StreamItem::Image).map_err(|e| e.named(&row.to_string()))
+        } else if text_model && item.is_string() {
             super::text::read_text(&item, &row).map(StreamItem::Text)
         } else {
             let mut raw = Vec::new();

@@ -32,9 +32,13 @@
 //   audio          the voice-activity package vad (a Model: 'main' only, as a WorkerModel has no
 //                  sessions), loaded by name (Model.load('vad'), fetched beside the wasm)
 //   audioSession   a session of it at 16 kHz
+//   image          a detector (tests/fixtures/image/detector-yolov8: a Model, or a WorkerModel in
+//                  'worker'); goodImage: { data, width, height, channels } of a 97 x 61 RGB image
+//                  it finds 4 boxes in
 // An entry with `text: true` is about the text model: after it, the text model must still embed.
 // An entry with `audio: true` is about the audio model: after it, the session's state must be what
-// it was, and the session must still run a frame.
+// it was, and the session must still run a frame. An entry with `image: true` is about the
+// detector: after it, the detector must still find its 4 boxes in goodImage.
 
 const WHAT_EXPECTED_GOT = /expected .+(got|found)[: ]/s;
 
@@ -899,6 +903,95 @@ export const catalogue = [
     call: c => c.model.session({ sampleRate: 16000 }),
     message: /model 'digits-accurate' takes no audio: expected an audio model/,
   },
+  // Images: a detector (training/image_fixtures.py).
+  {
+    kind: 'an image of width 0',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect({ ...c.goodImage, width: 0 }),
+    message:
+      /^the image's width is not a size edgeserve takes: expected a whole number of pixels from 1 to 16384, got 0$/,
+  },
+  {
+    kind: 'an image larger than the manifest takes (limits.maxImagePixels), refused before its data is read',
+    image: true,
+    code: 'BAD_INPUT',
+    withinMs: 2000,
+    call: c => c.image.detect({ data: new Uint8Array(3), width: 16384, height: 16384, channels: 3 }),
+    message:
+      /^the image is larger than the model takes: expected at most 67108864 pixels \(limits\.maxImagePixels\), got 16384 x 16384$/,
+  },
+  {
+    kind: 'an image of 2 channels',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect({ ...c.goodImage, channels: 2 }),
+    message:
+      /^the image's channels are not a count edgeserve takes: expected 1 \(gray\), 3 \(RGB\) or 4 \(RGBA\), got 2$/,
+  },
+  {
+    kind: 'an image whose data is a byte short',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect({ ...c.goodImage, data: c.goodImage.data.slice(1) }),
+    message:
+      /^the image's data has the wrong length: expected 17751 bytes \(97 x 61 pixels, 3 channels each\), got 17750 bytes$/,
+  },
+  {
+    kind: 'an image whose data is float32, not bytes',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect({ ...c.goodImage, data: new Float32Array(c.goodImage.data) }),
+    message: /^image\.data is not 8-bit pixels: expected a Uint8Array or a Uint8ClampedArray/,
+  },
+  {
+    kind: 'an image without data',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect({ width: 97, height: 61, channels: 3 }),
+    message: /^image\.data is missing: expected an image/,
+  },
+  {
+    kind: 'a string as an image',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.image.detect('photo.jpg'),
+    message: /^image is not an image: expected an image: .*got a string \("photo\.jpg"\)$/,
+  },
+  {
+    kind: 'an image whose data buffer is detached (transferred)',
+    image: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c => {
+      const data = c.goodImage.data.slice();
+      structuredClone(data.buffer, { transfer: [data.buffer] });
+      return c.image.detect({ ...c.goodImage, data });
+    },
+    message: /image\.data is detached/,
+  },
+  {
+    kind: 'an image whose width getter throws',
+    image: true,
+    layers: ['main'],
+    code: 'BAD_INPUT',
+    call: c =>
+      c.image.detect({
+        ...c.goodImage,
+        get width() {
+          throw new Error('no width here');
+        },
+      }),
+    message: /image\.width could not be read: .*no width here/,
+  },
+  {
+    kind: 'an image to a model that is not a detector',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.model.detect(c.goodImage),
+    message:
+      /^model 'digits-accurate' is not a detector: expected a model whose task is detection, got "classification"$/,
+  },
 ];
 
 /** Checks an entry's outcome; returns null when it is right, else what is wrong. */
@@ -949,6 +1042,12 @@ function audioProblem(ctx, before) {
     : `after it, the session runs no frame: ${JSON.stringify(step)}`;
 }
 
+/** Whether the detector still finds its 4 boxes in the good image: null when it does. */
+async function imageProblem(ctx) {
+  const { boxes } = await ctx.image.detect(ctx.goodImage);
+  return boxes.length === 4 ? null : `after it, the detector finds ${boxes.length} boxes, not 4`;
+}
+
 /**
  * Runs every entry that applies to `layer` ('main' or 'worker'); after each, checks that a good
  * prediction still matches the golden output. Returns one record per entry:
@@ -976,6 +1075,7 @@ export async function runCatalogue(ctx, layer) {
         if (embedded && !(embedded.count === 1 && embedded.dim === 384))
           problem = 'after it, the text model embeds no more';
         if (entry.audio) problem ??= audioProblem(ctx, stateBefore);
+        if (entry.image) problem ??= await imageProblem(ctx);
       } catch (e) {
         problem = `after it, a good prediction failed: ${e.message}`;
       }

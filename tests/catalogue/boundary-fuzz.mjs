@@ -314,6 +314,7 @@ function commands(fc, v, ctx) {
           { maxWaitMs: v.slowFree.maxWaitMs },
         ),
       ),
+      command('remote.detect', 2, [v.row], a => remote().detect(...a), { codes: ['BAD_INPUT'] }),
       command('remote.latency', 1, extra, a => remote().latency(...a), { codes: [] }),
       command('remote.resetLatency', 1, extra, a => remote().resetLatency(...a), { codes: [] }),
     ];
@@ -397,6 +398,16 @@ function commands(fc, v, ctx) {
       {
         codes: ['BAD_INPUT'],
       },
+    ),
+    // Images on a model of rows: whatever the argument, a coded refusal (the image is read first:
+    // any value, and objects with the fields of one).
+    command('model.detect', 2, [v.row], a => model().detect(...a), { codes: ['BAD_INPUT'] }),
+    command(
+      'model.detect(image-like)',
+      2,
+      [v.options({ data: v.row, width: f.runs, height: f.runs, channels: f.runs })],
+      a => model().detect(...a),
+      { codes: ['BAD_INPUT'] },
     ),
     getter('name', x => x === 'digits-accurate'),
     getter('inputWidth', x => x === 64),

@@ -24,7 +24,13 @@ test('every kind of bad input in the catalogue gets its documented error; the mo
     tokenizer: new Uint8Array(readFileSync(`${textDir}tokenizer.json`)),
   };
   const audio = await Model.load('vad'); // shipped beside the wasm (make models-audio, make pkg)
+  const imageDir = `${root}tests/fixtures/image/`;
   const ctx = {
+    image: await Model.fromBytes(
+      readFileSync(`${imageDir}detector-yolov8.onnx`),
+      JSON.parse(readFileSync(`${imageDir}detector-yolov8.manifest.json`, 'utf8')),
+    ),
+    goodImage: { data: new Uint8Array(readFileSync(`${imageDir}rgb.97x61x3.raw`)), width: 97, height: 61, channels: 3 },
     audio,
     audioSession: audio.session({ sampleRate: 16000 }),
     text: await Model.fromBytes(textFiles.onnx, textFiles.manifest, { tokenizer: textFiles.tokenizer }),

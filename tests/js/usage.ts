@@ -23,6 +23,9 @@ import init, {
   type Tokenized,
   listen,
   decodeAudio,
+  imageData,
+  type Detections,
+  type DetectedBox,
   type AudioStep,
   type SpeechSegments,
 } from '../../pkg/index.js';
@@ -172,6 +175,21 @@ async function audio(microphone: MediaStream, file: ArrayBuffer) {
   await listen(vad, microphone, { onStep: 1 });
 }
 console.log(audio);
+
+// Images: pixels a caller holds, an ImageData of an element or a file; classes and boxes.
+async function images(detector: Model, classifier: Model, img: HTMLImageElement, file: File) {
+  const found: Detections = detector.detect(await imageData(img));
+  const first: DetectedBox | undefined = found.boxes[0];
+  console.log(first?.label, first?.x, found.latencyMs);
+  detector.detect({ data: new Uint8Array(12), width: 2, height: 2, channels: 3 });
+  const p = classifier.predict(await imageData(file)) as ClassPrediction;
+  console.log(p.label);
+  // @ts-expect-error: channels are 1, 3 or 4
+  detector.detect({ data: new Uint8Array(8), width: 2, height: 2, channels: 2 });
+  // @ts-expect-error: pixels are bytes
+  detector.detect({ data: new Float32Array(12), width: 2, height: 2, channels: 3 });
+}
+console.log(images);
 
 // @ts-expect-error: an object is not a row of numbers (a string is: one text, for a text model)
 model.predict({ length: 64 });

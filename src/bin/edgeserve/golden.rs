@@ -152,7 +152,7 @@ pub enum Recorded {
 fn is_row_task(model: &LoadedModel) -> bool {
     let m = model.manifest();
     matches!(m.task, Some(Task::Classification | Task::Regression))
-        && !matches!(m.preprocessing, Preprocessing::Text(_))
+        && !matches!(m.preprocessing, Preprocessing::Text(_) | Preprocessing::Image(_))
 }
 
 /// Records golden.json: `cases` inputs, onnxruntime's outputs for them, checked against
@@ -178,7 +178,7 @@ pub fn record(model: &mut LoadedModel, onnx_path: &Path, python: &str, cases: us
             Preprocessing::None { range }
             | Preprocessing::Affine { range, .. }
             | Preprocessing::Standardize { range, .. } => range.unwrap_or([0.0, 1.0]),
-            Preprocessing::Text(_) | Preprocessing::Audio(_) => [0.0, 1.0],
+            Preprocessing::Text(_) | Preprocessing::Audio(_) | Preprocessing::Image(_) => [0.0, 1.0],
         };
         let input = &manifest.inputs[0];
         for case in 0..cases {

@@ -89,3 +89,26 @@ pub fn describe(v: &Value) -> String {
 pub fn audio_buffer(_v: &Value, _max: usize) -> Option<Result<(Vec<f32>, f64), Error>> {
     None
 }
+
+pub fn property(v: &Value, key: &str, _what: &str) -> Result<Option<Value>, Error> {
+    Ok(v.get(key).filter(|x| !x.is_null()).cloned())
+}
+
+/// JSON pixels: an array of whole numbers 0 to 255.
+pub fn pixel_bytes(data: &Value, width: u32, height: u32, channels: u8) -> Result<Vec<u8>, Error> {
+    let Some(items) = data.as_array() else {
+        return Err(Error::bad_input("image.data is not 8-bit pixels", "an array of bytes", describe(data)));
+    };
+    if items.len() != width as usize * height as usize * channels as usize {
+        return Err(super::data_length(items.len(), width, height, channels));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.as_u64().filter(|b| *b <= 255).map(|b| b as u8).ok_or_else(|| {
+                Error::bad_input(format!("image.data[{i}] is not a byte"), "a whole number from 0 to 255", describe(x))
+            })
+        })
+        .collect()
+}

@@ -23,6 +23,68 @@ mod web;
 #[cfg(target_family = "wasm")]
 pub use web::*;
 
+const AN_IMAGE: &str = "an image: { data, width, height, channels } with data a Uint8Array or Uint8ClampedArray of 8-bit pixels row after row and channels 1, 3 or 4 (default 4, as an ImageData has)";
+
+/// Reads an image: an `ImageData`, or any object with its shape (`data`, `width`, `height`, and
+/// `channels` where it is not 4). The sizes are checked (at most `max_pixels`) before the pixels
+/// are copied, once.
+pub fn read_image(v: &Value, max_pixels: u64) -> Result<crate::image::OwnedImage, Error> {
+    use crate::image::{ImageError, MAX_SIDE};
+    if !is_options_object(v, "image")? {
+        return Err(Error::bad_input("image is not an image", AN_IMAGE, describe(v)));
+    }
+    let whole = |key: &str, default: Option<u64>| -> Result<u64, Error> {
+        match property(v, key, "image")? {
+            None => default.ok_or_else(|| Error::bad_input(format!("image.{key} is missing"), AN_IMAGE, "none")),
+            Some(x) => match number(&x) {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 => Ok(n as u64),
+                _ => Err(Error::bad_input(format!("image.{key} is not a whole number"), AN_IMAGE, describe(&x))),
+            },
+        }
+    };
+    let width = whole("width", None)?;
+    let height = whole("height", None)?;
+    let channels = whole("channels", Some(4))?;
+    for (field, value) in [("width", width), ("height", height)] {
+        if value == 0 || value > MAX_SIDE as u64 {
+            return Err(ImageError::Side { field, value }.into_error("(boundary)"));
+        }
+    }
+    if !matches!(channels, 1 | 3 | 4) {
+        return Err(ImageError::Channels { channels }.into_error("(boundary)"));
+    }
+    let (width, height, channels) = (width as u32, height as u32, channels as u8);
+    crate::vision::check_size(max_pixels, width, height).map_err(|e| e.into_error("(boundary)"))?;
+    let data =
+        property(v, "data", "image")?.ok_or_else(|| Error::bad_input("image.data is missing", AN_IMAGE, "none"))?;
+    let data = pixel_bytes(&data, width, height, channels)?;
+    Ok(crate::image::OwnedImage { data, width, height, channels })
+}
+
+/// Reads an array of images (a batch), at most `max` of them, each as [`read_image`] reads one;
+/// an error names the image (`rows[i]: ...`).
+pub fn read_images(v: &Value, max: usize, max_pixels: u64) -> Result<Vec<crate::image::OwnedImage>, Error> {
+    let what = "images";
+    let Some(len) = array_len(v, &what)? else {
+        return Err(Error::bad_input("images is not an array of images", AN_IMAGE, describe(v)));
+    };
+    if len > max {
+        return Err(too_many(&what, max, len));
+    }
+    let mut images = Vec::with_capacity(len.min(1024));
+    for i in 0..len {
+        let item = array_item(v, i, &format!("rows[{i}]"))?;
+        images.push(read_image(&item, max_pixels).map_err(|e| e.named(&format!("rows[{i}]")))?);
+    }
+    Ok(images)
+}
+
+/// The length error of pixel data.
+fn data_length(got: usize, width: u32, height: u32, channels: u8) -> Error {
+    let expected = width as usize * height as usize * channels as usize;
+    crate::image::ImageError::DataLength { expected, got, width, height, channels }.into_error("(boundary)")
+}
+
 /// The most values one row may have: a longer one is refused before it is copied into wasm
 /// memory (which never shrinks).
 pub const MAX_ROW_VALUES: usize = 1 << 24;

@@ -466,3 +466,29 @@ pub fn audio_buffer(v: &Value, max: usize) -> Option<Result<(Vec<f32>, f64), Err
         Ok((mix, rate))
     })())
 }
+
+/// The property `key` of a caller's object (`what.key` in errors), unless it is missing,
+/// `undefined` or `null`.
+pub fn property(v: &Value, key: &str, what: &str) -> Result<Option<Value>, Error> {
+    let x = get(v, &JsValue::from_str(key), || format!("{what}.{key}"))?;
+    Ok(Some(x).filter(|x| !x.is_undefined() && !x.is_null()))
+}
+
+/// The pixels of an image's `data`: a Uint8Array or a Uint8ClampedArray of exactly
+/// `width * height * channels` bytes (checked before they are copied).
+pub fn pixel_bytes(data: &Value, width: u32, height: u32, channels: u8) -> Result<Vec<u8>, Error> {
+    if !(data.is_instance_of::<js_sys::Uint8Array>() || data.is_instance_of::<js_sys::Uint8ClampedArray>()) {
+        return Err(Error::bad_input(
+            "image.data is not 8-bit pixels",
+            "a Uint8Array or a Uint8ClampedArray (an ImageData's data)",
+            describe(data),
+        ));
+    }
+    let len = view_len(data, &"image.data")?;
+    if len != width as usize * height as usize * channels as usize {
+        return Err(super::data_length(len, width, height, channels));
+    }
+    let mut out = Vec::new();
+    fill(data, len, &mut out, &"image.data")?;
+    Ok(out)
+}
