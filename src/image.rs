@@ -296,8 +296,10 @@ impl ImagePreprocessing {
                 if w.max(h) * ratio > max_side as f64 {
                     ratio = max_side as f64 / w.max(h);
                 }
+                // PaddleOCR: int(side * ratio), then round(/ of) * of (half to even), at least `of`.
                 let to_multiple = |side: f64| {
-                    let n = ((side * ratio / of as f64).round_ties_even() as u32).max(1);
+                    let scaled = (side * ratio).trunc();
+                    let n = ((scaled / of as f64).round_ties_even() as u32).max(1);
                     (n * of).min(max_side / of * of)
                 };
                 let (rw, rh) = (to_multiple(w), to_multiple(h));

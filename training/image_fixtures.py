@@ -97,7 +97,7 @@ def place(cfg: dict, w: int, h: int) -> tuple[tuple[int, int], tuple[int, int], 
             ratio = min_side / min(w, h)
         if max(w, h) * ratio > max_side:
             ratio = max_side / max(w, h)
-        side = lambda v: min(max(int(round(v * ratio / of)), 1) * of, max_side // of * of)
+        side = lambda v: min(max(int(round(int(v * ratio) / of)), 1) * of, max_side // of * of)
         rw, rh = side(w), side(h)
         return (rw, rh), (0, 0), (rw, rh)
     raise ValueError(mode)
