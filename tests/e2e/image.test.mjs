@@ -1,7 +1,8 @@
 // Images in Debian's headless Chromium: imageData() reads what a page holds (an ImageData, a
 // canvas, an OffscreenCanvas, an ImageBitmap, a VideoFrame, an <img> and a PNG file) at its own
 // size, and detect() on each gives the same boxes, those of the reference (training/
-// image_fixtures.py); what imageData() cannot read is refused with a code. No console error.
+// image_fixtures.py); a <video> of Chromium's fake camera gives its current frame; what
+// imageData() cannot read is refused with a code. No console error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ const problems = [];
 
 before(async () => {
   server = await serve(root, 0);
-  browser = await launch();
+  browser = await launch(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
   page = await openPage(browser, `http://127.0.0.1:${server.address().port}/tests/e2e/fixtures/image.html`, problems);
 });
 
@@ -93,5 +94,41 @@ test("every kind of image a page holds gives the reference's boxes", async () =>
   for (const r of results.refusals) assert.match(r, /^BAD_INPUT: imageData\(\)/);
   assert.match(results.refusals[3], /does not decode as an image/);
   assert.match(results.refusals[4], /has no size yet/);
+  assert.deepEqual(problems, []);
+});
+
+test('a <video> of the camera: imageData() reads its current frame, detect() runs on it', async () => {
+  const result = await page.evaluate(async () => {
+    const { Model, imageData } = window.edgeserve;
+    const dir = '/tests/fixtures/image/';
+    const model = await Model.fromBytes(
+      new Uint8Array(await (await fetch(`${dir}detector-yolov8.onnx`)).arrayBuffer()),
+      await (await fetch(`${dir}detector-yolov8.manifest.json`)).json(),
+    );
+    const video = document.createElement('video');
+    video.muted = true;
+    let noFrame;
+    try {
+      await imageData(video);
+      noFrame = 'resolved';
+    } catch (e) {
+      noFrame = `${e.code}: ${e.message}`;
+    }
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    video.srcObject = stream;
+    await video.play();
+    await new Promise(resolve => video.requestVideoFrameCallback(resolve));
+    const frame = await imageData(video);
+    const found = model.detect(frame);
+    const opaque = frame.data.every((v, i) => i % 4 !== 3 || v === 255);
+    stream.getTracks().forEach(t => t.stop());
+    model.free();
+    return { noFrame, size: [frame.width, frame.height], boxes: found.boxes.length, opaque, latency: found.latencyMs };
+  });
+  assert.match(result.noFrame, /^BAD_INPUT: imageData\(\): the image has no size yet \(0 x 0\)/);
+  assert.deepEqual(result.size, [640, 480]);
+  assert.ok(result.opaque, 'a camera frame is opaque RGBA');
+  assert.ok(Number.isInteger(result.boxes) && result.boxes >= 0 && result.boxes <= 4);
+  assert.ok(result.latency >= 0);
   assert.deepEqual(problems, []);
 });
