@@ -13,8 +13,8 @@ CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
 export WASM_BINDGEN_VERSION CARGO_FUZZ_VERSION
 
-.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio pkg pkg-and-wasm-tests site demo \
-        bench-audio bench-image bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+.PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio models-ocr pkg pkg-and-wasm-tests site demo \
+        bench-audio bench-image bench-ocr bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make site     build the static site into dist/ (www/ + pkg/)"
 	@echo "make models   retrain the model packages under models/ (Python, scikit-learn), then models-nnef"
 	@echo "make models-text  make the text packages minilm and minilm-int8 from their PyPI wheel into target/models-text"
+	@echo "make models-ocr  make the OCR package ocr from RapidOCR's PyPI wheel into target/models-ocr, with test images and RapidOCR's results"
 	@echo "make models-nnef  write each package's lean forms (model.nnef.tar, model.rows), which the lean build embeds"
 	@echo "make conformance  run the ONNX backend test cases natively and in wasm (tests/conformance/)"
 	@echo "make real-models  run real ONNX models from PyPI packages natively and in wasm, against onnxruntime(-web) (tests/real/)"
@@ -35,6 +36,7 @@ help:
 	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 	@echo "make bench-text-bytes  the bytes a page downloads for minilm-int8, shipped beside the wasm or embedded: bench/results/text-bytes.md"
+	@echo "make bench-ocr  edgeserve's readText() against onnxruntime-web with RapidOCR's processing in JavaScript, in Node: bench/results/ocr.md"
 	@echo "make text-lean  the lean build with minilm-int8 compiled in (its NNEF form), into target/text-bytes/lean"
 
 ## Setup ---------------------------------------------------------------------------------------
@@ -53,7 +55,7 @@ setup-node: node_modules/.package-lock.json
 # for the real-model suite's references.
 setup-python:
 	python3 -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt -r tests/real/requirements.txt -r tests/text/requirements.txt \
-	  -r tests/audio/requirements.txt
+	  -r tests/audio/requirements.txt -r tests/ocr/requirements.txt
 
 # espeak-ng (Debian): the speech of the audio package's test recordings (make models-audio).
 setup-audio:
@@ -104,6 +106,18 @@ $(AUDIO_STAMP): training/audio_packages.py tests/real/models.json | setup-python
 	python3 training/audio_packages.py --out $(AUDIO_MODELS) --packages $(REAL_DIR)/packages
 	@touch $@
 
+# The OCR package ocr (PP-OCRv4: detector, orientation classifier, recogniser) from RapidOCR's
+# PyPI wheel, pinned in tests/real/models.json, into target/models-ocr (not committed, like the
+# text and audio packages), with the test images rendered here (DejaVu fonts; scikit-image's
+# sample photographs, read from its pinned wheel) and RapidOCR's own results on them, stage by
+# stage (training/ocr_package.py). Seconds once the wheels are downloaded.
+OCR_MODELS := target/models-ocr
+OCR_STAMP := $(OCR_MODELS)/made.stamp
+models-ocr: $(OCR_STAMP)
+$(OCR_STAMP): training/ocr_package.py tests/real/models.json tests/ocr/requirements.txt | setup-python
+	python3 training/ocr_package.py --out $(OCR_MODELS) --packages $(REAL_DIR)/packages
+	@touch $@
+
 ## Build ---------------------------------------------------------------------------------------
 
 # The lean build (`edgeserve/lean`): no ONNX parser, only the packages embedded at build time,
@@ -143,8 +157,8 @@ export CARGO_PROFILE_RELEASE_LTO := false
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 endif
 PKG_STAMP := target/pkg.stamp
-FETCHED := $(TEXT_MODELS):$(AUDIO_MODELS)
-PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/wasm-build.sh scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) $(AUDIO_STAMP) \
+FETCHED := $(TEXT_MODELS):$(AUDIO_MODELS):$(OCR_MODELS)
+PKG_SOURCES := Cargo.toml Cargo.lock build.rs scripts/wasm-build.sh scripts/package.mjs scripts/strip-names.mjs target/pkg-models.txt $(TEXT_STAMP) $(AUDIO_STAMP) $(OCR_STAMP) \
                $(shell find src js $(LEAN_MODELS) -type f 2>/dev/null)
 pkg: $(PKG_STAMP)
 
@@ -185,7 +199,7 @@ lean-pkg: setup-rust
 	$(RELAXED) scripts/wasm-build.sh target/pkg-lean-relaxed $(LEAN_FEATURES)
 	node scripts/package.mjs --lean-only $(OUT)
 
-site: pkg models-text models-audio
+site: pkg models-text models-audio models-ocr
 	node scripts/site.mjs
 
 demo: site
@@ -292,6 +306,12 @@ bench-audio: pkg models-audio setup-node setup-browser
 
 # Image preprocessing in Chromium, a 1920 x 1080 frame to a 224 x 224 tensor: edgeserve's (in the
 # wasm) beside a canvas and JavaScript (bench/results/image.md).
+# OCR end to end in Node (bench/ocr.mjs): edgeserve's readText() beside onnxruntime-web on the same
+# graphs with RapidOCR's processing ported to JavaScript (bench/ocr-reference.mjs), and RapidOCR
+# itself on native onnxruntime (bench/ocr_native.py); one thread each.
+bench-ocr: pkg models-ocr setup-node
+	node bench/ocr.mjs
+
 bench-image: pkg setup-node setup-browser
 	node bench/image.mjs
 
@@ -437,8 +457,8 @@ test-conformance: conformance
 test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
-test-native: models-text models-audio
-	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) $(CARGO_DEV) test --features cli     # cli: the command line too (tests/cli.rs)
+test-native: models-text models-audio models-ocr
+	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) EDGESERVE_OCR_MODELS=$(OCR_MODELS) $(CARGO_DEV) test --features cli     # cli: the command line too (tests/cli.rs)
 	EDGESERVE_MODELS=tests/fixtures/models $(CARGO_DEV) test --test embedded_set
 	$(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text --lib --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
 	$(CARGO_DEV) test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
@@ -466,7 +486,7 @@ test-wasm-chrome: setup-rust setup-browser
 	WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(CHROMEDRIVER) $(WASM_TEST) 2>&1 | tee target/test-wasm-chrome.log
 	@grep -q '^test result: ok\.' target/test-wasm-chrome.log || { echo "test-wasm-chrome: no result line: a test never finished"; exit 1; }
 
-test-js: pkg models-text models-audio cli-debug
+test-js: pkg models-text models-audio models-ocr cli-debug
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
 	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs tests/js/image.test.mjs

@@ -141,6 +141,12 @@ fn fetched(root: &Path, embedded: &[(String, PathBuf, PathBuf)], onnx: bool) {
             let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&manifest).expect("readable"))
                 .unwrap_or_else(|e| panic!("model package {name}: manifest.json is not JSON: {e}"));
             tokenizer_file(&name, &manifest);
+            for (key, _) in &json["ocr"].as_object().cloned().unwrap_or_default() {
+                let stage = &json["ocr"][key];
+                if let (Some(file), Some(expected)) = (stage["file"].as_str(), stage["sha256"].as_str()) {
+                    check_file(&name, &path.join(file), expected);
+                }
+            }
             // Compact: these bytes are in the wasm of every page, whether it loads the package or not.
             packages.push((name, serde_json::to_string(&json).expect("JSON")));
         }
@@ -175,6 +181,19 @@ fn tokenizer_file(name: &str, manifest: &Path) -> Option<PathBuf> {
         file.display()
     );
     Some(file)
+}
+
+/// Stops the build when a file the manifest names beside the graph (an OCR package's
+/// classifier or recogniser) does not hash to its sha256.
+fn check_file(name: &str, file: &Path, expected: &str) {
+    println!("cargo:rerun-if-changed={}", file.display());
+    let bytes = fs::read(file).unwrap_or_else(|e| panic!("model package {name}: cannot read {}: {e}", file.display()));
+    assert_eq!(
+        sha256(&bytes),
+        expected,
+        "model package {name}: {} does not hash to its manifest's sha256",
+        file.display()
+    );
 }
 
 /// Stops the build when the graph's bytes do not hash to the sha256 its manifest gives. A

@@ -14,6 +14,7 @@ import type {
   StreamOptions,
   StreamOutput,
   TextInput,
+  TextReading,
   Tokenized,
 } from './edgeserve.js';
 
@@ -60,6 +61,8 @@ export declare class WorkerModel {
   predictCsv(text: string, options?: CsvOptions): Promise<RemoteBatchResult & { toCsv(): string }>;
   /** Like Model.detect, in the worker (an ImageData is copied to it). */
   detect(image: ImageInput): Promise<Detections>;
+  /** Like Model.readText, in the worker (an ImageData is copied to it). */
+  readText(image: ImageInput): Promise<TextReading>;
   /** Like Model.embed, in the worker. */
   embed(texts: TextInput): Promise<Embeddings>;
   /** Like Model.tokenize, in the worker. */

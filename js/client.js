@@ -338,6 +338,11 @@ export class WorkerModel {
     return this.#call('detect', [image]);
   }
 
+  /** Like Model.readText: the lines of text in an image, read in the worker. */
+  async readText(image) {
+    return this.#call('readText', [image]);
+  }
+
   /** Like Model.embed: the vectors of a text or of an array of texts, computed in the worker. */
   async embed(texts) {
     return this.#call('embed', [texts]);

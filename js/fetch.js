@@ -168,7 +168,7 @@ export async function loadPackage(name, modelsUrl, files, onProgress, pending) {
       const url = new URL(`${encodeURIComponent(name)}/${files[i]}`, base).href;
       got.push(await fetchBytes(url, files[i + 1], i === 0 ? onProgress : null, pending));
     }
-    for (const tokenizer of got.slice(1)) pending.setTokenizer(tokenizer.bytes);
+    for (let i = 1; i < got.length; i++) pending.addFile(files[2 * i], got[i].bytes);
     const model = pending.load(got[0].bytes, got[0].sha256);
     for (const g of got) await g.keep();
     return model;

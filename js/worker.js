@@ -7,7 +7,7 @@
 // many requests can be in flight and replies may come in any order):
 //   client -> worker  { id, method, args }        the first request also carries relaxedSimd
 //                                                 (init()'s choice of build); method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
-//                                                 'predictCsv' | 'embed' | 'tokenize' | 'detect' | 'latency' |
+//                                                 'predictCsv' | 'embed' | 'tokenize' | 'detect' | 'readText' | 'latency' |
 //                                                 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
 //   worker -> client  { id, progress }            zero or more, for predictBatch / predictCsv
@@ -73,6 +73,9 @@ const methods = {
   },
   detect(image) {
     return model.detect(image);
+  },
+  readText(image) {
+    return model.readText(image);
   },
   tokenize(text) {
     return model.tokenize(text);

@@ -9,10 +9,10 @@
 // Run by `make pkg`.
 //
 // With `--fetched DIRS` (a `:`-separated list, as EDGESERVE_FETCHED; `make pkg` gives
-// target/models-text:target/models-audio), the packages under each directory (made by `make
-// models-text` and `make models-audio`; the full build lists them, see build.rs) go into
-// pkg/models/<name>/: their manifest, model.onnx and tokenizer, which `Model.load(name)` fetches
-// on demand.
+// target/models-text:target/models-audio:target/models-ocr), the packages under each directory
+// (made by `make models-text`, `make models-audio` and `make models-ocr`; the full build lists
+// them, see build.rs) go into pkg/models/<name>/: their manifest, model.onnx, tokenizer and other
+// graphs, which `Model.load(name)` fetches on demand.
 //
 // Each build's edgeserve.d.ts says what Model.load returns for which name: a Promise of the Model
 // for the packages fetched on demand, the Model itself for the embedded ones.
@@ -162,6 +162,8 @@ function shipPackages(froms, dir) {
     const manifest = JSON.parse(readFileSync(new URL('manifest.json', src), 'utf8'));
     const files = ['manifest.json', 'model.onnx'];
     if (manifest.preprocessing?.tokenizer) files.push(manifest.preprocessing.tokenizer.file);
+    // An OCR package's other graphs.
+    for (const stage of Object.values(manifest.ocr ?? {})) if (stage?.file) files.push(stage.file);
     mkdirSync(new URL(`${name}/`, out), { recursive: true });
     for (const f of files) cpSync(new URL(f, src), new URL(`${name}/${f}`, out));
     writeFileSync(

@@ -15,11 +15,12 @@ const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, 'www'), dist, { recursive: true });
 cpSync(join(root, 'pkg', 'lean'), join(dist, 'pkg'), { recursive: true });
-// The search and listen panels' parts, fetched on demand (not cached at install: see ON_DEMAND in
-// sw.js): the full build (the ONNX parser and the tokenizer, which the lean build has not) with
-// the packages the panels load by name, minilm-int8 and vad, in pkg-full/models/ (`make pkg`
-// ships them there from `make models-text` and `make models-audio`).
-const ON_DEMAND_MODELS = ['minilm-int8', 'vad'];
+// The search, listen and read text panels' parts, fetched on demand (not cached at install: see
+// ON_DEMAND in sw.js): the full build (the ONNX parser, the tokenizer and OCR, which the lean
+// build has not) with the packages the panels load by name, minilm-int8, vad and ocr, in
+// pkg-full/models/ (`make pkg` ships them there from `make models-text`, `models-audio` and
+// `models-ocr`).
+const ON_DEMAND_MODELS = ['minilm-int8', 'vad', 'ocr'];
 const shipped = join(root, 'pkg', 'models');
 cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), {
   recursive: true,
@@ -31,7 +32,7 @@ cpSync(join(root, 'pkg'), join(dist, 'pkg-full'), {
 for (const name of ON_DEMAND_MODELS) {
   if (!existsSync(join(dist, 'pkg-full', 'models', name, 'model.onnx'))) {
     throw new Error(
-      `pkg/models/${name}: not in the package (make pkg ships it, from make models-text and models-audio)`,
+      `pkg/models/${name}: not in the package (make pkg ships it, from make models-text, models-audio and models-ocr)`,
     );
   }
 }

@@ -386,6 +386,11 @@ impl<'a> Pixels<'a> {
         self.channels
     }
 
+    /// The bytes, row after row, `channels` per pixel.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
     #[cfg(feature = "image")]
     fn pixel_type(&self) -> fir::PixelType {
         match self.channels {
@@ -501,7 +506,10 @@ pub fn prepare(config: &ImagePreprocessing, pixels: &Pixels) -> Result<ImageTens
         let (x0, vw) = visible(ox, rw, tw);
         let (y0, vh) = visible(oy, rh, th);
         let (sx, sy) = (pixels.width as f64 / rw as f64, pixels.height as f64 / rh as f64);
-        let crop = [x0 as f64 * sx, y0 as f64 * sy, vw as f64 * sx, vh as f64 * sy];
+        let (cx, cy) = (x0 as f64 * sx, y0 as f64 * sy);
+        // Within the image: `rw * (width / rw)` can be an ulp over `width`, which the resizer refuses.
+        let crop =
+            [cx, cy, (vw as f64 * sx).min(pixels.width as f64 - cx), (vh as f64 * sy).min(pixels.height as f64 - cy)];
         resized = resize(pixels, crop, vw.max(1), vh.max(1), config.filter)?;
         (resized.as_slice(), vw, vh, ox + x0 as i64, oy + y0 as i64)
     };
@@ -594,6 +602,13 @@ fn resize(pixels: &Pixels, crop: [f64; 4], width: u32, height: u32, filter: Filt
         fir::ResizeOptions::new().resize_alg(algorithm).use_alpha(false).crop(left, top, crop_width, crop_height);
     fir::Resizer::new().resize(&source, &mut target, &options).map_err(|e| fail(&e))?;
     Ok(target.into_vec())
+}
+
+/// The pixels resized to `width x height` with `filter`, in their own channels.
+pub fn resized(pixels: &Pixels, width: u32, height: u32, filter: Filter) -> Result<OwnedImage, ImageError> {
+    let crop = [0.0, 0.0, pixels.width as f64, pixels.height as f64];
+    let data = resize(pixels, crop, width, height, filter)?;
+    Ok(OwnedImage { data, width, height, channels: pixels.channels })
 }
 
 /// Without the `image` feature there is no resizer: only images of the tensor's size.

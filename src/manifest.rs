@@ -16,6 +16,7 @@ use crate::preprocess::Preprocessing;
 use crate::state::StateSpec;
 use crate::task::detection::DetectionSettings;
 use crate::task::embedding::EmbeddingSettings;
+use crate::task::ocr::OcrSettings;
 use crate::task::voice_activity::VoiceActivitySettings;
 
 /// The name of the batch dimension in manifest shapes.
@@ -59,6 +60,10 @@ pub struct Manifest {
     /// How a detector's output becomes boxes (task `detection`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detection: Option<DetectionSettings>,
+    /// The stages of reading text after the package's detector (task `ocr`): how its map becomes
+    /// lines, and the classifier's and recogniser's graphs, files of the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<OcrSettings>,
     /// Quality measured on held-out data when the package was made (none when inferred).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
@@ -138,6 +143,8 @@ pub enum Task {
     VoiceActivity,
     /// Boxes of the classes in an image: `model.detect()`.
     Detection,
+    /// The lines of text in an image, read: `model.readText()`.
+    Ocr,
 }
 
 /// Element types of tensors, named as in numpy.
@@ -322,6 +329,12 @@ impl Manifest {
     /// The most pixels of one image (`limits.maxImagePixels`, else the default).
     pub fn max_image_pixels(&self) -> u64 {
         self.limits.as_ref().and_then(|l| l.max_image_pixels).unwrap_or(DEFAULT_MAX_IMAGE_PIXELS)
+    }
+
+    /// The files the manifest names beside the graph and the tokenizer, as (file name, sha256):
+    /// an OCR package's classifier and recogniser.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.ocr.as_ref().map(OcrSettings::files).unwrap_or_default()
     }
 
     /// The output with a role, if any.
@@ -595,12 +608,16 @@ impl Manifest {
             return Err(self.err("task", "voice-activity (the task of audio models)", format!("{:?}", self.task)));
         }
         let probability_or_state = count(Role::Probability) + count(Role::State);
-        if probability_or_state > 0 && self.task != Some(Task::VoiceActivity) {
+        let ocr_map = self.task == Some(Task::Ocr) && count(Role::State) == 0;
+        if probability_or_state > 0 && self.task != Some(Task::VoiceActivity) && !ocr_map {
             return Err(self.err(
                 "outputs",
-                "no \"probability\" or \"state\" output (task is not voice-activity)",
+                "no \"probability\" or \"state\" output (task is not voice-activity or ocr)",
                 probability_or_state.to_string(),
             ));
+        }
+        if self.ocr.is_some() && self.task != Some(Task::Ocr) {
+            return Err(self.err("ocr", "no ocr settings (task is not ocr)", "settings"));
         }
         let is_image = matches!(self.preprocessing, Preprocessing::Image(_));
         if self.detection.is_some() && self.task != Some(Task::Detection) {
@@ -665,6 +682,59 @@ impl Manifest {
                         ),
                     };
                     return Err(self.err("outputs[0].shape", want, shape_string(&o.shape)));
+                }
+            }
+            Some(Task::Ocr) => {
+                let Some(settings) = &self.ocr else {
+                    return Err(self.err(
+                        "ocr",
+                        "the recogniser's graph and settings, e.g. { \"recognizer\": { \"file\": ..., \"sha256\": ..., \"height\": 48, \"width\": 320, \"characters\": \"character\" } } (task is ocr)",
+                        "none",
+                    ));
+                };
+                settings.validate().map_err(|(field, expected, found)| self.err(field, expected, found))?;
+                let Preprocessing::Image(image) = &self.preprocessing else {
+                    return Err(self.err(
+                        "preprocessing.type",
+                        "\"image\" (task is ocr: edgeserve reads text in images)",
+                        format!("{:?}", self.preprocessing.kind()),
+                    ));
+                };
+                let scaled = matches!(
+                    image.resize,
+                    crate::image::Resize::Multiple { .. } | crate::image::Resize::Stretch { .. }
+                );
+                if !scaled
+                    || image.layout != crate::image::Layout::Nchw
+                    || image.dtype != crate::image::PixelDType::Float32
+                {
+                    return Err(self.err(
+                        "preprocessing",
+                        "the whole image scaled (resize mode \"multiple\" or \"stretch\"), float32, NCHW (task is ocr: the detector's map covers the image)",
+                        "another resize, layout or dtype",
+                    ));
+                }
+                if self.labels.is_some() {
+                    return Err(self.err("labels", "no labels (task is ocr)", "a list of labels"));
+                }
+                if self.outputs.len() != 1 || count(Role::Probability) != 1 {
+                    return Err(self.err(
+                        "outputs",
+                        "exactly one output, with role \"probability\" (task is ocr: the detector's map)",
+                        format!(
+                            "{} outputs, {} with role \"probability\"",
+                            self.outputs.len(),
+                            count(Role::Probability)
+                        ),
+                    ));
+                }
+                let o = &self.outputs[0];
+                if o.dtype != DType::Float32 || o.shape.len() != 4 || o.shape[1] != Dim::Fixed(1) {
+                    return Err(self.err(
+                        "outputs[0]",
+                        "float32 [\"N\", 1, height, width]: a probability of text per pixel",
+                        format!("{} {}", o.dtype, shape_string(&o.shape)),
+                    ));
                 }
             }
             Some(Task::VoiceActivity) => crate::task::voice_activity::validate(self)
@@ -890,6 +960,7 @@ impl Manifest {
             state: vec![],
             voice_activity: None,
             detection: None,
+            ocr: None,
             metrics: None,
             sha256,
             default: false,

@@ -120,6 +120,9 @@ pub struct LoadedModel {
     text: Option<TextInput>,
     /// How an audio model's graph is fed (see [`crate::session`]).
     pub(crate) audio: Option<crate::session::AudioGraph>,
+    /// The stages after an OCR package's detector (see [`crate::task::ocr`]).
+    #[cfg(feature = "ocr")]
+    pub(crate) ocr: Option<crate::task::ocr::reader::Reader>,
 }
 
 impl LoadedModel {
@@ -156,7 +159,18 @@ impl LoadedModel {
     /// Loads a text package given at run time: `model.onnx`, its manifest (JSON text) and its
     /// `tokenizer.json`, each checked against the manifest's sha256.
     pub fn from_text_files(onnx: Vec<u8>, manifest_json: &str, tokenizer: Vec<u8>) -> Result<LoadedModel> {
-        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), Some(tokenizer))
+        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), Some(tokenizer), vec![])
+    }
+
+    /// Loads a package given at run time whose manifest names other files beside its graph (an
+    /// OCR package's classifier and recogniser): `model.onnx`, the manifest (JSON text) and
+    /// those files by name, each checked against the manifest's sha256.
+    pub fn from_package_files(
+        onnx: Vec<u8>,
+        manifest_json: &str,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<LoadedModel> {
+        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), None, files)
     }
 
     /// [`LoadedModel::from_bytes`] where the caller may have hashed the bytes: `sha256` (hex),
@@ -167,19 +181,21 @@ impl LoadedModel {
         sha256: Option<String>,
         manifest_json: Option<&str>,
     ) -> Result<LoadedModel> {
-        LoadedModel::from_hashed_parts(onnx, sha256, manifest_json, None)
+        LoadedModel::from_hashed_parts(onnx, sha256, manifest_json, None, vec![])
     }
 
-    /// [`LoadedModel::from_hashed_bytes`] with the `tokenizer.json` of a text package.
+    /// [`LoadedModel::from_hashed_bytes`] with the `tokenizer.json` of a text package and the
+    /// files, by name, that the manifest names beside the graph.
     pub fn from_hashed_parts(
         onnx: Vec<u8>,
         sha256: Option<String>,
         manifest_json: Option<&str>,
         tokenizer: Option<Vec<u8>>,
+        files: Vec<(String, Vec<u8>)>,
     ) -> Result<LoadedModel> {
         #[cfg(not(feature = "onnx"))]
         {
-            let _ = (manifest_json, sha256, tokenizer);
+            let _ = (manifest_json, sha256, tokenizer, files);
             Err(no_onnx_parser(&format!("({} bytes given at run time)", onnx.len())))
         }
         #[cfg(feature = "onnx")]
@@ -195,17 +211,20 @@ impl LoadedModel {
                     }
                     let manifest = Manifest::from_json(&value.to_string())?;
                     let package = Package::hashed(manifest, Form::Onnx, onnx, sha256)?;
-                    let package = match tokenizer {
+                    let mut package = match tokenizer {
                         Some(t) => package.with_tokenizer(t)?,
                         None => package,
                     };
+                    for (name, bytes) in files {
+                        package = package.with_file(&name, bytes)?;
+                    }
                     LoadedModel::load(package)
                 }
                 None => {
-                    if tokenizer.is_some() {
+                    if tokenizer.is_some() || !files.is_empty() {
                         return Err(Error::bad_input(
-                            "a tokenizer without a manifest",
-                            "a manifest whose preprocessing is text, which names the tokenizer",
+                            "a tokenizer or other files without a manifest",
+                            "a manifest that names them (a text package's tokenizer, an OCR package's graphs)",
                             "no manifest",
                         ));
                     }
@@ -255,8 +274,9 @@ impl LoadedModel {
             Some(Task::Regression) => {
                 Some(Decoder::Values { outputs: manifest.outputs.iter().filter_map(|o| position(&o.name)).collect() })
             }
-            // Audio models decode in crate::session, per frame; detectors in crate::vision.
-            Some(Task::VoiceActivity) | Some(Task::Detection) => None,
+            // Audio models decode in crate::session, per frame; detectors in crate::vision; OCR
+            // in crate::task::ocr.
+            Some(Task::VoiceActivity) | Some(Task::Detection) | Some(Task::Ocr) => None,
             Some(Task::Embedding) => Some(Decoder::Embedding {
                 output: by_role(Role::Embedding)
                     .ok_or_else(|| Error::manifest(&manifest.name, "outputs", "an \"embedding\" output", "none"))?,
@@ -285,6 +305,18 @@ impl LoadedModel {
             _ => vec![],
         };
         let image = matches!(manifest.preprocessing, crate::preprocess::Preprocessing::Image(_));
+        #[cfg(feature = "ocr")]
+        let ocr = match &manifest.ocr {
+            Some(settings) => Some(crate::task::ocr::reader::Reader::load(&package, settings)?),
+            None => None,
+        };
+        #[cfg(not(feature = "ocr"))]
+        if manifest.ocr.is_some() {
+            return Err(Error::ModelLoad {
+                model: manifest.name.clone(),
+                detail: "this build does not read text (no `ocr` feature)".into(),
+            });
+        }
         let width = if decoder.is_some() && text.is_none() && !image { manifest.row_width() } else { 0 };
         let row_dims = if text.is_some() || image { vec![] } else { row_dims };
         let mut model = LoadedModel {
@@ -297,11 +329,17 @@ impl LoadedModel {
             latency: Latency::default(),
             text,
             audio,
+            #[cfg(feature = "ocr")]
+            ocr,
         };
         if model.audio.is_some() {
             // The same warm-up for an audio model: one frame of silence.
             model.warm_up_audio()?;
             return Ok(model);
+        }
+        #[cfg(feature = "ocr")]
+        if let Some(reader) = model.ocr.as_mut() {
+            reader.warm_up()?;
         }
         if image {
             model.warm_up_image()?;

@@ -41,6 +41,9 @@ pub struct Package {
     bytes: Cow<'static, [u8]>,
     /// `tokenizer.json` of a text package, checked against the manifest's hash.
     tokenizer: Option<Cow<'static, [u8]>>,
+    /// The other files the manifest names beside the graph (an OCR package's classifier and
+    /// recogniser), each checked against its sha256.
+    files: Vec<(String, Cow<'static, [u8]>)>,
 }
 
 impl Package {
@@ -77,7 +80,7 @@ impl Package {
         if found != expected {
             return Err(Error::Integrity { model: manifest.name.clone(), expected, found });
         }
-        Ok(Package { manifest, form, bytes, tokenizer: None })
+        Ok(Package { manifest, form, bytes, tokenizer: None, files: vec![] })
     }
 
     /// Adds the package's `tokenizer.json` (a text package's manifest names it, with its
@@ -110,12 +113,40 @@ impl Package {
         self.tokenizer.as_deref()
     }
 
+    /// Adds a file the manifest names beside the graph (an OCR package's classifier or
+    /// recogniser, see [`Manifest::files`]): `INTEGRITY` when the bytes do not hash to its
+    /// sha256, `BAD_MANIFEST` when the manifest names no such file.
+    pub fn with_file(mut self, name: &str, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
+        let Some((_, expected)) = self.manifest.files().into_iter().find(|(file, _)| file == name) else {
+            let named: Vec<String> = self.manifest.files().into_iter().map(|(file, _)| file).collect();
+            return Err(Error::manifest(
+                &self.manifest.name,
+                "ocr",
+                format!("a file named {name:?} beside the graph (the package was given it)"),
+                format!("the files {named:?}"),
+            ));
+        };
+        let bytes = bytes.into();
+        let found = sha256_hex(&bytes);
+        if found != expected {
+            return Err(Error::Integrity { model: format!("{} ({name})", self.manifest.name), expected, found });
+        }
+        self.files.retain(|(file, _)| file != name);
+        self.files.push((name.to_owned(), bytes));
+        Ok(self)
+    }
+
+    /// A file of the package beside the graph, by name (see [`Package::with_file`]).
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        self.files.iter().find(|(file, _)| file == name).map(|(_, bytes)| bytes.as_ref())
+    }
+
     /// An embedded package: build.rs checked its bytes against the manifest's hash when it
     /// compiled them in, so they are not hashed again at each load (in wasm, hashing
     /// digits-accurate's 200 kB was a fifth of its first load).
     fn embedded(manifest: Manifest, bytes: &'static [u8]) -> Result<Package> {
         expected_sha256(&manifest, EMBEDDED_FORM)?;
-        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes), tokenizer: None })
+        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes), tokenizer: None, files: vec![] })
     }
 
     /// The package's manifest.
@@ -192,13 +223,14 @@ pub struct FetchedPackage {
 
 impl FetchedPackage {
     /// The files to fetch, as (file name, sha256): `model.onnx`, then the tokenizer of a text
-    /// package.
+    /// package, then the other graphs of an OCR package.
     pub fn files(&self) -> Result<Vec<(String, String)>> {
         let manifest = Manifest::from_json(self.manifest)?;
         let mut files = vec![("model.onnx".to_owned(), manifest.sha256.clone())];
         if let crate::preprocess::Preprocessing::Text(text) = &manifest.preprocessing {
             files.push((text.tokenizer.file.clone(), text.tokenizer.sha256.clone()));
         }
+        files.extend(manifest.files());
         Ok(files)
     }
 }

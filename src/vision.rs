@@ -43,6 +43,26 @@ impl LoadedModel {
         }
     }
 
+    /// Refuses `call` on a model whose task has a call of its own: a detector's `detect(image)`,
+    /// an OCR package's `readText(image)`.
+    fn refuse_per_image_task(&self, call: &str) -> Result<()> {
+        let name = &self.manifest().name;
+        let each = if call == "predict(image)" { "" } else { " for each image" };
+        match self.manifest().task {
+            Some(crate::manifest::Task::Detection) => Err(Error::bad_input(
+                format!("model '{name}' is a detector"),
+                format!("detect(image){each}, which returns its boxes"),
+                call,
+            )),
+            Some(crate::manifest::Task::Ocr) => Err(Error::bad_input(
+                format!("model '{name}' reads text"),
+                format!("readText(image){each}, which returns its lines"),
+                call,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// True for a model whose input is an image.
     pub fn is_image(&self) -> bool {
         matches!(self.manifest().preprocessing, Preprocessing::Image(_))
@@ -71,13 +91,7 @@ impl LoadedModel {
     /// into its tensor (an error names it `rows[first + i]`), those of one shape run together on
     /// the batch dimension (every image, for a model of a fixed size).
     pub(crate) fn decode_images(&mut self, images: &[&OwnedImage], first: usize, into: &mut Predictions) -> Result<()> {
-        if self.manifest().task == Some(crate::manifest::Task::Detection) {
-            return Err(Error::bad_input(
-                format!("model '{}' is a detector", self.manifest().name),
-                "detect(image) for each image, which returns its boxes",
-                "a batch of images",
-            ));
-        }
+        self.refuse_per_image_task("a batch of images")?;
         let config = self.image_config()?;
         let max = self.manifest().max_image_pixels();
         let name = |i: usize, e: ImageError| e.into_error("(batch)").named(&format!("rows[{}]", first + i));
@@ -118,13 +132,7 @@ impl LoadedModel {
     /// Predicts one image (an image classifier's `predict`): its class and scores, or a
     /// regression's values; with its latency, recorded as real-time.
     pub fn predict_image(&mut self, pixels: &Pixels) -> Result<crate::Timed> {
-        if self.manifest().task == Some(crate::manifest::Task::Detection) {
-            return Err(Error::bad_input(
-                format!("model '{}' is a detector", self.manifest().name),
-                "detect(image), which returns its boxes",
-                "predict(image)",
-            ));
-        }
+        self.refuse_per_image_task("predict(image)")?;
         let clock = Stopwatch::start();
         let (outputs, _) = self.run_image(pixels)?;
         let mut decoded = Predictions::default();

@@ -8,6 +8,7 @@ import { setupModels } from './models.js';
 import { setupStream } from './stream.js';
 import { setupSearch } from './search.js';
 import { setupListen } from './listen.js';
+import { setupRead } from './read.js';
 
 const $ = id => document.getElementById(id);
 
@@ -63,6 +64,7 @@ async function main() {
   setupModels(state, { Model, ModelSet });
   setupSearch();
   setupListen();
+  setupRead();
   $('status').textContent = `Ready: ${Model.names().length} models, running in a Web Worker.`;
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
     // Works offline after this visit; a new build replaces the cache (see sw.js).

@@ -8,6 +8,8 @@
 //   and end, with the time each block took.
 // - A file (picked or dropped): WAV is read by edgeserve itself; other formats are decoded by the
 //   browser (decodeAudio). Its segments are listed and its probabilities drawn.
+import { acceptDrops, deviceError } from './lib/media.js';
+
 const $ = id => document.getElementById(id);
 const SHOWN_SECONDS = 10;
 
@@ -105,21 +107,6 @@ export function setupListen() {
     redraw();
   }
 
-  function microphoneError(e) {
-    switch (e?.name) {
-      case 'NotAllowedError':
-      case 'SecurityError':
-        return 'Microphone permission was refused: allow the microphone for this page to listen, or pick a file.';
-      case 'NotFoundError':
-      case 'OverconstrainedError':
-        return 'No microphone was found on this device: pick an audio file instead.';
-      case 'NotReadableError':
-        return 'The microphone could not be started (another application may be using it).';
-      default:
-        return `Could not listen: ${e?.message ?? e}`;
-    }
-  }
-
   async function start() {
     if (!navigator.mediaDevices?.getUserMedia) {
       status.textContent =
@@ -146,7 +133,7 @@ export function setupListen() {
     } catch (e) {
       stream?.getTracks().forEach(t => t.stop());
       stream = null;
-      status.textContent = e?.code ? `Could not listen: ${e.message}` : microphoneError(e);
+      status.textContent = e?.code ? `Could not listen: ${e.message}` : deviceError(e, 'microphone', 'pick a file');
     } finally {
       mic.disabled = false;
     }
@@ -203,14 +190,5 @@ export function setupListen() {
     });
   });
   file.addEventListener('change', () => analyseFile(file.files[0]));
-  panel.addEventListener('dragover', e => {
-    e.preventDefault();
-    panel.classList.add('dropping');
-  });
-  panel.addEventListener('dragleave', () => panel.classList.remove('dropping'));
-  panel.addEventListener('drop', e => {
-    e.preventDefault();
-    panel.classList.remove('dropping');
-    analyseFile(e.dataTransfer?.files?.[0]);
-  });
+  acceptDrops(panel, analyseFile);
 }

@@ -3,8 +3,8 @@
 //   dist/sw.js by scripts/site.mjs; the version is the package version plus a hash of the
 //   assets, so any change installs a new worker and a new cache).
 // - On activate it deletes the caches of older versions and takes control.
-// - The search and listen panels' full build (pkg-full/) is large and fetched only when a panel
-//   starts: not cached at install, but kept when first fetched. Their models (pkg-full/models/)
+// - The search, listen and read text panels' full build (pkg-full/) is large and fetched only
+//   when a panel starts: not cached at install, but kept when first fetched. Their models (pkg-full/models/)
 //   are kept by edgeserve itself (Model.load caches them in the Cache API by sha256), not twice.
 // - It answers every same-origin GET from the cache (falling back to the network), and adds the
 //   cross-origin-isolation headers (COOP/COEP) so that hosts that cannot set headers still get

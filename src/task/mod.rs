@@ -3,4 +3,5 @@
 
 pub mod detection;
 pub mod embedding;
+pub mod ocr;
 pub mod voice_activity;

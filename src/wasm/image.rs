@@ -54,11 +54,11 @@ pub(super) fn predict_image(model: &Model, input: &Value) -> Result<(Prediction,
 }
 
 #[cfg(target_family = "wasm")]
-fn value(image: &ImageInput) -> &Value {
+pub(super) fn value(image: &ImageInput) -> &Value {
     image.as_ref()
 }
 #[cfg(not(target_family = "wasm"))]
-fn value(image: &ImageInput) -> &Value {
+pub(super) fn value(image: &ImageInput) -> &Value {
     image
 }
 

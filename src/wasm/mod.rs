@@ -18,6 +18,7 @@ pub mod batch;
 pub mod image;
 mod job;
 pub mod js;
+pub mod ocr;
 pub mod runtime;
 pub mod set;
 #[cfg(target_family = "wasm")]
@@ -201,6 +202,38 @@ export interface ImageDataLike { readonly data: Uint8ClampedArray; readonly widt
 export interface DetectedBox { label: string; index: number; score: number; x: number; y: number; width: number; height: number }
 /** detect()'s result: the boxes, best first, and the call's time in ms. */
 export interface Detections { boxes: DetectedBox[]; latencyMs: number }
+/** A point in an image's pixels: [x, y]. */
+export type Point = [number, number];
+/** A line of text read in an image: its text, its score (0 to 1: the mean probability of its characters) and its four corners in the image's pixels (top left, top right, bottom right, bottom left, as the line reads). */
+export interface TextLine { text: string; score: number; box: [Point, Point, Point, Point] }
+/** readText()'s result: the lines in reading order (top to bottom, then left to right), the time of each stage and of the whole call, in ms. */
+export interface TextReading {
+  lines: TextLine[];
+  /** detectorMs: the image made into the detector's tensor, the detector and its map made into lines; cropMs: the lines cut out and straightened; classifierMs: the orientation classifier; recognizerMs: the recogniser and its decoding. */
+  timings: { detectorMs: number; cropMs: number; classifierMs: number; recognizerMs: number };
+  latencyMs: number;
+}
+/** A graph of an OCR package beside model.onnx, with its sha256. */
+export interface OcrStageFile { file: string; sha256: string }
+/** Task ocr: the stages after the package's detector (model.onnx), with RapidOCR's defaults. */
+export interface OcrSettings {
+  /** DB's post-processing of the detector's map: pixel threshold (0.3), line threshold (0.5), unclip ratio (1.6), dilation (true), the most contours (1000); an image first scaled to at most maxImageSide (2000) and at least minImageSide (30) pixels; black rows added above and below an image of at most minHeight (30) pixels or wider than maxAspect (8) times its height. */
+  detector?: {
+    threshold?: number;
+    boxThreshold?: number;
+    unclipRatio?: number;
+    dilate?: boolean;
+    maxCandidates?: number;
+    maxImageSide?: number;
+    minImageSide?: number;
+    minHeight?: number;
+    maxAspect?: number;
+  };
+  /** The orientation classifier: lines resized to height, at most width wide, batch at a time; turned when class 1 (upside down) scores over threshold (0.9). */
+  classifier?: OcrStageFile & { height: number; width: number; batch?: number; threshold?: number };
+  /** The recogniser (CTC): lines resized to height, padded to the widest of a batch (at least width); characters: the metadata property of its graph that lists them, one a line; lines scoring under scoreThreshold (0.5) are dropped. */
+  recognizer: OcrStageFile & { height: number; width: number; batch?: number; characters: string; scoreThreshold?: number };
+}
 /**
  * An audio model's input: mono samples resampled to sampleRate (Hz) and cut into chunks of
  * context + frame samples (the last context samples of the previous chunk, then frame new ones)
@@ -285,7 +318,7 @@ export interface Manifest {
   version: string;
   description: string;
   /** Absent for a model served by run() only (e.g. an inferred manifest without labels). */
-  task?: 'classification' | 'regression' | 'embedding' | 'voice-activity' | 'detection';
+  task?: 'classification' | 'regression' | 'embedding' | 'voice-activity' | 'detection' | 'ocr';
   /** The graph inputs: one, shaped ["N", ...], for rows; the tokenizer's for text; the samples', the sample rate's and the states' for audio. */
   inputs: TensorSpec[];
   outputs: OutputSpec[];
@@ -300,6 +333,8 @@ export interface Manifest {
   voiceActivity?: VoiceActivitySettings;
   /** How a detector's output becomes boxes (task detection). */
   detection?: DetectionSettings;
+  /** Task ocr: the stages after the detector, and their graphs (files of the package). */
+  ocr?: OcrSettings;
   /** Measured on held-out data when the package was made; accuracy is a fraction 0..1. */
   metrics?: { dataset: string; split: string; accuracy?: number; [metric: string]: string | number | undefined };
   /** sha256 of model.onnx, lowercase hex. */

@@ -17,8 +17,9 @@ impl Model {
         sha256: Option<String>,
         manifest: Option<&str>,
         tokenizer: Option<Vec<u8>>,
+        files: Vec<(String, Vec<u8>)>,
     ) -> Result<Model, Error> {
-        Ok(Model::wrap(LoadedModel::from_hashed_parts(bytes, sha256, manifest, tokenizer)?))
+        Ok(Model::wrap(LoadedModel::from_hashed_parts(bytes, sha256, manifest, tokenizer, files)?))
     }
 }
 
@@ -109,7 +110,7 @@ impl Model {
         tokenizer: Option<Vec<u8>>,
     ) -> Result<Model, Thrown> {
         let text = manifest.as_ref().map(manifest_text).transpose()?;
-        Model::load_bytes(bytes, None, text.as_deref(), tokenizer)
+        Model::load_bytes(bytes, None, text.as_deref(), tokenizer, vec![])
     }
 }
 
@@ -396,6 +397,8 @@ pub struct PendingLoad {
     manifest: Option<String>,
     /// The `tokenizer.json` of a text package (`fromBytes`' `options.tokenizer`).
     tokenizer: Option<Vec<u8>>,
+    /// The other files of a package shipped beside the wasm, by name (an OCR package's graphs).
+    files: Vec<(String, Vec<u8>)>,
 }
 
 #[cfg(target_family = "wasm")]
@@ -423,7 +426,13 @@ impl PendingLoad {
                 .into());
             }
         }
-        Ok(Model::load_bytes(bytes, found, self.manifest.as_deref(), self.tokenizer.take())?)
+        Ok(Model::load_bytes(
+            bytes,
+            found,
+            self.manifest.as_deref(),
+            self.tokenizer.take(),
+            std::mem::take(&mut self.files),
+        )?)
     }
 
     /// The `MODEL_LOAD` error of this load, for a failure in JavaScript (the fetch).
@@ -431,10 +440,20 @@ impl PendingLoad {
         Error::ModelLoad { model: self.source.clone(), detail }.into()
     }
 
-    /// Gives the load the package's `tokenizer.json` (a Uint8Array), fetched beside its graph.
-    #[wasm_bindgen(js_name = setTokenizer)]
-    pub fn set_tokenizer(&mut self, bytes: JsValue) -> Result<(), JsValue> {
-        self.tokenizer = Some(js_run::bytes(&bytes)?);
+    /// Gives the load a file of the package fetched beside its graph (a Uint8Array): a text
+    /// package's tokenizer, an OCR package's other graphs.
+    #[wasm_bindgen(js_name = addFile)]
+    pub fn add_file(&mut self, name: String, bytes: JsValue) -> Result<(), JsValue> {
+        let bytes = js_run::bytes(&bytes)?;
+        let manifest = self.manifest.as_deref().and_then(|m| crate::manifest::Manifest::from_json(m).ok());
+        let tokenizer = manifest.is_some_and(
+            |m| matches!(&m.preprocessing, crate::preprocess::Preprocessing::Text(t) if t.tokenizer.file == name),
+        );
+        if tokenizer {
+            self.tokenizer = Some(bytes);
+        } else {
+            self.files.push((name, bytes));
+        }
         Ok(())
     }
 }
@@ -455,6 +474,7 @@ pub(super) fn load_fetched(
         source: package.dir.to_owned(),
         manifest: Some(package.manifest.to_owned()),
         tokenizer: None,
+        files: vec![],
     };
     // [file, sha256, file, sha256, ...]: model.onnx first.
     let files = files.into_iter().flat_map(|(file, sha)| [file, sha]).collect();
@@ -498,6 +518,7 @@ impl Model {
                 source: "model".into(),
                 manifest,
                 tokenizer,
+                files: vec![],
             })
         })();
         match pending {
@@ -585,7 +606,14 @@ impl Model {
                 return Err(crate::model::no_onnx_parser(&url));
             }
             Ok((
-                PendingLoad { bytes: None, expected: sha.clone(), source: url.clone(), manifest, tokenizer: None },
+                PendingLoad {
+                    bytes: None,
+                    expected: sha.clone(),
+                    source: url.clone(),
+                    manifest,
+                    tokenizer: None,
+                    files: vec![],
+                },
                 url,
                 sha,
                 on_progress,

@@ -438,7 +438,7 @@ export const catalogue = [
     call: c => c.load('digits-huge'),
     // The full build of the npm package also lists the text packages shipped beside its wasm.
     message:
-      /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"(, "minilm", "minilm-int8", "vad")?\], got 'digits-huge'/,
+      /unknown model 'digits-huge': expected one of \["digits-accurate", "digits-fast"(, "minilm", "minilm-int8", "ocr", "vad")?\], got 'digits-huge'/,
   },
 
   // ---- text: embed(), tokenize(), a text package's tokenizer
@@ -991,6 +991,13 @@ export const catalogue = [
     call: c => c.model.detect(c.goodImage),
     message:
       /^model 'digits-accurate' is not a detector: expected a model whose task is detection, got "classification"$/,
+  },
+  {
+    kind: 'an image to read text in, given to a model that does not read text',
+    image: true,
+    code: 'BAD_INPUT',
+    call: c => c.model.readText(c.goodImage),
+    message: /^model 'digits-accurate' does not read text: expected a model whose task is ocr, got "classification"$/,
   },
 ];
 

@@ -315,6 +315,7 @@ function commands(fc, v, ctx) {
         ),
       ),
       command('remote.detect', 2, [v.row], a => remote().detect(...a), { codes: ['BAD_INPUT'] }),
+      command('remote.readText', 2, [v.row], a => remote().readText(...a), { codes: ['BAD_INPUT'] }),
       command('remote.latency', 1, extra, a => remote().latency(...a), { codes: [] }),
       command('remote.resetLatency', 1, extra, a => remote().resetLatency(...a), { codes: [] }),
     ];
@@ -407,6 +408,14 @@ function commands(fc, v, ctx) {
       2,
       [v.options({ data: v.row, width: f.runs, height: f.runs, channels: f.runs })],
       a => model().detect(...a),
+      { codes: ['BAD_INPUT'] },
+    ),
+    command('model.readText', 2, [v.row], a => model().readText(...a), { codes: ['BAD_INPUT'] }),
+    command(
+      'model.readText(image-like)',
+      2,
+      [v.options({ data: v.row, width: f.runs, height: f.runs, channels: f.runs })],
+      a => model().readText(...a),
       { codes: ['BAD_INPUT'] },
     ),
     getter('name', x => x === 'digits-accurate'),

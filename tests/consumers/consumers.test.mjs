@@ -124,7 +124,7 @@ function verify(result, build, relaxed, inBrowser) {
     assert.equal(result.relaxedSimd, relaxed, 'Node runs relaxed SIMD under its flag only');
     assert.equal(result.wasmBuild, null, 'initSync was given the bytes');
   }
-  const shipped = build === 'full' ? ['minilm', 'minilm-int8', 'vad'] : [];
+  const shipped = build === 'full' ? ['minilm', 'minilm-int8', 'ocr', 'vad'] : [];
   assert.deepEqual([...result.names].sort(), ['digits-accurate', 'digits-fast', ...shipped]);
   if (build === 'full') {
     // minilm-int8 by name, fetched from beside the wasm: onnxruntime's vector of the same text.

@@ -38,3 +38,16 @@ export async function openPage(browser, url, problems, offsite = null) {
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 60_000 });
   return page;
 }
+
+/**
+ * A page at `url` in a new Chromium launched with `args` (kept in `browsers`, for the test to
+ * close), with the problems and off-site requests it collects.
+ */
+export async function openIn(browsers, url, args = []) {
+  const browser = await launch(args);
+  browsers.push(browser);
+  const problems = [];
+  const offsite = [];
+  const page = await openPage(browser, url, problems, offsite);
+  return { page, problems, offsite };
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
-import { launch, openPage } from './browser.mjs';
+import { openIn } from './browser.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const audioModels = process.env.EDGESERVE_AUDIO_MODELS ?? `${root}target/models-audio`;
@@ -31,15 +31,7 @@ after(async () => {
   server?.close();
 });
 
-/** A page of the demo in a Chromium launched with `args`, its problems and off-site requests kept. */
-async function open(args) {
-  const browser = await launch(args);
-  browsers.push(browser);
-  const problems = [];
-  const offsite = [];
-  const page = await openPage(browser, base, problems, offsite);
-  return { page, problems, offsite };
-}
+const open = args => openIn(browsers, base, args);
 
 const segmentsListed = page =>
   page.$$eval('#listen-segments li', items =>

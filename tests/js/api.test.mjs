@@ -8,7 +8,7 @@ const { Model } = await edgeserve();
 
 test('names, default and load', () => {
   assert.deepEqual(embeddedNames, ['digits-accurate', 'digits-fast']);
-  assert.deepEqual(Model.names(), [...embeddedNames, 'minilm', 'minilm-int8', 'vad']);
+  assert.deepEqual(Model.names(), [...embeddedNames, 'minilm', 'minilm-int8', 'ocr', 'vad']);
   const model = Model.default();
   assert.equal(model.name, 'digits-accurate');
   assert.equal(model.inputWidth, 64);
@@ -66,7 +66,7 @@ test('bad input throws an Error with a code and a message; the model keeps worki
     () => Model.load('digits-huge'),
     e =>
       e.code === 'UNKNOWN_MODEL' &&
-      /expected one of \["digits-accurate", "digits-fast", "minilm", "minilm-int8", "vad"\]/.test(e.message),
+      /expected one of \["digits-accurate", "digits-fast", "minilm", "minilm-int8", "ocr", "vad"\]/.test(e.message),
   );
 });
 

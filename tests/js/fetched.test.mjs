@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { edgeserve, pkgDir, root } from './helpers.mjs';
+import { edgeserve, pkgDir, rejection, root } from './helpers.mjs';
 import { cosine } from '../common/raw.mjs';
 
 const { Model, ModelSet } = await edgeserve();
@@ -19,15 +19,6 @@ const lean = await edgeserve({ lean: true });
 const made = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
 const SHIPPED = ['minilm', 'minilm-int8'];
 const sha256 = file => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 test('the npm package ships the text packages beside the full build, and lists them', () => {
   const manifest = JSON.parse(readFileSync(`${pkgDir}package.json`, 'utf8'));
