@@ -14,7 +14,7 @@ PORT ?= 8080
 export WASM_BINDGEN_VERSION CARGO_FUZZ_VERSION
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio models-ocr pkg pkg-and-wasm-tests site demo \
-        bench-audio bench-image bench-ocr bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
+        bench-audio bench-image bench-ocr bench-ocr-bytes ocr-lean ocr-lean-forms bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
         test-wasm-chrome test-js test-e2e test-consumers test-conformance test-fuzz lint cli cli-debug lean-pkg clean FORCE
 
 help:
@@ -36,7 +36,9 @@ help:
 	@echo "make lint     rustfmt, clippy (every feature set and target), Prettier and ESLint; part of make test"
 	@echo "make bench-text  edgeserve's embed() against Transformers.js in Chromium: bench/results/text.md"
 	@echo "make bench-text-bytes  the bytes a page downloads for minilm-int8, shipped beside the wasm or embedded: bench/results/text-bytes.md"
-	@echo "make bench-ocr  edgeserve's readText() against onnxruntime-web with RapidOCR's processing in JavaScript, in Node: bench/results/ocr.md"
+	@echo "make bench-ocr  edgeserve's readText() against onnxruntime-web with RapidOCR's processing in JavaScript, in Node and Chromium: bench/results/ocr.md"
+	@echo "make bench-ocr-bytes  the bytes a page downloads for ocr each way, and the lean build's cold start: bench/results/ocr-bytes.md"
+	@echo "make ocr-lean  the lean build with ocr compiled in (its NNEF forms), into target/ocr-bytes/lean"
 	@echo "make text-lean  the lean build with minilm-int8 compiled in (its NNEF form), into target/text-bytes/lean"
 
 ## Setup ---------------------------------------------------------------------------------------
@@ -131,7 +133,10 @@ LEAN_MODELS := $(or $(EDGESERVE_MODELS),models)
 LEAN_ROWS_FEATURES := --no-default-features --features console_error_panic_hook
 LEAN_TRACT_FEATURES := --no-default-features --features console_error_panic_hook,onnx-opl
 LEAN_NOT_ROWS := $(shell for d in $(LEAN_MODELS)/*/; do [ -f "$$d/manifest.json" ] && [ ! -f "$$d/model.rows" ] && echo "$$d"; done; true)
-LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES),$(LEAN_ROWS_FEATURES))
+# A text package (a tokenizer) needs the text feature, an OCR package the ocr feature.
+comma := ,
+LEAN_TASKS := $(if $(shell grep -ls '"tokenizer"' $(LEAN_MODELS)/*/manifest.json),$(comma)text)$(if $(shell grep -ls '"task": *"ocr"' $(LEAN_MODELS)/*/manifest.json),$(comma)ocr)
+LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES)$(LEAN_TASKS),$(LEAN_ROWS_FEATURES))
 
 # Two builds in one npm package: the full one (pkg/: ONNX parser, run-time models) and the lean
 # one (pkg/lean/, `edgeserve/lean`: embedded packages in their rows or NNEF form, no ONNX parser).
@@ -304,14 +309,37 @@ bench-cli: cli pkg
 bench-audio: pkg models-audio setup-node setup-browser
 	node bench/audio.mjs
 
-# Image preprocessing in Chromium, a 1920 x 1080 frame to a 224 x 224 tensor: edgeserve's (in the
-# wasm) beside a canvas and JavaScript (bench/results/image.md).
 # OCR end to end in Node and Chromium (bench/ocr.mjs): edgeserve's readText() beside onnxruntime-web on the same
 # graphs with RapidOCR's processing ported to JavaScript (bench/ocr-reference.mjs), and RapidOCR
 # itself on native onnxruntime (bench/ocr_native.py); one thread each.
 bench-ocr: pkg models-ocr setup-node setup-browser
 	node bench/ocr.mjs
 
+# The bytes a page downloads for OCR, each way (bench/ocr-bytes.mjs: bench/results/ocr-bytes.md):
+# shipped beside the full build (pkg/, fetched by Model.load('ocr')) or compiled into the lean
+# build (ocr-lean); what OCR costs a page that does not use it (pkg/'s wasm against the full build
+# without the ocr feature and package); and the cold start of each to the first text read, in
+# fresh Node processes and fresh Chromium pages. One more release build of the full build.
+OCR_BYTES := target/ocr-bytes
+bench-ocr-bytes: pkg ocr-lean setup-node setup-browser
+	scripts/wasm-build.sh $(OCR_BYTES)/without-ocr --no-default-features --features onnx,text,audio,image,console_error_panic_hook
+	node bench/ocr-bytes.mjs
+
+# The lean build with ocr compiled in (its NNEF forms: the detector's and both stages', no ONNX
+# parser), for bench-ocr-bytes: target/ocr-bytes/lean (scripts/wasm-build.sh's output).
+OCR_LEAN := $(OCR_BYTES)/lean-models/ocr
+ocr-lean: ocr-lean-forms
+	EDGESERVE_MODELS=$(abspath $(dir $(OCR_LEAN))) QUIET=1 scripts/wasm-build.sh $(OCR_BYTES)/lean $(LEAN_TRACT_FEATURES),ocr
+
+# ocr with its NNEF forms (models-nnef), alone in a directory for EDGESERVE_MODELS: what ocr-lean
+# compiles in, and test-native's lean build (tests/lean_ocr.rs).
+ocr-lean-forms: models-ocr setup-rust
+	rm -rf $(OCR_LEAN) && mkdir -p $(OCR_LEAN)
+	cp $(OCR_MODELS)/ocr/{manifest.json,model.onnx,classifier.onnx,recognizer.onnx} $(OCR_LEAN)/
+	$(CARGO_DEV) run --quiet --features cli --example models-nnef -- $(OCR_LEAN)
+
+# Image preprocessing in Chromium, a 1920 x 1080 frame to a 224 x 224 tensor: edgeserve's (in the
+# wasm) beside a canvas and JavaScript (bench/results/image.md).
 bench-image: pkg setup-node setup-browser
 	node bench/image.mjs
 
@@ -429,21 +457,20 @@ CARGO_DEV = cargo $(NATIVE_CONFIG)
 
 # Formatting and lints, Rust and JavaScript: rustfmt (rustfmt.toml), clippy with warnings as
 # errors on every feature set and target that compiles different code (the full build, the lean
-# build with tract and text, the lean build without tract; natively and for wasm32), Prettier
+# build with tract, text and ocr, the lean build without tract; natively and for wasm32), Prettier
 # (.prettierrc.json) and ESLint (eslint.config.js). `cargo fmt` and `npx prettier --write .` fix
 # the formatting.
 #
 # CLIPPY_IN_BUILDS=1 (what make test sets): the builds make test runs anyway lint as they compile
-# (above), so lint itself runs no clippy. What none of them compiles is the lean build with tract
-# for wasm32; its code is linted in the native lean build with tract (test-native) and in the
-# full wasm build, which together compile every line of it.
+# (above), so lint itself runs no clippy: the lean build with tract for wasm32 among them (ocr-lean,
+# for test-js).
 CLIPPY := cargo clippy --quiet
 lint: setup-rust setup-node
 	cargo fmt --check
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
 ifneq ($(CLIPPY_IN_BUILDS),1)
 	$(CLIPPY) --all-targets --features cli -- -D warnings
-	$(CLIPPY) $(LEAN_TRACT_FEATURES),text --all-targets -- -D warnings
+	$(CLIPPY) $(LEAN_TRACT_FEATURES),text,ocr --all-targets -- -D warnings
 	$(CLIPPY) $(LEAN_ROWS_FEATURES) --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown --lib --tests -- -D warnings
 	$(CLIPPY) --target wasm32-unknown-unknown $(LEAN_ROWS_FEATURES) --lib -- -D warnings
@@ -457,14 +484,17 @@ test-conformance: conformance
 test-fuzz:
 	$(MAKE) fuzz-rust FUZZ_SECONDS=12 FUZZ_SANITIZER=none FUZZ_SEED=1
 
+# test-native's lean build with tract: minilm-int8 and ocr (their NNEF forms) embedded together.
+LEAN_TEST_MODELS := target/lean-test-models
 test-native: models-text models-audio models-ocr
 	EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_AUDIO_MODELS=$(AUDIO_MODELS) EDGESERVE_OCR_MODELS=$(OCR_MODELS) $(CARGO_DEV) test --features cli     # cli: the command line too (tests/cli.rs)
 	EDGESERVE_MODELS=tests/fixtures/models $(CARGO_DEV) test --test embedded_set
-	$(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text --lib --test golden     # a lean build with tract: embedded NNEF forms (text: the same compiled crates as the full build)
+	$(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text,ocr --lib --test golden     # a lean build with tract: embedded NNEF forms (text, ocr: the same compiled crates as the full build)
 	$(CARGO_DEV) test $(LEAN_ROWS_FEATURES) --lib --test golden     # a lean build without tract: embedded rows forms
-	$(MAKE) --no-print-directory text-lean-forms
-	EDGESERVE_MODELS=$(abspath $(TEXT_BYTES)/lean-models) EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) \
-	  $(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text --test lean_text     # the lean build with minilm-int8 compiled in, from its NNEF form
+	$(MAKE) --no-print-directory text-lean-forms ocr-lean-forms
+	rm -rf $(LEAN_TEST_MODELS) && mkdir -p $(LEAN_TEST_MODELS) && ln -s $(abspath $(TEXT_LEAN)) $(abspath $(OCR_LEAN)) $(LEAN_TEST_MODELS)/
+	EDGESERVE_MODELS=$(abspath $(LEAN_TEST_MODELS)) EDGESERVE_TEXT_MODELS=$(TEXT_MODELS) EDGESERVE_OCR_MODELS=$(OCR_MODELS) \
+	  $(CARGO_DEV) test $(LEAN_TRACT_FEATURES),text,ocr --test lean_text --test lean_ocr     # the lean build with minilm-int8 and ocr compiled in, from their NNEF forms
 
 test-wasm: test-wasm-node test-wasm-chrome
 
@@ -490,7 +520,7 @@ test-wasm-chrome: setup-rust setup-browser
 # experimental, now and then computes minilm-int8's first embedding wrong in a fresh process while
 # its functions tier up from Liftoff to TurboFan; never with either tier alone, nor in Chromium's
 # newer V8, nor in the baseline build (found 2026-11-29, tests/consumers' Node app).
-test-js: pkg models-text models-audio models-ocr cli-debug
+test-js: pkg models-text models-audio models-ocr ocr-lean cli-debug     # ocr-lean: tests/js/ocr-lean.test.mjs
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
 	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --no-liftoff --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs tests/js/image.test.mjs

@@ -15,24 +15,12 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { stripFile } from '../scripts/strip-names.mjs';
+import { size } from './bytes.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const builds = join(root, 'target/text-bytes');
 const made = process.env.EDGESERVE_TEXT_MODELS ?? join(root, 'target/models-text');
-
-/** Raw and gzip bytes of files. */
-function size(files) {
-  let raw = 0;
-  let gzip = 0;
-  for (const f of files) {
-    const b = readFileSync(f);
-    raw += b.length;
-    gzip += gzipSync(b).length;
-  }
-  return { raw, gzip };
-}
 
 /** The JavaScript of a wasm-build output (scripts/wasm-build.sh) a page loads (glue and snippets; the .d.ts not). */
 function javascript(dir) {

@@ -50,6 +50,21 @@ pub struct ImagePreprocessing {
     pub dtype: PixelDType,
 }
 
+impl ImagePreprocessing {
+    /// The height and width of the model's input (the graph's input `input`) as the resize
+    /// makes them: multiples of `of` in mode `multiple`; nothing to add in the other modes,
+    /// whose sizes the graph fixes.
+    pub fn dim_hints(&self, input: usize) -> Vec<crate::engine::DimHint> {
+        use crate::engine::{DimHint, HintedSize};
+        let Resize::Multiple { of, .. } = self.resize else { return vec![] };
+        let (height, width) = match self.layout {
+            Layout::Nchw => (2, 3),
+            Layout::Nhwc => (1, 2),
+        };
+        [height, width].map(|axis| DimHint { input, axis, size: HintedSize::MultipleOf(u64::from(of)) }).to_vec()
+    }
+}
+
 fn one() -> f32 {
     1.0
 }

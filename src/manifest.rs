@@ -331,10 +331,21 @@ impl Manifest {
         self.limits.as_ref().and_then(|l| l.max_image_pixels).unwrap_or(DEFAULT_MAX_IMAGE_PIXELS)
     }
 
-    /// The files the manifest names beside the graph and the tokenizer, as (file name, sha256):
-    /// an OCR package's classifier and recogniser.
-    pub fn files(&self) -> Vec<(String, String)> {
-        self.ocr.as_ref().map(OcrSettings::files).unwrap_or_default()
+    /// The files the manifest names beside the graph and the tokenizer, as (file name, sha256),
+    /// for a package whose graphs are in `form`: an OCR package's classifier and recogniser.
+    pub fn files(&self, form: crate::package::Form) -> Vec<(String, String)> {
+        self.ocr.as_ref().map(|ocr| ocr.files(form)).unwrap_or_default()
+    }
+
+    /// What the manifest knows of its graph's free input dimensions beyond their names, for
+    /// typing the graph (see [`crate::engine::DimHint`]): an image resized to multiples of `of`
+    /// has its height and width typed as such.
+    pub fn dim_hints(&self) -> Vec<crate::engine::DimHint> {
+        let Preprocessing::Image(image) = &self.preprocessing else { return vec![] };
+        match self.inputs.iter().position(|i| i.name == image.input) {
+            Some(input) => image.dim_hints(input),
+            None => vec![],
+        }
     }
 
     /// The output with a role, if any.

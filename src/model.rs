@@ -131,14 +131,14 @@ impl LoadedModel {
         let manifest = package.manifest();
         let engine = match package.form() {
             #[cfg(feature = "onnx")]
-            Form::Onnx => Engine::load(&manifest.name, package.bytes())?,
+            Form::Onnx => Engine::load_hinted(&manifest.name, package.bytes(), &manifest.dim_hints())?,
             #[cfg(not(feature = "onnx"))]
             Form::Onnx => return Err(no_onnx_parser(&manifest.name)),
             #[cfg(feature = "tract")]
             Form::Nnef => {
                 let inputs = manifest.inputs.iter().map(|i| i.name.clone()).collect();
                 let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
-                Engine::load_nnef(&manifest.name, package.bytes(), inputs, outputs)?
+                Engine::load_nnef(&manifest.name, package.bytes(), Some((inputs, outputs)))?
             }
             #[cfg(not(feature = "tract"))]
             Form::Nnef => return Err(no_tract(&manifest.name)),
@@ -249,6 +249,17 @@ impl LoadedModel {
     #[cfg(feature = "onnx")]
     pub fn to_nnef(&self) -> Result<Vec<u8>> {
         self.engine.to_nnef()
+    }
+
+    /// The NNEF forms of the graphs beside the package's own (an OCR package's stages), by
+    /// their ONNX file's name; none for other packages. Full build only.
+    #[cfg(feature = "onnx")]
+    pub fn stages_to_nnef(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        #[cfg(feature = "ocr")]
+        if let Some(reader) = &self.ocr {
+            return reader.to_nnef();
+        }
+        Ok(vec![])
     }
 
     /// The model's graph in its rows form (`model.rows`, the row program that a lean build

@@ -166,12 +166,19 @@ pub struct LeanForms {
     /// `model.rows`: the graph as edgeserve's row program, or why the row executor does not
     /// cover it.
     pub rows: std::result::Result<Vec<u8>, String>,
+    /// The NNEF forms of the graphs beside the package's own (an OCR package's classifier and
+    /// recogniser), by the ONNX file's name in the manifest.
+    pub stages: Vec<(String, Vec<u8>)>,
 }
 
 impl LeanForms {
     /// The lean forms of a loaded package.
     pub fn of(model: &LoadedModel) -> Result<LeanForms> {
-        Ok(LeanForms { nnef: model.to_nnef()?, rows: model.to_rows().map_err(|e| e.to_string()) })
+        Ok(LeanForms {
+            nnef: model.to_nnef()?,
+            rows: model.to_rows().map_err(|e| e.to_string()),
+            stages: model.stages_to_nnef()?,
+        })
     }
 
     /// The manifest's `nnef` field, and its `rows` field (none when there is no rows form).

@@ -116,9 +116,18 @@ impl Package {
     /// Adds a file the manifest names beside the graph (an OCR package's classifier or
     /// recogniser, see [`Manifest::files`]): `INTEGRITY` when the bytes do not hash to its
     /// sha256, `BAD_MANIFEST` when the manifest names no such file.
-    pub fn with_file(mut self, name: &str, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
-        let Some((_, expected)) = self.manifest.files().into_iter().find(|(file, _)| file == name) else {
-            let named: Vec<String> = self.manifest.files().into_iter().map(|(file, _)| file).collect();
+    pub fn with_file(self, name: &str, bytes: impl Into<Cow<'static, [u8]>>) -> Result<Package> {
+        let bytes = bytes.into();
+        let found = sha256_hex(&bytes);
+        self.with_hashed_file(name, bytes, Some(found))
+    }
+
+    /// [`Package::with_file`] with the bytes' sha256 (hex) when the caller has it; None for an
+    /// embedded file, which build.rs checked when it compiled it in.
+    fn with_hashed_file(mut self, name: &str, bytes: Cow<'static, [u8]>, found: Option<String>) -> Result<Package> {
+        let files = self.manifest.files(self.form);
+        let Some((_, expected)) = files.iter().find(|(file, _)| file == name).cloned() else {
+            let named: Vec<&String> = files.iter().map(|(file, _)| file).collect();
             return Err(Error::manifest(
                 &self.manifest.name,
                 "ocr",
@@ -126,9 +135,7 @@ impl Package {
                 format!("the files {named:?}"),
             ));
         };
-        let bytes = bytes.into();
-        let found = sha256_hex(&bytes);
-        if found != expected {
+        if let Some(found) = found.filter(|found| *found != expected) {
             return Err(Error::Integrity { model: format!("{} ({name})", self.manifest.name), expected, found });
         }
         self.files.retain(|(file, _)| file != name);
@@ -210,6 +217,10 @@ pub struct EmbeddedPackage {
     pub graph: &'static [u8],
     /// The `tokenizer.json` of a text package.
     pub tokenizer: Option<&'static [u8]>,
+    /// The files its manifest names beside the graph, in the build's form (an OCR package's
+    /// stages: `classifier.onnx`, or `classifier.nnef.tar` in the lean build), by name; build.rs
+    /// checked each against its sha256.
+    pub files: &'static [(&'static str, &'static [u8])],
 }
 
 /// A package shipped beside the wasm (the npm package's `models/<dir>/`), whose files are
@@ -230,7 +241,7 @@ impl FetchedPackage {
         if let crate::preprocess::Preprocessing::Text(text) = &manifest.preprocessing {
             files.push((text.tokenizer.file.clone(), text.tokenizer.sha256.clone()));
         }
-        files.extend(manifest.files());
+        files.extend(manifest.files(Form::Onnx));
         Ok(files)
     }
 }
@@ -290,6 +301,9 @@ impl Registry {
         let mut package = Package::embedded(Manifest::from_json(found.manifest)?, found.graph)?;
         if let Some(tokenizer) = found.tokenizer {
             package = package.with_tokenizer(tokenizer)?;
+        }
+        for (name, bytes) in found.files {
+            package = package.with_hashed_file(name, Cow::Borrowed(*bytes), None)?;
         }
         if package.manifest().name != found.dir {
             return Err(Error::manifest(

@@ -4,34 +4,20 @@
 //! them: stage by stage (the detector's map to lines; the lines RapidOCR cut, classified and
 //! read) and end to end (the lines' texts and corners), with the character accuracy against the
 //! texts rendered printed. Then what an OCR package refuses.
-#![cfg(all(not(target_family = "wasm"), feature = "ocr"))]
+#![cfg(all(not(target_family = "wasm"), feature = "ocr", feature = "onnx"))]
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
+use common::ocr::*;
 use common::root;
 use edgeserve::image::Pixels;
+use edgeserve::package::Form;
 use edgeserve::task::ocr::regions::find_lines;
 use edgeserve::task::ocr::{DetectorSettings, OcrSettings};
 use edgeserve::LoadedModel;
 use serde_json::Value;
-
-/// How far a corner of a line may be from RapidOCR's, in image pixels, end to end (the detector
-/// runs on edgeserve's resize of the image: its map differs in the last bits).
-const CORNER_TOLERANCE: f64 = 3.0;
-
-fn dir() -> PathBuf {
-    let base =
-        std::env::var("EDGESERVE_OCR_MODELS").map(PathBuf::from).unwrap_or_else(|_| root().join("target/models-ocr"));
-    assert!(
-        base.join("ocr/manifest.json").is_file(),
-        "{} has no ocr package: run `make models-ocr` first",
-        base.display()
-    );
-    base
-}
 
 fn manifest_text() -> String {
     std::fs::read_to_string(dir().join("ocr/manifest.json")).unwrap()
@@ -44,8 +30,11 @@ fn settings() -> OcrSettings {
 
 fn load() -> LoadedModel {
     let d = dir().join("ocr");
-    let files =
-        settings().files().into_iter().map(|(file, _)| (file.clone(), std::fs::read(d.join(&file)).unwrap())).collect();
+    let files = settings()
+        .files(Form::Onnx)
+        .into_iter()
+        .map(|(file, _)| (file.clone(), std::fs::read(d.join(&file)).unwrap()))
+        .collect();
     LoadedModel::from_package_files(std::fs::read(d.join("model.onnx")).unwrap(), &manifest_text(), files).unwrap()
 }
 
@@ -53,40 +42,6 @@ fn load() -> LoadedModel {
 fn ocr() -> std::sync::MutexGuard<'static, LoadedModel> {
     static MODEL: OnceLock<Mutex<LoadedModel>> = OnceLock::new();
     MODEL.get_or_init(|| Mutex::new(load())).lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn golden() -> &'static Value {
-    static GOLDEN: OnceLock<Value> = OnceLock::new();
-    GOLDEN.get_or_init(|| serde_json::from_slice(&std::fs::read(dir().join("golden.json")).unwrap()).unwrap())
-}
-
-fn images() -> &'static [Value] {
-    golden()["images"].as_array().unwrap()
-}
-
-fn quad(v: &Value) -> [[f64; 2]; 4] {
-    let p: Vec<Vec<f64>> = serde_json::from_value(v.clone()).unwrap();
-    [[p[0][0], p[0][1]], [p[1][0], p[1][1]], [p[2][0], p[2][1]], [p[3][0], p[3][1]]]
-}
-
-fn farthest(a: &[[f64; 2]; 4], b: &[[f64; 2]; 4]) -> f64 {
-    a.iter().zip(b).map(|(p, q)| (p[0] - q[0]).abs().max((p[1] - q[1]).abs())).fold(0.0, f64::max)
-}
-
-/// Levenshtein distance, in characters.
-fn edits(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut diagonal = row[0];
-        row[0] = i;
-        for j in 1..=b.len() {
-            let above = row[j];
-            row[j] = (row[j] + 1).min(row[j - 1] + 1).min(diagonal + usize::from(a[i - 1] != b[j - 1]));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 #[test]
@@ -156,85 +111,16 @@ fn the_lines_rapidocr_cut_read_as_rapidocr_reads_them() {
 
 #[test]
 fn images_read_as_rapidocr_reads_them() {
-    let mut model = ocr();
-    let (mut same, mut total, mut close) = (0, 0, 0);
-    let (mut errors, mut characters) = (0, 0);
-    for image in images() {
-        let name = image["name"].as_str().unwrap();
-        let (w, h) = (image["width"].as_u64().unwrap() as u32, image["height"].as_u64().unwrap() as u32);
-        let rgb = std::fs::read(dir().join("images").join(format!("{name}.rgb"))).unwrap();
-        let reading = model.read_text(&Pixels::new(&rgb, w, h, 3).unwrap()).unwrap();
-        let expected = image["reference"]["lines"].as_array().unwrap();
-        for e in expected {
-            total += 1;
-            let want = e["text"].as_str().unwrap();
-            let corners = quad(&e["box"]);
-            let Some(found) = reading
-                .lines
-                .iter()
-                .min_by(|a, b| farthest(&a.corners, &corners).total_cmp(&farthest(&b.corners, &corners)))
-            else {
-                eprintln!("{name}: RapidOCR's {want:?} not found");
-                continue;
-            };
-            let off = farthest(&found.corners, &corners);
-            if off <= CORNER_TOLERANCE {
-                close += 1;
-            }
-            if found.text == want {
-                same += 1;
-            } else {
-                eprintln!("{name}: {:?} (corners {off} px off), RapidOCR {want:?}", found.text);
-            }
-        }
-        assert!(
-            reading.lines.len() <= expected.len() + 1,
-            "{name}: {} lines, RapidOCR {}",
-            reading.lines.len(),
-            expected.len()
-        );
-        // Character accuracy against the texts rendered: each rendered line against the line
-        // read nearest to it (RapidOCR's and edgeserve's alike drop some spaces).
-        if let Some(truth) = image["truth"].as_array() {
-            for t in truth {
-                let text = t["text"].as_str().unwrap();
-                let corners = quad(&t["box"]);
-                let centre = |q: &[[f64; 2]; 4]| {
-                    [q.iter().map(|p| p[0]).sum::<f64>() / 4.0, q.iter().map(|p| p[1]).sum::<f64>() / 4.0]
-                };
-                let c = centre(&corners);
-                let read = reading
-                    .lines
-                    .iter()
-                    .filter(|l| {
-                        let d = centre(&l.corners);
-                        (d[1] - c[1]).abs() < 12.0
-                    })
-                    .min_by(|a, b| {
-                        (centre(&a.corners)[0] - c[0]).abs().total_cmp(&(centre(&b.corners)[0] - c[0]).abs())
-                    })
-                    .map(|l| l.text.clone())
-                    .unwrap_or_default();
-                errors += edits(&read, text);
-                characters += text.chars().count();
-            }
-        }
-        eprintln!("{name}: {:?} ms {:?}", reading.latency_ms, reading.timings);
-    }
-    let accuracy = 1.0 - errors as f64 / characters as f64;
-    eprintln!(
-        "end to end: {same} of {total} lines as RapidOCR reads them, {close} with every corner within {CORNER_TOLERANCE} px; character accuracy against the rendered texts {:.2}% ({errors} edits in {characters} characters)",
-        accuracy * 100.0
-    );
-    assert!(same * 10 >= total * 9, "{same} of {total} lines as RapidOCR reads them");
-    assert!(close * 10 >= total * 9, "{close} of {total} lines with their corners within {CORNER_TOLERANCE} px");
-    assert!(accuracy > 0.9, "character accuracy {accuracy}");
+    check_reading(&mut ocr());
 }
 
 fn package_files() -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
     let d = dir().join("ocr");
-    let files =
-        settings().files().into_iter().map(|(file, _)| (file.clone(), std::fs::read(d.join(&file)).unwrap())).collect();
+    let files = settings()
+        .files(Form::Onnx)
+        .into_iter()
+        .map(|(file, _)| (file.clone(), std::fs::read(d.join(&file)).unwrap()))
+        .collect();
     (std::fs::read(d.join("model.onnx")).unwrap(), files)
 }
 
@@ -270,6 +156,14 @@ fn the_manifest_is_valid_against_the_schema_and_broken_ones_are_refused_by_field
         assert_eq!(e.code(), "BAD_MANIFEST", "{pointer} = {value}: {e}");
         assert!(e.to_string().contains(&format!("field `{field}`")), "{pointer} = {value}: {e}");
     }
+    // A stage's NNEF form (what the lean build embeds) with a sha256 that is not one.
+    let mut m = good.clone();
+    m["ocr"]["recognizer"]["nnef"] = serde_json::json!({ "sha256": "abc", "tract": "0.23.9" });
+    assert!(!schema.is_valid(&m));
+    let e = LoadedModel::from_package_files(onnx.clone(), &m.to_string(), files.clone()).unwrap_err();
+    assert!(e.to_string().contains("field `ocr.recognizer.nnef.sha256`"), "{e}");
+    m["ocr"]["recognizer"]["nnef"]["sha256"] = Value::from("0".repeat(64));
+    assert!(schema.is_valid(&m));
 }
 
 #[test]

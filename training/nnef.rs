@@ -1,7 +1,8 @@
 //! Writes the lean build's forms of model packages: `model.nnef.tar` (tract's typed, simplified
 //! graph) and the `nnef` field of `manifest.json` (its sha256 and the tract version that wrote
 //! it); and, when edgeserve's row executor covers the graph, `model.rows` (its row program) and
-//! the `rows` field (sha256, format). Run by `make models-nnef` (and by `make models`):
+//! the `rows` field (sha256, format); for an OCR package, the NNEF form of each stage beside its
+//! ONNX file (`recognizer.nnef.tar`) and the stage's `nnef` field. Run by `make models-nnef` (and by `make models`):
 //!
 //!     cargo run --example models-nnef -- [package directory ...]   (default: every models/*)
 //!
@@ -10,7 +11,10 @@
 
 use std::path::{Path, PathBuf};
 
+use edgeserve::engine::TRACT_VERSION;
+use edgeserve::manifest::NnefForm;
 use edgeserve::pack::LeanForms;
+use edgeserve::package::{sha256_hex, Form};
 use edgeserve::{LoadedModel, Package};
 
 fn export(dir: &Path) -> Result<String, String> {
@@ -23,6 +27,11 @@ fn export(dir: &Path) -> Result<String, String> {
         let tokenizer = read(&text.tokenizer.file)?;
         package = package.with_tokenizer(tokenizer).map_err(|e| e.to_string())?;
     }
+    for (file, _) in package.manifest().files(Form::Onnx) {
+        let bytes = read(&file)?;
+        package = package.with_file(&file, bytes).map_err(|e| e.to_string())?;
+    }
+    let stages = package.manifest().ocr.as_ref().map(|ocr| ocr.stages().into_iter().cloned().collect::<Vec<_>>());
     let model = LoadedModel::load(package).map_err(|e| e.to_string())?;
     let forms = LeanForms::of(&model).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("model.nnef.tar"), &forms.nnef).map_err(|e| e.to_string())?;
@@ -45,6 +54,21 @@ fn export(dir: &Path) -> Result<String, String> {
         Some(rows) => object.insert("rows".into(), serde_json::to_value(rows).map_err(|e| e.to_string())?),
         None => object.remove("rows"),
     };
+    // An OCR package's stages: each NNEF form beside its ONNX file, its `nnef` field in the
+    // stage's settings.
+    let mut stage_notes = String::new();
+    for stage in stages.unwrap_or_default() {
+        let Some((_, bytes)) = forms.stages.iter().find(|(file, _)| *file == stage.file) else {
+            return Err(format!("no NNEF form of the stage {}", stage.file));
+        };
+        let file = stage.file_in(Form::Nnef);
+        std::fs::write(dir.join(&file), bytes).map_err(|e| e.to_string())?;
+        let key =
+            if manifest["ocr"]["recognizer"]["file"] == stage.file.as_str() { "recognizer" } else { "classifier" };
+        let field = NnefForm { sha256: sha256_hex(bytes), tract: TRACT_VERSION.into() };
+        manifest["ocr"][key]["nnef"] = serde_json::to_value(field).map_err(|e| e.to_string())?;
+        stage_notes.push_str(&format!(", {file} {} bytes", bytes.len()));
+    }
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
     std::fs::write(dir.join("manifest.json"), text).map_err(|e| e.to_string())?;
     let rows_note = match &forms.rows {
@@ -52,7 +76,7 @@ fn export(dir: &Path) -> Result<String, String> {
         Err(why) => format!("no model.rows ({why})"),
     };
     Ok(format!(
-        "{}: model.nnef.tar {} bytes, {rows_note} (model.onnx {} bytes), sha256 {sha256}",
+        "{}: model.nnef.tar {} bytes, {rows_note}{stage_notes} (model.onnx {} bytes), sha256 {sha256}",
         dir.display(),
         forms.nnef.len(),
         onnx_len

@@ -9,9 +9,13 @@ Its three graphs are the wheel's files, the ones RapidOCR's default configuratio
   pixel), its dimensions named (N, H, W) where the wheel's file has exporter names; nothing else
   of the graph changes;
 - classifier.onnx: the line orientation classifier (ch_ppocr_mobile_v2.0_cls_infer.onnx: 0 or 180
-  degrees), as in the wheel;
+  degrees);
 - recognizer.onnx: the recogniser (ch_PP-OCRv4_rec_infer.onnx, SVTR with a CTC head over 6625
-  classes), as in the wheel; its metadata property `character` holds the dictionary, one character
+  classes);
+  in both, Paddle2ONNX's casts of a shape to int32 are casts to int64 (see
+  `shape_casts_widened`: tract then types them for any batch and line width; the outputs are
+  the same bit for bit), and the recogniser's free dimensions are named N, W and T where the
+  wheel's file has exporter names with dots; nothing else of the graphs changes. The recogniser's metadata property `character` holds the dictionary, one character
   a line, which edgeserve reads from the graph as RapidOCR does.
 The manifest carries RapidOCR's configuration (its config.yaml): the detector's preprocessing
 (an image first scaled to at most 2000 pixels, then its shorter side up to 736, each side a
@@ -73,6 +77,49 @@ def name_dimensions(path: Path) -> None:
             dims[i].ClearField("dim_value")
             dims[i].dim_param = name
     onnx.save(model, str(path))
+
+
+def exporter_names_replaced(path: Path) -> None:
+    """Paddle2ONNX names the recogniser's free dimensions p2o.DynamicDimension.0 to .3: names
+    with dots, which tract's NNEF form writes one way where it declares them and another where
+    it uses them (the lean build could not read it back). They become N and W (input x) and N
+    and T (its output: the columns); only the names change."""
+    model = onnx.load(str(path))
+    names = {"p2o.DynamicDimension.0": "N", "p2o.DynamicDimension.1": "W",
+             "p2o.DynamicDimension.2": "N", "p2o.DynamicDimension.3": "T"}
+    for value in [*model.graph.input, *model.graph.output]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in names:
+                dim.dim_param = names[dim.dim_param]
+    onnx.save(model, str(path))
+
+
+def shape_casts_widened(path: Path, example: tuple[int, ...]) -> None:
+    """Paddle2ONNX casts a Shape to int32 before slicing it, and back to int64 after: a size
+    tract cannot keep as a symbol through an int32, so it could type the graph only per input
+    shape (and the lean build, which embeds typed graphs, not at all). Each such cast is made a
+    cast to int64, the type Shape gives; onnxruntime checks here that the outputs are the same,
+    bit for bit, on an input of shape `example`."""
+    model = onnx.load(str(path))
+    made = {out: node for node in model.graph.node for out in node.output}
+    changed = 0
+    for node in model.graph.node:
+        source = made.get(node.input[0]) if node.op_type == "Cast" else None
+        if source is not None and source.op_type == "Shape":
+            for attribute in node.attribute:
+                if attribute.name == "to" and attribute.i == onnx.TensorProto.INT32:
+                    attribute.i = onnx.TensorProto.INT64
+                    changed += 1
+    assert changed, f"{path.name}: no cast of a Shape to int32 (a new exporter?)"
+    widened = model.SerializeToString()
+
+    import onnxruntime
+
+    x = np.random.default_rng(0).uniform(-1, 1, example).astype(np.float32)
+    before = onnxruntime.InferenceSession(str(path)).run(None, {"x": x})[0]
+    after = onnxruntime.InferenceSession(widened).run(None, {"x": x})[0]
+    assert before.shape == after.shape and np.array_equal(before, after), f"{path.name}: widening changed the outputs"
+    path.write_bytes(widened)
 
 
 # The lines of the rendered images: text, font file, size (px), angle (degrees, counter-
@@ -288,7 +335,10 @@ def main() -> int:
     prepare.extract(wheel, DETECTOR, pkg / "model.onnx")
     name_dimensions(pkg / "model.onnx")
     prepare.extract(wheel, CLASSIFIER, pkg / "classifier.onnx")
+    shape_casts_widened(pkg / "classifier.onnx", (3, 3, 48, 192))
     prepare.extract(wheel, RECOGNIZER, pkg / "recognizer.onnx")
+    shape_casts_widened(pkg / "recognizer.onnx", (2, 3, 48, 400))
+    exporter_names_replaced(pkg / "recognizer.onnx")
 
     pin = pins[WHEEL]
     manifest = {

@@ -92,8 +92,13 @@ pub(super) fn framework() -> Nnef {
     primitive(&mut nnef, "argmin_reduce", deser::reduce);
     #[cfg(edgeserve_nnef_op = "softmax")]
     primitive(&mut nnef, "softmax", deser::softmax);
-    #[cfg(edgeserve_nnef_op = "max_pool_with_index")]
+    #[cfg(any(edgeserve_nnef_op = "max_pool_with_index", edgeserve_nnef_op = "max_pool"))]
     primitive(&mut nnef, "max_pool_with_index", deser::max_pool_with_index);
+    // `max_pool` is a fragment of the stdlib, its body a call of `max_pool_with_index`.
+    #[cfg(edgeserve_nnef_op = "max_pool")]
+    if let Some(fragment) = stdlib.iter().find(|f| f.decl.id.0 == "max_pool") {
+        nnef.register_fragment(fragment.clone());
+    }
     #[cfg(edgeserve_nnef_op = "box")]
     primitive(&mut nnef, "box", deser::sum_pool);
     #[cfg(edgeserve_nnef_op = "debox")]
@@ -167,6 +172,15 @@ pub(super) fn framework() -> Nnef {
         ],
         &[("output", TypeName::Scalar.tensor())],
         load_rms_norm,
+    );
+    #[cfg(edgeserve_nnef_op = "tract_core_silu")]
+    core.register_unit_element_wise("tract_core_silu", &ops::nn::silu::Silu {});
+    #[cfg(edgeserve_nnef_op = "nearest_upsample")]
+    core.register_primitive(
+        "nearest_upsample",
+        &[TypeName::Scalar.tensor().named("input"), TypeName::Integer.array().named("factor")],
+        &[("output", TypeName::Scalar.tensor())],
+        load_nearest_upsample,
     );
     #[cfg(edgeserve_nnef_op = "tract_onnx_ml_direct_lookup")]
     onnx.register_primitive(
@@ -275,6 +289,29 @@ fn load_rms_norm(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) ->
     let axis: usize = invocation.named_arg_as(builder, "axis")?;
     let eps = invocation.named_arg_as(builder, "eps")?;
     builder.wire(ops::nn::RmsNorm { axis, eps }, &[input])
+}
+
+/// `nearest_upsample(input, factor)`: each value repeated `factor` times along the last axes
+/// (tract's Resize, nearest, with those scales), as tract-core's NNEF registry loads it (the
+/// stdlib's own definition, a deconvolution by a box, would be slower).
+#[cfg(edgeserve_nnef_op = "nearest_upsample")]
+fn load_nearest_upsample(builder: &mut ModelBuilder, invocation: &ResolvedInvocation) -> TractResult<Value> {
+    use ops::nn::resize::{CoordTransformer, Interpolator, Nearest, Resize};
+    let input: OutletId = invocation.named_arg_as(builder, "input")?;
+    let factor: TVec<i64> = invocation.named_arg_as(builder, "factor")?;
+    let rank = builder.model.outlet_fact(input)?.rank();
+    ensure!(factor.len() <= rank, "an upsampling factor per axis at most (rank {rank}), got {factor:?}");
+    let mut scales = vec![1.0f32; rank - factor.len()];
+    scales.extend(factor.iter().map(|&f| f as f32));
+    let scales = builder.add_const(tract_nnef::tract_core::ndarray::Array1::from(scales))?;
+    let op = Resize {
+        coord_transformer: CoordTransformer::Asymmetric,
+        interpolator: Interpolator::Nearest,
+        nearest: Nearest::Floor,
+        optional_scales_input: Some(1),
+        optional_sizes_input: None,
+    };
+    builder.wire(op, &[input, scales])
 }
 
 /// `tract_onnx_ml_direct_lookup(input, values, fallback)`: class index to label.

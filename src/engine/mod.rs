@@ -31,6 +31,29 @@ pub struct Details {
     pub notes: Vec<String>,
 }
 
+/// What the loader knows of a dimension of an input that the graph leaves free (a package's
+/// manifest says it): a graph that tract cannot type with a bare symbol there may type with
+/// it. A detector whose feature maps of several scales meet types only when its input's height
+/// and width are multiples of its largest stride; a line recogniser only for its line height.
+/// A dimension the graph fixes stays as the graph says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DimHint {
+    /// The input, by its position in the graph's inputs.
+    pub input: usize,
+    pub axis: usize,
+    pub size: HintedSize,
+}
+
+/// See [`DimHint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintedSize {
+    /// Always this size.
+    Fixed(u64),
+    /// Any multiple of this: the graph is typed with the dimension `k * S` for its symbol `S`,
+    /// and its inputs and outputs report `k * S` as `S` (the manifest's name of the dimension).
+    MultipleOf(u64),
+}
+
 /// A loaded graph with its executors.
 pub struct Engine {
     model: String,
@@ -159,8 +182,11 @@ impl Engine {
     /// builds the plan for batch size 1. NNEF renames what ONNX names freely, so the ONNX names
     /// of the inputs and outputs come from the manifest, in the graph's order; their dtypes and
     /// shapes come from the graph, and the manifest is still checked against them.
+    /// `names`: None for the names the NNEF graph gives them (a stage of an OCR package, which
+    /// has no manifest of its own). The ONNX file's string properties come back from the
+    /// graph's `tract_core_properties`.
     #[cfg(feature = "tract")]
-    pub fn load_nnef(model: &str, nnef: &[u8], input_names: Vec<String>, output_names: Vec<String>) -> Result<Engine> {
+    pub fn load_nnef(model: &str, nnef: &[u8], names: Option<(Vec<String>, Vec<String>)>) -> Result<Engine> {
         run_static_constructors();
         #[cfg(feature = "onnx")]
         let typed = tract_nnef::prelude::Framework::model_for_read(nnef_framework(), &mut &nnef[..]);
@@ -168,8 +194,14 @@ impl Engine {
         let typed = lean::read(nnef_framework(), nnef);
         let typed = typed
             .map_err(|e| load_error(model, "reading the NNEF form", &format!("a tar of graph.nnef and its tensors, written by tract {TRACT_VERSION} with extensions this build has (tract_onnx needs the onnx-opl feature)"), e))?;
+        let (input_names, output_names) = match names {
+            Some(names) => names,
+            None => plans::node_names(&typed)
+                .map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e))?,
+        };
         let (inputs, outputs) = plans::graph_ios(model, &typed, input_names, output_names)?;
-        Engine::planned(model, typed, inputs, outputs, vec![], optimize::Notes::new())
+        let properties = plans::string_properties(&typed.properties);
+        Engine::planned(model, typed, inputs, outputs, properties, optimize::Notes::new())
     }
 
     /// Reads a graph in its rows form (`model.rows`, see [`Engine::to_rows`]): a row program,
@@ -322,6 +354,13 @@ impl Engine {
                 "a graph typed per shape set",
             )
         })?;
+        // Strings its NNEF form would not keep, percent-encoded (read back by `load_nnef`).
+        let encoded = plans::nnef_safe_properties(&typed.properties).map(|properties| {
+            let mut copy = typed.clone();
+            copy.properties = properties;
+            copy
+        });
+        let typed = encoded.as_ref().unwrap_or(typed);
         nnef_framework().write_to_tar_with_config(typed, vec![], false, true).map_err(|e| {
             load_error(&self.model, "writing the NNEF form", "a graph of operators tract can write as NNEF", e)
         })

@@ -6,7 +6,7 @@ use tract_onnx::tract_hir::infer::{Factoid, ShapeFactoid};
 
 use super::optimize::{self, Notes};
 use super::plans::{dtype_name, graph_ios, Retype};
-use super::{load_error, run_static_constructors, Engine, TRACTABLE};
+use super::{load_error, run_static_constructors, DimHint, Engine, HintedSize, TRACTABLE};
 use crate::error::Result;
 use crate::manifest::{Dim, GraphIo};
 
@@ -80,6 +80,35 @@ fn name_free_dims(model: &mut InferenceModel, names: &[String]) -> TractResult<(
     Ok(())
 }
 
+/// Types the input dimensions that `hints` name as they say (see [`DimHint`]): only those that
+/// are symbols after [`name_free_dims`]; a hint naming an input or axis the graph does not have
+/// is ignored (the manifest is checked against the graph afterwards).
+fn apply_hints(model: &mut InferenceModel, hints: &[DimHint]) -> TractResult<()> {
+    for hint in hints {
+        if hint.input >= model.inputs.len() {
+            continue;
+        }
+        let mut fact = model.input_fact(hint.input)?.clone();
+        if fact.shape.is_open() {
+            continue;
+        }
+        let mut dims: Vec<TDim> = fact.shape.dims().map(|d| d.concretize().unwrap_or(TDim::Val(-1))).collect();
+        let Some(TDim::Sym(symbol)) = dims.get(hint.axis).cloned() else { continue };
+        dims[hint.axis] = match hint.size {
+            HintedSize::Fixed(n) => TDim::Val(n as i64),
+            HintedSize::MultipleOf(k) => {
+                // A size is never negative: with that known, tract simplifies `(k·S + r) / k`
+                // (a stride's rounding) to `S` for r < k, and the scales of the graph meet.
+                model.symbols.add_assertion(format!("{symbol} >= 0"))?;
+                TDim::MulInt(k as i64, Box::new(TDim::Sym(symbol)))
+            }
+        };
+        fact.shape = ShapeFactoid::closed(dims.into_iter().map(Into::into).collect());
+        model.set_input_fact(hint.input, fact)?;
+    }
+    Ok(())
+}
+
 /// Whether typing for the shapes of a call can know more than typing at load: an input has a
 /// dimension that is not a number (a symbol), or is a small integer tensor whose values a call
 /// brings (see `plans::VALUES`).
@@ -139,6 +168,8 @@ fn input_io(fact: &InferenceFact, name: String) -> GraphIo {
         .enumerate()
         .map(|(axis, d)| match d.concretize().map(|d| (d.to_i64(), d)) {
             Some((Ok(n), _)) if n >= 0 => Dim::Fixed(n as u64),
+            // A dimension hinted to be a multiple (see `apply_hints`) keeps its symbol's name.
+            Some((_, TDim::MulInt(_, d))) if matches!(*d, TDim::Sym(_)) => Dim::Symbol(d.to_string()),
             Some((_, d)) => Dim::Symbol(d.to_string()),
             None => Dim::Symbol(format!("{}_{axis}", symbol_stem(&name))),
         })
@@ -219,6 +250,11 @@ impl Engine {
     /// inputs (then decluttered and planned now), or, when tract cannot type it so, for the
     /// shapes each call brings (see [`super::plans`]). `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
+        Engine::load_hinted(model, onnx, &[])
+    }
+
+    /// [`Engine::load`], with what the loader knows of the inputs' free dimensions.
+    pub fn load_hinted(model: &str, onnx: &[u8], hints: &[DimHint]) -> Result<Engine> {
         run_static_constructors();
         let mut framework = tract_onnx::onnx();
         super::checked_ops::register(&mut framework);
@@ -251,18 +287,13 @@ impl Engine {
             );
             name_free_dims(&mut inference, &input_names)
                 .map_err(|e| load_error(model, "naming the free dimensions of the inputs", TRACTABLE, e))?;
+            apply_hints(&mut inference, hints)
+                .map_err(|e| load_error(model, "typing the inputs as the manifest says", TRACTABLE, e))?;
             unique_names(&mut inference).map_err(|e| load_error(model, "naming the graph's nodes", TRACTABLE, e))?;
             Ok((inference, input_names, output_names))
         };
         let (inference, input_names, output_names) = read(&framework)?;
-        let properties = inference
-            .properties
-            .iter()
-            .filter_map(|(k, v)| {
-                let value = v.try_as_plain_ram().ok()?.as_slice::<String>().ok()?.first()?.clone();
-                Some((k.strip_prefix("onnx.").unwrap_or(k).to_owned(), value))
-            })
-            .collect();
+        let properties = super::plans::string_properties(&inference.properties);
         let mut notes = Notes::new();
         // Typed with symbols for the free dimensions; the file's `value_info` (the types it
         // declares for intermediate values) is a hint that can contradict tract's own inference,

@@ -7,7 +7,9 @@
 //! - edgeserve's packages (the batch symbol `N`): a plan per batch size for the first
 //!   [`CONCRETE_PLANS`] sizes, then one plan for any batch size;
 //! - other graphs typed with symbols (the free dimensions of an imported model): the first call
-//!   with a shape set runs on one plan for any shapes (no wait for a plan), the second gets a
+//!   with a shape set runs on one plan for any shapes (no wait for a plan) unless planning costs
+//!   less than a run, as for a CNN over images of any size (see [`Costs`]; the graph's first call
+//!   gets a plan, to learn that), the second gets a
 //!   plan for exactly those shapes (tract optimizes much better for numbers than for symbols),
 //!   as do the shapes hinted with `plan_for`; at most [`SHAPE_PLANS`], fewer for large weights.
 //!   Once that many are kept, a shape set gets a plan when its recent work (see [`Work`]) is more
@@ -26,6 +28,7 @@ use tract_nnef::internal::*;
 use super::optimize::{self, Notes};
 use super::{load_error, PLANNABLE, TRACTABLE};
 use crate::error::{Error, Result};
+use crate::latency::Stopwatch;
 use crate::manifest::{Dim, GraphIo};
 use crate::tensor::{Array, TensorData};
 
@@ -111,6 +114,39 @@ pub(super) struct Plans {
     pub(super) notes: Notes,
     /// The graph's constant bytes, once counted.
     weight_bytes: Option<usize>,
+    /// What runs and plans of this graph have cost so far.
+    costs: Costs,
+}
+
+/// What a graph's plans have cost, learnt from its calls: milliseconds to build a plan for
+/// concrete shapes, and per input element of a run on one. A shape set seen for the first time
+/// gets a plan of its own at once when building it costs less than a run does (a CNN over
+/// images of any size, whose plan for symbols tract optimizes far less than one for numbers:
+/// planning and running a plan of its own is then faster than running the plan for symbols);
+/// else it runs on the plan for symbols (a text model, whose runs take less than a plan). The
+/// first call of a graph gets a plan of its own, to learn both.
+#[derive(Default)]
+struct Costs {
+    planning: Option<f64>,
+    concrete: Option<f64>,
+}
+
+impl Costs {
+    /// Remembers a measure: the mean of it and what was known.
+    fn learn(slot: &mut Option<f64>, value: f64) {
+        if value.is_finite() {
+            *slot = Some(slot.map_or(value, |known| (known + value) / 2.0));
+        }
+    }
+
+    /// Whether a shape set seen for the first time, of `elements` input elements, should get a
+    /// plan of its own at once.
+    fn plan_at_once(&self, elements: u64) -> bool {
+        match (self.planning, self.concrete) {
+            (Some(planning), Some(concrete)) => planning < concrete * elements as f64,
+            _ => true,
+        }
+    }
 }
 
 impl Plans {
@@ -136,6 +172,7 @@ impl Plans {
             work: Work::default(),
             notes,
             weight_bytes: None,
+            costs: Costs::default(),
         }
     }
 
@@ -153,6 +190,7 @@ impl Plans {
             work: Work::default(),
             notes,
             weight_bytes: None,
+            costs: Costs::default(),
         }
     }
 
@@ -205,7 +243,22 @@ impl Plans {
                 .outlet_fact(*outlet)
                 .map_err(|e| Error::bad_input("the model's inputs", TRACTABLE, e.to_string()))?;
             for (axis, (dim, &value)) in fact.shape.iter().zip(shape).enumerate() {
-                let TDim::Sym(symbol) = dim else { continue };
+                // `k * S` (an input typed as a multiple, see `DimHint`): S is the size over k.
+                let (symbol, value) = match dim {
+                    TDim::Sym(symbol) => (symbol, value),
+                    TDim::MulInt(k, s) => match (&**s, usize::try_from(*k)) {
+                        (TDim::Sym(symbol), Ok(k)) if k > 0 && value % k == 0 => (symbol, value / k),
+                        (TDim::Sym(symbol), _) => {
+                            return Err(Error::bad_input(
+                                format!("input {:?} dimension {axis} ({symbol})", self.name(i)),
+                                format!("a multiple of {k}"),
+                                value.to_string(),
+                            ))
+                        }
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
                 match subs.get(symbol) {
                     Some((bound, j, other_axis)) if *bound != TDim::Val(value as i64) => {
                         return Err(Error::bad_input(
@@ -231,8 +284,15 @@ impl Plans {
         self.names.get(i).map(String::as_str).unwrap_or("?")
     }
 
-    /// A plan for exactly `key`.
+    /// A plan for exactly `key`, its cost learnt (see [`Costs`]).
     fn concrete_plan(&mut self, model: &str, key: &Key) -> Result<TypedSimpleState> {
+        let clock = Stopwatch::start();
+        let state = self.concrete_plan_untimed(model, key)?;
+        Costs::learn(&mut self.costs.planning, clock.elapsed_ms());
+        Ok(state)
+    }
+
+    fn concrete_plan_untimed(&mut self, model: &str, key: &Key) -> Result<TypedSimpleState> {
         let shapes = &key.shapes;
         let typed = match (&self.typed, &self.retype) {
             (Some(typed), _) => {
@@ -304,9 +364,8 @@ impl Plans {
         (PLANS_WEIGHT_BYTES / weights.max(1)).clamp(1, SHAPE_PLANS)
     }
 
-    /// Builds the first plan, at load: for batch size 1 of an edgeserve package (whose inputs
-    /// `inputs` are), else for any shapes. A graph whose plan for any shapes fails is planned
-    /// per shape set from then on, and that is noted.
+    /// Builds the first plan, at load: for a graph of fixed shapes, and for batch size 1 of an
+    /// edgeserve package (whose inputs `inputs` are); none for other graphs (see [`Costs`]).
     pub(super) fn prepare(&mut self, model: &str, inputs: &[GraphIo]) -> Result<()> {
         if self.fixed() {
             self.symbolic_state(model)?;
@@ -317,9 +376,9 @@ impl Plans {
                 .collect();
             let values = vec![None; shapes.len()];
             self.concrete_state(model, &Key { shapes, values })?;
-        } else if let Err(e) = self.symbolic_state(model) {
-            self.symbolic_fails(&e);
         }
+        // Free dimensions other than the batch: the first call gets a plan of its own (see
+        // `Costs`), the plan for symbols is built when a call runs on it.
         Ok(())
     }
 
@@ -358,8 +417,9 @@ impl Plans {
         } else if self.batch.is_some() {
             self.concrete.len() >= CONCRETE_PLANS
         } else if calls < 2 {
-            // A shape set seen once may not come again: no wait for a plan.
-            true
+            // A shape set seen once may not come again: no wait for a plan, unless planning
+            // costs less than a run (see `Costs`) and a plan of its own takes no other's place.
+            self.concrete.len() >= self.most_plans() || !self.costs.plan_at_once(elements)
         } else if self.concrete.len() >= self.most_plans() {
             // As many plans as the weights allow: a plan for this shape set replaces the one
             // with the least recent work when it has done more than twice as much, else it
@@ -390,8 +450,14 @@ impl Plans {
         let elements = key_elements(&shapes);
         let key = Key { shapes, values };
         let (symbolic, state) = self.state_for(model, &key, elements)?;
+        let clock = Stopwatch::start();
         let outputs = match state.run(inputs.clone()) {
-            Ok(outputs) => outputs,
+            Ok(outputs) => {
+                if !symbolic {
+                    Costs::learn(&mut self.costs.concrete, clock.elapsed_ms() / elements.max(1) as f64);
+                }
+                outputs
+            }
             Err(e) if symbolic && !self.fixed() => {
                 // tract's plan for symbols may fail where its plan for concrete shapes runs.
                 let outputs = self.concrete_state(model, &key)?.run(inputs).map_err(|e| inference_error(model, e))?;
@@ -557,13 +623,15 @@ pub(super) fn dtype_name(dt: DatumType) -> String {
     }
 }
 
-fn graph_io(model: &TypedModel, outlet: OutletId, name: String) -> TractResult<GraphIo> {
+fn graph_io(model: &TypedModel, outlet: OutletId, name: String, multiples: &[TDim]) -> TractResult<GraphIo> {
     let fact = model.outlet_fact(outlet)?;
     let shape = fact
         .shape
         .iter()
-        .map(|d| match d.to_i64() {
-            Ok(v) if v >= 0 => Dim::Fixed(v as u64),
+        .map(|d| match (d.to_i64(), d) {
+            (Ok(v), _) if v >= 0 => Dim::Fixed(v as u64),
+            // `k * S`, where an input's dimension was typed as a multiple (see `DimHint`): `S`.
+            (_, TDim::MulInt(_, symbol)) if multiples.contains(d) => Dim::Symbol(symbol.to_string()),
             _ => Dim::Symbol(d.to_string()),
         })
         .collect();
@@ -578,6 +646,14 @@ pub(super) fn graph_ios(
     input_names: Vec<String>,
     output_names: Vec<String>,
 ) -> Result<(Vec<GraphIo>, Vec<GraphIo>)> {
+    // The inputs' dimensions typed as `k * S` (see `DimHint`).
+    let mut multiples = vec![];
+    for outlet in typed.input_outlets().map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))? {
+        let fact = typed.outlet_fact(*outlet).map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?;
+        multiples.extend(
+            fact.shape.iter().filter(|d| matches!(d, TDim::MulInt(_, s) if matches!(**s, TDim::Sym(_)))).cloned(),
+        );
+    }
     let io = |what: &str, outlets: TractResult<&[OutletId]>, names: Vec<String>| -> Result<Vec<GraphIo>> {
         let outlets = outlets.map_err(|e| load_error(model, &format!("reading {what}"), TRACTABLE, e))?;
         if outlets.len() != names.len() {
@@ -592,12 +668,100 @@ pub(super) fn graph_ios(
             .iter()
             .zip(names)
             .map(|(o, name)| {
-                graph_io(typed, *o, name)
+                graph_io(typed, *o, name, &multiples)
                     .map_err(|e| load_error(model, "reading the graph's inputs and outputs", TRACTABLE, e))
             })
             .collect()
     };
     Ok((io("inputs", typed.input_outlets(), input_names)?, io("outputs", typed.output_outlets(), output_names)?))
+}
+
+/// Marks a string property that [`nnef_safe_properties`] percent-encoded.
+const PERCENT_ENCODED: &str = "edgeserve-percent-encoded:";
+
+/// Whether tract's NNEF form keeps a character of a string property: its writer quotes strings
+/// with Rust's `{:?}` and its reader takes `\x` as `x` and no `'` inside, so a `'`, a newline or
+/// any character `{:?}` writes as an escape (`\u{3000}`) does not read back.
+#[cfg(feature = "onnx")]
+fn nnef_keeps(c: char) -> bool {
+    c != '\'' && (c == '"' || c == '\\' || c.escape_debug().count() == 1)
+}
+
+/// The graph's properties with each string that its NNEF form would not keep (an OCR
+/// recogniser's characters, one a line) percent-encoded after a marker, which
+/// [`string_properties`] decodes; None when every string is kept as it is.
+#[cfg(feature = "onnx")]
+pub(super) fn nnef_safe_properties(properties: &HashMap<String, Arc<Tensor>>) -> Option<HashMap<String, Arc<Tensor>>> {
+    let unsafe_string = |v: &Arc<Tensor>| -> Option<String> {
+        let value = v.try_as_plain_ram().ok()?.as_slice::<String>().ok()?.first()?.clone();
+        (v.len() == 1 && !value.chars().all(nnef_keeps)).then_some(value)
+    };
+    if !properties.values().any(|v| unsafe_string(v).is_some()) {
+        return None;
+    }
+    Some(
+        properties
+            .iter()
+            .map(|(k, v)| match unsafe_string(v) {
+                Some(value) => {
+                    let mut encoded = String::from(PERCENT_ENCODED);
+                    for c in value.chars() {
+                        if nnef_keeps(c) && c != '%' {
+                            encoded.push(c);
+                        } else {
+                            let mut bytes = [0; 4];
+                            for b in c.encode_utf8(&mut bytes).bytes() {
+                                encoded.push_str(&format!("%{b:02X}"));
+                            }
+                        }
+                    }
+                    (k.clone(), Arc::new(tensor0(encoded)))
+                }
+                None => (k.clone(), v.clone()),
+            })
+            .collect(),
+    )
+}
+
+/// The text `nnef_safe_properties` encoded; None when it is not one.
+fn percent_decoded(encoded: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut rest = encoded.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The names of the nodes of the typed graph's inputs and outputs, in its order.
+pub(super) fn node_names(typed: &TypedModel) -> TractResult<(Vec<String>, Vec<String>)> {
+    let names = |outlets: &[OutletId]| outlets.iter().map(|o| typed.node(o.node).name.clone()).collect();
+    Ok((names(typed.input_outlets()?), names(typed.output_outlets()?)))
+}
+
+/// A graph's string properties (tract's `onnx.` prefix dropped: `doc_string`,
+/// `metadata_props.<key>`, ...; values [`nnef_safe_properties`] encoded, decoded), sorted by key.
+pub(super) fn string_properties(properties: &HashMap<String, Arc<Tensor>>) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = properties
+        .iter()
+        .filter_map(|(k, v)| {
+            let value = v.try_as_plain_ram().ok()?.as_slice::<String>().ok()?.first()?.clone();
+            let value = match value.strip_prefix(PERCENT_ENCODED) {
+                Some(encoded) => percent_decoded(encoded)?,
+                None => value,
+            };
+            Some((k.strip_prefix("onnx.").unwrap_or(k).to_owned(), value))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// See [`super::Engine::gather_rows`].
@@ -657,9 +821,9 @@ mod tests {
     #[test]
     fn a_shape_set_gets_a_plan_when_it_comes_again_and_then_when_it_does_the_most_work() {
         let mut p = plans();
-        assert_eq!(call(&mut p, 3), Vec::<usize>::new(), "the first call runs on the plan for any shapes");
+        assert_eq!(call(&mut p, 3), [3], "the graph's first call gets a plan, to learn its cost");
         assert_eq!(call(&mut p, 3), [3]);
-        call(&mut p, 5);
+        assert_eq!(call(&mut p, 5), [3], "a plan costs more than a run: 5 runs on the plan for any shapes");
         assert_eq!(call(&mut p, 5), [3, 5]);
         // The plans are full: a shape set seen once does not replace one.
         assert_eq!(call(&mut p, 100), [3, 5]);
@@ -720,5 +884,50 @@ mod tests {
             planned = call(&mut p, 3);
         }
         assert_eq!(planned, [3, 64], "2 goes, not the hinted 64");
+    }
+
+    /// A string property that tract's NNEF form would not keep (quotes, newlines, characters
+    /// written as escapes, a `%`) is encoded into characters it keeps and decoded as it was; one
+    /// it keeps is left as it is.
+    #[cfg(feature = "onnx")]
+    #[test]
+    fn string_properties_survive_the_nnef_form() {
+        let text = "'\n疗\n\"\n\\\n\u{3000}\n100%";
+        let mut properties = HashMap::new();
+        properties.insert("onnx.metadata_props.character".to_owned(), Arc::new(tensor0(text.to_owned())));
+        properties.insert("onnx.doc_string".to_owned(), Arc::new(tensor0("plain \"text\" 5%".to_owned())));
+        let encoded = nnef_safe_properties(&properties).expect("the characters need encoding");
+        let written =
+            encoded["onnx.metadata_props.character"].try_as_plain_ram().unwrap().as_slice::<String>().unwrap()[0]
+                .clone();
+        assert!(written.chars().all(nnef_keeps), "{written}");
+        assert_eq!(encoded["onnx.doc_string"], properties["onnx.doc_string"]);
+        let read = string_properties(&encoded);
+        assert_eq!(
+            read,
+            vec![
+                ("doc_string".to_owned(), "plain \"text\" 5%".to_owned()),
+                ("metadata_props.character".to_owned(), text.to_owned())
+            ]
+        );
+        properties.remove("onnx.metadata_props.character");
+        assert!(nnef_safe_properties(&properties).is_none());
+    }
+
+    /// The first shape set gets a plan of its own, to learn what one costs; from then on, a shape
+    /// set seen for the first time gets one at once only where planning costs less than a run.
+    #[test]
+    fn a_new_shape_set_is_planned_at_once_only_where_that_is_cheaper() {
+        let mut costs = Costs::default();
+        assert!(costs.plan_at_once(1000), "nothing known: the cost of a plan is found out");
+        Costs::learn(&mut costs.concrete, 1e-3);
+        Costs::learn(&mut costs.planning, 100.0);
+        // 1000 elements: a plan of 100 ms against a run of 1 ms; 1,000,000: against 1 s.
+        assert!(!costs.plan_at_once(1000));
+        assert!(costs.plan_at_once(1_000_000));
+        Costs::learn(&mut costs.planning, f64::NAN);
+        assert_eq!(costs.planning, Some(100.0), "a measure that is not one is not learnt");
+        Costs::learn(&mut costs.planning, 300.0);
+        assert_eq!(costs.planning, Some(200.0));
     }
 }

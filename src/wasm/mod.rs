@@ -213,8 +213,8 @@ export interface TextReading {
   timings: { detectorMs: number; cropMs: number; classifierMs: number; recognizerMs: number };
   latencyMs: number;
 }
-/** A graph of an OCR package beside model.onnx, with its sha256. */
-export interface OcrStageFile { file: string; sha256: string }
+/** A graph of an OCR package beside model.onnx, with its sha256, and its NNEF form's (the file with .onnx replaced by .nnef.tar, which the lean build embeds; written by make models-nnef). */
+export interface OcrStageFile { file: string; sha256: string; nnef?: { sha256: string; tract: string } }
 /** Task ocr: the stages after the package's detector (model.onnx), with RapidOCR's defaults. */
 export interface OcrSettings {
   /** DB's post-processing of the detector's map: pixel threshold (0.3), line threshold (0.5), unclip ratio (1.6), dilation (true), the most contours (1000); an image first scaled to at most maxImageSide (2000) and at least minImageSide (30) pixels; black rows added above and below an image of at most minHeight (30) pixels or wider than maxAspect (8) times its height. */

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "ocr")]
+pub mod ocr;
 #[cfg(feature = "text")]
 pub mod text;
 

@@ -500,7 +500,7 @@ mod tests {
     fn engine(name: &str) -> Engine {
         let dir = format!("{}/models/{name}", env!("CARGO_MANIFEST_DIR"));
         let nnef = std::fs::read(format!("{dir}/model.nnef.tar")).unwrap();
-        Engine::load_nnef(name, &nnef, vec!["X".into()], vec!["label".into(), "probabilities".into()]).unwrap()
+        Engine::load_nnef(name, &nnef, Some((vec!["X".into()], vec!["label".into(), "probabilities".into()]))).unwrap()
     }
 
     /// The row program's outputs against tract's plan's, on the same engine and inputs: same

@@ -23,6 +23,9 @@ pub mod regions;
 
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::NnefForm;
+use crate::package::Form;
+
 /// The manifest's `ocr` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -122,12 +125,16 @@ fn max_aspect() -> u32 {
 /// A stage that reads lines: its graph (a file of the package beside `model.onnx`, with its
 /// sha256) and the size its lines are resized to: `height` pixels tall, their width following
 /// (at least `width` for the recogniser, at most `width` for the classifier), `batch` at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineStage {
     /// The graph's file name in the package's directory.
     pub file: String,
     /// Its sha256, lowercase hex.
     pub sha256: String,
+    /// Its NNEF form, for the lean build (`make models-nnef` writes it beside the file, named
+    /// as [`LineStage::file_in`] says): its sha256 and the tract version that wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nnef: Option<NnefForm>,
     pub height: u32,
     pub width: u32,
     /// Lines run together (default 6).
@@ -170,15 +177,38 @@ fn turn_threshold() -> f32 {
     0.9
 }
 
-impl OcrSettings {
-    /// The package files these settings name, as (file, sha256).
-    pub fn files(&self) -> Vec<(String, String)> {
-        let mut files = vec![];
-        if let Some(c) = &self.classifier {
-            files.push((c.stage.file.clone(), c.stage.sha256.clone()));
+impl LineStage {
+    /// The stage's graph file for a package in `form`: `file` (ONNX), or for the NNEF form,
+    /// `file` with `.onnx` replaced by `.nnef.tar` (`recognizer.onnx`: `recognizer.nnef.tar`).
+    pub fn file_in(&self, form: Form) -> String {
+        match form {
+            Form::Nnef => format!("{}.nnef.tar", self.file.strip_suffix(".onnx").unwrap_or(&self.file)),
+            Form::Onnx | Form::Rows => self.file.clone(),
         }
-        files.push((self.recognizer.stage.file.clone(), self.recognizer.stage.sha256.clone()));
-        files
+    }
+
+    /// The sha256 of [`LineStage::file_in`] `form`, if the manifest gives it.
+    pub fn sha256_in(&self, form: Form) -> Option<&str> {
+        match form {
+            Form::Nnef => self.nnef.as_ref().map(|n| n.sha256.as_str()),
+            Form::Onnx | Form::Rows => Some(&self.sha256),
+        }
+    }
+}
+
+impl OcrSettings {
+    /// The stages after the detector, classifier first.
+    pub fn stages(&self) -> Vec<&LineStage> {
+        self.classifier.iter().map(|c| &c.stage).chain([&self.recognizer.stage]).collect()
+    }
+
+    /// The package files these settings name for a package in `form`, as (file, sha256); a
+    /// stage without that form is left out (its load says which).
+    pub fn files(&self, form: Form) -> Vec<(String, String)> {
+        self.stages()
+            .into_iter()
+            .filter_map(|stage| Some((stage.file_in(form), stage.sha256_in(form)?.to_owned())))
+            .collect()
     }
 
     /// Checks the settings: (field, expected, found) of the first that is wrong.
@@ -218,7 +248,7 @@ impl OcrSettings {
             }
         }
         for (name, stage) in stages {
-            let LineStage { file, sha256, height, width, batch } = stage;
+            let LineStage { file, sha256, height, width, batch, nnef } = stage;
             let (height, width, batch) = (*height, *width, *batch);
             let plain = !file.is_empty()
                 && file.len() <= 128
@@ -235,6 +265,13 @@ impl OcrSettings {
             }
             if !crate::manifest::is_sha256(sha256) {
                 return e(&format!("{name}.sha256"), "64 lowercase hexadecimal digits", format!("{sha256:?}"));
+            }
+            if let Some(nnef) = nnef.as_ref().filter(|n| !crate::manifest::is_sha256(&n.sha256)) {
+                return e(
+                    &format!("{name}.nnef.sha256"),
+                    "64 lowercase hexadecimal digits",
+                    format!("{:?}", nnef.sha256),
+                );
             }
             if !(1..=1024).contains(&height) {
                 return e(&format!("{name}.height"), "1 to 1024 pixels", height.to_string());

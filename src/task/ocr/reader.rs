@@ -9,6 +9,8 @@ use super::ctc::{self, Characters};
 use super::regions::{find_lines, Quad};
 use super::{crop, ClassifierSettings, LineStage, OcrSettings, OcrTimings, RecognizerSettings, TextLine, TextReading};
 use crate::engine::Engine;
+#[cfg(feature = "onnx")]
+use crate::engine::{DimHint, HintedSize};
 use crate::error::{Error, Result};
 use crate::image::{
     prepare, resized, Channels, Filter, ImagePreprocessing, Layout, OwnedImage, PixelDType, Pixels, Resize,
@@ -16,7 +18,7 @@ use crate::image::{
 use crate::latency::{Mode, Stopwatch};
 use crate::manifest::{Dim, Role};
 use crate::model::LoadedModel;
-use crate::package::Package;
+use crate::package::{Form, Package};
 use crate::tensor::{Array, TensorData};
 
 /// The stages of an OCR package after its detector.
@@ -40,14 +42,32 @@ impl Reader {
                 detail: format!("the package's file {file:?} was not given (the manifest's ocr settings name it)"),
             })
         };
-        let load = |file: &str| -> Result<Engine> {
-            let bytes = graph(file)?;
-            #[cfg(feature = "onnx")]
-            let engine = Engine::load(&format!("{model} ({file})"), bytes)?;
+        // Each stage's graph in the package's form: ONNX, typed with the lines' fixed height
+        // (and the classifier's fixed width), which the manifest gives; or its NNEF form,
+        // written so typed (see `make models-nnef`).
+        let load = |stage: &LineStage, width: Option<u32>| -> Result<Engine> {
+            let file = stage.file_in(package.form());
+            let bytes = graph(&file)?;
+            let name = format!("{model} ({file})");
             #[cfg(not(feature = "onnx"))]
-            let engine = {
-                let _ = bytes;
-                return Err(crate::model::no_onnx_parser(model));
+            let _ = width; // the NNEF form was typed with it when written
+            let engine = match package.form() {
+                #[cfg(feature = "onnx")]
+                Form::Onnx => {
+                    let fixed = |axis, size: u32| DimHint { input: 0, axis, size: HintedSize::Fixed(u64::from(size)) };
+                    let mut hints = vec![fixed(2, stage.height)];
+                    hints.extend(width.map(|width| fixed(3, width)));
+                    Engine::load_hinted(&name, bytes, &hints)?
+                }
+                Form::Nnef => Engine::load_nnef(&name, bytes, None)?,
+                #[cfg(not(feature = "onnx"))]
+                Form::Onnx => return Err(crate::model::no_onnx_parser(model)),
+                Form::Rows => {
+                    return Err(Error::ModelLoad {
+                        model: model.clone(),
+                        detail: format!("{file}: an OCR stage has no rows form (its graphs are not row programs)"),
+                    })
+                }
             };
             if engine.inputs().len() != 1 || engine.outputs().len() != 1 || engine.inputs()[0].dtype != "float32" {
                 return Err(Error::ModelLoad {
@@ -57,8 +77,10 @@ impl Reader {
             }
             Ok(engine)
         };
-        let classifier = settings.classifier.as_ref().map(|c| load(&c.stage.file)).transpose()?;
-        let recognizer = load(&settings.recognizer.stage.file)?;
+        // The classifier's lines are always `width` wide (padded), the recogniser's as wide as
+        // the widest of a batch.
+        let classifier = settings.classifier.as_ref().map(|c| load(&c.stage, Some(c.stage.width))).transpose()?;
+        let recognizer = load(&settings.recognizer.stage, None)?;
         let key = &settings.recognizer.characters;
         let property = format!("metadata_props.{key}");
         let text =
@@ -83,6 +105,17 @@ impl Reader {
             }
         }
         Ok(Reader { settings: settings.clone(), classifier, recognizer, characters })
+    }
+
+    /// The NNEF forms of the stages' graphs (see [`Engine::to_nnef`]), by the ONNX file's name.
+    #[cfg(feature = "onnx")]
+    pub(crate) fn to_nnef(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut forms = vec![];
+        if let (Some(settings), Some(engine)) = (&self.settings.classifier, &self.classifier) {
+            forms.push((settings.stage.file.clone(), engine.to_nnef()?));
+        }
+        forms.push((self.settings.recognizer.stage.file.clone(), self.recognizer.to_nnef()?));
+        Ok(forms)
     }
 
     /// One run of each stage on a small line, at load: what later runs reuse is set up then.
