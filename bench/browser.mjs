@@ -79,7 +79,12 @@ try {
         });
         const d = await page.evaluate(() => ({ ...document.body.dataset }));
         if (d.error) throw new Error(`cold start of ${which} on ${name}: ${d.error}`);
-        runs[which].push({ firstMs: Number(d.firstMs), wasmMemoryBytes: Number(d.wasmMemoryBytes), from: d.from });
+        runs[which].push({
+          firstMs: Number(d.firstMs),
+          wasmMemoryBytes: Number(d.wasmMemoryBytes),
+          reloadedWasmMemoryBytes: Number(d.reloadedWasmMemoryBytes),
+          from: d.from,
+        });
         await context.close();
       }
     }
@@ -90,6 +95,7 @@ try {
         coldStartRuns: sorted,
         coldStartFrom: list[0].from,
         wasmMemoryBytes: list[0].wasmMemoryBytes,
+        reloadedWasmMemoryBytes: list[0].reloadedWasmMemoryBytes,
       });
     }
     const e = measured[name].edgeserve;

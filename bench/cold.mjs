@@ -1,6 +1,8 @@
 // One cold start in a fresh Node process: from the start of this script to the first prediction
-// (import the runtime, compile its wasm, load the model, run it once), and the runtime's wasm
-// memory after 100 more runs. Prints JSON. Run by bench/node.mjs, alternating runtimes.
+// (import the runtime, compile its wasm, load the model, run it once), the runtime's wasm
+// memory after 100 more runs, and again after the model is freed, loaded a second time and run
+// once (memory a freed model returns is reused: no growth). Prints JSON. Run by bench/node.mjs,
+// alternating runtimes.
 //
 //   node bench/cold.mjs <edgeserve|onnxruntime-web> <model dir> [embedded package name]
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ const inputs = meta.inputs.map(i => {
 });
 const one = batchOf(meta, inputs, 1);
 let run;
+let reload;
 if (which === 'edgeserve') {
   // An embedded package comes with the lean build (what a page that embeds its packages ships:
   // no ONNX parser, the graph in its rows form); a model.onnx needs the full build.
@@ -25,20 +28,43 @@ if (which === 'edgeserve') {
   edgeserve.initSync({ module: readFileSync(new URL(`${build}edgeserve_bg.wasm`, import.meta.url)) });
   if (embedded) {
     // An embedded package: no model file to read; Model.load + run() on the same graph.
-    const model = edgeserve.Model.load(embedded);
+    let model = edgeserve.Model.load(embedded);
     run = () => edgeserveRuntime(edgeserve).run(model, one);
+    reload = () => {
+      model.free();
+      model = edgeserve.Model.load(embedded);
+    };
   } else {
     const rt = edgeserveRuntime(edgeserve);
-    const model = await rt.load(readFileSync(`${dir}/model.onnx`));
+    let model = await rt.load(readFileSync(`${dir}/model.onnx`));
     run = () => rt.run(model, one);
+    reload = async () => {
+      rt.free(model);
+      model = await rt.load(readFileSync(`${dir}/model.onnx`));
+    };
   }
 } else {
   const ort = await import('onnxruntime-web');
   const rt = ortRuntime(ort, 1);
-  const session = await rt.load(readFileSync(`${dir}/model.onnx`));
+  let session = await rt.load(readFileSync(`${dir}/model.onnx`));
   run = () => rt.run(session, one);
+  reload = async () => {
+    await rt.free(session);
+    session = await rt.load(readFileSync(`${dir}/model.onnx`));
+  };
 }
 await run();
 const firstMs = performance.now() - start;
 for (let i = 0; i < 100; i++) await run();
-console.log(JSON.stringify({ firstMs, wasmMemoryBytes: watch.take().bytes(), rssBytes: process.memoryUsage().rss }));
+const memory = watch.take();
+const wasmMemoryBytes = memory.bytes();
+await reload();
+await run();
+console.log(
+  JSON.stringify({
+    firstMs,
+    wasmMemoryBytes,
+    reloadedWasmMemoryBytes: memory.bytes(),
+    rssBytes: process.memoryUsage().rss,
+  }),
+);

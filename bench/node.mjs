@@ -74,6 +74,7 @@ for (const name of names) {
     measured[which].coldStartFrom =
       which === 'edgeserve' && embedded ? 'embedded package (lean build)' : 'model.onnx bytes';
     measured[which].wasmMemoryBytes = runs[0].wasmMemoryBytes;
+    measured[which].reloadedWasmMemoryBytes = runs[0].reloadedWasmMemoryBytes;
   }
   results[name] = {
     meta: { params: meta.params, flops: meta.flops, bytes: meta.bytes, input: meta.inputs[0].shape },

@@ -91,6 +91,7 @@ for (const name of models) {
       ),
       cold: [e.coldStartMs, o.coldStartMs, e.coldStartFrom],
       memory: [e.wasmMemoryBytes, o.wasmMemoryBytes],
+      reloaded: [e.reloadedWasmMemoryBytes, o.reloadedWasmMemoryBytes],
       native: nat?.latencyMs.p50 ?? null,
       // Chromium: the +simd128 build beside the relaxed-SIMD one, in the same page.
       simd128: r['edgeserve simd128'] ?? null,
@@ -116,6 +117,13 @@ for (const r of rows.filter(x => x.where === 'Chromium')) {
       1.5,
       'edgeserve in Chromium against its core natively (bench/native.rs: the same engine, no JavaScript boundary)',
     );
+}
+// The threads, batches and memory issue: rows per second at least onnxruntime-web's at every
+// batch size, and wasm memory after the first prediction at most onnxruntime-web's.
+for (const r of rows) {
+  for (const [n, [e, o]] of Object.entries(r.rows))
+    check(`${r.model} batch ${n} rows/s, ort / edgeserve, ${r.where}`, ratio(o, e), 1.0);
+  check(`${r.model} wasm memory, edgeserve / ort, ${r.where}`, ratio(...r.memory), 1.0);
 }
 check(
   'page wasm with the digits packages (lean build), gzip, MB (absolute)',
@@ -206,12 +214,14 @@ const md = [
   '',
   'Node: a fresh process, from the start of the script. Chromium: a fresh browser context (empty cache), from navigation start (the page, the runtime and, unless embedded, the model fetched from localhost). Median of the runs.',
   '',
-  '| model | where | edgeserve | ort | ratio | edgeserve loads from | edgeserve wasm memory | ort wasm memory |',
-  '|---|---|---:|---:|---:|---|---:|---:|',
+  '| model | where | edgeserve | ort | ratio | edgeserve loads from | edgeserve wasm memory | ort wasm memory | ratio | edgeserve after free() and a second load | ort after release() and a second load |',
+  '|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ...rows.map(
     r =>
-      `| ${r.model} | ${r.where} | ${fmtMs(r.cold[0])} | ${fmtMs(r.cold[1])} | ${fmtX(ratio(r.cold[0], r.cold[1]))} | ${r.cold[2] ?? '-'} | ${r.memory[0] ? mb(r.memory[0]) : '-'} | ${r.memory[1] ? mb(r.memory[1]) : '-'} |`,
+      `| ${r.model} | ${r.where} | ${fmtMs(r.cold[0])} | ${fmtMs(r.cold[1])} | ${fmtX(ratio(r.cold[0], r.cold[1]))} | ${r.cold[2] ?? '-'} | ${r.memory[0] ? mb(r.memory[0]) : '-'} | ${r.memory[1] ? mb(r.memory[1]) : '-'} | ${fmtX(ratio(r.memory[0], r.memory[1]))} | ${r.reloaded[0] ? mb(r.reloaded[0]) : '-'} | ${r.reloaded[1] ? mb(r.reloaded[1]) : '-'} |`,
   ),
+  '',
+  "Wasm memory is the size of the runtime's WebAssembly.Memory, which grows and never shrinks: the most it held at once. After free() the memory a model held is reused by the next load, so a second load of the same model grows it little or not at all.",
   '',
   '## Bytes a page downloads',
   '',
@@ -224,7 +234,7 @@ const md = [
   '',
   "Both edgeserve builds hold the embedded digits packages: the lean one in their rows form, with no ONNX parser and no tract (what a page with embedded packages ships, e.g. the demo), the full one as model.onnx with tract's ONNX parser (for models loaded at run time). onnxruntime-web's page also fetches each model.onnx.",
   '',
-  '## Targets (the performance issue)',
+  '## Targets (the performance issue; the threads, batches and memory issue)',
   '',
   '| target | measured | limit | met |',
   '|---|---:|---:|---|',

@@ -127,24 +127,29 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     /// Loads a package: parses and optimizes its graph and checks the manifest against it.
-    pub fn load(package: Package) -> Result<LoadedModel> {
-        let manifest = package.manifest();
-        let engine = match package.form() {
+    pub fn load(mut package: Package) -> Result<LoadedModel> {
+        let graph = package.take_graph();
+        let engine = LoadedModel::load_graph(package.manifest(), package.form(), graph)?;
+        LoadedModel::with_engine(package, engine)
+    }
+
+    /// Loads a package's graph, whose bytes are dropped once read.
+    fn load_graph(manifest: &Manifest, form: Form, graph: std::borrow::Cow<'static, [u8]>) -> Result<Engine> {
+        match form {
             #[cfg(feature = "onnx")]
-            Form::Onnx => Engine::load_hinted(&manifest.name, package.bytes(), &manifest.dim_hints())?,
+            Form::Onnx => Engine::load_hinted(&manifest.name, graph, &manifest.dim_hints()),
             #[cfg(not(feature = "onnx"))]
-            Form::Onnx => return Err(no_onnx_parser(&manifest.name)),
+            Form::Onnx => Err(no_onnx_parser(&manifest.name)),
             #[cfg(feature = "tract")]
             Form::Nnef => {
                 let inputs = manifest.inputs.iter().map(|i| i.name.clone()).collect();
                 let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
-                Engine::load_nnef(&manifest.name, package.bytes(), Some((inputs, outputs)))?
+                Engine::load_nnef(&manifest.name, &graph, Some((inputs, outputs)))
             }
             #[cfg(not(feature = "tract"))]
-            Form::Nnef => return Err(no_tract(&manifest.name)),
-            Form::Rows => Engine::load_rows(&manifest.name, package.bytes())?,
-        };
-        LoadedModel::with_engine(package, engine)
+            Form::Nnef => Err(no_tract(&manifest.name)),
+            Form::Rows => Engine::load_rows(&manifest.name, &graph),
+        }
     }
 
     /// Loads an ONNX file given at run time, with its manifest (JSON text) or without one (then
@@ -229,7 +234,8 @@ impl LoadedModel {
                         ));
                     }
                     let name = "model";
-                    let engine = Engine::load(name, &onnx)?;
+                    let size = onnx.len();
+                    let engine = Engine::load_hinted(name, onnx.into(), &[])?;
                     let manifest = Manifest::inferred(
                         name,
                         sha256.clone(),
@@ -238,7 +244,7 @@ impl LoadedModel {
                         engine.properties(),
                     );
                     manifest.validate()?;
-                    LoadedModel::with_engine(Package::hashed(manifest, Form::Onnx, onnx, sha256)?, engine)
+                    LoadedModel::with_engine(Package::loaded(manifest, Form::Onnx, size, sha256)?, engine)
                 }
             }
         }
@@ -269,7 +275,7 @@ impl LoadedModel {
         self.engine.to_rows()
     }
 
-    fn with_engine(package: Package, engine: Engine) -> Result<LoadedModel> {
+    fn with_engine(mut package: Package, engine: Engine) -> Result<LoadedModel> {
         let manifest = package.manifest();
         manifest.check_against_graph(engine.inputs(), engine.outputs())?;
         let position = |name: &str| engine.outputs().iter().position(|o| o.name == name);
@@ -329,6 +335,7 @@ impl LoadedModel {
             });
         }
         let width = if decoder.is_some() && text.is_none() && !image { manifest.row_width() } else { 0 };
+        package.release_files();
         let row_dims = if text.is_some() || image { vec![] } else { row_dims };
         let mut model = LoadedModel {
             package,

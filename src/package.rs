@@ -38,7 +38,10 @@ pub const EMBEDDED_FORM: Form = if cfg!(feature = "onnx") {
 pub struct Package {
     manifest: Manifest,
     form: Form,
+    /// The graph's bytes, until the model loads them (see [`Package::take_graph`]).
     bytes: Cow<'static, [u8]>,
+    /// The size of the graph's bytes, in bytes.
+    size: usize,
     /// `tokenizer.json` of a text package, checked against the manifest's hash.
     tokenizer: Option<Cow<'static, [u8]>>,
     /// The other files the manifest names beside the graph (an OCR package's classifier and
@@ -80,7 +83,16 @@ impl Package {
         if found != expected {
             return Err(Error::Integrity { model: manifest.name.clone(), expected, found });
         }
-        Ok(Package { manifest, form, bytes, tokenizer: None, files: vec![] })
+        Ok(Package { manifest, form, size: bytes.len(), bytes, tokenizer: None, files: vec![] })
+    }
+
+    /// A package whose graph, of `size` bytes hashing to `found`, was loaded already: its
+    /// bytes are not kept.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub(crate) fn loaded(manifest: Manifest, form: Form, size: usize, found: String) -> Result<Package> {
+        let mut package = Package::hashed(manifest, form, Vec::new(), found)?;
+        package.size = size;
+        Ok(package)
     }
 
     /// Adds the package's `tokenizer.json` (a text package's manifest names it, with its
@@ -153,7 +165,14 @@ impl Package {
     /// digits-accurate's 200 kB was a fifth of its first load).
     fn embedded(manifest: Manifest, bytes: &'static [u8]) -> Result<Package> {
         expected_sha256(&manifest, EMBEDDED_FORM)?;
-        Ok(Package { manifest, form: EMBEDDED_FORM, bytes: Cow::Borrowed(bytes), tokenizer: None, files: vec![] })
+        Ok(Package {
+            manifest,
+            form: EMBEDDED_FORM,
+            bytes: Cow::Borrowed(bytes),
+            size: bytes.len(),
+            tokenizer: None,
+            files: vec![],
+        })
     }
 
     /// The package's manifest.
@@ -166,9 +185,27 @@ impl Package {
         self.form
     }
 
-    /// The graph's bytes: `model.onnx`, `model.nnef.tar` or `model.rows` (see [`Package::form`]).
+    /// The graph's bytes: `model.onnx`, `model.nnef.tar` or `model.rows` (see [`Package::form`]);
+    /// empty once taken.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Takes the graph's bytes out of the package, for the engine to load (and drop as soon as
+    /// it has read them: a model's bytes are not kept beside its plans).
+    pub fn take_graph(&mut self) -> Cow<'static, [u8]> {
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// Drops the files beside the graph (tokenizer, OCR stages) once the model has loaded them.
+    pub fn release_files(&mut self) {
+        self.tokenizer = None;
+        self.files.clear();
+    }
+
+    /// The size of the graph's bytes, taken or not.
+    pub fn size(&self) -> usize {
+        self.size
     }
 }
 

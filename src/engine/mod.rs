@@ -26,6 +26,9 @@ pub struct Details {
     /// The input shape sets (in the graph's input order) that have a plan of their own, least
     /// recently used first.
     pub planned_shapes: Vec<Vec<Vec<usize>>>,
+    /// Whether each row of a batch is computed from that row alone, so that a batch may run as
+    /// smaller ones where they cost less per row (see `batches`).
+    pub rows_independent: bool,
     /// What the engine did differently from tract's defaults to load or run this graph (a pass
     /// of tract's optimizer skipped, ...), in words; empty when nothing.
     pub notes: Vec<String>,
@@ -116,6 +119,8 @@ pub fn f32_matmul_kernel(m: usize, k: usize, n: usize) -> Option<String> {
         .map(|kernel| kernel.name().to_string())
 }
 
+#[cfg(feature = "tract")]
+mod batches;
 #[cfg(feature = "onnx")]
 mod branches;
 #[cfg(feature = "onnx")]
@@ -279,6 +284,7 @@ impl Engine {
             executor: if self.row_program_on() { "rows" } else { "tract" },
             typing: "fixed",
             planned_shapes: vec![],
+            rows_independent: false,
             notes: vec![],
         };
         #[cfg(feature = "tract")]
@@ -292,6 +298,7 @@ impl Engine {
                 "fixed"
             };
             details.planned_shapes = plans.concrete_shapes();
+            details.rows_independent = plans.rows_independent();
             details.notes = plans.notes.said().to_vec();
         }
         details

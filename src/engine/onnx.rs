@@ -1,6 +1,8 @@
 //! The ONNX side of the engine (the `onnx` feature, the full build): parsing an ONNX file and
 //! turning it into a typed, simplified graph.
 
+use std::borrow::Cow;
+
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, ShapeFactoid};
 
@@ -250,11 +252,14 @@ impl Engine {
     /// inputs (then decluttered and planned now), or, when tract cannot type it so, for the
     /// shapes each call brings (see [`super::plans`]). `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
-        Engine::load_hinted(model, onnx, &[])
+        Engine::load_hinted(model, Cow::Borrowed(onnx), &[])
     }
 
-    /// [`Engine::load`], with what the loader knows of the inputs' free dimensions.
-    pub fn load_hinted(model: &str, onnx: &[u8], hints: &[DimHint]) -> Result<Engine> {
+    /// [`Engine::load`], with what the loader knows of the inputs' free dimensions. Bytes given
+    /// owned are dropped once decoded, and the decoded file once the graph is typed, before
+    /// it is optimized: a model's weights are held twice at most while it loads (as tract's
+    /// graph, and packed in its first plan), not four times.
+    pub fn load_hinted(model: &str, onnx: Cow<'_, [u8]>, hints: &[DimHint]) -> Result<Engine> {
         run_static_constructors();
         let mut framework = tract_onnx::onnx();
         super::checked_ops::register(&mut framework);
@@ -262,7 +267,8 @@ impl Engine {
         super::quantized_lstm::register(&mut framework);
         super::integer_matmul::register(&mut framework);
         super::dynamic_quantize::register(&mut framework);
-        let proto = framework.proto_model_for_read(&mut &onnx[..]).map_err(|e| {
+        // Decoded from the bytes in place (tract's reader copies them into a buffer first).
+        let proto = <tract_onnx::pb::ModelProto as prost::Message>::decode(&*onnx).map_err(|e| {
             load_error(
                 model,
                 "parsing the ONNX file",
@@ -270,6 +276,7 @@ impl Engine {
                 e,
             )
         })?;
+        drop(onnx);
         if let Some(graph) = &proto.graph {
             check_graph(model, graph)?;
         }
@@ -313,8 +320,12 @@ impl Engine {
                 (inference, typed)
             }
         };
+        let declared: Vec<GraphIo> =
+            proto.graph.as_ref().map(|g| g.output.iter().map(declared_output).collect()).unwrap_or_default();
+        drop(proto);
         match typed {
             Ok(typed) => {
+                drop(inference);
                 // Types and shapes as typing inferred them, before decluttering changes the graph.
                 let (inputs, outputs) = graph_ios(model, &typed, input_names, output_names)?;
                 let typed = optimize::declutter(typed, &mut notes);
@@ -332,11 +343,10 @@ impl Engine {
                 });
                 let facts = facts.map_err(|e| load_error(model, "reading inputs", TRACTABLE, e))?;
                 let inputs = facts.iter().zip(input_names).map(|(f, name)| input_io(f, name)).collect();
-                let declared = proto.graph.as_ref().map(|g| g.output.as_slice()).unwrap_or_default();
                 let outputs = output_names
                     .into_iter()
                     .map(|name| {
-                        declared.iter().find(|o| o.name == name).map(declared_output).unwrap_or(GraphIo {
+                        declared.iter().find(|o| o.name == name).cloned().unwrap_or(GraphIo {
                             name,
                             dtype: "unknown".into(),
                             shape: vec![],

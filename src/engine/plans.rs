@@ -5,7 +5,8 @@
 //! Which plan runs a call:
 //! - a graph with fixed shapes has one plan;
 //! - edgeserve's packages (the batch symbol `N`): a plan per batch size for the first
-//!   [`CONCRETE_PLANS`] sizes, then one plan for any batch size;
+//!   [`CONCRETE_PLANS`] sizes, then one plan for any batch size; a batch whose rows are
+//!   independent runs as chunks of a smaller size where that costs less per row ([`batches`]);
 //! - other graphs typed with symbols (the free dimensions of an imported model): the first call
 //!   with a shape set runs on one plan for any shapes (no wait for a plan) unless planning costs
 //!   less than a run, as for a CNN over images of any size (see [`Costs`]; the graph's first call
@@ -25,6 +26,7 @@ use std::collections::HashMap;
 
 use tract_nnef::internal::*;
 
+use super::batches::{self, Batches};
 use super::optimize::{self, Notes};
 use super::{load_error, PLANNABLE, TRACTABLE};
 use crate::error::{Error, Result};
@@ -116,6 +118,10 @@ pub(super) struct Plans {
     weight_bytes: Option<usize>,
     /// What runs and plans of this graph have cost so far.
     costs: Costs,
+    /// Whether a batch may run as chunks (see [`batches`]): the rows are independent.
+    chunked: bool,
+    /// What runs of each batch size have cost per row, when `chunked`.
+    batches: Batches,
 }
 
 /// What a graph's plans have cost, learnt from its calls: milliseconds to build a plan for
@@ -161,11 +167,14 @@ impl Plans {
                     .unwrap_or(false)
             })
         });
+        let chunked = batch.as_ref().is_some_and(|b| batches::rows_independent(&typed, b));
         Plans {
             typed: Some(typed),
             retype: None,
             names,
             batch,
+            chunked,
+            batches: Batches::default(),
             concrete: vec![],
             symbolic: None,
             symbolic_failed: false,
@@ -184,6 +193,8 @@ impl Plans {
             retype: Some(retype),
             names,
             batch: None,
+            chunked: false,
+            batches: Batches::default(),
             concrete: vec![],
             symbolic: None,
             symbolic_failed: true,
@@ -197,6 +208,11 @@ impl Plans {
     /// The shape sets with a plan of their own, least recently used first.
     pub(super) fn concrete_shapes(&self) -> Vec<ShapeSet> {
         self.concrete.iter().map(|(k, _)| k.shapes.clone()).collect()
+    }
+
+    /// Whether a batch may run as chunks: its rows are independent (see [`batches`]).
+    pub(super) fn rows_independent(&self) -> bool {
+        self.chunked
     }
 
     /// Whether the graph is typed per shape set (tract could not type it with symbols).
@@ -443,20 +459,61 @@ impl Plans {
         Ok((false, self.concrete_state(model, key)?))
     }
 
-    /// Runs the plan for these inputs' shapes on tract tensors.
+    /// Runs these inputs on tract's plans: whole, or in chunks of the batch (see [`batches`]).
     fn run_tensors(&mut self, model: &str, inputs: TVec<TValue>) -> Result<Vec<Array>> {
+        let rows = inputs.first().and_then(|t| t.shape().first().copied()).unwrap_or(1);
+        let chunk = if self.chunked { self.batches.chunk(rows) } else { rows };
+        let outputs =
+            if chunk < rows { self.run_chunks(model, &inputs, chunk)? } else { self.run_whole(model, inputs)? };
+        outputs.iter().map(|t| from_tract(t).map_err(|e| inference_error(model, e))).collect()
+    }
+
+    /// Runs a batch as chunks of `chunk` rows (the rest in chunks of the cheapest measured size
+    /// that fits), their outputs joined; the plan for the whole batch's size is dropped.
+    fn run_chunks(&mut self, model: &str, inputs: &[TValue], chunk: usize) -> Result<TVec<TValue>> {
+        let rows = inputs.first().and_then(|t| t.shape().first().copied()).unwrap_or(1);
+        self.concrete.retain(|(key, _)| key.shapes.first().and_then(|s| s.first()) != Some(&rows));
+        let mut parts: Vec<TVec<TValue>> = vec![];
+        let mut start = 0;
+        while start < rows {
+            let left = rows - start;
+            let size = if left >= chunk { chunk } else { self.batches.cheapest(left).unwrap_or(left) };
+            let slices = inputs
+                .iter()
+                .map(|t| t.slice(0, start, start + size).map(IntoTValue::into_tvalue))
+                .collect::<TractResult<TVec<_>>>()
+                .map_err(|e| inference_error(model, e))?;
+            parts.push(self.run_whole(model, slices)?);
+            start += size;
+        }
+        let outputs = parts.first().map_or(0, |p| p.len());
+        (0..outputs)
+            .map(|i| {
+                let tensors: Vec<&Tensor> = parts.iter().filter_map(|p| p.get(i).map(|t| &**t)).collect();
+                Tensor::stack_tensors(0, &tensors).map(IntoTValue::into_tvalue)
+            })
+            .collect::<TractResult<TVec<_>>>()
+            .map_err(|e| inference_error(model, e))
+    }
+
+    /// Runs the plan for these inputs' shapes on tract tensors.
+    fn run_whole(&mut self, model: &str, inputs: TVec<TValue>) -> Result<TVec<TValue>> {
         let shapes: ShapeSet = inputs.iter().map(|t| t.shape().to_vec()).collect();
         let values = inputs.iter().map(|t| if self.retype.is_some() { small_values(t) } else { None }).collect();
         let elements = key_elements(&shapes);
         let key = Key { shapes, values };
         let (symbolic, state) = self.state_for(model, &key, elements)?;
         let clock = Stopwatch::start();
-        let outputs = match state.run(inputs.clone()) {
+        match state.run(inputs.clone()) {
             Ok(outputs) => {
                 if !symbolic {
-                    Costs::learn(&mut self.costs.concrete, clock.elapsed_ms() / elements.max(1) as f64);
+                    let ms = clock.elapsed_ms();
+                    Costs::learn(&mut self.costs.concrete, ms / elements.max(1) as f64);
+                    if self.chunked {
+                        self.batches.learn(key.shapes.first().and_then(|s| s.first().copied()).unwrap_or(1), ms);
+                    }
                 }
-                outputs
+                Ok(outputs)
             }
             Err(e) if symbolic && !self.fixed() => {
                 // tract's plan for symbols may fail where its plan for concrete shapes runs.
@@ -468,11 +525,10 @@ impl Plans {
                     self.shapes_text(&key.shapes),
                     optimize::brief(&e)
                 ));
-                outputs
+                Ok(outputs)
             }
-            Err(e) => return Err(inference_error(model, e)),
-        };
-        outputs.iter().map(|t| from_tract(t).map_err(|e| inference_error(model, e))).collect()
+            Err(e) => Err(inference_error(model, e)),
+        }
     }
 
     /// Runs the graph on f32 rows `data` of shape `shape` (the batch size first).
@@ -929,5 +985,52 @@ mod tests {
         assert_eq!(costs.planning, Some(100.0), "a measure that is not one is not learnt");
         Costs::learn(&mut costs.planning, 300.0);
         assert_eq!(costs.planning, Some(200.0));
+    }
+
+    /// A batch measured to cost less per row in chunks runs so, with the rows in order, and the
+    /// plan for the whole batch's size goes; a graph whose rows mix never does.
+    #[test]
+    fn a_batch_runs_in_the_chunks_that_cost_least_per_row() {
+        let mut graph = TypedModel::default();
+        let n = graph.symbols.sym("N");
+        let x = graph.add_source("x", f32::fact([TDim::Sym(n), 2.into()])).unwrap();
+        let w = graph.add_const("w", tensor2(&[[10f32, 20.]])).unwrap();
+        let y = graph.wire_node("y", math::add(), &[x, w]).unwrap();
+        graph.select_output_outlets(&y).unwrap();
+        let mut p = Plans::new(graph, "N", vec!["x".into()], Notes::default());
+        assert!(p.chunked);
+        let rows: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        let expected: Vec<f32> = rows.iter().enumerate().map(|(i, v)| v + [10., 20.][i % 2]).collect();
+        for _ in 0..batches::TRIALS {
+            assert_eq!(p.run("m", &rows, &[5, 2]).unwrap()[0].data.as_f32().unwrap(), &expected[..]);
+        }
+        assert!(p.concrete_shapes().contains(&vec![vec![5, 2]]));
+        // Single rows and pairs measured cheaper than the batch of 5 (its runs took longer).
+        for _ in 0..batches::TRIALS {
+            p.batches.learn(1, 0.0);
+            p.batches.learn(2, 0.0);
+        }
+        assert_eq!(p.batches.chunk(5), 2);
+        let out = p.run("m", &rows, &[5, 2]).unwrap();
+        assert_eq!(out[0].shape, [5, 2]);
+        assert_eq!(out[0].data.as_f32().unwrap(), &expected[..], "two pairs and a single row, joined in order");
+        let mut planned: Vec<usize> = p.concrete_shapes().iter().map(|s| s[0][0]).collect();
+        planned.sort_unstable();
+        assert_eq!(planned, [1, 2], "the plan for 5 rows is gone");
+
+        let mut graph = TypedModel::default();
+        let n = graph.symbols.sym("N");
+        let x = graph.add_source("x", f32::fact([TDim::Sym(n), 2.into()])).unwrap();
+        let sum = graph
+            .wire_node(
+                "sum",
+                tract_nnef::tract_core::ops::nn::Reduce::new(tvec!(0), tract_nnef::tract_core::ops::nn::Reducer::Sum),
+                &[x],
+            )
+            .unwrap();
+        let y = graph.wire_node("y", math::add(), &[x, sum[0]]).unwrap();
+        graph.select_output_outlets(&y).unwrap();
+        let p = Plans::new(graph, "N", vec!["x".into()], Notes::default());
+        assert!(!p.chunked, "a sum over the batch mixes its rows");
     }
 }

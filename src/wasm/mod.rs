@@ -465,6 +465,8 @@ export interface EngineDetails {
   typing: 'fixed' | 'symbolic' | 'per shape set';
   /** The input shape sets (in the order of manifest.inputs) that have a plan of their own, least recently used first. */
   plannedShapes: number[][][];
+  /** Whether each row of a batch is computed from that row alone (tract's plans, a graph whose operations keep the batch's rows apart): a batch then runs whole or as smaller batches, whichever measured cheaper per row on this device (a CNN's batch runs as single images). */
+  rowsIndependent: boolean;
   /** What was done differently from tract's defaults to load or run this model (an optimizer pass skipped, ...), in words; empty when nothing. */
   notes: string[];
 }
@@ -623,7 +625,7 @@ impl Model {
     /// `model.nnef.tar`.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = sizeBytes))]
     pub fn size_bytes(&self) -> Result<usize, Thrown> {
-        Ok(self.shared.with(|m| Ok(m.package().bytes().len()))?)
+        Ok(self.shared.with(|m| Ok(m.package().size()))?)
     }
 
     /// The package's manifest as a plain object (`Manifest` in the `.d.ts`).

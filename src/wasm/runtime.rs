@@ -63,18 +63,22 @@ struct EngineDetailsJs {
     executor: &'static str,
     typing: &'static str,
     planned_shapes: Vec<Vec<Vec<usize>>>,
+    rows_independent: bool,
     notes: Vec<String>,
 }
 
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 impl Model {
-    /// How the engine runs this model: `{ executor, typing, plannedShapes, notes }`.
+    /// How the engine runs this model: `{ executor, typing, plannedShapes, rowsIndependent,
+    /// notes }`.
     /// `executor`: `'rows'` or `'tract'` (as `engine`); `typing`: `'fixed'` (every input shape
     /// fixed), `'symbolic'` (free dimensions typed as symbols: one plan for any shapes) or
     /// `'per shape set'` (tract could not type the graph for any shapes: it is typed and planned
     /// for the input shapes of each call, as onnxruntime does; the first call with new shapes
     /// plans, see `planFor`); `plannedShapes`: the shape sets with a plan of their own (each an
-    /// array of shapes in the order of `manifest.inputs`); `notes`: what was done differently
+    /// array of shapes in the order of `manifest.inputs`); `rowsIndependent`: whether each row
+    /// of a batch is computed from that row alone, so that a batch may run as smaller ones
+    /// where they cost less per row (a CNN's, measured on this device); `notes`: what was done differently
     /// from tract's defaults to load or run the model (an optimizer pass that failed and was
     /// skipped, ...), in words.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = engineDetails, unchecked_return_type = "EngineDetails"))]
@@ -85,6 +89,7 @@ impl Model {
                 executor: d.executor,
                 typing: d.typing,
                 planned_shapes: d.planned_shapes,
+                rows_independent: d.rows_independent,
                 notes: d.notes,
             })
         })?)

@@ -77,11 +77,20 @@ test('run() with several inputs and outputs of several dtypes, shapes from the g
   assert.throws(() => m.predict(new Float32Array(3)), /has no task/);
 });
 
+// Batch sizes in turn: enough batches of 2 and single rows for the engine to measure both and
+// then run batches of 2 as it chose (src/engine/batches.rs).
+const BATCHES = [2, 1, 2, 2, 1, 2, 2, 2];
+
 test("max pools match onnxruntime: windows that tile the image (edgeserve's SIMD pool) and overlapping ones", async () => {
   const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/pools.json`, 'utf8'));
-  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/pools.onnx`));
+  const bytes = readFileSync(`${root}tests/fixtures/onnx/pools.onnx`);
+  const m = await Model.fromBytes(bytes);
+  assert.equal(m.sizeBytes, bytes.length, 'the size of the bytes, dropped once loaded');
+  assert.equal(m.engineDetails.rowsIndependent, true, 'pools keep the rows of a batch apart');
   const [, ...image] = e.inputs.x.shape;
-  for (const batch of [2, 1]) {
+  // Batches of 2 run whole, then (single rows measured) whole or row by row, whichever cost less
+  // per row: the same outputs either way.
+  for (const batch of BATCHES) {
     const x = Float32Array.from(e.inputs.x.data.slice(0, (e.inputs.x.data.length / 2) * batch));
     const out = m.run({ x }, { shapes: { x: [batch, ...image] } });
     assert.deepEqual(Object.keys(out), ['p2', 'p3', 'p2s1']);
@@ -124,8 +133,9 @@ test("convolutions and a dense layer match onnxruntime (edgeserve's matrix-multi
   // whose kernels fuse multiply-adds). onnxruntime's outputs recorded by training/fixtures.py.
   const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/convs.json`, 'utf8'));
   const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/convs.onnx`));
+  assert.equal(m.engineDetails.rowsIndependent, true);
   const x = Float32Array.from(e.inputs.x.data);
-  for (const batch of [2, 1]) {
+  for (const batch of BATCHES) {
     const out = m.run(
       { x: x.subarray(0, (x.length / 2) * batch) },
       { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } },

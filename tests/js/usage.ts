@@ -83,7 +83,8 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   const details: EngineDetails = loaded.engineDetails;
   const typing: 'fixed' | 'symbolic' | 'per shape set' = details.typing;
   const planned: number[][][] = details.plannedShapes;
-  console.log(typing, planned, details.notes.join('\n'));
+  const independent: boolean = details.rowsIndependent;
+  console.log(typing, planned, independent, details.notes.join('\n'));
   // @ts-expect-error: a shape is an array of numbers
   loaded.planFor({ a: '4x3' });
   // Text: a package with its tokenizer; embed() and tokenize().
