@@ -104,6 +104,20 @@ pub fn run_static_constructors() {
         // SAFETY: the linker-made constructor function, run once per instance.
         ONCE.call_once(|| unsafe { __wasm_call_ctors() });
     }
+    #[cfg(feature = "tract")]
+    register_row_kernels();
+}
+
+/// Gives the row executor tract's vectorized `exp` for this host (softmax, sigmoid), once.
+#[cfg(feature = "tract")]
+fn register_row_kernels() {
+    use tract_nnef::tract_core::tract_linalg::Func;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(kernel) = Func::Exp.ew_f32() {
+            rows::register_exp(Box::new(move |xs: &mut [f32]| kernel.run(xs).is_ok()));
+        }
+    });
 }
 
 /// The name of the kernel tract runs on this machine for an f32 product of an `m x k` matrix

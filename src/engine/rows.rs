@@ -64,6 +64,23 @@ enum Bin {
     Min,
 }
 
+/// `exp` over a whole buffer, as a build registers it ([`register_exp`]); else `f32::exp`.
+type Exp = Box<dyn Fn(&mut [f32]) -> bool + Send + Sync>;
+static EXP: std::sync::OnceLock<Exp> = std::sync::OnceLock::new();
+
+/// Registers a vectorized `exp` over a buffer (the full build's: tract's kernel for this host),
+/// which returns whether it ran; the first registration stays.
+pub fn register_exp(exp: Exp) {
+    let _ = EXP.set(exp);
+}
+
+/// `x = exp(x)` for every number of `xs`: the registered kernel, else one by one.
+fn exp_all(xs: &mut [f32]) {
+    if !EXP.get().is_some_and(|exp| exp(xs)) {
+        xs.iter_mut().for_each(|x| *x = x.exp());
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Unary {
     Abs,
@@ -83,11 +100,15 @@ impl Unary {
             Unary::Abs => xs.iter_mut().for_each(|x| *x = x.abs()),
             Unary::Neg => xs.iter_mut().for_each(|x| *x = -*x),
             Unary::Recip => xs.iter_mut().for_each(|x| *x = 1.0 / *x),
-            Unary::Exp => xs.iter_mut().for_each(|x| *x = x.exp()),
+            Unary::Exp => exp_all(xs),
             Unary::Ln => xs.iter_mut().for_each(|x| *x = x.ln()),
             Unary::Sqrt => xs.iter_mut().for_each(|x| *x = x.sqrt()),
             Unary::Rsqrt => xs.iter_mut().for_each(|x| *x = 1.0 / x.sqrt()),
-            Unary::Sigmoid => xs.iter_mut().for_each(|x| *x = 1.0 / (1.0 + (-*x).exp())),
+            Unary::Sigmoid => {
+                xs.iter_mut().for_each(|x| *x = -*x);
+                exp_all(xs);
+                xs.iter_mut().for_each(|x| *x = 1.0 / (1.0 + *x));
+            }
             Unary::Tanh => xs.iter_mut().for_each(|x| *x = x.tanh()),
         }
     }
@@ -624,11 +645,11 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
             o.extend_from_slice(&f32s[*x][..n * w]);
             for run in o.chunks_exact_mut(*axis) {
                 let top = run.iter().copied().fold(f32::NEG_INFINITY, max);
-                let mut sum = 0.0;
-                for v in run.iter_mut() {
-                    *v = (*v - top).exp();
-                    sum += *v;
-                }
+                run.iter_mut().for_each(|v| *v -= top);
+            }
+            exp_all(&mut o);
+            for run in o.chunks_exact_mut(*axis) {
+                let sum: f32 = run.iter().sum();
                 if *log {
                     let ln = sum.ln();
                     run.iter_mut().for_each(|v| *v = v.ln() - ln);
@@ -706,8 +727,9 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
     Ok(())
 }
 
-/// Rows that [`dense`] takes through a packed block at once, sharing each load of the matrix.
-const ROWS: usize = 4;
+// Rows that [`dense`] takes through a packed block at once, sharing each load of the matrix: as
+// many as the kernel's registers hold.
+use kernel::ROWS;
 
 /// `out = x · W` for rows of `k` numbers, W packed by [`pack`] (`n` columns).
 fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
@@ -741,6 +763,9 @@ fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
 mod kernel {
     use super::LANES;
 
+    /// Rows through a block at once: four, which the compiler's vectors for this CPU hold.
+    pub const ROWS: usize = 4;
+
     #[inline(always)]
     pub fn rows<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
         let mut acc = [[0.0f32; LANES]; R];
@@ -770,6 +795,11 @@ mod kernel {
 mod kernel {
     use super::LANES;
     use core::arch::wasm32::*;
+
+    /// Rows through a block at once: two, whose eight accumulators, four vectors of the block
+    /// and one broadcast fit the sixteen SIMD registers V8 gives wasm on x86-64; four rows'
+    /// sixteen accumulators spill to the stack on every step of k.
+    pub const ROWS: usize = 2;
 
     #[inline(always)]
     fn madd(a: v128, b: v128, c: v128) -> v128 {
