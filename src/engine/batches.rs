@@ -9,7 +9,7 @@
 //! on its own plan for its first [`TRIALS`] calls, then as chunks of the size (that one, or a
 //! smaller one already measured) whose runs took the least per row. A graph runs in chunks only
 //! when its rows are independent: every input and output has the batch as its first axis and
-//! no operation mixes rows (tract's axis tracking, [`rows_independent`]).
+//! no operation mixes rows (tract's axes mapping of each operation, [`rows_independent`]).
 
 use std::collections::HashMap;
 use tract_nnef::internal::*;
@@ -67,13 +67,13 @@ impl Batches {
     }
 }
 
-/// Where an outlet's values come from, as [`rows_independent`] follows them.
+/// Where a value of the graph comes from, as [`rows_independent`] follows them.
 #[derive(Clone, Copy, PartialEq)]
-enum Rows {
+enum Origin {
     /// Not from the inputs (weights, and what is computed from them alone).
-    Shared,
-    /// Row `i` along this axis from row `i` of the inputs alone.
-    Along(usize),
+    Constant,
+    /// Item `i` along this axis from row `i` of the inputs alone.
+    Batch(usize),
 }
 
 /// Whether `model` computes each row of a batch from that row alone: every input and every
@@ -98,31 +98,33 @@ fn rows_of(model: &TypedModel, batch: &Symbol) -> TractResult<bool> {
             return Ok(false);
         }
     }
-    let mut rows: HashMap<OutletId, Rows> = inputs.iter().map(|o| (*o, Rows::Along(0))).collect();
+    let mut origins: HashMap<OutletId, Origin> = inputs.iter().map(|o| (*o, Origin::Batch(0))).collect();
     for id in model.eval_order()? {
         let node = model.node(id);
         if node.inputs.is_empty() {
             for slot in 0..node.outputs.len() {
                 let o = OutletId::new(id, slot);
-                rows.entry(o).or_insert(Rows::Shared);
+                origins.entry(o).or_insert(Origin::Constant);
             }
             continue;
         }
-        let of_inputs: Vec<Rows> = node.inputs.iter().map(|o| rows.get(o).copied().unwrap_or(Rows::Shared)).collect();
-        let along = |o: usize, r: Rows| (0..node.outputs.len()).map(move |s| (OutletId::new(o, s), r));
-        if of_inputs.iter().all(|r| *r == Rows::Shared) {
-            rows.extend(along(id, Rows::Shared));
+        let of_inputs: Vec<Origin> =
+            node.inputs.iter().map(|o| origins.get(o).copied().unwrap_or(Origin::Constant)).collect();
+        let along = |o: usize, r: Origin| (0..node.outputs.len()).map(move |s| (OutletId::new(o, s), r));
+        if of_inputs.iter().all(|r| *r == Origin::Constant) {
+            origins.extend(along(id, Origin::Constant));
             continue;
         }
-        if per_image(node) && of_inputs[0] == Rows::Along(0) && of_inputs[1..].iter().all(|r| *r == Rows::Shared) {
-            rows.extend(along(id, Rows::Along(0)));
+        if per_image(node) && of_inputs[0] == Origin::Batch(0) && of_inputs[1..].iter().all(|r| *r == Origin::Constant)
+        {
+            origins.extend(along(id, Origin::Batch(0)));
             continue;
         }
         let (input_facts, output_facts) = model.node_facts(id)?;
         let mapping = node.op.axes_mapping(&input_facts, &output_facts)?;
         let mut repr = None;
         for (slot, r) in of_inputs.iter().enumerate() {
-            if let Rows::Along(axis) = r {
+            if let Origin::Batch(axis) = r {
                 let this = mapping.axis((InOut::In(slot), *axis))?.repr;
                 if repr.is_some_and(|r| r != this) {
                     return Ok(false);
@@ -134,16 +136,16 @@ fn rows_of(model: &TypedModel, batch: &Symbol) -> TractResult<bool> {
         let axis = mapping.axis(repr)?;
         // Weights meet the rows broadcast (a size of 1 along them) or not at all.
         for (slot, r) in of_inputs.iter().enumerate() {
-            if *r == Rows::Shared && axis.inputs[slot].iter().any(|&a| !input_facts[slot].shape[a].is_one()) {
+            if *r == Origin::Constant && axis.inputs[slot].iter().any(|&a| !input_facts[slot].shape[a].is_one()) {
                 return Ok(false);
             }
         }
         for (slot, positions) in axis.outputs.iter().enumerate() {
             let &[position] = &positions[..] else { return Ok(false) };
-            rows.insert(OutletId::new(id, slot), Rows::Along(position));
+            origins.insert(OutletId::new(id, slot), Origin::Batch(position));
         }
     }
-    Ok(outputs.iter().all(|o| rows.get(o) == Some(&Rows::Along(0))))
+    Ok(outputs.iter().all(|o| origins.get(o) == Some(&Origin::Batch(0))))
 }
 
 /// Whether the node is an operation that works per image of a batch on its first axis, whose

@@ -78,9 +78,9 @@ impl Model {
     /// plans, see `planFor`); `plannedShapes`: the shape sets with a plan of their own (each an
     /// array of shapes in the order of `manifest.inputs`); `rowsIndependent`: whether each row
     /// of a batch is computed from that row alone, so that a batch may run as smaller ones
-    /// where they cost less per row (a CNN's, measured on this device); `notes`: what was done differently
-    /// from tract's defaults to load or run the model (an optimizer pass that failed and was
-    /// skipped, ...), in words.
+    /// where they cost less per row (a CNN's, measured on this device); `notes`: what was done
+    /// differently from tract's defaults to load or run the model (an optimizer pass that
+    /// failed and was skipped, ...), in words.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, js_name = engineDetails, unchecked_return_type = "EngineDetails"))]
     pub fn engine_details(&self) -> Result<Value, Thrown> {
         Ok(self.shared.with(|m| {
