@@ -9,9 +9,11 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # The wasm-bindgen pin in Cargo.toml is the one source of the version; the CLI must match it.
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = [{ a-z=]*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
 CARGO_FUZZ_VERSION := 0.13.1
+# The threaded wasm build's toolchain: nightly for build-std (a std compiled with atomics).
+THREADS_TOOLCHAIN := nightly-2026-05-20
 CHROMEDRIVER := /usr/bin/chromedriver
 PORT ?= 8080
-export WASM_BINDGEN_VERSION CARGO_FUZZ_VERSION
+export WASM_BINDGEN_VERSION CARGO_FUZZ_VERSION THREADS_TOOLCHAIN
 
 .PHONY: help setup setup-rust setup-browser setup-node setup-python setup-audio setup-fuzz models models-nnef models-text models-audio models-ocr pkg pkg-and-wasm-tests site demo \
         bench-audio bench-image bench-ocr bench-ocr-bytes ocr-lean ocr-lean-forms bench-batch bench-cli bench-text bench-text-bytes text-lean text-lean-forms bench-models bench bench-smoke conformance conformance-update real-models real-models-update test-real fuzz fuzz-rust fuzz-js test test-native test-wasm test-wasm-node \
@@ -152,6 +154,10 @@ LEAN_FEATURES := $(if $(LEAN_NOT_ROWS),$(LEAN_TRACT_FEATURES)$(LEAN_TASKS),$(LEA
 # Built once and kept while up to date (target/pkg.stamp: newer than every file the builds read),
 # so that each suite of make test can ask for pkg without a rebuild.
 RELAXED := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/relaxed
+# And the full build once more with threads (pkg/threads/: js/threads.js loads it where init() is
+# asked for threads and the host has shared memory): atomics, a std built for them, the `threads`
+# feature; +simd128 only, so that Node 20 runs it too.
+THREADED := THREADS=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals" CARGO_TARGET_DIR=target/threads
 
 # RELEASE_PROFILE=quick (what make test sets): the release builds without fat LTO and with 16
 # codegen units, the same code compiled in about half the time (make test's wasm builds: the
@@ -179,7 +185,8 @@ pkg-and-wasm-tests:
 # tests/web.rs is compiled for wasm last (see test-wasm-node), while the relaxed chain still runs.
 $(PKG_STAMP): $(PKG_SOURCES) | setup-rust
 	{ EDGESERVE_FETCHED=$(FETCHED) $(RELAXED) QUIET=1 scripts/wasm-build.sh target/pkg-relaxed && \
-	  $(RELAXED) QUIET=1 scripts/wasm-build.sh target/pkg-lean-relaxed $(LEAN_FEATURES); } & relaxed=$$!; \
+	  $(RELAXED) QUIET=1 scripts/wasm-build.sh target/pkg-lean-relaxed $(LEAN_FEATURES) && \
+	  EDGESERVE_FETCHED=$(FETCHED) $(THREADED) QUIET=1 scripts/wasm-build.sh target/pkg-threads --features threads; } & relaxed=$$!; \
 	scripts/wasm-build.sh target/pkg-lean $(LEAN_FEATURES) && \
 	EDGESERVE_FETCHED=$(FETCHED) scripts/wasm-build.sh pkg \
 	  $(if $(WITH_WASM_TESTS),&& $(WASM_TEST) --no-run); status=$$?; \
@@ -524,6 +531,8 @@ test-js: pkg models-text models-audio models-ocr ocr-lean cli-debug     # ocr-le
 	node --test tests/js/
 	# The golden suites again on the relaxed-SIMD builds (Node 20 has relaxed SIMD behind a flag).
 	EDGESERVE_WASM=relaxed node --experimental-wasm-relaxed-simd --no-liftoff --test tests/js/api.test.mjs tests/js/lean.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/relaxed.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs tests/js/image.test.mjs
+	# And on the threaded build, 2 threads (init({ threads: 2 }): a pool of worker_threads).
+	EDGESERVE_WASM=threads node --test tests/js/api.test.mjs tests/js/serving.test.mjs tests/js/runtime.test.mjs tests/js/text.test.mjs tests/js/audio.test.mjs tests/js/image.test.mjs tests/js/ocr.test.mjs
 	node bench/batch-throughput.mjs digits-accurate 1   # smoke: the benchmark runs
 
 test-e2e: site setup-node setup-browser cli-debug     # cli-debug: docs/cli.md's walk-through (walkthrough.test.mjs)

@@ -1,7 +1,8 @@
 // The benchmark in Debian's headless Chromium (playwright-core): the repository served with
 // COOP/COEP (cross-origin isolated: a 5 us clock, and SharedArrayBuffer for onnxruntime-web's
-// threads), bench/page.html measuring edgeserve against onnxruntime-web with 1 thread, then again
-// with 2 threads (this machine's cores), each alternating with edgeserve in the same page. Cold
+// threads and edgeserve's threaded build), bench/page.html measuring edgeserve against
+// onnxruntime-web with 1 thread each, then with 2 threads each (this machine's cores), alternating
+// in the same page. Cold
 // starts: a fresh browser context (empty cache) per start, alternating runtimes. Writes JSON
 // (default bench/results/chromium.json); prints figures; asserts nothing about speed.
 //
@@ -56,9 +57,8 @@ try {
     for (const [name, r] of Object.entries(info.results)) {
       measured[name] ??= {};
       for (const [runtime, figures] of Object.entries(r)) {
-        // edgeserve is measured in both pages; keep the 1-thread page's figures (its peer is the
-        // 1-thread onnxruntime-web), the other page's run is a same-page reference only.
-        if (threads !== 1 && !runtime.startsWith('onnxruntime-web')) continue;
+        // Each page's runtimes are named by their thread count (edgeserve's 1-thread figures
+        // are plain `edgeserve`, beside the 1-thread onnxruntime-web).
         measured[name][runtime] = figures;
       }
     }

@@ -1,6 +1,7 @@
 // The benchmark in the browser (driven by bench/browser.mjs through Playwright). Two uses:
 //  - bench/page.html?threads=N: exposes window.bench({ models, smoke }), which measures edgeserve
-//    against onnxruntime-web (N threads) on each model, alternating, with bench/measure.mjs;
+//    against onnxruntime-web, both with N threads (edgeserve's threaded build above 1), on each
+//    model, alternating, with bench/measure.mjs;
 //  - bench/page.html?cold=<runtime>&model=<name>: one cold start, from navigation to the first
 //    prediction (document.body.dataset.firstMs), then the runtime's wasm memory. With
 //    &embedded=1 (the digits models), edgeserve is the lean build (pkg/lean/) and loads the
@@ -35,12 +36,14 @@ async function model(name) {
   return { meta, inputs };
 }
 
-/** The package, initialised with the wasm build init() picks (relaxed SIMD in Chromium), or
- * with &wasm=simd128 the +simd128 one. */
-async function loadEdgeserve(lean = false) {
+/** The package, initialised with the wasm build init() picks for `threads` (relaxed SIMD in
+ * Chromium for 1, the threaded build above), or with &wasm=simd128 the +simd128 one. */
+async function loadEdgeserve(lean = false, threads = 1) {
   const dir = lean ? '../pkg/lean/' : '../pkg/';
   const edgeserve = await import(`${dir}index.js`);
-  await edgeserve.default(params.get('wasm') === 'simd128' ? { relaxedSimd: false } : undefined);
+  await edgeserve.default(params.get('wasm') === 'simd128' ? { relaxedSimd: false } : { threads });
+  if (edgeserve.threadCount() !== threads)
+    throw new Error(`edgeserve runs ${edgeserve.threadCount()} threads, not ${threads}`);
   return edgeserve;
 }
 
@@ -110,8 +113,11 @@ async function cold() {
 
 window.bench = async ({ models, smoke }) => {
   const threads = Number(params.get('threads') ?? 1);
-  const edgeserve = await loadEdgeserve();
-  const runtimes = [edgeserveRuntime(edgeserve), await loadOrt(threads)];
+  const edgeserve = await loadEdgeserve(false, threads);
+  const runtimes = [
+    { ...edgeserveRuntime(edgeserve), name: threads === 1 ? 'edgeserve' : `edgeserve (${threads} threads)` },
+    await loadOrt(threads),
+  ];
   // Where init() chose the relaxed-SIMD build, the +simd128 one runs beside it (1-thread page).
   if (edgeserve.wasmBuild() === 'relaxed' && threads === 1 && !smoke)
     runtimes.push({ ...edgeserveRuntime(await loadSimd128()), name: 'edgeserve simd128' });
@@ -133,7 +139,7 @@ window.bench = async ({ models, smoke }) => {
   }
   return {
     results,
-    build: edgeserve.wasmBuild() === 'relaxed' ? 'relaxed-simd' : 'simd128',
+    build: { relaxed: 'relaxed-simd', threads: 'simd128+threads' }[edgeserve.wasmBuild()] ?? 'simd128',
     crossOriginIsolated,
     userAgent: navigator.userAgent,
     clockStepMs: step,

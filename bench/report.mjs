@@ -86,6 +86,8 @@ for (const name of models) {
       // The digits packages: the same run() on tract's plans instead of the row executor.
       tractPlans: r['edgeserve (tract plans)']?.latencyMs ?? null,
       ortThreads: r[`${PEER} (2 threads)`]?.latencyMs.p50 ?? null,
+      // Chromium's 2-thread page: edgeserve's threaded build, 2 threads.
+      threads: r['edgeserve (2 threads)']?.latencyMs.p50 ?? null,
       rows: Object.fromEntries(
         Object.keys(e.rowsPerSecond ?? {}).map(n => [n, [e.rowsPerSecond[n], o.rowsPerSecond[n]]]),
       ),
@@ -109,6 +111,13 @@ for (const r of rows.filter(x => x.where === 'Chromium')) {
     check(`${r.model} cold start (embedded), Chromium`, ratio(r.cold[0], r.cold[1]), 0.5);
   } else {
     check(`${r.model} p50, Chromium`, ratio(...r.p50), 0.9);
+    if (r.threads !== null)
+      check(
+        `${r.model} p50, Chromium, 2 threads each`,
+        ratio(r.threads, r.ortThreads),
+        0.9,
+        "edgeserve's threaded build against onnxruntime-web, both with 2 threads",
+      );
   }
   if (r.native)
     check(
@@ -166,6 +175,23 @@ const md = [
   '',
   `In Chromium the clock steps ${fmtMs(chromium?.environment.clockStepMs)}: where a call's median is under 20 steps, p50 is the median over blocks of calls timed whole (time / calls, alternating like the single calls; bench/measure.mjs), and the per-call median, a clock step, is kept in latest.json as p50PerCall. p95 and p99 are single calls.`,
   '',
+  ...(rows.some(r => r.threads !== null)
+    ? [
+        '## Two threads each (Chromium, cross-origin isolated)',
+        '',
+        "edgeserve's threaded build (`init({ threads: 2 })`: the page's thread and one module Worker, tract's matrix products split over them) against onnxruntime-web with `numThreads = 2`, alternating in one page; beside them each runtime's 1-thread p50 from the 1-thread page. Speedup: 1 thread / 2 threads. This machine has 2 cores, so a third thread would only share them; on more cores tract splits a product into more chunks (up to 4 per thread) and the large products of ResNet-18 and MobileNet-v2 have the panels for it, while the small ones stay on one thread (below 4 panels).",
+        '',
+        '| model | edgeserve 2 threads p50 | ort 2 threads p50 | ratio | edgeserve speedup | ort speedup |',
+        '|---|---:|---:|---:|---:|---:|',
+        ...rows
+          .filter(r => r.threads !== null)
+          .map(
+            r =>
+              `| ${r.model} | ${fmtMs(r.threads)} | ${fmtMs(r.ortThreads)} | ${fmtX(ratio(r.threads, r.ortThreads))} | ${fmtX(ratio(r.p50[0], r.threads))} | ${fmtX(ratio(r.p50[1], r.ortThreads))} |`,
+          ),
+        '',
+      ]
+    : []),
   ...(rows.some(r => r.tractPlans)
     ? [
         "## The row executor against tract's plans",

@@ -40,17 +40,23 @@ export declare class WorkerModel {
   /**
    * Starts the worker and loads `model` (a name of Model.names(): embedded, or fetched on demand
    * from `modelsUrl` as Model.load does; the default package when absent). `relaxedSimd`: as init()'s (false: the baseline build); when absent, the build this page's
-   * init() chose (the best this host runs when the page did not call it).
+   * init() chose (the best this host runs when the page did not call it). `threads`: as init()'s,
+   * the worker's thread count, itself included (when absent, init()'s default in the worker).
    */
-  static create(options?: { model?: string; modelsUrl?: string; relaxedSimd?: boolean }): Promise<WorkerModel>;
+  static create(options?: {
+    model?: string;
+    modelsUrl?: string;
+    relaxedSimd?: boolean;
+    threads?: number;
+  }): Promise<WorkerModel>;
   /** Like Model.fromBytes, in a new worker: an ONNX file's bytes (copied), with a manifest or without (inferred), and a text package's tokenizer (copied); `relaxedSimd` as in create(). */
   static fromBytes(
     bytes: Uint8Array | ArrayBuffer,
     manifest?: Partial<Manifest>,
-    options?: FromBytesOptions & { relaxedSimd?: boolean },
+    options?: FromBytesOptions & { relaxedSimd?: boolean; threads?: number },
   ): Promise<WorkerModel>;
-  /** The wasm build the worker runs: 'relaxed' (edgeserve_relaxed_bg.wasm) or 'baseline' (edgeserve_bg.wasm). */
-  readonly wasmBuild: 'relaxed' | 'baseline';
+  /** The wasm build the worker runs: 'threads' (threads/edgeserve_bg.wasm), 'relaxed' (edgeserve_relaxed_bg.wasm) or 'baseline' (edgeserve_bg.wasm). */
+  readonly wasmBuild: 'threads' | 'relaxed' | 'baseline';
   readonly name: string;
   readonly inputWidth: number;
   readonly manifest: Manifest;

@@ -113,13 +113,22 @@ function transferOf(value, transfer) {
   }
 }
 
-/** The build a new worker loads: `relaxedSimd` when given (a boolean), else this page's choice. */
-function simdChoice(method, relaxedSimd) {
-  if (relaxedSimd === undefined) return wasmBuild() !== 'baseline';
+/**
+ * The build a new worker loads, `{ relaxedSimd, threads }`: `relaxedSimd` when given (a boolean),
+ * else this page's choice; `threads` when given (an integer from 1 to 64), else the worker's
+ * init() default.
+ */
+function buildChoice(method, { relaxedSimd, threads }) {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw badInput(
+      `${method}'s threads is not a thread count: expected an integer from 1 to 64, got ${describe(threads)}`,
+    );
+  }
+  if (relaxedSimd === undefined) return { relaxedSimd: wasmBuild() !== 'baseline', threads };
   if (typeof relaxedSimd !== 'boolean') {
     throw badInput(`${method}'s relaxedSimd is not a boolean: expected true or false, got ${describe(relaxedSimd)}`);
   }
-  return relaxedSimd;
+  return { relaxedSimd, threads };
 }
 
 // WorkerModel: the edgeserve Model, off the main thread. The same methods as Model, async; see
@@ -136,7 +145,7 @@ export class WorkerModel {
   #pending = new Map();
   #streams = new Map();
   #terminated = false;
-  /** The request that loads the model: { method, args, relaxedSimd }, sent to every new worker. */
+  /** The request that loads the model: { method, args, build }, sent to every new worker. */
   #load;
   /** Settles when the current worker has loaded the model. */
   #ready;
@@ -150,11 +159,12 @@ export class WorkerModel {
   /**
    * Starts a module Worker and loads a model in it (`model`: a name of Model.names(), embedded
    * or fetched on demand, as Model.load does, from `modelsUrl` when given; the default package
-   * when absent). Resolves when the model is ready. `relaxedSimd`: as init()'s (false: the
+   * when absent). Resolves when the model is ready. `threads`: as init()'s (the worker's thread
+   * count, itself included). `relaxedSimd`: as init()'s (false: the
    * baseline build); when absent, the build this page's init() chose.
    */
   static async create(opts) {
-    const { model, modelsUrl, relaxedSimd } = options('WorkerModel.create', opts);
+    const { model, modelsUrl, ...build } = options('WorkerModel.create', opts);
     // Resolved here: the worker's own URL is not the page's.
     let url = null;
     if (modelsUrl !== undefined) {
@@ -165,7 +175,7 @@ export class WorkerModel {
         throw badInput(`modelsUrl is not a URL: expected a URL (a string), got ${describe(modelsUrl)}`);
       }
     }
-    return WorkerModel.#start('load', [model ?? null, url], simdChoice('WorkerModel.create', relaxedSimd));
+    return WorkerModel.#start('load', [model ?? null, url], buildChoice('WorkerModel.create', build));
   }
 
   /**
@@ -174,15 +184,15 @@ export class WorkerModel {
    * with a manifest object or without one (then inferred).
    */
   static async fromBytes(bytes, manifest, opts) {
-    const { tokenizer, relaxedSimd } = options('WorkerModel.fromBytes', opts);
-    const relaxed = simdChoice('WorkerModel.fromBytes', relaxedSimd);
+    const { tokenizer, ...choice } = options('WorkerModel.fromBytes', opts);
+    const build = buildChoice('WorkerModel.fromBytes', choice);
     const tokenizerCopy =
       tokenizer === undefined || typeof tokenizer === 'string' ? (tokenizer ?? null) : bytesCopy(tokenizer);
-    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy], relaxed);
+    return WorkerModel.#start('loadBytes', [bytesCopy(bytes), manifest ?? null, tokenizerCopy], build);
   }
 
-  static async #start(method, args, relaxedSimd) {
-    const remote = new WorkerModel({ method, args, relaxedSimd });
+  static async #start(method, args, build) {
+    const remote = new WorkerModel({ method, args, build });
     try {
       await remote.#ready;
       return remote;
@@ -216,8 +226,8 @@ export class WorkerModel {
       );
     };
     this.#loaded = false;
-    const { method, args, relaxedSimd } = this.#load;
-    this.#ready = this.#send(method, args, { relaxedSimd }).then(info => {
+    const { method, args, build } = this.#load;
+    this.#ready = this.#send(method, args, { build }).then(info => {
       this.#loaded = true;
       this.wasmBuild = info.wasmBuild;
       this.name = info.name;
@@ -292,11 +302,11 @@ export class WorkerModel {
   }
 
   /** Posts one request to the current worker; a Promise of its reply. */
-  #send(method, args, { onProgress, transfer = [], relaxedSimd } = {}) {
+  #send(method, args, { onProgress, transfer = [], build } = {}) {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       try {
-        this.#worker.postMessage({ id, method, args, relaxedSimd }, transfer);
+        this.#worker.postMessage({ id, method, args, ...build }, transfer);
       } catch (e) {
         reject(
           badInput(

@@ -137,11 +137,15 @@ export async function loadUrl(url, sha256, onProgress, pending) {
   }
 }
 
-/** Where the packages shipped beside the wasm are: models/ at the npm package's root (this file is snippets/<crate>/js/fetch.js). */
+/**
+ * Where the packages shipped beside the wasm are: models/ at the npm package's root (this file is
+ * snippets/<crate>/js/fetch.js, or threads/snippets/<crate>/js/fetch.js in the threaded build).
+ */
 function defaultModelsUrl() {
   // Not `new URL('../../../models/', import.meta.url)`: bundlers would try to bundle a directory.
   const here = import.meta.url;
-  return new URL('../../../models/', here).href;
+  const root = /\/threads\/snippets\/[^/]+\/js\/fetch\.js$/.test(new URL(here).pathname) ? '../../../../' : '../../../';
+  return new URL(`${root}models/`, here).href;
 }
 
 /**

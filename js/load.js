@@ -1,4 +1,4 @@
-// Which of the package's two wasm builds this host runs, and init() that fetches that one.
+// Which of the package's wasm builds this host runs, and init() that fetches that one.
 //
 // Every directory of the package (pkg/ and pkg/lean/) holds the same Rust code built twice, with
 // one JavaScript glue (edgeserve.js; scripts/package.mjs checks that the two builds' glues are
@@ -12,7 +12,17 @@
 // so the choice is made before fetching: WebAssembly.validate() of the smallest module that uses
 // f32x4.relaxed_madd. The results of the two builds differ by float rounding only (one rounding
 // per multiply-add instead of two).
+//
+// The full build has a third: threads/edgeserve_bg.wasm (+simd128, atomics, shared memory) with a
+// glue of its own, loaded by threads.js where the host allows shared memory (a cross-origin
+// isolated page, a Worker of one, Node) and init() is asked for more than one thread (by default
+// as many as onnxruntime-web takes). The package's exports are live bindings (api.js) that then
+// point at that build's classes.
 import initWasm from './edgeserve.js';
+import { useGlue } from './api.js';
+import { defaultThreads, loadThreaded, threadsSupported, wasmSource } from './threads.js';
+
+export { defaultThreads, threadsSupported };
 
 // (module (func (param v128 v128 v128) (result v128)
 //   local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
@@ -27,15 +37,15 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
 /** Whether this host runs WebAssembly relaxed SIMD (then `init()` loads the relaxed build). */
 export const relaxedSimd = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
 
-/** The build init() loaded: 'relaxed', 'baseline', or null (not yet, or a module of the caller's own). */
+/** The build init() loaded: 'threads', 'relaxed', 'baseline', or null (not yet, or a module of the caller's own). */
 let loaded = null;
 /** The first init()'s Promise: later calls return it (one instance per page or worker). */
 let started = null;
 
 /**
- * The build `init()` loaded: `'relaxed'` (edgeserve_relaxed_bg.wasm), `'baseline'`
- * (edgeserve_bg.wasm), or null before `init()`, or when it was given a module of the caller's own
- * (as `initSync` always is).
+ * The build `init()` loaded: `'threads'` (threads/edgeserve_bg.wasm, its pool started),
+ * `'relaxed'` (edgeserve_relaxed_bg.wasm), `'baseline'` (edgeserve_bg.wasm), or null before
+ * `init()`, or when it was given a module of the caller's own (as `initSync` always is).
  */
 export function wasmBuild() {
   return loaded;
@@ -54,13 +64,13 @@ export function wasmUrl(relaxed = true) {
     : new URL('edgeserve_bg.wasm', import.meta.url);
 }
 
-/** Whether init()'s argument is edgeserve's choice of build ({ relaxedSimd }) rather than wasm-bindgen's. */
+/** Whether init()'s argument is edgeserve's choice of build ({ relaxedSimd, threads }) rather than wasm-bindgen's. */
 function isChoice(input) {
   return (
     input !== null &&
     typeof input === 'object' &&
     Object.getPrototypeOf(input) === Object.prototype &&
-    Object.hasOwn(input, 'relaxedSimd') &&
+    (Object.hasOwn(input, 'relaxedSimd') || Object.hasOwn(input, 'threads')) &&
     !Object.hasOwn(input, 'module_or_path')
   );
 }
@@ -73,50 +83,87 @@ function badInput(message) {
 function kind(value) {
   if (value === null) return 'null';
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
+  if (typeof value === 'number') return `the number ${value}`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** The build init()'s argument asks for: true (relaxed where it runs), false, or the argument for wasm-bindgen. */
+/**
+ * The build init()'s argument asks for: { relaxed, threads, asked } (asked: threads was given),
+ * or { wasmBindgen } (the argument for wasm-bindgen's init).
+ */
 function choice(input) {
-  let chosen;
+  let relaxed;
+  let threads;
   try {
-    if (input === undefined) return true;
+    if (input === undefined) return { relaxed: true, threads: undefined };
     if (!isChoice(input)) return { wasmBindgen: input };
-    chosen = input.relaxedSimd;
+    relaxed = input.relaxedSimd;
+    threads = input.threads;
   } catch (e) {
     throw badInput(
-      `init()'s argument could not be read: expected { relaxedSimd } or wasm-bindgen's { module_or_path }, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
+      `init()'s argument could not be read: expected { relaxedSimd, threads } or wasm-bindgen's { module_or_path }, got an exception: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`,
     );
   }
-  if (typeof chosen !== 'boolean')
-    throw badInput(`relaxedSimd is not a boolean: expected true or false, got ${kind(chosen)}`);
-  return chosen;
+  if (relaxed !== undefined && typeof relaxed !== 'boolean')
+    throw badInput(`relaxedSimd is not a boolean: expected true or false, got ${kind(relaxed)}`);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64))
+    throw badInput(`threads is not a thread count: expected an integer from 1 to 64, got ${kind(threads)}`);
+  return { relaxed: relaxed ?? true, threads };
 }
 
 /**
  * Fetches, compiles (streaming) and instantiates a wasm build, once (later calls return the first
- * call's Promise). With no argument, the build this host runs best (see `wasmUrl`);
+ * call's Promise). With no argument, the build this host runs best (see `wasmUrl`), threaded with
+ * `defaultThreads()` threads where that is more than 1;
+ * `{ threads }`: that many threads (the calling thread and threads - 1 Workers) where
+ * `threadsSupported()`, else the single-threaded build (as onnxruntime-web does);
  * `{ relaxedSimd: false }`: the baseline build even where relaxed SIMD runs (its results are the
  * same on every CPU: a relaxed multiply-add may round differently from one CPU to another);
  * `{ module_or_path }`: exactly what wasm-bindgen's init takes.
  */
 export default function init(input) {
   if (started) return started;
-  let relaxed;
+  let chosen;
   try {
-    relaxed = choice(input);
+    chosen = choice(input);
   } catch (e) {
     return Promise.reject(e);
   }
-  if (typeof relaxed === 'boolean') {
-    started = initWasm({ module_or_path: wasmUrl(relaxed) }).then(output => {
-      loaded = relaxed && relaxedSimd ? 'relaxed' : 'baseline';
-      return output;
-    });
+  if (chosen.wasmBindgen !== undefined) {
+    started = initWasm(chosen.wasmBindgen);
   } else {
-    started = initWasm(relaxed.wasmBindgen);
+    const threads = chosen.threads ?? defaultThreads();
+    started =
+      threads > 1 && threadsSupported()
+        ? threaded(threads, chosen.threads !== undefined, chosen.relaxed)
+        : single(chosen.relaxed);
   }
   // A failed init (a network error, say) may be tried again.
   started.catch(() => (started = null));
   return started;
+}
+
+function single(relaxed) {
+  return initWasm({ module_or_path: wasmSource(wasmUrl(relaxed)) }).then(output => {
+    loaded = relaxed && relaxedSimd ? 'relaxed' : 'baseline';
+    return output;
+  });
+}
+
+/**
+ * The threaded build with a pool of `threads`; if it fails to start, a rejection (code THREADS)
+ * when the caller asked for threads, else (the default count) the single-threaded build.
+ */
+async function threaded(threads, asked, relaxed) {
+  let build;
+  try {
+    build = await loadThreaded(threads);
+  } catch (e) {
+    if (asked) throw Object.assign(e instanceof Error ? e : new Error(String(e)), { code: 'THREADS' });
+    console.warn(`edgeserve: the threaded build did not start (${e?.message}); running single-threaded`);
+    return single(relaxed);
+  }
+  useGlue(build.glue);
+  loaded = 'threads';
+  return build.output;
 }

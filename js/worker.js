@@ -5,8 +5,8 @@
 //
 // Message protocol (structured clone; every request carries an id, every reply echoes it, so
 // many requests can be in flight and replies may come in any order):
-//   client -> worker  { id, method, args }        the first request also carries relaxedSimd
-//                                                 (init()'s choice of build); method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
+//   client -> worker  { id, method, args }        the first request also carries relaxedSimd and
+//                                                 threads (init()'s choice of build); method: 'load' | 'loadBytes' | 'predict' | 'predictBatch' |
 //                                                 'predictCsv' | 'embed' | 'tokenize' | 'detect' | 'readText' | 'latency' |
 //                                                 'resetLatency' | 'manifest'
 //                                                 'streamOpen' | 'streamWrite' | 'streamClose'
@@ -23,7 +23,7 @@
 // predict sent during a batch is answered before the batch ends.
 import init, { Model, wasmBuild } from './index.js';
 
-/** The wasm instance, started by the first request (its `relaxedSimd` picks the build). */
+/** The wasm instance, started by the first request (its `relaxedSimd` and `threads` pick the build). */
 let ready = null;
 let model = null;
 /** Open streams by id: the writer into model.stream(), and the reasons of unsendable items by index. */
@@ -147,9 +147,9 @@ function plainError(e) {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code };
 }
 
-self.onmessage = async ({ data: { id, method, args = [], relaxedSimd = true } }) => {
+self.onmessage = async ({ data: { id, method, args = [], relaxedSimd = true, threads } }) => {
   try {
-    ready ??= init({ relaxedSimd });
+    ready ??= init(threads === undefined ? { relaxedSimd } : { relaxedSimd, threads });
     await ready;
     const handler = methods[method];
     if (!handler)

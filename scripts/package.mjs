@@ -5,7 +5,10 @@
 // the browser's images as ImageData) and an entry point,
 // index.js, that exports the wasm API and WorkerModel together; puts the lean build into pkg/lean/
 // (`import ... from 'edgeserve/lean'`); adds each build's relaxed-SIMD twin
-// (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it.
+// (target/pkg-relaxed/, target/pkg-lean-relaxed/) as edgeserve_relaxed_bg.wasm beside it, and the
+// full build's threaded variant (target/pkg-threads/: atomics, shared memory) into pkg/threads/
+// with its pool Worker (js/pool-worker.js). The entry's exports come through api.js, whose live
+// bindings init() points at the threaded build's glue when it loads that one.
 // Run by `make pkg`.
 //
 // With `--fetched DIRS` (a `:`-separated list, as EDGESERVE_FETCHED; `make pkg` gives
@@ -29,13 +32,13 @@ const pkg = new URL('../pkg/', import.meta.url);
 const leanBuild = new URL('../target/pkg-lean/', import.meta.url);
 const relaxedBuild = new URL('../target/pkg-relaxed/', import.meta.url);
 const leanRelaxedBuild = new URL('../target/pkg-lean-relaxed/', import.meta.url);
+const threadedBuild = new URL('../target/pkg-threads/', import.meta.url);
 const lean = new URL('lean/', pkg);
 const js = new URL('../js/', import.meta.url);
 
 // Every class that owns wasm memory is guarded (js/guard.js): a use after free() throws a clear
 // Error (code BAD_INPUT), a trap poisons the instance (code INTERNAL).
-const exports = `export * from './edgeserve.js';
-export { default, relaxedSimd, wasmBuild, wasmUrl } from './load.js';
+const exports = `export { default, relaxedSimd, threadsSupported, defaultThreads, wasmBuild, wasmUrl } from './load.js';
 export { WorkerModel } from './client.js';
 export { trapped } from './guard.js';
 export { listen, decodeAudio } from './audio.js';
@@ -56,17 +59,85 @@ const glue = [
   'image.d.ts',
 ];
 
-/** Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm). */
-function complete(dir, what) {
-  for (const file of glue) cpSync(new URL(file, js), new URL(file, dir));
-  const entry = `// ${what}: the wasm API (edgeserve.js) and the Worker client.
-import * as api from './edgeserve.js';
+/** The names a wasm-bindgen glue exports, but its init (`default`). */
+function glueExports(file) {
+  const text = readFileSync(file, 'utf8');
+  const names = [...text.matchAll(/^export (?:class|function|const|let) (\w+)/gm)].map(m => m[1]);
+  for (const list of text.matchAll(/^export \{([^}]*)\};/gm)) {
+    for (const item of list[1].split(',')) {
+      const name = item
+        .trim()
+        .split(/\s+as\s+/)
+        .pop();
+      if (name && name !== 'default') names.push(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * api.js: the wasm API as live bindings, edgeserve.js's (the single-threaded glue) until init()
+ * loads the threaded build and calls useGlue with its glue.
+ */
+function apiModule(names) {
+  return `// The wasm API of the build init() loaded (load.js): the single-threaded glue's (edgeserve.js)
+// until init() starts the threaded build (threads/edgeserve.js), then that build's. The exports
+// are live bindings, so what a caller imported points at the loaded build once init() resolves.
+// Written by scripts/package.mjs.
+import * as single from './edgeserve.js';
 import { guardAll } from './guard.js';
 
-guardAll(api);
+guardAll(single);
+${names.map(n => `export let ${n} = single.${n};`).join('\n')}
+
+/** Points every export at \`glue\`'s (the threaded build's), guarded. */
+export function useGlue(glue) {
+  guardAll(glue);
+  ({ ${names.join(', ')} } = glue);
+}
+`;
+}
+
+/**
+ * Adds the glue and the entry point next to a wasm-bindgen output (edgeserve.js + its wasm);
+ * `threaded`: whether a threaded build goes beside it (threads.js loads it; else no-threads.js).
+ */
+function complete(dir, what, threaded) {
+  for (const file of glue) cpSync(new URL(file, js), new URL(file, dir));
+  cpSync(new URL(threaded ? 'threads.js' : 'no-threads.js', js), new URL('threads.js', dir));
+  const names = glueExports(new URL('edgeserve.js', dir));
+  writeFileSync(new URL('api.js', dir), apiModule(names));
+  const entry = `// ${what}: the wasm API (api.js: the loaded build's edgeserve.js) and the Worker client.
+export { ${names.join(', ')} } from './api.js';
 ${exports}`;
   writeFileSync(new URL('index.js', dir), entry);
-  writeFileSync(new URL('index.d.ts', dir), `// Types of ${what}.\n${exports}`);
+  writeFileSync(new URL('index.d.ts', dir), `// Types of ${what}.\nexport * from './edgeserve.js';\n${exports}`);
+}
+
+/**
+ * Puts the threaded build into `dir`threads/ with its pool Worker: its glue must export every
+ * name of the single-threaded one (api.js switches each of them to it).
+ */
+function threadedTwin(from, dir) {
+  if (!existsSync(new URL('edgeserve_bg.wasm', from)))
+    throw new Error(`${from.pathname}: no threaded build (make pkg builds it)`);
+  const out = new URL('threads/', dir);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const f of ['edgeserve.js', 'edgeserve_bg.wasm', 'snippets']) {
+    if (existsSync(new URL(f, from))) cpSync(new URL(f, from), new URL(f, out), { recursive: true });
+  }
+  cpSync(new URL('pool-worker.js', js), new URL('pool-worker.js', out));
+  const threaded = new Set(glueExports(new URL('edgeserve.js', out)));
+  const missing = glueExports(new URL('edgeserve.js', dir)).filter(n => !threaded.has(n));
+  if (missing.length)
+    throw new Error(
+      `${from.pathname}edgeserve.js lacks ${missing.join(', ')}: the threaded build must export what the single-threaded one does`,
+    );
+  for (const n of ['threadPoolShared', 'startThreadPool', 'runPoolThread']) {
+    if (!threaded.has(n))
+      throw new Error(`${from.pathname}edgeserve.js has no ${n}: not built with the threads feature`);
+  }
 }
 
 /** The npm fields of a package whose entry is index.js, with `extra` entries and files. */
@@ -82,6 +153,8 @@ function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffe
       'index.d.ts',
       'edgeserve_relaxed_bg.wasm',
       ...glue,
+      'api.js',
+      'threads.js',
       'snippets',
       ...extraFiles,
     ]),
@@ -92,6 +165,7 @@ function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffe
     './edgeserve.js',
     './worker.js',
     './load.js',
+    './api.js',
     './audio-worklet.js',
     './snippets/*',
     ...extraSideEffects,
@@ -100,7 +174,7 @@ function packageJson(manifest, extraExports = {}, extraFiles = [], extraSideEffe
 }
 
 /** Copies a wasm-build output (and its relaxed-SIMD twin) into `dir` and completes it. */
-function assemble(build, relaxed, dir, what) {
+function assemble(build, relaxed, dir, what, threaded) {
   if (!existsSync(new URL('edgeserve_bg.wasm', build)))
     throw new Error(`${build.pathname}: no build (make pkg builds it)`);
   if (!existsSync(new URL('edgeserve_bg.wasm', relaxed))) {
@@ -112,7 +186,7 @@ function assemble(build, relaxed, dir, what) {
   for (const f of built) {
     if (existsSync(new URL(f, build))) cpSync(new URL(f, build), new URL(f, dir), { recursive: true });
   }
-  complete(dir, what);
+  complete(dir, what, threaded);
 }
 
 /** Puts a relaxed-SIMD build's wasm beside the baseline one in `dir` (their glues must agree). */
@@ -177,7 +251,13 @@ function shipPackages(froms, dir) {
 const leanOnly = process.argv.indexOf('--lean-only');
 if (leanOnly >= 0) {
   const out = pathToFileURL(`${resolve(process.argv[leanOnly + 1] ?? 'lean-pkg')}/`);
-  assemble(leanBuild, leanRelaxedBuild, out, "edgeserve's lean build (its embedded packages only, no ONNX parser)");
+  assemble(
+    leanBuild,
+    leanRelaxedBuild,
+    out,
+    "edgeserve's lean build (its embedded packages only, no ONNX parser)",
+    false,
+  );
   twin(leanRelaxedBuild, out);
   for (const wasm of ['edgeserve_bg.wasm', 'edgeserve_relaxed_bg.wasm']) stripFile(new URL(wasm, out));
   typeLoad(out, []);
@@ -187,13 +267,14 @@ if (leanOnly >= 0) {
   process.exit(0);
 }
 
-complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)');
+complete(pkg, 'The edgeserve npm package (the full build: ONNX parser, models loaded at run time)', true);
 
 assemble(
   leanBuild,
   leanRelaxedBuild,
   lean,
   "edgeserve's lean build (edgeserve/lean: embedded packages only, in their rows form (no tract) or NNEF form; no ONNX parser)",
+  false,
 );
 
 const fetchedAt = process.argv.indexOf('--fetched');
@@ -213,6 +294,7 @@ typeLoad(lean, []);
 // The relaxed-SIMD twins: the same code, so the same glue; load.js picks the wasm at init().
 twin(relaxedBuild, pkg);
 twin(leanRelaxedBuild, lean);
+threadedTwin(threadedBuild, pkg);
 
 // The wasm's `name` section (function names, ~1.1 MB raw, ~0.25 MB gzip) goes: bytes every
 // visitor would download. Panic messages still reach console.error; stack frames lose names.
@@ -221,6 +303,8 @@ for (const dir of [pkg, lean]) {
     console.log(`${new URL(wasm, dir).pathname}: name section of ${stripFile(new URL(wasm, dir))} bytes dropped`);
   }
 }
+const threadedWasm = new URL('threads/edgeserve_bg.wasm', pkg);
+console.log(`${threadedWasm.pathname}: name section of ${stripFile(threadedWasm)} bytes dropped`);
 
 const manifest = JSON.parse(readFileSync(new URL('package.json', pkg), 'utf8'));
 writeFileSync(
@@ -228,8 +312,8 @@ writeFileSync(
   packageJson(
     manifest,
     { './lean': { types: './lean/index.d.ts', default: './lean/index.js' } },
-    ['lean', ...(fetched.length ? ['models'] : [])],
-    ['./lean/*'],
+    ['lean', 'threads', ...(fetched.length ? ['models'] : [])],
+    ['./lean/*', './threads/*'],
   ),
 );
 console.log(

@@ -30,6 +30,12 @@ rust_tools() {
       rustup component add "$component"
     fi
   done
+  # The threaded wasm build: a pinned nightly and its std's sources (build-std).
+  local nightly="${THREADS_TOOLCHAIN:?set by the Makefile}"
+  if ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+    step "rustup toolchain install $nightly --component rust-src"
+    rustup toolchain install "$nightly" --profile minimal --component rust-src
+  fi
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"

@@ -36,7 +36,9 @@ for (const name of ON_DEMAND_MODELS) {
     );
   }
 }
-const onDemand = f => f.startsWith('pkg-full/');
+// pkg-full/threads.js is not: the page imports it at start (www/threads.js: the thread count of the
+// full build's panels), so it must be there offline.
+const onDemand = f => f.startsWith('pkg-full/') && f !== 'pkg-full/threads.js';
 
 const files = dir =>
   readdirSync(dir).flatMap(f => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));

@@ -9,13 +9,29 @@
 # Usage: scripts/wasm-build.sh OUT [cargo build arguments: --features ..., --no-default-features]
 # CARGO_TARGET_DIR and CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS are honoured (the relaxed
 # build's own target directory and flags); QUIET=1 keeps cargo quiet.
+#
+# THREADS=1: the threaded build (the Makefile also gives +atomics,+bulk-memory,+mutable-globals in
+# the flags and the `threads` feature). Rust's std must be compiled with atomics for it, which
+# only nightly's build-std does (THREADS_TOOLCHAIN, with its rust-src: scripts/setup.sh installs
+# both), and the module imports a shared memory of at most 4 GiB and exports the thread-local
+# storage symbols that wasm-bindgen's thread support initialises on each Worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: scripts/wasm-build.sh OUT [cargo build arguments]}"
 shift
 quiet=()
 [ "${QUIET:-}" = 1 ] && quiet=(--quiet)
-cargo build "${quiet[@]}" --lib --release --target wasm32-unknown-unknown "$@"
+if [ "${THREADS:-}" = 1 ]; then
+  link=(--shared-memory --max-memory=4294967296 --import-memory
+        --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base)
+  # `cargo rustc`: the linker arguments go to the final crate only. Not through make test's
+  # clippy-driver (RUSTC_WORKSPACE_WRAPPER): it is stable's, and this is nightly's compiler; the
+  # code is the full build's, which it lints, but for src/wasm/threads.rs's pool.
+  env -u RUSTC_WORKSPACE_WRAPPER cargo "+${THREADS_TOOLCHAIN:?set by the Makefile}" rustc "${quiet[@]}" --lib --release --target wasm32-unknown-unknown \
+    -Z build-std=panic_abort,std "$@" -- "${link[@]/#/-Clink-arg=}"
+else
+  cargo build "${quiet[@]}" --lib --release --target wasm32-unknown-unknown "$@"
+fi
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/edgeserve.wasm"
 mkdir -p "$out"
 wasm-bindgen "$wasm" --out-dir "$out" --out-name edgeserve --target web --typescript

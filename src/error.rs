@@ -34,6 +34,10 @@ pub enum Error {
     /// The set of embedded packages is inconsistent (e.g. no default package).
     #[error("package registry: expected {expected}, found {found}")]
     Registry { expected: String, found: String },
+
+    /// A thread pool that could not be started (see [`crate::threads`]).
+    #[error(transparent)]
+    Threads(#[from] crate::threads::ThreadsError),
 }
 
 impl Error {
@@ -47,6 +51,7 @@ impl Error {
             Error::ModelLoad { .. } => "MODEL_LOAD",
             Error::Inference { .. } => "INFERENCE",
             Error::Registry { .. } => "REGISTRY",
+            Error::Threads(_) => "THREADS",
         }
     }
 

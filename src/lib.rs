@@ -30,6 +30,7 @@ pub mod state;
 pub mod task;
 pub mod tensor;
 pub mod text;
+pub mod threads;
 pub mod vision;
 pub mod wasm;
 

@@ -8,6 +8,7 @@
 //   and end, with the time each block took.
 // - A file (picked or dropped): WAV is read by edgeserve itself; other formats are decoded by the
 //   browser (decodeAudio). Its segments are listed and its probabilities drawn.
+import { running, threads } from './threads.js';
 import { acceptDrops, deviceError } from './lib/media.js';
 
 const $ = id => document.getElementById(id);
@@ -34,7 +35,8 @@ export function setupListen() {
     if (!vad) {
       status.textContent = 'Downloading the voice-activity model (Silero VAD, 2.3 MB, once)…';
       pkg = await import('./pkg-full/index.js');
-      await pkg.default();
+      await pkg.default({ threads });
+      running(pkg.threadCount(), pkg.wasmBuild());
       vad = await pkg.Model.load('vad');
       frameSeconds = vad.manifest.preprocessing.frame / vad.manifest.preprocessing.sampleRate;
       threshold = vad.manifest.voiceActivity?.threshold ?? 0.5;

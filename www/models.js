@@ -1,5 +1,8 @@
-// Model panel: each packaged model's manifest, an on-device benchmark of every model, and a
-// latency budget that picks the model the real-time and batch panels use.
+// Model panel: the thread count the page runs with (and a switch), each packaged model's
+// manifest, an on-device benchmark of every model, and a latency budget that picks the model the
+// real-time and batch panels use.
+import { supported, threads } from './threads.js';
+
 const $ = id => document.getElementById(id);
 
 function cell(row, text, tag = 'td') {
@@ -9,7 +12,32 @@ function cell(row, text, tag = 'td') {
   return c;
 }
 
+/**
+ * The thread switch of the full build's panels (search, listen, read): 1 up to the device's
+ * logical cores (one only where the page is not cross-origin isolated). Choosing reloads the page
+ * with ?threads=N: a wasm instance makes its pool once.
+ */
+function setupThreads() {
+  const select = $('threads');
+  const cores = navigator.hardwareConcurrency || 1;
+  const counts = supported
+    ? [...new Set([1, 2, 4, 8, cores, threads])].filter(n => n <= Math.max(cores, threads))
+    : [1];
+  for (const n of counts.sort((a, b) => a - b)) select.add(new Option(String(n), String(n), false, n === threads));
+  select.disabled = !supported;
+  $('threads-status').textContent = supported
+    ? `for the search, listen and read panels (the full build), of ${cores} logical cores; the digits models run on one`
+    : 'one: this page is not cross-origin isolated (no shared memory for threads)';
+  document.body.dataset.threads = String(threads);
+  select.addEventListener('change', () => {
+    const url = new URL(location.href);
+    url.searchParams.set('threads', select.value);
+    location.assign(url);
+  });
+}
+
 export function setupModels(state, { Model, ModelSet }) {
+  setupThreads();
   const table = $('model-table');
   const head = table.insertRow();
   for (const h of ['model', 'version', 'held-out accuracy', 'size', 'p50', 'p95', 'p99', 'sha256']) cell(head, h, 'th');

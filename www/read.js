@@ -8,6 +8,7 @@
 // - The camera: its current frame is read, then the next one as soon as that is done, with the
 //   boxes drawn over the frame that was read.
 // Each reading shows the time of each stage (detector, crops, classifier, recogniser).
+import { running, threads } from './threads.js';
 import { acceptDrops, deviceError } from './lib/media.js';
 
 const $ = id => document.getElementById(id);
@@ -32,7 +33,8 @@ export function setupRead() {
       status.textContent = 'Downloading the OCR model (PP-OCRv4, 16 MB, once)…';
       pkg = await import('./pkg-full/index.js');
       await pkg.default();
-      model = await pkg.WorkerModel.create({ model: 'ocr' });
+      model = await pkg.WorkerModel.create({ model: 'ocr', threads });
+      running(threads > 1 && model.wasmBuild === 'threads' ? threads : 1, model.wasmBuild);
     }
     return model;
   }

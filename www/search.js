@@ -6,6 +6,8 @@
 // worker, with a progress bar, and each keystroke embeds the query and ranks the sentences by
 // cosine similarity (the vectors are unit length: a dot product). The service worker keeps the
 // build and edgeserve caches the model, so search works offline after its first use.
+import { running, threads } from './threads.js';
+
 const $ = id => document.getElementById(id);
 const MODEL = 'minilm-int8';
 const CHUNK = 16;
@@ -85,7 +87,8 @@ export function setupSearch() {
       import('./pkg-full/index.js'),
       fetched('data/sentences.json', 'json'),
     ]);
-    model = await WorkerModel.create({ model: MODEL });
+    model = await WorkerModel.create({ model: MODEL, threads });
+    running(threads > 1 && model.wasmBuild === 'threads' ? threads : 1, model.wasmBuild);
     sentences = list;
     progress.max = sentences.length;
     const started = performance.now();

@@ -122,6 +122,8 @@ pub(super) struct Plans {
     chunked: bool,
     /// What runs of each batch size have cost per row, when `chunked`.
     batches: Batches,
+    /// Whether runs of each batch size go faster on the thread pool (when there is one).
+    threads: crate::threads::Choice,
 }
 
 /// What a graph's plans have cost, learnt from its calls: milliseconds to build a plan for
@@ -175,6 +177,7 @@ impl Plans {
             batch,
             chunked,
             batches: Batches::default(),
+            threads: Default::default(),
             concrete: vec![],
             symbolic: None,
             symbolic_failed: false,
@@ -195,6 +198,7 @@ impl Plans {
             batch: None,
             chunked: false,
             batches: Batches::default(),
+            threads: Default::default(),
             concrete: vec![],
             symbolic: None,
             symbolic_failed: true,
@@ -502,22 +506,27 @@ impl Plans {
         let values = inputs.iter().map(|t| if self.retype.is_some() { small_values(t) } else { None }).collect();
         let elements = key_elements(&shapes);
         let key = Key { shapes, values };
+        let rows = key.shapes.first().and_then(|s| s.first().copied()).unwrap_or(1);
+        let pooled = self.threads.pooled(elements);
         let (symbolic, state) = self.state_for(model, &key, elements)?;
         let clock = Stopwatch::start();
-        match state.run(inputs.clone()) {
+        match crate::threads::run(pooled, || state.run(inputs.clone())) {
             Ok(outputs) => {
+                self.threads.learn(elements, pooled, clock.elapsed_ms());
                 if !symbolic {
                     let ms = clock.elapsed_ms();
                     Costs::learn(&mut self.costs.concrete, ms / elements.max(1) as f64);
                     if self.chunked {
-                        self.batches.learn(key.shapes.first().and_then(|s| s.first().copied()).unwrap_or(1), ms);
+                        self.batches.learn(rows, ms);
                     }
                 }
                 Ok(outputs)
             }
             Err(e) if symbolic && !self.fixed() => {
                 // tract's plan for symbols may fail where its plan for concrete shapes runs.
-                let outputs = self.concrete_state(model, &key)?.run(inputs).map_err(|e| inference_error(model, e))?;
+                let state = self.concrete_state(model, &key)?;
+                let outputs =
+                    crate::threads::run(pooled, || state.run(inputs)).map_err(|e| inference_error(model, e))?;
                 self.symbolic_failed = true;
                 self.symbolic = None;
                 self.notes.push(format!(

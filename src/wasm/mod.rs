@@ -24,6 +24,7 @@ pub mod set;
 #[cfg(target_family = "wasm")]
 pub mod stream;
 pub mod text;
+pub mod threads;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -376,7 +377,7 @@ export type RowInput = Float32Array | Float64Array | Int8Array | Uint8Array | Ui
  * trapped, a bug in edgeserve; every later call throws it too (load the page again; a WorkerModel
  * starts a new worker by itself).
  */
-export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'INTERNAL';
+export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'THREADS' | 'INTERNAL';
 export interface EdgeserveError extends Error { code: ErrorCode }
 /** A batch: one typed array of n * inputWidth values, or an array of rows. */
 export type BatchInput = RowInput | RowInput[];

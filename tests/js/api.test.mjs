@@ -131,7 +131,7 @@ test('the .d.ts declares the API and the result shapes', () => {
     "readonly engine: 'rows' | 'tract'",
     "useEngine(name: 'rows' | 'tract'): void",
     'predictCsv(text: string, options?: CsvOptions | null): Promise<BatchResult>',
-    "export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'INTERNAL'",
+    "export type ErrorCode = 'UNKNOWN_MODEL' | 'BAD_INPUT' | 'BAD_MANIFEST' | 'INTEGRITY' | 'MODEL_LOAD' | 'INFERENCE' | 'REGISTRY' | 'THREADS' | 'INTERNAL'",
   ]) {
     assert.ok(dts.includes(needle), `edgeserve.d.ts has "${needle}"`);
   }

@@ -9,15 +9,22 @@ export const TOLERANCE = 1e-5;
 /**
  * Which wasm build the tests run: `edgeserve_bg.wasm`, or with EDGESERVE_WASM=relaxed the
  * relaxed-SIMD twin (Node 20 needs --experimental-wasm-relaxed-simd for it; `make test-js` runs
- * the golden suites that way too).
+ * the golden suites that way too), or with EDGESERVE_WASM=threads the full build's threaded one,
+ * with 2 threads (`init({ threads: 2 })`; the lean build has none, and stays on its baseline).
  */
 export const wasmFile = process.env.EDGESERVE_WASM === 'relaxed' ? 'edgeserve_relaxed_bg.wasm' : 'edgeserve_bg.wasm';
+export const threaded = process.env.EDGESERVE_WASM === 'threads';
 
 /** The npm package initialised: the full build, or with `lean`, the lean one (pkg/lean/). */
 export async function edgeserve({ lean = false } = {}) {
   const dir = lean ? `${pkgDir}lean/` : pkgDir;
   const mod = await import(`${dir}index.js`);
-  mod.initSync({ module: readFileSync(`${dir}${wasmFile}`) });
+  if (threaded && !lean) {
+    await mod.default({ threads: 2 });
+    if (mod.wasmBuild() !== 'threads' || mod.threadCount() !== 2) throw new Error('the threaded build did not start');
+  } else {
+    mod.initSync({ module: readFileSync(`${dir}${wasmFile}`) });
+  }
   return mod;
 }
 

@@ -74,6 +74,11 @@ test('the lean example (docs/builds.md) runs against the built package (edgeserv
   assert.equal(second, 'MODEL_LOAD');
 });
 
+test('the threads example (docs/builds.md) runs on the threaded build in Node, and the process exits', () => {
+  const out = runAsUser(readmeBlock('init({ threads: 2 })', 'docs/builds.md'));
+  assert.deepEqual(out.trim().split('\n'), ['threads 2', '384']);
+});
+
 test('the Node example of docs/bundlers.md runs against the built package', async () => {
   const out = runAsUser(readmeBlock('initSync({ module: readFileSync(wasmUrl()) })', 'docs/bundlers.md'));
   const full = (await edgeserve()).Model.default();

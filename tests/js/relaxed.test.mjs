@@ -44,7 +44,7 @@ test('wasmUrl(false) names the baseline build; init() refuses a choice that is n
   assert.equal(es.wasmBuild(), null);
   for (const [relaxedSimd, got] of [
     ['no', 'a string ("no")'],
-    [1, 'a number'],
+    [1, 'the number 1'],
     [null, 'null'],
   ]) {
     await assert.rejects(es.default({ relaxedSimd }), {

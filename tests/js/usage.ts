@@ -3,6 +3,9 @@
 import init, {
   initSync,
   wasmBuild,
+  threadCount,
+  threadsSupported,
+  defaultThreads,
   wasmUrl,
   Model,
   ModelSet,
@@ -141,12 +144,19 @@ async function modes(rows: Float32Array[], csvText: string): Promise<void> {
   remote.restarts = 0;
   // The baseline build on the page and in a worker of its own; which build each runs.
   await init({ relaxedSimd: false });
-  const pageBuild: 'relaxed' | 'baseline' | null = wasmBuild();
+  const pageBuild: 'threads' | 'relaxed' | 'baseline' | null = wasmBuild();
   const baseline = await WorkerModel.create({ model: 'digits-fast', relaxedSimd: false });
-  const workerBuild: 'relaxed' | 'baseline' = baseline.wasmBuild;
+  const workerBuild: 'threads' | 'relaxed' | 'baseline' = baseline.wasmBuild;
   console.log(pageBuild, workerBuild, wasmUrl(false).href);
   // @ts-expect-error: relaxedSimd is a boolean
   await WorkerModel.create({ relaxedSimd: 'no' });
+  // Threads: the threaded build where the host has shared memory, its pool's size.
+  await init({ threads: threadsSupported() ? defaultThreads() : 1 });
+  const running: number = threadCount();
+  const threadedWorker = await WorkerModel.create({ model: 'minilm', threads: 2 });
+  console.log(running, threadedWorker.wasmBuild);
+  // @ts-expect-error: threads is a number
+  await WorkerModel.create({ threads: '2' });
   // @ts-expect-error: chunkSize is a number
   await model.predictBatch(rows, { chunkSize: 'big' });
   // @ts-expect-error: choose needs a budget
