@@ -53,8 +53,10 @@ try {
     watch(page);
     await page.goto(`${base}?threads=${threads}`);
     await page.waitForFunction(() => document.body.dataset.ready === '1');
-    info = await page.evaluate(o => window.bench(o), { models, smoke });
-    for (const [name, r] of Object.entries(info.results)) {
+    const pageResult = await page.evaluate(o => window.bench(o), { models, smoke });
+    // The environment of the 1-thread page (its build is the one init() picks by default).
+    if (threads === 1) info = pageResult;
+    for (const [name, r] of Object.entries(pageResult.results)) {
       measured[name] ??= {};
       for (const [runtime, figures] of Object.entries(r)) {
         // Each page's runtimes are named by their thread count (edgeserve's 1-thread figures
