@@ -180,7 +180,7 @@ const md = [
     ? [
         '## Two threads each (Chromium, cross-origin isolated)',
         '',
-        "edgeserve's threaded build (`init({ threads: 2 })`: the page's thread and one module Worker, tract's matrix products split over them) against onnxruntime-web with `numThreads = 2`, alternating in one page; beside them each runtime's 1-thread p50 from the 1-thread page. Speedup: 1 thread / 2 threads. This machine has 2 cores, so a third thread would only share them; on more cores tract splits a product into more chunks (up to 4 per thread) and the large products of ResNet-18 and MobileNet-v2 have the panels for it, while the small ones stay on one thread (below 4 panels).",
+        "edgeserve's threaded build (`init({ threads: 2 })`: the page's thread and one module Worker, tract's matrix products split over them) against onnxruntime-web with `numThreads = 2`, alternating in one page; beside them each runtime's 1-thread p50 from the 1-thread page. Speedup: 1 thread / 2 threads. This machine has 2 cores, so a third thread would only share them; on more cores tract splits a product into more chunks (up to 4 per thread) and the large products of ResNet-18 and MobileNet-v2 have the panels for it. Runs that take under a millisecond on one thread (the digits packages, cnn-small) stay on one thread (src/threads.rs), in the threaded build, which has no relaxed SIMD.",
         '',
         '| model | edgeserve 2 threads p50 | ort 2 threads p50 | ratio | edgeserve speedup | ort speedup |',
         '|---|---:|---:|---:|---:|---:|',
