@@ -454,6 +454,9 @@ export RUSTC_WORKSPACE_WRAPPER = $(shell rustc --print sysroot)/bin/clippy-drive
 export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 export CARGO_PROFILE_DEV_OPT_LEVEL := 0
 export CARGO_PROFILE_DEV_DEBUG := 0
+# No incremental compilation caches: make test builds each crate once, and the caches of its
+# native test builds took more disk than the builds themselves.
+export CARGO_INCREMENTAL := 0
 # And the dependencies at opt-level 1, where Cargo.toml's dev profile has 2 (for the timings of
 # make real-models): tract compiles in four fifths of the time, and what the tests run takes no
 # longer. Every native cargo command of make test's suites goes through CARGO_DEV, so that they

@@ -35,17 +35,17 @@ export async function measureAudio({ Model, ort, onnx, manifest, speech16k, spee
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
   });
-  let state = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
+  const zeros = () => new ort.Tensor('float32', new Float32Array(128), [1, 1, 128]);
+  let [h, c] = [zeros(), zeros()];
   let context = new Float32Array(64);
-  const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
   async function ortChunk(samples512) {
     const x = new Float32Array(576);
     x.set(context);
     x.set(samples512, 64);
-    const out = await session.run({ input: new ort.Tensor('float32', x, [1, 576]), state, sr });
-    state = out.stateN;
+    const out = await session.run({ input: new ort.Tensor('float32', x, [1, 576]), h, c });
+    [h, c] = [out.hn, out.cn];
     context = x.subarray(512);
-    return out.output.data[0];
+    return out.speech_probs.data[0];
   }
 
   const vad = await Model.fromBytes(onnx, manifest);

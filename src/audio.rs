@@ -26,6 +26,14 @@ pub struct AudioPreprocessing {
     pub context: usize,
     /// The graph input that takes the samples, float32 `[N, context + frame]`.
     pub input: String,
+    /// True when the samples input's `N` is a sequence of consecutive chunks of one stream,
+    /// which the graph runs in order with its recurrent state carried from each chunk to the
+    /// next (a recurrent layer over that axis, as silero-vad's `16k_sequence` graph has): one run
+    /// of `N` chunks then gives their `N` outputs and the state after the last, as `N` runs of
+    /// one chunk would, so that a whole recording runs in blocks of chunks. False (the default):
+    /// each run takes one chunk, `N` = 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sequence: bool,
     /// The graph input that takes the sample rate (an int64 scalar), for graphs that take it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate_input: Option<String>,
@@ -441,36 +449,53 @@ impl Stage {
 pub struct Framer {
     frame: usize,
     context: usize,
-    /// The last `context` samples of the previous chunk, then the samples waiting for a frame.
+    /// From `start`: the last `context` samples of the previous chunk, then the samples waiting
+    /// for a frame. What precedes `start` was framed, and is dropped when samples are pushed, so
+    /// that taking a chunk moves no samples however many wait.
     buffer: Vec<f32>,
+    start: usize,
 }
 
 impl Framer {
     /// A framer for `frame` new samples and `context` carried ones per chunk.
     pub fn new(frame: usize, context: usize) -> Framer {
-        Framer { frame, context, buffer: vec![0.0; context] }
+        Framer { frame, context, buffer: vec![0.0; context], start: 0 }
     }
 
     /// Adds samples at the model's rate.
     pub fn push(&mut self, samples: &[f32]) {
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(samples);
     }
 
     /// The next whole chunk (`context + frame` samples), if enough samples are waiting.
     pub fn next_chunk(&mut self, chunk: &mut Vec<f32>) -> bool {
-        let size = self.context + self.frame;
-        if self.buffer.len() < size {
-            return false;
-        }
         chunk.clear();
-        chunk.extend_from_slice(&self.buffer[..size]);
-        self.buffer.drain(..self.frame);
-        true
+        self.next_chunks(1, chunk) == 1
+    }
+
+    /// Appends up to `most` whole chunks (each `context + frame` samples, in order) to `chunks`;
+    /// returns how many.
+    pub fn next_chunks(&mut self, most: usize, chunks: &mut Vec<f32>) -> usize {
+        let size = self.context + self.frame;
+        let n = self.whole().min(most);
+        chunks.reserve(n * size);
+        for _ in 0..n {
+            chunks.extend_from_slice(&self.buffer[self.start..self.start + size]);
+            self.start += self.frame;
+        }
+        n
+    }
+
+    /// Whole chunks waiting.
+    pub fn whole(&self) -> usize {
+        self.waiting() / self.frame
     }
 
     /// New samples waiting for a frame.
     pub fn waiting(&self) -> usize {
-        self.buffer.len() - self.context
+        self.buffer.len() - self.start - self.context
     }
 
     /// The last chunk, its frame padded with zeros, when samples are waiting (as silero-vad pads
@@ -478,7 +503,7 @@ impl Framer {
     pub fn finish(&mut self, chunk: &mut Vec<f32>) -> bool {
         let waiting = self.waiting();
         if waiting > 0 {
-            self.buffer.resize(self.context + self.frame, 0.0);
+            self.buffer.resize(self.start + self.context + self.frame, 0.0);
             self.next_chunk(chunk);
         }
         self.reset();
@@ -489,6 +514,7 @@ impl Framer {
     pub fn reset(&mut self) {
         self.buffer.clear();
         self.buffer.resize(self.context, 0.0);
+        self.start = 0;
     }
 }
 
@@ -530,6 +556,31 @@ mod tests {
         assert!(f.finish(&mut chunk));
         assert_eq!(chunk, [3.0, 4.0, 5.0, 6.0, 0.0, 0.0]);
         assert!(!f.finish(&mut chunk));
+    }
+
+    /// Chunks taken several at a time are the chunks taken one at a time, and samples pushed
+    /// after some were taken follow on.
+    #[test]
+    fn chunks_taken_together_are_those_taken_one_by_one() {
+        let samples: Vec<f32> = (1..=23).map(|i| i as f32).collect();
+        let (mut one, mut many) = (Framer::new(4, 2), Framer::new(4, 2));
+        let (mut singly, mut chunk, mut together) = (vec![], vec![], vec![]);
+        for piece in samples.chunks(7) {
+            one.push(piece);
+            while one.next_chunk(&mut chunk) {
+                singly.extend_from_slice(&chunk);
+            }
+            many.push(piece);
+            assert_eq!(many.whole(), many.waiting() / 4);
+            let whole = many.whole();
+            assert_eq!(many.next_chunks(2, &mut together), whole.min(2));
+        }
+        assert_eq!(many.next_chunks(9, &mut together), 0);
+        assert_eq!(singly.len(), 5 * 6);
+        assert_eq!(together, singly);
+        assert_eq!((one.waiting(), many.waiting()), (3, 3));
+        assert!(many.finish(&mut chunk));
+        assert_eq!(chunk, [19.0, 20.0, 21.0, 22.0, 23.0, 0.0]);
     }
 
     #[cfg(feature = "audio")]

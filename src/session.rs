@@ -5,7 +5,9 @@
 //! state: two sessions over one model never share it.
 //!
 //! [`LoadedModel::speech_segments`] is the whole-recording form: a session of its own over all
-//! the audio, then the segments of silero-vad's `get_speech_timestamps`.
+//! the audio, then the segments of silero-vad's `get_speech_timestamps`. A graph that runs a
+//! sequence of chunks in one run ([`AudioPreprocessing::sequence`]) takes a recording in blocks
+//! of [`BLOCK`] chunks, and a session's chunks in blocks too once that many wait.
 
 use crate::audio::{
     check_samples, AudioError, AudioName, AudioPreprocessing, Framer, Resampler, MAX_FRAME, MAX_RECORDING_SAMPLES,
@@ -18,10 +20,24 @@ use crate::state::{State, StateSpec};
 use crate::task::voice_activity::{segments, Segment, SpeechDetector, SpeechEvent, VoiceActivitySettings};
 use crate::tensor::{Array, TensorData};
 
+/// The most chunks one run of a sequence graph takes ([`AudioPreprocessing::sequence`]).
+pub const BLOCK: usize = 256;
+
+/// What runs the chunks that wait in a session's framer, beyond whole blocks of a sequence graph
+/// (a graph that is not one runs every chunk alone).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rest {
+    /// Each alone: a stream's latency per chunk, and one plan for one chunk.
+    Singly,
+    /// They wait for more audio, and run together with the last (a whole recording, given in
+    /// pieces).
+    Wait,
+}
+
 /// What feeds each graph input of an audio model.
 #[derive(Debug, Clone, PartialEq)]
 enum Feed {
-    /// The chunk's samples, `[1, context + frame]`.
+    /// The chunks' samples, `[N, context + frame]` (`N` is 1 unless the graph runs sequences).
     Samples,
     /// The model's sample rate, as a scalar of this element type.
     SampleRate { int32: bool },
@@ -217,7 +233,7 @@ impl LoadedModel {
         check_samples(samples, at, MAX_FRAME).map_err(|e| e.into_error(&self.manifest().name))?;
         session.chunks += 1;
         let clock = Stopwatch::start();
-        let mut step = self.feed(session, samples, false)?;
+        let mut step = self.feed(session, samples, false, Rest::Singly)?;
         step.latency_ms = clock.elapsed_ms();
         let frames = step.probabilities.len();
         if frames > 0 {
@@ -230,7 +246,7 @@ impl LoadedModel {
     /// padded with silence, is run. The session then starts over (its state too).
     pub fn finish_audio(&mut self, session: &mut Session) -> Result<Step> {
         let clock = Stopwatch::start();
-        let step = self.feed(session, &[], true);
+        let step = self.feed(session, &[], true, Rest::Singly);
         session.reset();
         let mut step = step?;
         step.latency_ms = clock.elapsed_ms();
@@ -242,12 +258,12 @@ impl LoadedModel {
     pub(crate) fn warm_up_audio(&mut self) -> Result<()> {
         let config = self.audio_graph()?.config.clone();
         let mut session = self.session(config.sample_rate as f64, None)?;
-        self.feed(&mut session, &vec![0.0; config.frame], true).map(|_| ())
+        self.feed(&mut session, &vec![0.0; config.frame], true, Rest::Singly).map(|_| ())
     }
 
     /// Resamples `samples` into the session's framer (with `last`, flushes the resampler and
-    /// pads the last frame) and runs every frame completed.
-    fn feed(&mut self, session: &mut Session, samples: &[f32], last: bool) -> Result<Step> {
+    /// pads the last frame) and runs the frames completed (see [`Rest`]).
+    fn feed(&mut self, session: &mut Session, samples: &[f32], last: bool, rest: Rest) -> Result<Step> {
         let mut resampled = std::mem::take(&mut session.resampled);
         resampled.clear();
         let resampler = &mut session.resampler;
@@ -261,39 +277,55 @@ impl LoadedModel {
         let step = done.map_err(|e| e.into_error(&self.manifest().name)).and_then(|_| {
             session.framer.push(&resampled);
             session.samples += resampled.len() as u64;
-            self.run_frames(session, last)
+            self.run_frames(session, last, rest)
         });
         session.resampled = resampled;
         step
     }
 
-    /// Runs every whole chunk the framer holds (and with `last`, the padded rest).
-    fn run_frames(&mut self, session: &mut Session, last: bool) -> Result<Step> {
+    /// Runs the whole chunks the framer holds: blocks of [`BLOCK`] for a sequence graph, then
+    /// the rest as `rest` says; with `last`, also the padded rest of the recording.
+    fn run_frames(&mut self, session: &mut Session, last: bool, rest: Rest) -> Result<Step> {
         let mut step = Step { first_frame: session.frames, ..Step::default() };
-        let mut chunk = std::mem::take(&mut session.chunk);
+        let sequence = self.audio_graph()?.config.sequence;
+        let mut chunks = std::mem::take(&mut session.chunk);
         let result = (|| {
-            while session.framer.next_chunk(&mut chunk) {
-                self.run_chunk(session, &chunk, &mut step)?;
+            loop {
+                let whole = session.framer.whole();
+                let n = match rest {
+                    _ if !sequence => whole.min(1),
+                    _ if whole >= BLOCK => BLOCK,
+                    Rest::Singly => whole.min(1),
+                    Rest::Wait if !last => 0,
+                    Rest::Wait => whole,
+                };
+                if n == 0 {
+                    break;
+                }
+                chunks.clear();
+                session.framer.next_chunks(n, &mut chunks);
+                self.run_chunks(session, &chunks, n, &mut step)?;
             }
-            if last && session.framer.finish(&mut chunk) {
-                self.run_chunk(session, &chunk, &mut step)?;
+            if last && session.framer.finish(&mut chunks) {
+                self.run_chunks(session, &chunks, 1, &mut step)?;
             }
             Ok(())
         })();
-        session.chunk = chunk;
+        session.chunk = chunks;
         result.map(|_| step)
     }
 
-    /// Runs one chunk (`context + frame` samples) with the session's state, and takes the next
-    /// state. On error the state is left as it was.
-    fn run_chunk(&mut self, session: &mut Session, chunk: &[f32], step: &mut Step) -> Result<()> {
+    /// Runs `n` chunks (each `context + frame` samples, in order; `n` is 1 unless the graph runs
+    /// sequences) with the session's state, and takes the next state. On error the state is left
+    /// as it was.
+    fn run_chunks(&mut self, session: &mut Session, chunks: &[f32], n: usize, step: &mut Step) -> Result<()> {
         let graph = self.audio_graph()?;
         let rate = graph.config.sample_rate;
         let arrays: Vec<Array> = graph
             .feeds
             .iter()
             .map(|feed| match feed {
-                Feed::Samples => Array { shape: vec![1, chunk.len()], data: TensorData::F32(chunk.to_vec()) },
+                Feed::Samples => Array { shape: vec![n, chunks.len() / n], data: TensorData::F32(chunks.to_vec()) },
                 Feed::SampleRate { int32: false } => Array { shape: vec![], data: TensorData::I64(vec![rate as i64]) },
                 Feed::SampleRate { int32: true } => Array { shape: vec![], data: TensorData::I32(vec![rate as i32]) },
                 Feed::State(i) => Array {
@@ -311,15 +343,20 @@ impl LoadedModel {
                 detail: format!("the model returned no float32 {what} output"),
             })
         };
-        let p = *f32s(probability, "probability")?.first().ok_or_else(|| Error::Inference {
-            model: name.clone(),
-            detail: "the probability output is empty".into(),
-        })?;
+        let probabilities = f32s(probability, "probability")?;
+        if probabilities.len() != n {
+            return Err(Error::Inference {
+                model: name.clone(),
+                detail: format!("the probability output has {} values for {n} chunks", probabilities.len()),
+            });
+        }
         let next: Vec<&[f32]> = state_outputs.iter().map(|&ix| f32s(ix, "state")).collect::<Result<_>>()?;
         session.state.set_all(&next).map_err(|e| Error::Inference { model: name.clone(), detail: e.to_string() })?;
-        session.frames += 1;
-        step.probabilities.push(p);
-        step.events.extend(session.detector.push(p));
+        session.frames += n as u64;
+        for &p in probabilities {
+            step.probabilities.push(p);
+            step.events.extend(session.detector.push(p));
+        }
         Ok(())
     }
 
@@ -342,9 +379,9 @@ impl LoadedModel {
         let mut probabilities = Vec::with_capacity(samples.len() / frame + 2);
         // In pieces, so that the resampled copy stays small.
         for piece in samples.chunks(MAX_FRAME) {
-            probabilities.extend(self.feed(&mut session, piece, false)?.probabilities);
+            probabilities.extend(self.feed(&mut session, piece, false, Rest::Wait)?.probabilities);
         }
-        probabilities.extend(self.feed(&mut session, &[], true)?.probabilities);
+        probabilities.extend(self.feed(&mut session, &[], true, Rest::Wait)?.probabilities);
         let length = session.samples;
         let ms = clock.elapsed_ms();
         self.record(Mode::Batch, ms / probabilities.len().max(1) as f64, probabilities.len() as u64);

@@ -315,7 +315,7 @@ fn audio_manifests_are_checked_by_the_schema_and_the_parser() {
             Box::new(|m| m["state"][0]["shape"] = serde_json::json!([2, 0, 128])),
             "state[0].shape",
         ),
-        ("a state without its input", Box::new(|m| m["state"][0]["input"] = "h".into()), "inputs[1].name"),
+        ("a state without its input", Box::new(|m| m["state"][0]["input"] = "hidden".into()), "inputs[1].name"),
         ("a threshold over 1", Box::new(|m| m["voiceActivity"]["threshold"] = 1.5.into()), "voiceActivity.threshold"),
         ("an unknown setting", Box::new(|m| m["voiceActivity"]["window"] = 3.into()), "voiceActivity.window"),
         ("audio with another task", Box::new(|m| m["task"] = "regression".into()), "voiceActivity"),

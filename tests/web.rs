@@ -584,3 +584,84 @@ async fn detect_in_wasm_gives_the_references_boxes_from_an_image_data() {
     assert!(get(&e, "message").as_string().unwrap().starts_with("the image's data has the wrong length"));
     assert!(model.detect(image_data_of_rgb_fixture().unchecked_into::<ImageInput>()).is_ok());
 }
+
+// ---- audio -------------------------------------------------------------------------------------
+
+/// The small voice-activity graph of tests/fixtures/audio/sequence (training/audio_fixtures.py):
+/// Silero VAD's sequence graph in shape (chunks of 8 + 16 samples at 16 kHz, an LSTM's h and c),
+/// with its signal (16-bit PCM) and onnxruntime's probability of each chunk, fed one by one.
+async fn audio_fixture() -> (Model, Vec<f32>, Vec<f32>) {
+    let model = image_model(
+        include_bytes!("fixtures/audio/sequence/model.onnx"),
+        include_str!("fixtures/audio/sequence/manifest.json"),
+    )
+    .await;
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/audio/sequence/reference.json")).unwrap();
+    let pcm: Vec<i16> = serde_json::from_value(reference["pcm16"].clone()).unwrap();
+    let samples = pcm.iter().map(|&s| s as f32 / 32768.0).collect();
+    (model, samples, serde_json::from_value(reference["probabilities"].clone()).unwrap())
+}
+
+fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// A whole recording runs in blocks of chunks (256 a run, then the rest), a session chunk by
+/// chunk: both give onnxruntime's probabilities; the session's events come as they happen, its
+/// state reads back as h and c, and a bad chunk is refused with the session going on.
+#[wasm_bindgen_test]
+async fn voice_activity_in_wasm_matches_onnxruntime_whole_and_streamed() {
+    use edgeserve::wasm::audio::{AudioInput, SamplesInput, SessionOptions, SpeechOptions};
+    let (model, samples, want) = audio_fixture().await;
+    let rate = || object(&[("sampleRate", 16000.into())]);
+    let whole = model
+        .speech_segments(
+            Float32Array::from(&samples[..]).unchecked_into::<AudioInput>(),
+            Some(rate().unchecked_into::<SpeechOptions>()),
+        )
+        .unwrap();
+    let probabilities = Float32Array::from(get(&whole, "probabilities")).to_vec();
+    assert_eq!(probabilities.len(), 700);
+    assert!(worst(&probabilities, &want) <= TOLERANCE, "whole: {}", worst(&probabilities, &want));
+    assert!((get(&whole, "frameSeconds").as_f64().unwrap() - 0.001).abs() < 1e-12);
+    let segments: Vec<(f64, f64)> = Array::from(&get(&whole, "segments"))
+        .iter()
+        .map(|s| (get(&s, "start").as_f64().unwrap(), get(&s, "end").as_f64().unwrap()))
+        .collect();
+    assert!(!segments.is_empty());
+
+    let mut session = model.session(Some(rate().unchecked_into::<SessionOptions>())).unwrap();
+    let (mut streamed, mut starts, mut ends) = (vec![], vec![], vec![]);
+    let mut at = 0;
+    for (i, size) in [1usize, 16, 40, 300, 7, 1000].iter().cycle().enumerate() {
+        if at == samples.len() {
+            break;
+        }
+        if i == 3 {
+            let e =
+                session.push(Float32Array::from(&[0.0, f32::NAN][..]).unchecked_into::<SamplesInput>()).unwrap_err();
+            assert_eq!(get(&e, "code").as_string().unwrap(), "BAD_INPUT");
+        }
+        let end = (at + size).min(samples.len());
+        let step = session.push(Float32Array::from(&samples[at..end]).unchecked_into::<SamplesInput>()).unwrap();
+        streamed.extend(Float32Array::from(get(&step, "probabilities")).to_vec());
+        for e in Array::from(&get(&step, "events")).iter() {
+            let time = get(&e, "time").as_f64().unwrap();
+            if get(&e, "type").as_string().unwrap() == "start" {
+                starts.push(time)
+            } else {
+                ends.push(time)
+            }
+        }
+        at = end;
+    }
+    let state = Array::from(&session.state().unwrap());
+    assert_eq!(state.length(), 2, "h and c");
+    assert!(state.iter().all(|s| Float32Array::from(s).length() == 4));
+    let last = session.finish().unwrap();
+    streamed.extend(Float32Array::from(get(&last, "probabilities")).to_vec());
+    assert!(worst(&streamed, &want) <= TOLERANCE, "streamed: {}", worst(&streamed, &want));
+    assert!(!starts.is_empty() && starts.len() >= ends.len(), "{starts:?} {ends:?}");
+}

@@ -6,14 +6,17 @@ recordings and references (`make models-audio`).
 The package is made at build time into target/, not committed, like the text packages: its graph
 is the wheel's file, and the recordings are made here in seconds.
 
-The graph is the wheel's silero_vad.onnx, the one silero-vad's own OnnxWrapper loads: inputs
-`input` (float [batch, 64 + 512]: the last 64 samples of the previous chunk, then 512 new ones, at
-16 kHz), `state` (float [2, batch, 128], the recurrent state) and `sr` (int64 scalar, the sample
-rate); outputs `output` (float [batch, 1], the speech probability of the chunk) and `stateN` (the
-next state). The package names their dimensions (the batch "N", the samples "L"), which
-the wheel's file leaves unnamed; nothing else of the graph changes. tract runs it (tests/real/results.md: typed for the input shapes of each call, which
-are fixed here, so one plan serves every chunk), as it runs every other graph of the wheel; this one
-takes both 8 and 16 kHz, and its outputs match onnxruntime's within 1e-6.
+The graph is the wheel's silero_vad_16k_sequence.onnx: inputs `input` (float [S, 64 + 512]: S
+consecutive chunks of a stream, each the last 64 samples of the previous chunk, then 512 new ones,
+at 16 kHz), `h` and `c` (float [1, 1, 128], the LSTM's state); outputs `speech_probs` (float [S],
+the speech probability of each chunk), `hn` and `cn` (the state after the last chunk). Its LSTM
+runs over the S chunks, carrying its state from each to the next, and its convolutions take the
+S chunks as a batch: a whole recording runs in blocks of chunks (preprocessing `sequence`), where
+the graph silero-vad's OnnxWrapper loads, silero_vad.onnx, takes one chunk per run. The two give
+the same probabilities (this script checks it on every recording: `sequenceAgreement`); the
+sequence graph takes 16 kHz only, and the package resamples every rate to 16 kHz anyway. The
+package names its dimensions: the chunks "N", the LSTM's batch 1. tract runs it
+(tests/real/results.md), as it runs every other graph of the wheel.
 
 The package directory (--out, default target/models-audio) holds:
 - vad/model.onnx and vad/manifest.json (preprocessing `audio`, the `state` pair `state` ->
@@ -59,7 +62,9 @@ from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = "silero-vad"
-GRAPH = "silero_vad/data/silero_vad.onnx"
+GRAPH = "silero_vad/data/silero_vad_16k_sequence.onnx"
+# The reference: the graph silero-vad's own OnnxWrapper loads, one chunk per run.
+REFERENCE_GRAPH = "silero_vad/data/silero_vad.onnx"
 UTILS = "silero_vad/utils_vad.py"
 
 MODEL_RATE = 16000
@@ -161,14 +166,13 @@ def recording(work: Path) -> tuple[np.ndarray, list[dict]]:
 
 
 def name_dimensions(path: Path) -> None:
-    """Names the dimensions of the graph's inputs and outputs (the wheel's file leaves them
-    unnamed): the batch "N" and the samples "L" (the chunk's length stays free: the graph's branch
-    for 8 kHz takes shorter ones, and onnxruntime types both branches). Nothing else changes."""
+    """Names the dimensions of the graph's inputs and outputs (the wheel's file calls the chunks
+    "sequence_length" and leaves the LSTM's batch free): the chunks "N", the LSTM's batch 1.
+    Nothing else changes."""
     model = onnx.load(str(path))
-    shapes = {"input": ["N", "L"], "state": [2, "N", 128], "output": ["N", 1], "stateN": [2, "N", 128]}
+    state = [1, 1, 128]
+    shapes = {"input": ["N", CONTEXT + FRAME], "h": state, "c": state, "speech_probs": ["N"], "hn": state, "cn": state}
     for value in list(model.graph.input) + list(model.graph.output):
-        if value.name not in shapes:
-            continue
         dims = value.type.tensor_type.shape.dim
         del dims[:]
         for d in shapes[value.name]:
@@ -179,6 +183,15 @@ def name_dimensions(path: Path) -> None:
                 dim.dim_value = d
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
+
+
+def sequence_probabilities(session: ort.InferenceSession, audio: np.ndarray) -> list[float]:
+    """The package graph's probabilities of the same chunks as `probabilities`, all in one run."""
+    padded = np.concatenate([np.zeros(CONTEXT, np.float32), audio, np.zeros((-len(audio)) % FRAME, np.float32)])
+    chunks = np.stack([padded[i:i + CONTEXT + FRAME] for i in range(0, len(padded) - CONTEXT, FRAME)])
+    state = np.zeros((1, 1, 128), np.float32)
+    probs, _, _ = session.run(None, {"input": chunks, "h": state, "c": state})
+    return [float(p) for p in probs]
 
 
 def probabilities(session: ort.InferenceSession, audio: np.ndarray) -> list[float]:
@@ -288,13 +301,14 @@ def main() -> int:
         "description": "Voice activity detection (Silero VAD v6): the probability of speech in every 32 ms of audio, and speech segments.",
         "task": "voice-activity",
         "inputs": [
-            {"name": "input", "dtype": "float32", "shape": ["N", "L"]},
-            {"name": "state", "dtype": "float32", "shape": [2, "N", 128]},
-            {"name": "sr", "dtype": "int64", "shape": []},
+            {"name": "input", "dtype": "float32", "shape": ["N", CONTEXT + FRAME]},
+            {"name": "h", "dtype": "float32", "shape": [1, 1, 128]},
+            {"name": "c", "dtype": "float32", "shape": [1, 1, 128]},
         ],
         "outputs": [
-            {"name": "output", "dtype": "float32", "shape": ["N", 1], "role": "probability"},
-            {"name": "stateN", "dtype": "float32", "shape": [2, "N", 128], "role": "state"},
+            {"name": "speech_probs", "dtype": "float32", "shape": ["N"], "role": "probability"},
+            {"name": "hn", "dtype": "float32", "shape": [1, 1, 128], "role": "state"},
+            {"name": "cn", "dtype": "float32", "shape": [1, 1, 128], "role": "state"},
         ],
         "preprocessing": {
             "type": "audio",
@@ -302,9 +316,12 @@ def main() -> int:
             "frame": FRAME,
             "context": CONTEXT,
             "input": "input",
-            "sampleRateInput": "sr",
+            "sequence": True,
         },
-        "state": [{"input": "state", "output": "stateN", "shape": [2, 1, 128], "initial": 0.0}],
+        "state": [
+            {"input": "h", "output": "hn", "shape": [1, 1, 128], "initial": 0.0},
+            {"input": "c", "output": "cn", "shape": [1, 1, 128], "initial": 0.0},
+        ],
         "voiceActivity": SETTINGS,
         "sha256": prepare.sha256(pkg / "model.onnx"),
         "default": False,
@@ -317,11 +334,13 @@ def main() -> int:
 
     session_options = ort.SessionOptions()
     session_options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(pkg / "model.onnx"), session_options, providers=["CPUExecutionProvider"])
+    package = ort.InferenceSession(str(pkg / "model.onnx"), session_options, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(20261129)
     recordings = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        prepare.extract(wheel, REFERENCE_GRAPH, work / "reference.onnx")
+        session = ort.InferenceSession(str(work / "reference.onnx"), session_options, providers=["CPUExecutionProvider"])
         utils = silero_utils(wheel, work)
         cases = decoder_cases(utils, np.random.default_rng(7))
         speech, truth = recording(work)
@@ -335,6 +354,9 @@ def main() -> int:
                 samples = write_wav(audio_dir / name, resample(noisy, MASTER_RATE, rate), rate)
                 at_model_rate = samples if rate == MODEL_RATE else resample(samples, rate, MODEL_RATE)
                 probs = probabilities(session, at_model_rate)
+                agreement = float(np.abs(np.array(sequence_probabilities(package, at_model_rate)) - probs).max())
+                if agreement > 1e-5:
+                    raise SystemExit(f"{name}: the sequence graph and {REFERENCE_GRAPH} disagree by {agreement}")
                 segments = utils.get_speech_timestamps_from_probs(
                     probs, sampling_rate=MODEL_RATE, threshold=SETTINGS["threshold"],
                     min_speech_duration_ms=SETTINGS["minSpeechMs"], min_silence_duration_ms=SETTINGS["minSilenceMs"],
@@ -347,6 +369,7 @@ def main() -> int:
                     "resampledBy": None if rate == MODEL_RATE else "scipy.signal.resample_poly",
                     "modelSamples": len(at_model_rate),
                     "probabilities": probs,
+                    "sequenceAgreement": agreement,
                     "segments": [{"start": int(s["start"]), "end": int(s["end"])} for s in segments],
                     "events": streamed_events(utils, probs),
                 })

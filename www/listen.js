@@ -33,7 +33,7 @@ export function setupListen() {
 
   async function loadVad() {
     if (!vad) {
-      status.textContent = 'Downloading the voice-activity model (Silero VAD, 2.3 MB, once)…';
+      status.textContent = 'Downloading the voice-activity model (Silero VAD, 1.25 MB, once)…';
       pkg = await import('./pkg-full/index.js');
       await pkg.default({ threads });
       running(pkg.threadCount(), pkg.wasmBuild());

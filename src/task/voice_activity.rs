@@ -320,7 +320,7 @@ impl SpeechDetector {
 }
 
 /// Checks a voice-activity manifest, as (field, expected, found): audio preprocessing, one
-/// float32 output with role `"probability"` shaped `["N", 1]`, every other output a state, no
+/// float32 output with role `"probability"` shaped `["N", 1]` or `["N"]`, every other output a state, no
 /// labels, valid settings.
 pub fn validate(manifest: &Manifest) -> Result<(), (String, String, String)> {
     let e = |f: &str, x: String, g: String| Err((f.to_owned(), x, g));
@@ -344,11 +344,12 @@ pub fn validate(manifest: &Manifest) -> Result<(), (String, String, String)> {
         );
     };
     let o = &manifest.outputs[i];
-    let want = [Dim::Symbol(crate::manifest::BATCH_DIM.into()), Dim::Fixed(1)];
-    if o.dtype != DType::Float32 || o.shape != want {
+    let batch = Dim::Symbol(crate::manifest::BATCH_DIM.into());
+    let shapes = [vec![batch.clone(), Dim::Fixed(1)], vec![batch]];
+    if o.dtype != DType::Float32 || !shapes.contains(&o.shape) {
         return e(
             &format!("outputs[{i}]"),
-            format!("float32 {} (one probability per chunk)", shape_string(&want)),
+            format!("float32 {} or {} (one probability per chunk)", shape_string(&shapes[0]), shape_string(&shapes[1])),
             format!("{} {}", o.dtype, shape_string(&o.shape)),
         );
     }

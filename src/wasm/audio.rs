@@ -155,8 +155,9 @@ impl Model {
     /// e.g. from `decodeAudioData`, which reads MP3, Ogg, FLAC...: channels averaged; its own rate),
     /// or the bytes of a WAV file (a Uint8Array or an ArrayBuffer: 8 to 32-bit PCM or float,
     /// channels averaged; its own rate).
-    /// The audio is resampled to the model's rate in the core, run frame by frame with the model's
-    /// state carried over, and decoded as silero-vad's `get_speech_timestamps` does.
+    /// The audio is resampled to the model's rate in the core, run with the model's state carried
+    /// from frame to frame (blocks of frames a run, for a graph that takes a sequence), and
+    /// decoded as silero-vad's `get_speech_timestamps` does.
     ///
     /// Returns `{ segments, probabilities, frameSeconds, durationSeconds, latencyMs }`: segments
     /// `[{ start, end }]` in seconds; one speech probability per frame of `frameSeconds`.
@@ -273,7 +274,8 @@ impl AudioSession {
     }
 
     /// The model state carried to the next frame: one Float32Array per pair of the manifest's
-    /// `state` (in its order, each of its shape's size: `[2, 1, 128]` for vad), copies.
+    /// `state` (in its order, each of its shape's size: `h` and `c`, `[1, 1, 128]` each, for vad),
+    /// copies.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(getter, unchecked_return_type = "Float32Array[]"))]
     pub fn state(&self) -> Result<Value, Thrown> {
         let state = self.session.state();

@@ -238,7 +238,9 @@ export interface OcrSettings {
 /**
  * An audio model's input: mono samples resampled to sampleRate (Hz) and cut into chunks of
  * context + frame samples (the last context samples of the previous chunk, then frame new ones)
- * for the graph input `input`; sampleRateInput: the graph input that takes the sample rate.
+ * for the graph input `input`; sampleRateInput: the graph input that takes the sample rate;
+ * sequence: true when the input's N is consecutive chunks of one stream that the graph runs in
+ * order, its state carried from chunk to chunk (a whole recording then runs in blocks of chunks).
  */
 export interface AudioPreprocessing {
   type: 'audio';
@@ -247,6 +249,7 @@ export interface AudioPreprocessing {
   context?: number;
   input: string;
   sampleRateInput?: string;
+  sequence?: boolean;
 }
 /** Thresholds and durations that turn speech probabilities into segments (silero-vad's get_speech_timestamps; its defaults where absent). */
 export interface VoiceActivitySettings {

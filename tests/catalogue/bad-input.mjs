@@ -849,15 +849,15 @@ export const catalogue = [
     audio: true,
     layers: ['main'],
     code: 'BAD_INPUT',
-    call: c => c.audioSession.setState([new Float32Array(255)]),
-    message: /state\[0\] has the wrong size: expected 256 values \(shape \[2, 1, 128\]\), got 255/,
+    call: c => c.audioSession.setState([new Float32Array(127), new Float32Array(128)]),
+    message: /state\[0\] has the wrong size: expected 128 values \(shape \[1, 1, 128\]\), got 127/,
   },
   {
     kind: 'a model state with a NaN given to a session',
     audio: true,
     layers: ['main'],
     code: 'BAD_INPUT',
-    call: c => c.audioSession.setState([Object.assign(new Float32Array(256), { 9: NaN })]),
+    call: c => c.audioSession.setState([Object.assign(new Float32Array(128), { 9: NaN }), new Float32Array(128)]),
     message: /state\[0\]\[9\] is not finite: .*got NaN/,
   },
   {
@@ -867,10 +867,10 @@ export const catalogue = [
     code: 'BAD_INPUT',
     call: c =>
       c.audio.run(
-        { input: tone(576), state: new Float32Array(255), sr: BigInt64Array.of(16000n) },
-        { shapes: { input: [1, 576], state: [2, 1, 128] } },
+        { input: tone(576), h: new Float32Array(127), c: new Float32Array(128) },
+        { shapes: { input: [1, 576], h: [1, 1, 128], c: [1, 1, 128] } },
       ),
-    message: /input "state" does not fill its shape: expected 256 values for shape \[2, 1, 128\], got 255/,
+    message: /input "h" does not fill its shape: expected 128 values for shape \[1, 1, 128\], got 127/,
   },
   {
     kind: 'an AudioBuffer whose getChannelData throws',

@@ -250,10 +250,13 @@ test("a session's state can be read and given back: a stream resumes where it wa
   const first = vad.session({ sampleRate: 16000 });
   const got = [...first.push(audio.subarray(0, half)).probabilities];
   const state = first.state;
-  assert.equal(state.length, 1);
-  assert.ok(state[0] instanceof Float32Array);
-  assert.equal(state[0].length, 2 * 128);
-  assert.ok(state[0].some(x => x !== 0));
+  // vad's LSTM: h and c, [1, 1, 128] each.
+  assert.equal(state.length, 2);
+  for (const value of state) {
+    assert.ok(value instanceof Float32Array);
+    assert.equal(value.length, 128);
+    assert.ok(value.some(x => x !== 0));
+  }
   // A second session given the first's state and the context it would have had.
   const second = vad.session({ sampleRate: 16000 });
   second.setState(state);
@@ -265,10 +268,11 @@ test("a session's state can be read and given back: a stream resumes where it wa
   const before = first.state;
   for (const bad of [
     [],
-    [new Float32Array(255)],
-    [new Float32Array(257)],
-    [state[0], state[0]],
-    [Object.assign(new Float32Array(256), { 3: NaN })],
+    [state[0]],
+    [new Float32Array(127), state[1]],
+    [state[0], new Float32Array(129)],
+    [state[0], state[1], state[0]],
+    [Object.assign(new Float32Array(128), { 3: NaN }), state[1]],
     'state',
     null,
   ]) {
