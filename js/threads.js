@@ -41,9 +41,12 @@ function failure(message) {
 
 /** Starts one pool Worker as thread `index` and resolves once it waits for its thread. */
 function startWorker(module, memory, index) {
-  const url = new URL('./threads/pool-worker.js', import.meta.url);
   return new Promise((resolve, reject) => {
-    const worker = node ? new node.Worker(url) : new Worker(url, { type: 'module', name: `edgeserve-${index}` });
+    // The URL inside `new Worker(...)`, as bundlers look for it: Vite and webpack 5 then bundle the
+    // script and the glue it imports as a Worker of their own.
+    const worker = node
+      ? new node.Worker(new URL('./threads/pool-worker.js', import.meta.url))
+      : new Worker(new URL('./threads/pool-worker.js', import.meta.url), { type: 'module' });
     const onMessage = data => {
       if (data?.edgeserve === 'pool-ready') {
         // Unref'd once it runs (before, its start must keep Node alive).

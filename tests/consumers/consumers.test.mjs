@@ -3,7 +3,8 @@
 // served without a bundler through an import map; each app run in Debian's Chromium by Playwright
 // on both builds (`edgeserve`, `edgeserve/lean`) and both SIMD variants (Chromium runs relaxed
 // SIMD, so init() loads edgeserve_relaxed_bg.wasm; with `?simd=baseline` the page asks for
-// edgeserve_bg.wasm with `init({ relaxedSimd: false })`, and its Worker follows); and the package
+// edgeserve_bg.wasm with `init({ relaxedSimd: false })`, and its Worker follows), and the full
+// build with `?threads=2` (the threaded build, its pool's Workers bundled too); and the package
 // in Node (ESM), on both variants (Node 20 runs relaxed SIMD only under its flag). Every app runs app/checks.js: real time, batch and
 // stream on the main thread and in the package's Worker, a model loaded at run time, each
 // compared here with onnxruntime's golden outputs. `make test-consumers`.
@@ -111,11 +112,12 @@ function close(actual, expected, what) {
   }
 }
 
-/** What an app saw, against onnxruntime's golden outputs. */
-function verify(result, build, relaxed, inBrowser) {
+/** What an app saw, against onnxruntime's golden outputs (`threads`: the pool the page asked for). */
+function verify(result, build, relaxed, inBrowser, threads = 1) {
   assert.equal(result.error, undefined, result.error);
   assert.equal(result.build, build);
-  const simd = relaxed ? 'relaxed' : 'baseline';
+  const simd = threads > 1 ? 'threads' : relaxed ? 'relaxed' : 'baseline';
+  assert.equal(result.threadCount, threads, 'the threads that compute');
   if (inBrowser) {
     assert.equal(result.relaxedSimd, true, 'Chromium runs relaxed SIMD');
     assert.equal(result.wasmBuild, simd, 'the build init() loaded');
@@ -177,7 +179,10 @@ function verify(result, build, relaxed, inBrowser) {
   // The wasm file the page fetched (whatever the bundler named it), by its bytes.
   assert.equal(result.wasm.length, 1, `one wasm file fetched: ${result.wasm}`);
   const file = inBrowser ? `${work}${result.wasm[0]}` : result.wasm[0];
-  const expected = `${build === 'lean' ? 'lean/' : ''}edgeserve_${relaxed ? 'relaxed_' : ''}bg.wasm`;
+  const expected =
+    threads > 1
+      ? 'threads/edgeserve_bg.wasm'
+      : `${build === 'lean' ? 'lean/' : ''}edgeserve_${relaxed ? 'relaxed_' : ''}bg.wasm`;
   assert.equal(packageFiles()[sha256(file)], expected, `${result.wasm[0]} is the package's ${expected}`);
 }
 
@@ -193,7 +198,8 @@ function packageFiles() {
       files[sha256(`${work}node_modules/edgeserve/${dir}${wasm}`)] = `${dir}${wasm}`;
     }
   }
-  assert.equal(Object.keys(files).length, 4, 'four different wasm files');
+  files[sha256(`${work}node_modules/edgeserve/threads/edgeserve_bg.wasm`)] = 'threads/edgeserve_bg.wasm';
+  assert.equal(Object.keys(files).length, 5, 'five different wasm files');
   return files;
 }
 
@@ -234,6 +240,21 @@ for (const [consumer, page] of Object.entries(consumers)) {
       });
     }
   }
+}
+
+// The threaded build, bundled: its pool's Workers (threads/pool-worker.js, started with the URL
+// inside `new Worker(...)`) and their glue found by the bundler, in the page and in the
+// WorkerModel, each with a pool of 2 (the server isolates its pages: COOP and COEP).
+for (const consumer of Object.keys(consumers)) {
+  test(`${consumer}, full build, 2 threads: every serving mode, in the page and its Worker`, async () => {
+    const problems = [];
+    const url = `http://127.0.0.1:${server.address().port}${consumers[consumer]('full')}?threads=2`;
+    const tab = await openPage(browser, url, problems);
+    const result = await tab.evaluate(() => window.result);
+    await tab.close();
+    verify(result, 'full', true, true, 2);
+    assert.deepEqual(problems, []);
+  });
 }
 
 for (const simd of ['relaxed', 'baseline']) {

@@ -13,13 +13,18 @@ async function fetchJson(path) {
 
 /**
  * How a page starts the package and reads the test's files (node.mjs has its own). With
- * `?simd=baseline` in its URL, the page asks for the baseline build where relaxed SIMD runs.
+ * `?simd=baseline` in its URL, the page asks for the baseline build where relaxed SIMD runs; with
+ * `?threads=N`, for the threaded build with a pool of N (the page is cross-origin isolated), and
+ * so does its WorkerModel.
  */
 const inPage = {
   start: edgeserve => {
     const baseline = new URLSearchParams(location.search).get('simd') === 'baseline';
+    const threads = inPage.threads();
+    if (threads) return edgeserve.default({ threads });
     return edgeserve.default(baseline ? { relaxedSimd: false } : undefined);
   },
+  threads: () => Number(new URLSearchParams(location.search).get('threads')) || undefined,
   json: fetchJson,
   /**
    * Where Model.load finds the packages shipped beside the wasm: by itself in a page that serves
@@ -50,10 +55,12 @@ const plain = r => ({ label: r.label, scores: Array.from(r.scores) });
 
 /** Runs the checks on `edgeserve` (the namespace of the build that `build` names). */
 export async function check(edgeserve, build, host = inPage) {
-  const { Model, WorkerModel } = edgeserve;
   const result = { build, relaxedSimd: edgeserve.relaxedSimd };
   await host.start(edgeserve);
+  // After init(): the threaded build's classes replace the package's exports (live bindings).
+  const { Model, WorkerModel } = edgeserve;
   result.wasmBuild = edgeserve.wasmBuild();
+  result.threadCount = edgeserve.threadCount();
   result.names = Model.names();
 
   const golden = await host.json('/models/digits-accurate/golden.json');
@@ -71,7 +78,8 @@ export async function check(edgeserve, build, host = inPage) {
   // The same off the main thread (browsers): the Worker's URL, and its wasm's, as the bundler
   // resolved them.
   if (typeof Worker === 'function') {
-    const remote = await WorkerModel.create({ model: 'digits-accurate' });
+    const threads = host.threads?.();
+    const remote = await WorkerModel.create({ model: 'digits-accurate', ...(threads && { threads }) });
     result.worker = {
       wasmBuild: remote.wasmBuild,
       predict: await Promise.all(rows.map(row => remote.predict(row).then(plain))),
