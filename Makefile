@@ -443,7 +443,8 @@ test:
 
 # make test lints as it builds (CLIPPY_IN_BUILDS=1): every crate of the workspace that its cargo
 # commands compile (test-native's native builds of every feature set, the npm package's wasm
-# builds, tests/web.rs) is compiled by clippy-driver with warnings as errors, which is what
+# builds, tests/web.rs; the threaded one by its nightly's clippy-driver) is compiled by
+# clippy-driver with warnings as errors, which is what
 # `cargo clippy` runs, code generation added: tract and the other dependencies are compiled once,
 # where a separate clippy pass checked them all again (most of make lint's time).
 # The native test builds of make test also compile edgeserve's own crates without optimization

@@ -30,11 +30,14 @@ rust_tools() {
       rustup component add "$component"
     fi
   done
-  # The threaded wasm build: a pinned nightly and its std's sources (build-std).
+  # The threaded wasm build: a pinned nightly, its std's sources (build-std) and its clippy (make
+  # test lints that build with it).
   local nightly="${THREADS_TOOLCHAIN:?set by the Makefile}"
-  if ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
-    step "rustup toolchain install $nightly --component rust-src"
-    rustup toolchain install "$nightly" --profile minimal --component rust-src
+  local installed
+  installed="$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)"
+  if ! grep -q '^rust-src' <<<"$installed" || ! grep -q '^clippy' <<<"$installed"; then
+    step "rustup toolchain install $nightly --component rust-src,clippy"
+    rustup toolchain install "$nightly" --profile minimal --component rust-src,clippy
   fi
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"

@@ -24,10 +24,16 @@ quiet=()
 if [ "${THREADS:-}" = 1 ]; then
   link=(--shared-memory --max-memory=4294967296 --import-memory
         --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base)
-  # `cargo rustc`: the linker arguments go to the final crate only. Not through make test's
-  # clippy-driver (RUSTC_WORKSPACE_WRAPPER): it is stable's, and this is nightly's compiler; the
-  # code is the full build's, which it lints, but for src/wasm/threads.rs's pool.
-  env -u RUSTC_WORKSPACE_WRAPPER cargo "+${THREADS_TOOLCHAIN:?set by the Makefile}" rustc "${quiet[@]}" --lib --release --target wasm32-unknown-unknown \
+  # `cargo rustc`: the linker arguments go to the final crate only. Under make test's clippy in
+  # builds (RUSTC_WORKSPACE_WRAPPER, stable's clippy-driver), the nightly's own clippy-driver
+  # lints it instead (scripts/setup.sh installs the component): the code only this build
+  # compiles, src/wasm/threads.rs's pool, is linted too.
+  toolchain="${THREADS_TOOLCHAIN:?set by the Makefile}"
+  wrapper=()
+  if [ -n "${RUSTC_WORKSPACE_WRAPPER:-}" ]; then
+    wrapper=("RUSTC_WORKSPACE_WRAPPER=$(rustc "+$toolchain" --print sysroot)/bin/clippy-driver")
+  fi
+  env -u RUSTC_WORKSPACE_WRAPPER "${wrapper[@]}" cargo "+$toolchain" rustc "${quiet[@]}" --lib --release --target wasm32-unknown-unknown \
     -Z build-std=panic_abort,std "$@" -- "${link[@]/#/-Clink-arg=}"
 else
   cargo build "${quiet[@]}" --lib --release --target wasm32-unknown-unknown "$@"
