@@ -111,7 +111,8 @@ fn the_decoder_finds_the_segments_of_silero_vad() {
 }
 
 /// A session fed in pieces of any size gives the probabilities of the whole recording, and the
-/// start and end events of silero-vad's VADIterator, at the same chunks.
+/// start and end events of silero-vad's VADIterator, at the same chunks; so does a session given
+/// the whole recording in one push (blocks of chunks a run).
 #[test]
 fn a_session_in_pieces_streams_the_events_of_vad_iterator() {
     let mut model = vad();
@@ -149,6 +150,23 @@ fn a_session_in_pieces_streams_the_events_of_vad_iterator() {
         let got: Vec<(u64, &str, u64)> =
             events.iter().map(|e| (e.frame, if e.edge == Edge::Start { "start" } else { "end" }, e.sample)).collect();
         assert_eq!(got, want_events, "{file}: events");
+
+        // All of it in one push: the session runs blocks of 256 chunks, then the rest one by one.
+        let mut session = model.session(16000.0, None).unwrap();
+        let mut step = model.push_audio(&mut session, &audio.samples).unwrap();
+        assert!(step.probabilities.len() > 2 * edgeserve::session::BLOCK);
+        let last = model.finish_audio(&mut session).unwrap();
+        step.probabilities.extend(last.probabilities);
+        step.events.extend(last.events);
+        let worst = step.probabilities.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert_eq!(step.probabilities.len(), want.len(), "{file}: one push");
+        assert!(worst <= PROBABILITY_TOLERANCE, "{file}: one push, {worst}");
+        let at_once: Vec<(u64, &str, u64)> = step
+            .events
+            .iter()
+            .map(|e| (e.frame, if e.edge == Edge::Start { "start" } else { "end" }, e.sample))
+            .collect();
+        assert_eq!(at_once, want_events, "{file}: events of one push");
     }
 }
 
