@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::latency::{Latency, LatencyReport, Mode};
 use crate::manifest::{Dim, Manifest, Role, Task};
-use crate::package::{Form, Package, Registry};
+use crate::package::{Form, GraphBytes, Package, Registry};
 use crate::preprocess::RowName;
 use crate::task::embedding::{self, EmbeddingSettings, Embeddings};
 use crate::tensor::{Array, TensorData};
@@ -129,12 +129,18 @@ impl LoadedModel {
     /// Loads a package: parses and optimizes its graph and checks the manifest against it.
     pub fn load(mut package: Package) -> Result<LoadedModel> {
         let graph = package.take_graph();
+        LoadedModel::load_with(package, graph.into())
+    }
+
+    /// Loads a package whose graph's bytes are given apart (checked against its manifest
+    /// already), and dropped once read.
+    fn load_with(package: Package, graph: GraphBytes<'_>) -> Result<LoadedModel> {
         let engine = LoadedModel::load_graph(package.manifest(), package.form(), graph)?;
         LoadedModel::with_engine(package, engine)
     }
 
     /// Loads a package's graph, whose bytes are dropped once read.
-    fn load_graph(manifest: &Manifest, form: Form, graph: std::borrow::Cow<'static, [u8]>) -> Result<Engine> {
+    fn load_graph(manifest: &Manifest, form: Form, graph: GraphBytes<'_>) -> Result<Engine> {
         match form {
             #[cfg(feature = "onnx")]
             Form::Onnx => Engine::load_hinted(&manifest.name, graph, &manifest.dim_hints()),
@@ -144,11 +150,11 @@ impl LoadedModel {
             Form::Nnef => {
                 let inputs = manifest.inputs.iter().map(|i| i.name.clone()).collect();
                 let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
-                Engine::load_nnef(&manifest.name, &graph, Some((inputs, outputs)))
+                Engine::load_nnef(&manifest.name, &graph.into_here(), Some((inputs, outputs)))
             }
             #[cfg(not(feature = "tract"))]
             Form::Nnef => Err(no_tract(&manifest.name)),
-            Form::Rows => Engine::load_rows(&manifest.name, &graph),
+            Form::Rows => Engine::load_rows(&manifest.name, &graph.into_here()),
         }
     }
 
@@ -164,7 +170,7 @@ impl LoadedModel {
     /// Loads a text package given at run time: `model.onnx`, its manifest (JSON text) and its
     /// `tokenizer.json`, each checked against the manifest's sha256.
     pub fn from_text_files(onnx: Vec<u8>, manifest_json: &str, tokenizer: Vec<u8>) -> Result<LoadedModel> {
-        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), Some(tokenizer), vec![])
+        LoadedModel::from_hashed_parts(onnx.into(), None, Some(manifest_json), Some(tokenizer), vec![])
     }
 
     /// Loads a package given at run time whose manifest names other files beside its graph (an
@@ -175,7 +181,7 @@ impl LoadedModel {
         manifest_json: &str,
         files: Vec<(String, Vec<u8>)>,
     ) -> Result<LoadedModel> {
-        LoadedModel::from_hashed_parts(onnx, None, Some(manifest_json), None, files)
+        LoadedModel::from_hashed_parts(onnx.into(), None, Some(manifest_json), None, files)
     }
 
     /// [`LoadedModel::from_bytes`] where the caller may have hashed the bytes: `sha256` (hex),
@@ -186,13 +192,15 @@ impl LoadedModel {
         sha256: Option<String>,
         manifest_json: Option<&str>,
     ) -> Result<LoadedModel> {
-        LoadedModel::from_hashed_parts(onnx, sha256, manifest_json, None, vec![])
+        LoadedModel::from_hashed_parts(onnx.into(), sha256, manifest_json, None, vec![])
     }
 
     /// [`LoadedModel::from_hashed_bytes`] with the `tokenizer.json` of a text package and the
-    /// files, by name, that the manifest names beside the graph.
+    /// files, by name, that the manifest names beside the graph. `onnx` may be outside this
+    /// memory ([`GraphBytes::Outside`]): it is then hashed (when `sha256` is not given) and
+    /// decoded piece by piece.
     pub fn from_hashed_parts(
-        onnx: Vec<u8>,
+        onnx: GraphBytes<'_>,
         sha256: Option<String>,
         manifest_json: Option<&str>,
         tokenizer: Option<Vec<u8>>,
@@ -205,7 +213,7 @@ impl LoadedModel {
         }
         #[cfg(feature = "onnx")]
         {
-            let sha256 = sha256.unwrap_or_else(|| crate::package::sha256_hex(&onnx));
+            let sha256 = sha256.unwrap_or_else(|| onnx.sha256_hex());
             match manifest_json {
                 Some(text) => {
                     let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
@@ -215,7 +223,7 @@ impl LoadedModel {
                         object.entry("sha256").or_insert_with(|| serde_json::Value::String(sha256.clone()));
                     }
                     let manifest = Manifest::from_json(&value.to_string())?;
-                    let package = Package::hashed(manifest, Form::Onnx, onnx, sha256)?;
+                    let package = Package::loaded(manifest, Form::Onnx, onnx.len(), sha256)?;
                     let mut package = match tokenizer {
                         Some(t) => package.with_tokenizer(t)?,
                         None => package,
@@ -223,7 +231,7 @@ impl LoadedModel {
                     for (name, bytes) in files {
                         package = package.with_file(&name, bytes)?;
                     }
-                    LoadedModel::load(package)
+                    LoadedModel::load_with(package, onnx)
                 }
                 None => {
                     if tokenizer.is_some() || !files.is_empty() {
@@ -235,7 +243,7 @@ impl LoadedModel {
                     }
                     let name = "model";
                     let size = onnx.len();
-                    let engine = Engine::load_hinted(name, onnx.into(), &[])?;
+                    let engine = Engine::load_hinted(name, onnx, &[])?;
                     let manifest = Manifest::inferred(
                         name,
                         sha256.clone(),

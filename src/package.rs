@@ -86,8 +86,8 @@ impl Package {
         Ok(Package { manifest, form, size: bytes.len(), bytes, tokenizer: None, files: vec![] })
     }
 
-    /// A package whose graph, of `size` bytes hashing to `found`, was loaded already: its
-    /// bytes are not kept.
+    /// A package whose graph, of `size` bytes hashing to `found`, is loaded apart from it (or
+    /// was already): its bytes are not kept.
     #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
     pub(crate) fn loaded(manifest: Manifest, form: Form, size: usize, found: String) -> Result<Package> {
         let mut package = Package::hashed(manifest, form, Vec::new(), found)?;
@@ -231,6 +231,100 @@ fn expected_sha256(manifest: &Manifest, form: Form) -> Result<String> {
                 "no `rows` field",
             )),
         },
+    }
+}
+
+/// A graph's bytes as a loader is given them: in this memory, or outside it and read in pieces
+/// (in wasm, a JavaScript `Uint8Array`: a model's file then never takes room in the wasm memory,
+/// which grows to the most it held at once and never shrinks; the decoded graph alone is made in
+/// it). Dropped as soon as the graph is decoded.
+pub enum GraphBytes<'a> {
+    /// The bytes, borrowed or owned.
+    Here(Cow<'a, [u8]>),
+    /// Bytes read on demand, in pieces of [`GraphBytes::PIECE`].
+    Outside(Box<dyn ReadAt + 'a>),
+}
+
+/// Bytes outside this memory that can be copied in by range (see [`GraphBytes::Outside`]).
+pub trait ReadAt {
+    /// How many bytes there are.
+    fn size(&self) -> usize;
+    /// Copies the bytes from `offset` into all of `into`; the caller keeps
+    /// `offset + into.len() <= self.size()`.
+    fn read_at(&self, offset: usize, into: &mut [u8]);
+}
+
+impl<'a> GraphBytes<'a> {
+    /// The size of the pieces bytes outside are read in: 64 KiB.
+    pub const PIECE: usize = 64 << 10;
+
+    /// How many bytes there are.
+    pub fn len(&self) -> usize {
+        match self {
+            GraphBytes::Here(b) => b.len(),
+            GraphBytes::Outside(r) => r.size(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Their sha256, in lowercase hex (bytes outside are hashed piece by piece).
+    pub fn sha256_hex(&self) -> String {
+        match self {
+            GraphBytes::Here(b) => sha256_hex(b),
+            GraphBytes::Outside(r) => {
+                let mut hasher = Sha256::new();
+                let mut piece = vec![0; Self::PIECE.min(r.size())];
+                let mut at = 0;
+                while at < r.size() {
+                    let n = piece.len().min(r.size() - at);
+                    r.read_at(at, &mut piece[..n]);
+                    hasher.update(&piece[..n]);
+                    at += n;
+                }
+                hex(&hasher.finalize())
+            }
+        }
+    }
+
+    /// The bytes in this memory (those outside copied in).
+    pub fn into_here(self) -> Cow<'a, [u8]> {
+        match self {
+            GraphBytes::Here(b) => b,
+            GraphBytes::Outside(r) => {
+                let mut all = vec![0; r.size()];
+                r.read_at(0, &mut all);
+                Cow::Owned(all)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for GraphBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = if matches!(self, GraphBytes::Here(_)) { "here" } else { "outside" };
+        write!(f, "GraphBytes({} bytes {place})", self.len())
+    }
+}
+
+impl<'a> From<Cow<'a, [u8]>> for GraphBytes<'a> {
+    fn from(bytes: Cow<'a, [u8]>) -> Self {
+        GraphBytes::Here(bytes)
+    }
+}
+
+impl<'a> From<&'a [u8]> for GraphBytes<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        GraphBytes::Here(Cow::Borrowed(bytes))
+    }
+}
+
+impl From<Vec<u8>> for GraphBytes<'_> {
+    fn from(bytes: Vec<u8>) -> Self {
+        GraphBytes::Here(Cow::Owned(bytes))
     }
 }
 

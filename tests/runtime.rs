@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use edgeserve::package::{GraphBytes, ReadAt};
 use edgeserve::tensor::{NamedTensor, TensorData};
 use edgeserve::wasm::Model;
 use edgeserve::{LoadedModel, Prediction};
@@ -57,6 +58,76 @@ fn with_a_manifest_the_package_rules_apply() {
     assert_eq!(err.code(), "INTEGRITY");
     let err = Model::from_bytes(read_onnx("digits-fast"), Some(json!("digits-fast"))).err().unwrap();
     assert_eq!(err.to_string(), "manifest is not an object: expected a manifest object (see schema/manifest.schema.json), got a string (\"digits-fast\")");
+}
+
+/// Each read of [`Outside`]: offset and length.
+type Reads = std::rc::Rc<std::cell::RefCell<Vec<(usize, usize)>>>;
+
+/// Bytes "outside" the memory, as a wasm build reads a JavaScript Uint8Array: every read is
+/// recorded, so the test sees the decoder take them piece by piece.
+struct Outside {
+    bytes: Vec<u8>,
+    reads: Reads,
+}
+
+impl ReadAt for Outside {
+    fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn read_at(&self, offset: usize, into: &mut [u8]) {
+        self.reads.borrow_mut().push((offset, into.len()));
+        into.copy_from_slice(&self.bytes[offset..offset + into.len()]);
+    }
+}
+
+fn outside(bytes: Vec<u8>) -> (GraphBytes<'static>, Reads) {
+    let reads = Reads::default();
+    (GraphBytes::Outside(Box::new(Outside { bytes, reads: std::rc::Rc::clone(&reads) })), reads)
+}
+
+#[test]
+fn a_graph_outside_memory_is_read_in_pieces_and_loads_as_its_bytes_do() {
+    // digits-accurate's file is several pieces long: fields and weights cross their edges.
+    let onnx = read_onnx("digits-accurate");
+    assert!(onnx.len() > 3 * GraphBytes::PIECE);
+    let (bytes, reads) = outside(onnx.clone());
+    assert_eq!(bytes.len(), onnx.len());
+    assert_eq!(bytes.sha256_hex(), edgeserve::package::sha256_hex(&onnx), "hashed piece by piece");
+    reads.borrow_mut().clear();
+    let mut model = LoadedModel::from_hashed_parts(bytes, None, None, None, vec![]).unwrap();
+    let reads = reads.borrow().clone();
+    // Hashed once (no sha256 given), then decoded once: each time in order, whole pieces.
+    let expected: Vec<(usize, usize)> =
+        (0..onnx.len()).step_by(GraphBytes::PIECE).map(|at| (at, GraphBytes::PIECE.min(onnx.len() - at))).collect();
+    assert_eq!(reads, [expected.clone(), expected].concat());
+    let mut here = LoadedModel::from_bytes(onnx.clone(), None).unwrap();
+    assert_eq!(model.manifest().sha256, here.manifest().sha256);
+    for case in golden("digits-accurate").cases {
+        let scaled: Vec<f32> = case.input.iter().map(|x| x / 16.0).collect();
+        let got = model.predict(&scaled).unwrap().prediction;
+        assert_eq!(got, here.predict(&scaled).unwrap().prediction);
+        let Prediction::Class { index, .. } = got else { panic!() };
+        assert_eq!(Some(index), case.expected.index);
+    }
+
+    // With a manifest: its sha256 is checked against the bytes' (hashed piece by piece).
+    let manifest = read_manifest("digits-accurate");
+    let (bytes, _) = outside(onnx.clone());
+    let mut model = LoadedModel::from_hashed_parts(bytes, None, Some(&manifest), None, vec![]).unwrap();
+    let case = &golden("digits-accurate").cases[0];
+    let Prediction::Class { index, .. } = model.predict(&case.input).unwrap().prediction else { panic!() };
+    assert_eq!(Some(index), case.expected.index, "the package's own scaling");
+    let (bytes, _) = outside(read_onnx("digits-fast"));
+    let err = LoadedModel::from_hashed_parts(bytes, None, Some(&manifest), None, vec![]).err().unwrap();
+    assert_eq!(err.code(), "INTEGRITY");
+
+    // Cut short in the middle of a piece, or empty: a load error, no panic.
+    for len in [onnx.len() - GraphBytes::PIECE - 7, 0] {
+        let (bytes, _) = outside(onnx[..len].to_vec());
+        let err = LoadedModel::from_hashed_parts(bytes, None, None, None, vec![]).err().unwrap();
+        assert_eq!(err.code(), "MODEL_LOAD", "{len} bytes: {err}");
+    }
 }
 
 fn multi_io_expected() -> Value {

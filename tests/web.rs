@@ -366,6 +366,26 @@ async fn from_bytes_of_a_digits_model_predicts_after_the_callers_scaling() {
 }
 
 #[wasm_bindgen_test]
+async fn from_bytes_copies_the_callers_bytes_at_the_call_and_reads_them_in_pieces() {
+    // digits-accurate's file is several of the pieces the decoder reads from JavaScript's
+    // memory; the caller overwrites its buffer as soon as fromBytes returns.
+    use wasm_bindgen::convert::TryFromJsValue;
+    let onnx = include_bytes!("../models/digits-accurate/model.onnx");
+    let given = js_sys::Uint8Array::from(&onnx[..]);
+    let pending = Model::from_bytes(given.clone().into(), None, None);
+    given.fill(0, 0, given.length());
+    let mut model = Model::try_from_js_value(JsFuture::from(pending).await.unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(include_str!("../models/digits-accurate/manifest.json")).unwrap();
+    assert_eq!(get(&model.manifest().unwrap(), "sha256").as_string().unwrap(), manifest["sha256"].as_str().unwrap());
+    for case in golden("digits-accurate").cases {
+        let scaled: Vec<f32> = case.input.iter().map(|x| x / 16.0).collect();
+        let r = model.predict(row(Float32Array::from(scaled.as_slice()))).unwrap();
+        assert_eq!(get(&r, "label").as_string().unwrap(), case.expected.label);
+    }
+}
+
+#[wasm_bindgen_test]
 async fn an_unsupported_operator_rejects_naming_it() {
     let err = from_bytes(include_bytes!("fixtures/onnx/unsupported.onnx")).await.err().unwrap();
     let message = get(&err, "message").as_string().unwrap();

@@ -1,8 +1,6 @@
 //! The ONNX side of the engine (the `onnx` feature, the full build): parsing an ONNX file and
 //! turning it into a typed, simplified graph.
 
-use std::borrow::Cow;
-
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, ShapeFactoid};
 
@@ -11,6 +9,7 @@ use super::plans::{dtype_name, graph_ios, Retype};
 use super::{load_error, run_static_constructors, DimHint, Engine, HintedSize, TRACTABLE};
 use crate::error::Result;
 use crate::manifest::{Dim, GraphIo};
+use crate::package::{GraphBytes, ReadAt};
 
 /// Refuses, in a graph or any subgraph of an If, Loop or Scan, what tract 0.23's parser panics
 /// on (found by the `package` fuzz target; tests/fixtures/fuzz/package/ keeps the inputs): an
@@ -247,19 +246,68 @@ impl Retype for OnnxRetype {
     }
 }
 
+/// Bytes outside this memory as prost reads them: a window of [`GraphBytes::PIECE`] bytes at a
+/// time, refilled as the decoder advances past it.
+struct Pieces<'s> {
+    bytes: &'s dyn ReadAt,
+    /// The window, holding the bytes from `start`.
+    window: Vec<u8>,
+    start: usize,
+    /// The read position, in the window.
+    at: usize,
+}
+
+impl<'s> Pieces<'s> {
+    fn new(bytes: &'s dyn ReadAt) -> Pieces<'s> {
+        let mut pieces = Pieces { bytes, window: Vec::with_capacity(GraphBytes::PIECE), start: 0, at: 0 };
+        pieces.fill();
+        pieces
+    }
+
+    /// Reads the window from `start` (none past the end).
+    fn fill(&mut self) {
+        let n = GraphBytes::PIECE.min(self.bytes.size() - self.start);
+        self.window.resize(n, 0);
+        if n > 0 {
+            self.bytes.read_at(self.start, &mut self.window);
+        }
+    }
+}
+
+impl prost::bytes::Buf for Pieces<'_> {
+    fn remaining(&self) -> usize {
+        self.bytes.size() - self.start - self.at
+    }
+
+    fn chunk(&self) -> &[u8] {
+        &self.window[self.at..]
+    }
+
+    fn advance(&mut self, n: usize) {
+        // prost checks lengths against `remaining` before it advances; past the end is the end.
+        self.at += n.min(self.remaining());
+        if self.at >= self.window.len() {
+            self.start += self.at;
+            self.at = 0;
+            self.fill();
+        }
+    }
+}
+
 impl Engine {
     /// Parses ONNX bytes and types the graph: with a symbol for each free dimension of its
     /// inputs (then decluttered and planned now), or, when tract cannot type it so, for the
     /// shapes each call brings (see [`super::plans`]). `model` names the model in errors.
     pub fn load(model: &str, onnx: &[u8]) -> Result<Engine> {
-        Engine::load_hinted(model, Cow::Borrowed(onnx), &[])
+        Engine::load_hinted(model, onnx.into(), &[])
     }
 
     /// [`Engine::load`], with what the loader knows of the inputs' free dimensions. Bytes given
     /// owned are dropped once decoded, and the decoded file once the graph is typed, before
     /// it is optimized: a model's weights are held twice at most while it loads (as tract's
-    /// graph, and packed in its first plan), not four times.
-    pub fn load_hinted(model: &str, onnx: Cow<'_, [u8]>, hints: &[DimHint]) -> Result<Engine> {
+    /// graph, and packed in its first plan), not four times. Bytes outside this memory
+    /// ([`GraphBytes::Outside`]) are decoded piece by piece, never copied in whole.
+    pub fn load_hinted(model: &str, onnx: GraphBytes<'_>, hints: &[DimHint]) -> Result<Engine> {
         run_static_constructors();
         let mut framework = tract_onnx::onnx();
         super::checked_ops::register(&mut framework);
@@ -268,7 +316,11 @@ impl Engine {
         super::integer_matmul::register(&mut framework);
         super::dynamic_quantize::register(&mut framework);
         // Decoded from the bytes in place (tract's reader copies them into a buffer first).
-        let proto = <tract_onnx::pb::ModelProto as prost::Message>::decode(&*onnx).map_err(|e| {
+        let decoded = match &onnx {
+            GraphBytes::Here(bytes) => <tract_onnx::pb::ModelProto as prost::Message>::decode(&**bytes),
+            GraphBytes::Outside(bytes) => <tract_onnx::pb::ModelProto as prost::Message>::decode(Pieces::new(&**bytes)),
+        };
+        let proto = decoded.map_err(|e| {
             load_error(
                 model,
                 "parsing the ONNX file",

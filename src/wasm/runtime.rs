@@ -6,6 +6,7 @@ use super::Thrown;
 use super::{Model, Value};
 use crate::error::Error;
 use crate::model::LoadedModel;
+use crate::package::GraphBytes;
 
 #[cfg(target_family = "wasm")]
 use wasm_bindgen::prelude::*;
@@ -13,7 +14,7 @@ use wasm_bindgen::prelude::*;
 impl Model {
     /// Loads `bytes` with an optional manifest (JSON text); `sha256`, when given, is their hash.
     fn load_bytes(
-        bytes: Vec<u8>,
+        bytes: GraphBytes<'_>,
         sha256: Option<String>,
         manifest: Option<&str>,
         tokenizer: Option<Vec<u8>>,
@@ -115,7 +116,7 @@ impl Model {
         tokenizer: Option<Vec<u8>>,
     ) -> Result<Model, Thrown> {
         let text = manifest.as_ref().map(manifest_text).transpose()?;
-        Model::load_bytes(bytes, None, text.as_deref(), tokenizer, vec![])
+        Model::load_bytes(bytes.into(), None, text.as_deref(), tokenizer, vec![])
     }
 }
 
@@ -146,14 +147,24 @@ mod js_run {
     use super::describe;
     use crate::error::Error;
     use crate::manifest::{Dim, GraphIo};
+    use crate::package::GraphBytes;
     use crate::tensor::{NamedTensor, TensorData};
     use crate::wasm::js::{self, copy_typed, unreadable};
 
+    fn not_bytes(v: &JsValue) -> Error {
+        Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v))
+    }
+
     /// The bytes of a Uint8Array, an ArrayBuffer or any other view.
     pub fn bytes(v: &JsValue) -> Result<Vec<u8>, Error> {
-        js::bytes(v, "bytes")?.ok_or_else(|| {
-            Error::bad_input("bytes are not the bytes of an ONNX file", "a Uint8Array or an ArrayBuffer", describe(v))
-        })
+        js::bytes(v, "bytes")?.ok_or_else(|| not_bytes(v))
+    }
+
+    /// A graph's bytes, left in JavaScript's memory (see [`js::JsBytes`]): copied now when the
+    /// caller gave them (`copy`), else taken as they are (a file fetched here).
+    pub fn graph(v: &JsValue, copy: bool) -> Result<GraphBytes<'static>, Error> {
+        let bytes = if copy { js::JsBytes::copied(v, "bytes")? } else { js::JsBytes::taken(v, "bytes")? };
+        Ok(GraphBytes::Outside(Box::new(bytes.ok_or_else(|| not_bytes(v))?)))
     }
 
     /// One input: a typed array (or an array of numbers) of the graph input's element type.
@@ -393,8 +404,8 @@ extern "C" {
 #[cfg(target_family = "wasm")]
 #[wasm_bindgen]
 pub struct PendingLoad {
-    /// The bytes, when the caller gave them (`fromBytes`).
-    bytes: Option<Vec<u8>>,
+    /// The bytes, when the caller gave them (`fromBytes`), copied in JavaScript's memory.
+    bytes: Option<GraphBytes<'static>>,
     /// The sha256 the bytes must have (`fromUrl`'s option).
     expected: Option<String>,
     /// The URL, for messages.
@@ -415,13 +426,13 @@ impl PendingLoad {
     pub fn load(&mut self, bytes: JsValue, sha256: Option<String>) -> Result<Model, JsValue> {
         let bytes = match self.bytes.take() {
             Some(given) => given,
-            None => js_run::bytes(&bytes)?,
+            None => js_run::graph(&bytes, false)?,
         };
         // Without WebCrypto's hash, the core hashes the bytes itself (the lean build refuses
         // before it would).
         let mut found = sha256.filter(|s| s.len() == 64);
         if let Some(expected) = &self.expected {
-            let found = found.get_or_insert_with(|| crate::package::sha256_hex(&bytes));
+            let found = found.get_or_insert_with(|| bytes.sha256_hex());
             if expected != found {
                 return Err(Error::Integrity {
                     model: self.source.clone(),
@@ -511,7 +522,7 @@ impl Model {
         options: Option<super::FromBytesOptions>,
     ) -> js_sys::Promise {
         let pending = (|| {
-            let read = js_run::bytes(&bytes)?;
+            let read = js_run::graph(&bytes, true)?;
             let manifest = manifest.as_ref().map(|m| manifest_text(m.as_ref())).transpose()?;
             let o = options.as_ref().map(AsRef::as_ref);
             super::js::check_options(o, "fromBytes")?;

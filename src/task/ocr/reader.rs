@@ -57,7 +57,7 @@ impl Reader {
                     let fixed = |axis, size: u32| DimHint { input: 0, axis, size: HintedSize::Fixed(u64::from(size)) };
                     let mut hints = vec![fixed(2, stage.height)];
                     hints.extend(width.map(|width| fixed(3, width)));
-                    Engine::load_hinted(&name, std::borrow::Cow::Borrowed(bytes), &hints)?
+                    Engine::load_hinted(&name, bytes.into(), &hints)?
                 }
                 Form::Nnef => Engine::load_nnef(&name, bytes, None)?,
                 #[cfg(not(feature = "onnx"))]

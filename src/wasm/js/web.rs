@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 
 use super::{too_large, too_many, unreadable, Value, A_ROW};
 use crate::error::Error;
+use crate::package::ReadAt;
 use crate::preprocess::RowName;
 
 #[wasm_bindgen(module = "/js/read.js")]
@@ -308,6 +309,15 @@ pub fn is_bytes(v: &Value) -> bool {
 
 /// The bytes of a Uint8Array, an ArrayBuffer, a SharedArrayBuffer or any other view.
 pub fn bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, Error> {
+    let Some(view) = byte_view(v, what)? else { return Ok(None) };
+    let mut out = Vec::new();
+    fill(&view, view.length() as usize, &mut out, &what)?;
+    Ok(Some(out))
+}
+
+/// A Uint8Array over the bytes of a Uint8Array, an ArrayBuffer, a SharedArrayBuffer or any other
+/// view (the same memory); `None` for any other value.
+fn byte_view(v: &Value, what: &str) -> Result<Option<js_sys::Uint8Array>, Error> {
     let view = if js_sys::ArrayBuffer::is_view(v) {
         let buffer = get(v, &JsValue::from_str("buffer"), || format!("{what}.buffer"))?;
         let offset = get(v, &JsValue::from_str("byteOffset"), || format!("{what}.byteOffset"))?.as_f64().unwrap_or(0.0);
@@ -324,10 +334,40 @@ pub fn bytes(v: &Value, what: &str) -> Result<Option<Vec<u8>>, Error> {
     } else {
         return Ok(None);
     };
-    let view: js_sys::Uint8Array = view.map_err(|e| unreadable(what.to_owned(), &e))?.unchecked_into();
-    let mut out = Vec::new();
-    fill(&view, view.length() as usize, &mut out, &what)?;
-    Ok(Some(out))
+    Ok(Some(view.map_err(|e| unreadable(what.to_owned(), &e))?.unchecked_into()))
+}
+
+/// Bytes that JavaScript holds and only this module refers to (see
+/// [`crate::package::GraphBytes::Outside`]): a model's file stays out of the wasm memory, which
+/// the decoder reads in pieces.
+pub struct JsBytes(js_sys::Uint8Array);
+
+impl JsBytes {
+    /// A copy, made now in JavaScript's memory, of the bytes of a Uint8Array, an ArrayBuffer or
+    /// any other view (the caller may reuse its buffer at once); `None` for any other value.
+    pub fn copied(v: &Value, what: &str) -> Result<Option<JsBytes>, Error> {
+        let Some(view) = byte_view(v, what)? else { return Ok(None) };
+        let copy = js_sys::Reflect::construct(&uint8_array(), &js_sys::Array::of1(&view))
+            .map_err(|e| unreadable(what.to_owned(), &e))?;
+        Ok(Some(JsBytes(copy.unchecked_into())))
+    }
+
+    /// The bytes of a Uint8Array or an ArrayBuffer that no one else holds (a fetched file),
+    /// not copied; `None` for any other value.
+    pub fn taken(v: &Value, what: &str) -> Result<Option<JsBytes>, Error> {
+        Ok(byte_view(v, what)?.map(JsBytes))
+    }
+}
+
+impl ReadAt for JsBytes {
+    fn size(&self) -> usize {
+        self.0.length() as usize
+    }
+
+    fn read_at(&self, offset: usize, into: &mut [u8]) {
+        // The range is inside the array (the caller keeps it so): `copy_to` sees equal lengths.
+        self.0.subarray(offset as u32, (offset + into.len()) as u32).copy_to(into);
+    }
 }
 
 fn uint8_array() -> js_sys::Function {
