@@ -223,15 +223,24 @@ async function alternate(subjects, rounds, samples, calls) {
   return out;
 }
 
-/** Rows per second at one batch size: `rounds` alternating timed runs of a whole batch; the
- * median round counts. */
-export async function throughput(subjects, rows, { rounds = 3 }) {
-  for (const s of subjects) await s.call(); // warm-up (plans for this batch size)
+/** Rows per second at one batch size: `rounds` alternating samples, each the time of enough
+ * calls of the whole batch in a row to last about `sampleMs` (one call of a large model; a
+ * hundred of a batch that takes 0.2 ms, which timed alone would be one clock reading and
+ * whatever the engine or the garbage collector did during it); the median sample counts. */
+export async function throughput(subjects, rows, { rounds = 3, sampleMs = 20 }) {
+  const calls = [];
+  for (const s of subjects) {
+    await s.call(); // warm-up (plans for this batch size)
+    const t = performance.now();
+    await s.call();
+    const ms = performance.now() - t;
+    calls.push(Math.min(1000, Math.max(1, Math.ceil(sampleMs / Math.max(ms, 0.005)))));
+  }
   const times = await alternate(
     subjects,
     rounds,
     () => 1,
-    () => 1,
+    k => calls[k],
   );
   return times.map(v => Float64Array.from(v, ms => rows / (ms / 1e3)).sort()[v.length >> 1]);
 }

@@ -459,6 +459,20 @@ async fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
     assert_eq!(model.engine().unwrap(), "rows");
     matches_onnxruntime(include_bytes!("fixtures/onnx/dense.onnx"), include_str!("fixtures/onnx/dense.json"), 1e-6)
         .await;
+    // Eleven rows at once go through the layers in groups of rows (on one and two vectors of
+    // columns: four rows a group, three left over), as each row alone does.
+    let x: Vec<f32> = (0..11 * 7).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+    let run = |rows: &[f32]| {
+        let shape: Array = [rows.len() / 7, 7].iter().map(|&d| JsValue::from_f64(d as f64)).collect();
+        let options = object(&[("shapes", object(&[("x", shape.into())]))]);
+        let out = model.run(object(&[("x", Float32Array::from(rows).into())]), Some(options.unchecked_into())).unwrap();
+        Float32Array::from(get(&get(&out, "y"), "data")).to_vec()
+    };
+    let whole = run(&x);
+    let alone: Vec<f32> = x.chunks(7).flat_map(run).collect();
+    let worst = whole.iter().zip(&alone).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert_eq!(whole.len(), 33);
+    assert!(worst <= 1e-6, "batch of 11 and rows alone differ by {worst}");
 }
 
 // ---- text --------------------------------------------------------------------------------------

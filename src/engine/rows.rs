@@ -564,12 +564,21 @@ enum Side<'a> {
     Num(f32),
 }
 
+#[inline(always)]
 fn side<'a>(operand: &'a Operand, f32s: &'a [Vec<f32>], r: usize, w: usize) -> Side<'a> {
     match operand {
         Operand::Row(s) => Side::Row(&f32s[*s][r * w..(r + 1) * w]),
         Operand::PerRow(s) => Side::Num(f32s[*s][r]),
         Operand::Const(v) => Side::Row(v),
         Operand::Scalar(v) => Side::Num(*v),
+    }
+}
+
+/// `out = f(a, b)` row by row, for rows of `w` numbers.
+#[inline(always)]
+fn binary(a: &Operand, b: &Operand, f32s: &[Vec<f32>], w: usize, out: &mut [f32], f: impl Fn(f32, f32) -> f32 + Copy) {
+    for (r, row) in out.chunks_exact_mut(w).enumerate() {
+        zip(side(a, f32s, r, w), side(b, f32s, r, w), row, f);
     }
 }
 
@@ -605,6 +614,7 @@ fn min(a: f32, b: f32) -> f32 {
 }
 
 /// Runs one step on the first `n` rows of the buffers.
+#[inline(never)]
 fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut [Vec<i64>]) -> Result<(), String> {
     match step {
         Step::Dense { x, out, k, n: cols, packed } => {
@@ -617,16 +627,14 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
             let w = slots[*out].width;
             let mut o = std::mem::take(&mut f32s[*out]);
             o.resize(n * w, 0.0);
-            for (r, row) in o.chunks_exact_mut(w).enumerate() {
-                let (a, b) = (side(a, f32s, r, w), side(b, f32s, r, w));
-                match op {
-                    Bin::Add => zip(a, b, row, |a, b| a + b),
-                    Bin::Sub => zip(a, b, row, |a, b| a - b),
-                    Bin::Mul => zip(a, b, row, |a, b| a * b),
-                    Bin::Div => zip(a, b, row, |a, b| a / b),
-                    Bin::Max => zip(a, b, row, max),
-                    Bin::Min => zip(a, b, row, min),
-                }
+            // The operation chosen once per step, each with a loop of its own over the rows.
+            match op {
+                Bin::Add => binary(a, b, f32s, w, &mut o, |a, b| a + b),
+                Bin::Sub => binary(a, b, f32s, w, &mut o, |a, b| a - b),
+                Bin::Mul => binary(a, b, f32s, w, &mut o, |a, b| a * b),
+                Bin::Div => binary(a, b, f32s, w, &mut o, |a, b| a / b),
+                Bin::Max => binary(a, b, f32s, w, &mut o, max),
+                Bin::Min => binary(a, b, f32s, w, &mut o, min),
             }
             f32s[*out] = o;
         }
@@ -727,52 +735,78 @@ fn exec(step: &Step, n: usize, slots: &[Slot], f32s: &mut [Vec<f32>], i64s: &mut
     Ok(())
 }
 
-// Rows that [`dense`] takes through a packed block at once, sharing each load of the matrix: as
-// many as the kernel's registers hold.
-use kernel::ROWS;
-
-/// `out = x · W` for rows of `k` numbers, W packed by [`pack`] (`n` columns).
+/// `out = x · W` for rows of `k` numbers, W packed by [`pack`] (`n` columns). Block by block:
+/// a block's matrix stays in cache while every row goes through it, in groups of rows that
+/// share each load of it; a block of fewer columns than [`LANES`] (the last) is computed on as
+/// many vectors as its columns fill, not on its zero padding. Not inlined: in the loop of
+/// [`RowProgram::run`], V8 gave the kernel's vectors fewer registers.
+#[inline(never)]
 fn dense(x: &[f32], k: usize, n: usize, packed: &[f32], out: &mut [f32]) {
     if k == 0 || n == 0 {
         // Not compiled (every value has numbers in a row); no chunks of 0 below.
         out.iter_mut().for_each(|o| *o = 0.0);
         return;
     }
-    let mut x_groups = x.chunks_exact(k * ROWS);
-    let mut out_groups = out.chunks_exact_mut(n * ROWS);
-    for (xs, outs) in (&mut x_groups).zip(&mut out_groups) {
-        let rows: [&[f32]; ROWS] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
-        for (b, block) in packed.chunks_exact(k * LANES).enumerate() {
-            let acc = kernel::rows(rows, block);
-            let cols = LANES.min(n - b * LANES);
-            for (r, acc) in acc.iter().enumerate() {
-                outs[r * n + b * LANES..][..cols].copy_from_slice(&acc[..cols]);
-            }
-        }
-    }
-    for (row, out_row) in x_groups.remainder().chunks_exact(k).zip(out_groups.into_remainder().chunks_exact_mut(n)) {
-        for (block, cols) in packed.chunks_exact(k * LANES).zip(out_row.chunks_mut(LANES)) {
-            cols.copy_from_slice(&kernel::row(row, block)[..cols.len()]);
+    for (b, block) in packed.chunks_exact(k * LANES).enumerate() {
+        let cols = LANES.min(n - b * LANES);
+        let at = Block { k, n, first: b * LANES, cols, block };
+        match cols.div_ceil(4) {
+            1 => at.through::<{ kernel::rows_for(1) }, 1>(x, out),
+            2 => at.through::<{ kernel::rows_for(2) }, 2>(x, out),
+            3 => at.through::<{ kernel::rows_for(3) }, 3>(x, out),
+            _ => at.through::<{ kernel::rows_for(4) }, 4>(x, out),
         }
     }
 }
 
-/// Rows times one packed block ([`LANES`] columns, `k` rows of the matrix): [`LANES`] sums of
-/// `k` products per row.
+/// One packed block of [`dense`]'s matrix and where its columns go.
+struct Block<'a> {
+    k: usize,
+    n: usize,
+    /// The block's first column, and how many it has.
+    first: usize,
+    cols: usize,
+    block: &'a [f32],
+}
+
+impl Block<'_> {
+    /// Every row of `x` through the block on `V` vectors of 4 columns, `R` rows at a time.
+    #[inline(always)]
+    fn through<const R: usize, const V: usize>(&self, x: &[f32], out: &mut [f32]) {
+        let Block { k, n, first, cols, block } = *self;
+        let mut x_groups = x.chunks_exact(k * R);
+        let mut out_groups = out.chunks_exact_mut(n * R);
+        for (xs, outs) in (&mut x_groups).zip(&mut out_groups) {
+            let rows: [&[f32]; R] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
+            for (r, acc) in kernel::rows::<R, V>(rows, block).iter().enumerate() {
+                outs[r * n + first..][..cols].copy_from_slice(&acc[..cols]);
+            }
+        }
+        for (row, out_row) in x_groups.remainder().chunks_exact(k).zip(out_groups.into_remainder().chunks_exact_mut(n))
+        {
+            out_row[first..][..cols].copy_from_slice(&kernel::row::<V>(row, block)[..cols]);
+        }
+    }
+}
+
+/// Rows times one packed block ([`LANES`] columns, `k` rows of the matrix): the sums of `k`
+/// products per row, for the block's first `4 V` columns.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod kernel {
     use super::LANES;
 
     /// Rows through a block at once: four, which the compiler's vectors for this CPU hold.
-    pub const ROWS: usize = 4;
+    pub const fn rows_for(_vectors: usize) -> usize {
+        4
+    }
 
     #[inline(always)]
-    pub fn rows<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
+    pub fn rows<const R: usize, const V: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
         let mut acc = [[0.0f32; LANES]; R];
         for (kk, w) in block.chunks_exact(LANES).enumerate() {
             for (acc, row) in acc.iter_mut().zip(rows) {
                 let x = row[kk];
-                for (a, &w) in acc.iter_mut().zip(w) {
+                for (a, &w) in acc[..4 * V].iter_mut().zip(w) {
                     *a += x * w;
                 }
             }
@@ -781,25 +815,30 @@ mod kernel {
     }
 
     #[inline(always)]
-    pub fn row(row: &[f32], block: &[f32]) -> [f32; LANES] {
-        let [acc] = rows([row], block);
+    pub fn row<const V: usize>(row: &[f32], block: &[f32]) -> [f32; LANES] {
+        let [acc] = rows::<1, V>([row], block);
         acc
     }
 }
 
-/// The same in 128-bit SIMD: four f32x4 accumulators per row (fused multiply-adds in the
-/// relaxed-SIMD build), eight for a lone row. Measured on digits-accurate (a 64-256-128-10 MLP),
-/// one prediction in Chromium: 5.7 -> 4.9 us with eight for a lone row (relaxed SIMD), 6.7 ->
-/// 5.7 us (simd128).
+/// The same in 128-bit SIMD: `V` f32x4 accumulators per row (fused multiply-adds in the
+/// relaxed-SIMD build), twice as many for a lone row.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod kernel {
     use super::LANES;
     use core::arch::wasm32::*;
 
-    /// Rows through a block at once: two, whose eight accumulators, four vectors of the block
-    /// and one broadcast fit the sixteen SIMD registers V8 gives wasm on x86-64; four rows'
-    /// sixteen accumulators spill to the stack on every step of k.
-    pub const ROWS: usize = 2;
+    /// Rows through a block of `vectors` vectors at once: as many as keep about eight
+    /// accumulators, which with the block's vectors and one broadcast fit the sixteen SIMD
+    /// registers V8 gives wasm on x86-64 (two rows of a whole block; sixteen accumulators spill
+    /// to the stack on every step of k).
+    pub const fn rows_for(vectors: usize) -> usize {
+        match vectors {
+            1 | 2 => 4,
+            3 => 3,
+            _ => 2,
+        }
+    }
 
     #[inline(always)]
     fn madd(a: v128, b: v128, c: v128) -> v128 {
@@ -809,16 +848,17 @@ mod kernel {
         f32x4_add(f32x4_mul(a, b), c)
     }
 
-    /// One row of a packed block as four vectors.
+    /// The first `V` vectors of one row of a packed block.
     #[inline(always)]
-    fn load(w: &[f32; LANES]) -> [v128; 4] {
-        // SAFETY: `w` is LANES = 16 f32, so bytes [16 q, 16 q + 16) are in it for q < 4;
+    fn load<const V: usize>(w: &[f32; LANES]) -> [v128; V] {
+        const { assert!(V <= LANES / 4) };
+        // SAFETY: `w` is LANES = 16 f32, so bytes [16 q, 16 q + 16) are in it for q < V <= 4;
         // v128_load takes unaligned addresses.
         std::array::from_fn(|q| unsafe { v128_load(w.as_ptr().add(4 * q) as *const v128) })
     }
 
     #[inline(always)]
-    fn lanes(acc: [v128; 4]) -> [f32; LANES] {
+    fn lanes<const V: usize>(acc: [v128; V]) -> [f32; LANES] {
         let mut out = [0.0f32; LANES];
         for (o, a) in out.chunks_exact_mut(4).zip(acc) {
             o.copy_from_slice(&[
@@ -832,10 +872,10 @@ mod kernel {
     }
 
     #[inline(always)]
-    pub fn rows<const R: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
-        let mut acc = [[f32x4_splat(0.0); 4]; R];
+    pub fn rows<const R: usize, const V: usize>(rows: [&[f32]; R], block: &[f32]) -> [[f32; LANES]; R] {
+        let mut acc = [[f32x4_splat(0.0); V]; R];
         for (kk, w) in block.as_chunks::<LANES>().0.iter().enumerate() {
-            let w = load(w);
+            let w = load::<V>(w);
             for (acc, row) in acc.iter_mut().zip(rows) {
                 let x = f32x4_splat(row[kk]);
                 for (a, &w) in acc.iter_mut().zip(&w) {
@@ -846,36 +886,63 @@ mod kernel {
         acc.map(lanes)
     }
 
-    /// A lone row: two sets of four accumulators, for the even and the odd steps of k, added at
+    /// A lone row: two sets of `V` accumulators, for the even and the odd steps of k, added at
     /// the end. One set alone is a chain of dependent multiply-adds per vector, which a lone row
     /// has no other rows' work to overlap with (the grouped rows above do).
     #[inline(always)]
-    pub fn row(row: &[f32], block: &[f32]) -> [f32; LANES] {
+    pub fn row<const V: usize>(row: &[f32], block: &[f32]) -> [f32; LANES] {
         let zero = f32x4_splat(0.0);
-        let (mut even, mut odd) = ([zero; 4], [zero; 4]);
+        let (mut even, mut odd) = ([zero; V], [zero; V]);
         let (pairs, last) = block.as_chunks::<{ 2 * LANES }>();
         for (pair, x) in pairs.iter().zip(row.chunks_exact(2)) {
             let (w, _) = pair.as_chunks::<LANES>();
-            let (w0, w1) = (load(&w[0]), load(&w[1]));
+            let (w0, w1) = (load::<V>(&w[0]), load::<V>(&w[1]));
             let (x0, x1) = (f32x4_splat(x[0]), f32x4_splat(x[1]));
-            for q in 0..4 {
+            for q in 0..V {
                 even[q] = madd(x0, w0[q], even[q]);
                 odd[q] = madd(x1, w1[q], odd[q]);
             }
         }
         if let (Some(w), Some(&x)) = (last.as_chunks::<LANES>().0.first(), row.get(2 * pairs.len())) {
-            let (w, x) = (load(w), f32x4_splat(x));
-            for q in 0..4 {
+            let (w, x) = (load::<V>(w), f32x4_splat(x));
+            for q in 0..V {
                 even[q] = madd(x, w[q], even[q]);
             }
         }
-        lanes(std::array::from_fn(|q| f32x4_add(even[q], odd[q])))
+        lanes::<V>(std::array::from_fn(|q| f32x4_add(even[q], odd[q])))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_matches_a_plain_product_for_every_block_width_and_group_of_rows() {
+        // Widths that end in a block of 1 to 4 vectors (and several blocks), row counts that
+        // leave every remainder of a group, and k odd and even.
+        for n in [1, 3, 4, 5, 8, 10, 12, 13, 16, 17, 29, 33] {
+            for k in [1, 2, 7, 8] {
+                for rows in 0..10 {
+                    let w: Vec<f32> = (0..k * n).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+                    let x: Vec<f32> = (0..rows * k).map(|i| ((i * 5 % 13) as f32 - 6.0) / 3.0).collect();
+                    let packed = pack(&w, k, n, Layout::KN);
+                    let mut out = vec![f32::NAN; rows * n];
+                    dense(&x, k, n, &packed, &mut out);
+                    for r in 0..rows {
+                        for j in 0..n {
+                            let want: f32 = (0..k).map(|kk| x[r * k + kk] * w[kk * n + j]).sum();
+                            let got = out[r * n + j];
+                            assert!(
+                                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                                "n {n} k {k} rows {rows}: [{r}, {j}] {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn packing_pads_the_last_block() {
