@@ -291,6 +291,12 @@ fn convolutions_and_a_dense_layer_match_onnxruntime() {
 }
 
 #[test]
+fn first_layer_convolutions_match_onnxruntime() {
+    // Natively tract's im2col and product; in wasm edgeserve's direct convolution (tests/web.rs).
+    matches_onnxruntime("first_convs", 1e-4);
+}
+
+#[test]
 fn dense_layers_of_odd_widths_match_onnxruntime_on_the_row_executor() {
     let model = LoadedModel::from_bytes(fixture("dense.onnx"), None).unwrap();
     assert_eq!(model.engine_name(), "rows");

@@ -434,6 +434,19 @@ async fn convolutions_and_a_dense_layer_match_onnxruntime() {
 }
 
 #[wasm_bindgen_test]
+async fn first_layer_convolutions_match_onnxruntime() {
+    // Few input channels at stride 1: in wasm edgeserve's direct convolution
+    // (src/engine/specialize/conv.rs), not tract's im2col: 3x3, 5x5 and 1x3 kernels, "same",
+    // wide, asymmetric and no padding, with and without bias, rows of two passes.
+    matches_onnxruntime(
+        include_bytes!("fixtures/onnx/first_convs.onnx"),
+        include_str!("fixtures/onnx/first_convs.json"),
+        1e-4,
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn max_pools_match_onnxruntime() {
     // Windows that tile the image run on edgeserve's pool (src/engine/specialize/pool.rs, SIMD
     // in wasm: rows of 6 outputs, two overlapping groups of 4), the overlapping one on tract's: a max is exact.

@@ -15,6 +15,12 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
   bias, 0, 6), residual = Relu(Conv 3x3, 5 -> 5, bias + x), strided = Conv 3x3 stride 2, 5 ->
   16, wide = Conv 5x5, 5 -> 33 (k = 125), dense = Gemm(Flatten(x), 715 -> 19, bias).
   convs.json: an input of batch 2 and the outputs.
+- first_convs.onnx: input x (float32 [N, 3, 9, 40]); outputs of the convolutions a small CNN's
+  first layer has, of few input channels at stride 1 (edgeserve's direct convolution in wasm,
+  src/engine/specialize/conv.rs): rgb = Relu(Conv 3x3, 3 -> 5, pads 1, bias), grey = Conv 5x5 of
+  channel 0, 1 -> 4, pads 2, bias, pair = Conv 1x3 of channels 0 and 1, 2 -> 3, pads (0, 2, 1, 0),
+  bias, valid = Conv 3x3, 3 -> 4, no padding, no bias. Rows of 40: two passes of the kernel.
+  first_convs.json: an input of batch 2 and the outputs.
 - dense.onnx: input x (float32 [N, 7]); output y = Softmax(Gemm(Relu(Gemm(x, 7 -> 5)), 5 -> 3)):
   dense layers of odd widths, which edgeserve's row executor takes (src/engine/rows.rs: a
   lone row's last, unpaired step of k). dense.json: an input of batch 2 and the output.
@@ -138,6 +144,32 @@ def convs() -> None:
     record("convs", session, rng.normal(size=(2, 5, 11, 13)).astype(np.float32))
 
 
+def first_convs() -> None:
+    rng = np.random.default_rng(17)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 9, 40])
+    inits, nodes, ys = [], [], []
+
+    def weight(name: str, shape: tuple) -> str:
+        inits.append(numpy_helper.from_array(rng.normal(size=shape).astype(np.float32), name))
+        return name
+
+    def channels(name: str, end: int) -> str:
+        for n, v in ((f"{name}_start", [0]), (f"{name}_end", [end]), (f"{name}_axis", [1])):
+            inits.append(numpy_helper.from_array(np.array(v, dtype=np.int64), n))
+        nodes.append(helper.make_node("Slice", ["x", f"{name}_start", f"{name}_end", f"{name}_axis"], [f"{name}_x"], name=f"slice_{name}"))
+        return f"{name}_x"
+
+    nodes.append(helper.make_node("Conv", ["x", weight("w_rgb", (5, 3, 3, 3)), weight("b_rgb", (5,))], ["rgb_conv"], pads=[1, 1, 1, 1], name="conv_rgb"))
+    nodes.append(helper.make_node("Relu", ["rgb_conv"], ["rgb"], name="relu_rgb"))
+    nodes.append(helper.make_node("Conv", [channels("grey", 1), weight("w_grey", (4, 1, 5, 5)), weight("b_grey", (4,))], ["grey"], pads=[2, 2, 2, 2], name="conv_grey"))
+    nodes.append(helper.make_node("Conv", [channels("pair", 2), weight("w_pair", (3, 2, 1, 3)), weight("b_pair", (3,))], ["pair"], pads=[0, 2, 1, 0], name="conv_pair"))
+    nodes.append(helper.make_node("Conv", ["x", weight("w_valid", (4, 3, 3, 3))], ["valid"], name="conv_valid"))
+    for name, shape in (("rgb", [5, 9, 40]), ("grey", [4, 9, 40]), ("pair", [3, 10, 40]), ("valid", [4, 7, 38])):
+        ys.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *shape]))
+    session = save(helper.make_graph(nodes, "first_convs", [x], ys, initializer=inits), "first_convs")
+    record("first_convs", session, rng.normal(size=(2, 3, 9, 40)).astype(np.float32))
+
+
 def dense() -> None:
     rng = np.random.default_rng(13)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 7])
@@ -200,6 +232,7 @@ if __name__ == "__main__":
     multi_io()
     pools()
     convs()
+    first_convs()
     dense()
     indices()
     unsupported()

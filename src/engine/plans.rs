@@ -224,7 +224,9 @@ impl Plans {
         self.typed.is_none()
     }
 
-    fn plan(model: &str, typed: TypedModel, notes: &mut Notes) -> Result<TypedSimpleState> {
+    fn plan(model: &str, mut typed: TypedModel, notes: &mut Notes) -> Result<TypedSimpleState> {
+        super::specialize::convolutions(&mut typed)
+            .map_err(|e| load_error(model, "planning the graph", PLANNABLE, e))?;
         let mut optimized = optimize::optimize(typed, notes);
         let plan = super::specialize::specialize(&mut optimized)
             .and_then(|()| optimized.into_runnable())

@@ -1,7 +1,8 @@
 //! edgeserve's own ops in place of tract's, on patterns of small CNNs where tract's generic code
-//! is slow (measured with bench/): so far a max pool whose windows tile the image; and, in wasm,
-//! edgeserve's matrix-multiply kernels for tract's f32 products (`gemm`, registered with
-//! tract-linalg rather than swapped in here). [`specialize`]
+//! is slow (measured with bench/): a max pool whose windows tile the image; in wasm, a direct
+//! convolution for few input channels ([`conv::SmallConv`], swapped in by [`convolutions`] before
+//! tract optimizes a plan) and edgeserve's matrix-multiply kernels for tract's f32 products
+//! (`gemm`, registered with tract-linalg rather than swapped in here). [`specialize`]
 //! runs on every optimized plan before it is made runnable; each op stands for the tract op it
 //! replaces (the same output facts and values, tested against tract's and, through
 //! tests/fixtures/onnx, against onnxruntime).
@@ -9,6 +10,7 @@
 //! Tried and left out: a row-by-row constant `Pad` (the padding before "same" convolutions) saved
 //! ~1% of cnn-small and nothing measurable on ResNet-18 in wasm.
 
+mod conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemm;
 pub(super) mod indices;
@@ -19,6 +21,11 @@ use tract_nnef::tract_core::ops::cnn::OptMaxPool;
 
 pub use pool::TiledMaxPool;
 
+/// Whether plans get [`conv::SmallConv`]: in wasm with SIMD, where tract's im2col of few channels
+/// costs more than its product. Natively tract's AVX2 product keeps them (the op is compiled
+/// there too, and tested against tract's convolution).
+const SMALL_CONV: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
 /// Keeps edgeserve's matrix-multiply kernels, and with them their entries in tract's registry,
 /// in the linked wasm: wasm-ld drops an object that nothing references, static registrations
 /// included. Called with the static constructors, before tract is first used.
@@ -26,6 +33,29 @@ pub use pool::TiledMaxPool;
 pub fn keep_kernels() {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     std::hint::black_box(gemm::kernel_for as *const ());
+}
+
+/// Replaces the convolutions of `model` (typed, before tract optimizes it: tract would lower
+/// them to im2col and a product) that [`conv::SmallConv`] covers, where this build uses it.
+pub fn convolutions(model: &mut TypedModel) -> TractResult<()> {
+    if SMALL_CONV {
+        replace_convolutions(model)?;
+    }
+    Ok(())
+}
+
+/// [`convolutions`] in every build (for the tests).
+fn replace_convolutions(model: &mut TypedModel) -> TractResult<()> {
+    for id in 0..model.nodes.len() {
+        let node = &model.nodes[id];
+        let Some(op) = conv::replacing(model, node) else { continue };
+        let mut patch = TypedModelPatch::new("small-conv");
+        let x = patch.tap_model(model, node.inputs[0])?;
+        let out = patch.wire_node(&node.name, op, &[x])?;
+        patch.shunt_outside(model, node.id.into(), out[0])?;
+        patch.apply(model)?;
+    }
+    Ok(())
 }
 
 /// Replaces the nodes of `model` (optimized) that edgeserve's ops cover, and checks the
