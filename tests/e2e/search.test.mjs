@@ -7,7 +7,7 @@
 // embeddings against onnxruntime's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,7 @@ test('the sentences are embedded in the worker with progress, then paraphrases f
   assert.deepEqual(offsite, []);
 });
 
-test('with ?threads=2 the full build runs on 2 threads: the Model panel, the search worker, and minilm against onnxruntime', async () => {
+test('with ?threads=2 the full build runs on 2 threads: the Model panel, the search worker, and minilm against onnxruntime', async t => {
   const seen = [];
   const away = [];
   const threaded = await openPage(browser, `${base}?threads=2`, seen, away);
@@ -94,6 +94,7 @@ test('with ?threads=2 the full build runs on 2 threads: the Model panel, the sea
   // the site by a second server, from a directory of links (the model is too large for a route).
   const texts = process.env.EDGESERVE_TEXT_MODELS ?? `${root}target/models-text`;
   const site = mkdtempSync(join(tmpdir(), 'edgeserve-threads-'));
+  t.after(() => rmSync(site, { recursive: true, force: true }));
   for (const entry of readdirSync(`${root}dist`)) symlinkSync(`${root}dist/${entry}`, join(site, entry));
   mkdirSync(join(site, 'test-models'));
   symlinkSync(`${texts}/minilm`, join(site, 'test-models', 'minilm'));

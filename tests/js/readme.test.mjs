@@ -5,7 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { edgeserve, root, pkgDir, golden } from './helpers.mjs';
@@ -32,7 +41,11 @@ function runAsUser(block, prepare = () => {}) {
   symlinkSync(pkgDir, join(dir, 'node_modules', 'edgeserve'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
   writeFileSync(join(dir, 'example.mjs'), block);
-  return execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8' });
+  try {
+    return execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('the README Node example runs against the built package', () => {
@@ -87,8 +100,9 @@ test('the Node example of docs/bundlers.md runs against the built package', asyn
   assert.equal(out.trim(), `[ '${blank}', '${blank}' ]`);
 });
 
-test('every JavaScript block of README.md and docs/ parses as a module, and every relative link leads to a file', () => {
+test('every JavaScript block of README.md and docs/ parses as a module, and every relative link leads to a file', t => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeserve-docs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   let blocks = 0;
   for (const page of pages) {
     jsBlocks(page).forEach((block, i) => {
