@@ -291,9 +291,9 @@ fn convolutions_and_a_dense_layer_match_onnxruntime() {
 }
 
 #[test]
-fn first_layer_convolutions_match_onnxruntime() {
+fn small_convolutions_match_onnxruntime() {
     // Natively tract's im2col and product; in wasm edgeserve's direct convolution (tests/web.rs).
-    matches_onnxruntime("first_convs", 1e-4);
+    matches_onnxruntime("small_convs", 1e-4);
 }
 
 #[test]

@@ -427,20 +427,21 @@ async fn matches_onnxruntime(onnx: &[u8], expected: &str, relative: f32) {
 #[wasm_bindgen_test]
 async fn convolutions_and_a_dense_layer_match_onnxruntime() {
     // In wasm every f32 matrix product of these runs on edgeserve's kernels
-    // (src/engine/specialize/gemm.rs): sizes no tile divides, k from 5 to 715, bias, Relu, Clip
+    // (src/engine/specialize/gemm.rs): sizes no tile divides, k from 29 to 725, bias, Relu, Clip
     // and a residual add fused into the products.
     matches_onnxruntime(include_bytes!("fixtures/onnx/convs.onnx"), include_str!("fixtures/onnx/convs.json"), 1e-4)
         .await;
 }
 
 #[wasm_bindgen_test]
-async fn first_layer_convolutions_match_onnxruntime() {
-    // Few input channels at stride 1: in wasm edgeserve's direct convolution
-    // (src/engine/specialize/conv.rs), not tract's im2col: 3x3, 5x5 and 1x3 kernels, "same",
-    // wide, asymmetric and no padding, with and without bias, rows of two passes.
+async fn small_convolutions_match_onnxruntime() {
+    // Stride 1, few input channels (a first layer) or few output channels (a second): in wasm
+    // edgeserve's direct convolution (src/engine/specialize/conv.rs), not tract's im2col: 3x3,
+    // 5x5, 1x3 and 2x3 kernels, "same", wide, asymmetric and no padding, with and without bias,
+    // rows of two passes, blocks of output channels with a last block and tile cut short.
     matches_onnxruntime(
-        include_bytes!("fixtures/onnx/first_convs.onnx"),
-        include_str!("fixtures/onnx/first_convs.json"),
+        include_bytes!("fixtures/onnx/small_convs.onnx"),
+        include_str!("fixtures/onnx/small_convs.json"),
         1e-4,
     )
     .await;

@@ -8,19 +8,23 @@ onnx.helper, with onnxruntime's outputs recorded next to them:
   3x3 stride 3 (windows that tile the image: edgeserve's own pool, src/engine/pool.rs; odd sizes
   leave rows and columns out, and leave SIMD remainders) and p2s1 = MaxPool 2x2 stride 1 with
   "same" padding (overlapping: tract's pool). pools.json: an input of batch 2 and the outputs.
-- convs.onnx: input x (float32 [N, 5, 11, 13]); outputs of convolutions and a dense layer
+- convs.onnx: input x (float32 [N, 29, 11, 13]); outputs of convolutions and a dense layer
   whose sizes are no multiple of a kernel's tile (the matrix-multiply kernel edgeserve registers
   with tract in wasm, src/engine/specialize/gemm.rs, and tract's own natively), each with what
-  a kernel fuses: conv3_relu = Relu(Conv 3x3, 5 -> 7, bias), conv1_clip = Clip(Conv 1x1, 5 -> 9,
-  bias, 0, 6), residual = Relu(Conv 3x3, 5 -> 5, bias + x), strided = Conv 3x3 stride 2, 5 ->
-  16, wide = Conv 5x5, 5 -> 33 (k = 125), dense = Gemm(Flatten(x), 715 -> 19, bias).
+  a kernel fuses: conv3_relu = Relu(Conv 3x3, 29 -> 7, bias), conv1_clip = Clip(Conv 1x1, 29 ->
+  37, bias, 0, 6), residual = Relu(Conv 3x3, 29 -> 29, bias + x), strided = Conv 3x3 stride 2,
+  29 -> 16, wide = Conv 5x5, 29 -> 33 (k = 725), dense = Gemm(Flatten(strided), 672 -> 19,
+  bias).
+  (29 input channels: too many for edgeserve's direct convolution, which would take them.)
   convs.json: an input of batch 2 and the outputs.
-- first_convs.onnx: input x (float32 [N, 3, 9, 40]); outputs of the convolutions a small CNN's
-  first layer has, of few input channels at stride 1 (edgeserve's direct convolution in wasm,
-  src/engine/specialize/conv.rs): rgb = Relu(Conv 3x3, 3 -> 5, pads 1, bias), grey = Conv 5x5 of
-  channel 0, 1 -> 4, pads 2, bias, pair = Conv 1x3 of channels 0 and 1, 2 -> 3, pads (0, 2, 1, 0),
-  bias, valid = Conv 3x3, 3 -> 4, no padding, no bias. Rows of 40: two passes of the kernel.
-  first_convs.json: an input of batch 2 and the outputs.
+- small_convs.onnx: input x (float32 [N, 3, 9, 40]); outputs of the convolutions a small CNN
+  has at stride 1 (edgeserve's direct convolution in wasm, src/engine/specialize/conv.rs). Its
+  first layer's, of few input channels: rgb = Relu(Conv 3x3, 3 -> 5, pads 1, bias), grey = Conv
+  5x5 of channel 0, 1 -> 4, pads 2, bias, pair = Conv 1x3 of channels 0 and 1, 2 -> 3, pads (0, 2,
+  1, 0), bias, valid = Conv 3x3, 3 -> 4, no padding, no bias; rows of 40: two passes of the
+  kernel. A second layer's, of few output channels, on rgb: second = Relu(Conv 3x3, 5 -> 7, pads
+  1, bias) (a last block of three channels) and second_valid = Conv 2x3, 5 -> 6, no padding, bias
+  (rows of 38: a last tile of six outputs). small_convs.json: an input of batch 2 and the outputs.
 - dense.onnx: input x (float32 [N, 7]); output y = Softmax(Gemm(Relu(Gemm(x, 7 -> 5)), 5 -> 3)):
   dense layers of odd widths, which edgeserve's row executor takes (src/engine/rows.rs: a
   lone row's last, unpaired step of k). dense.json: an input of batch 2 and the output.
@@ -116,7 +120,10 @@ def pools() -> None:
 
 def convs() -> None:
     rng = np.random.default_rng(11)
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5, 11, 13])
+    # 29 channels: more than edgeserve's direct convolution takes (src/engine/specialize/conv.rs),
+    # so that in wasm each of these is a product on edgeserve's kernels.
+    c = 29
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", c, 11, 13])
     inits, nodes = [], []
 
     def const(name: str, value: np.ndarray) -> str:
@@ -124,27 +131,27 @@ def convs() -> None:
         return name
 
     def conv(name: str, cout: int, k: int, stride: int = 1) -> str:
-        w = const(f"{name}_w", rng.normal(0.0, np.sqrt(2.0 / (5 * k * k)), size=(cout, 5, k, k)))
+        w = const(f"{name}_w", rng.normal(0.0, np.sqrt(2.0 / (c * k * k)), size=(cout, c, k, k)))
         b = const(f"{name}_b", rng.normal(0.0, 0.1, size=cout))
         nodes.append(helper.make_node("Conv", ["x", w, b], [f"{name}_c"], name=f"{name}_conv", kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4))
         return f"{name}_c"
 
     nodes.append(helper.make_node("Relu", [conv("conv3", 7, 3)], ["conv3_relu"]))
-    nodes.append(helper.make_node("Clip", [conv("conv1", 9, 1), const("lo", np.array(0.0)), const("hi", np.array(6.0))], ["conv1_clip"]))
-    nodes.append(helper.make_node("Add", [conv("res", 5, 3), "x"], ["res_sum"]))
+    nodes.append(helper.make_node("Clip", [conv("conv1", 37, 1), const("lo", np.array(0.0)), const("hi", np.array(6.0))], ["conv1_clip"]))
+    nodes.append(helper.make_node("Add", [conv("res", c, 3), "x"], ["res_sum"]))
     nodes.append(helper.make_node("Relu", ["res_sum"], ["residual"]))
     nodes.append(helper.make_node("Identity", [conv("strided", 16, 3, 2)], ["strided"]))
     nodes.append(helper.make_node("Identity", [conv("wide", 33, 5)], ["wide"]))
-    nodes.append(helper.make_node("Flatten", ["x"], ["flat"], axis=1))
-    w = const("dense_w", rng.normal(0.0, np.sqrt(1.0 / 715), size=(19, 715)))
+    nodes.append(helper.make_node("Flatten", ["strided"], ["flat"], axis=1))
+    w = const("dense_w", rng.normal(0.0, np.sqrt(1.0 / 672), size=(19, 672)))
     nodes.append(helper.make_node("Gemm", ["flat", w, const("dense_b", rng.normal(0.0, 0.1, size=19))], ["dense"], transB=1))
-    shapes = {"conv3_relu": [7, 11, 13], "conv1_clip": [9, 11, 13], "residual": [5, 11, 13], "strided": [16, 6, 7], "wide": [33, 11, 13], "dense": [19]}
+    shapes = {"conv3_relu": [7, 11, 13], "conv1_clip": [37, 11, 13], "residual": [c, 11, 13], "strided": [16, 6, 7], "wide": [33, 11, 13], "dense": [19]}
     ys = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", *s]) for n, s in shapes.items()]
     session = save(helper.make_graph(nodes, "convs", [x], ys, initializer=inits), "convs")
-    record("convs", session, rng.normal(size=(2, 5, 11, 13)).astype(np.float32))
+    record("convs", session, rng.normal(size=(2, c, 11, 13)).astype(np.float32))
 
 
-def first_convs() -> None:
+def small_convs() -> None:
     rng = np.random.default_rng(17)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 9, 40])
     inits, nodes, ys = [], [], []
@@ -164,10 +171,14 @@ def first_convs() -> None:
     nodes.append(helper.make_node("Conv", [channels("grey", 1), weight("w_grey", (4, 1, 5, 5)), weight("b_grey", (4,))], ["grey"], pads=[2, 2, 2, 2], name="conv_grey"))
     nodes.append(helper.make_node("Conv", [channels("pair", 2), weight("w_pair", (3, 2, 1, 3)), weight("b_pair", (3,))], ["pair"], pads=[0, 2, 1, 0], name="conv_pair"))
     nodes.append(helper.make_node("Conv", ["x", weight("w_valid", (4, 3, 3, 3))], ["valid"], name="conv_valid"))
-    for name, shape in (("rgb", [5, 9, 40]), ("grey", [4, 9, 40]), ("pair", [3, 10, 40]), ("valid", [4, 7, 38])):
+    nodes.append(helper.make_node("Conv", ["rgb", weight("w_second", (7, 5, 3, 3)), weight("b_second", (7,))], ["second_conv"], pads=[1, 1, 1, 1], name="conv_second"))
+    nodes.append(helper.make_node("Relu", ["second_conv"], ["second"], name="relu_second"))
+    nodes.append(helper.make_node("Conv", ["rgb", weight("w_second_valid", (6, 5, 2, 3)), weight("b_second_valid", (6,))], ["second_valid"], name="conv_second_valid"))
+    outputs = (("rgb", [5, 9, 40]), ("grey", [4, 9, 40]), ("pair", [3, 10, 40]), ("valid", [4, 7, 38]), ("second", [7, 9, 40]), ("second_valid", [6, 8, 38]))
+    for name, shape in outputs:
         ys.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *shape]))
-    session = save(helper.make_graph(nodes, "first_convs", [x], ys, initializer=inits), "first_convs")
-    record("first_convs", session, rng.normal(size=(2, 3, 9, 40)).astype(np.float32))
+    session = save(helper.make_graph(nodes, "small_convs", [x], ys, initializer=inits), "small_convs")
+    record("small_convs", session, rng.normal(size=(2, 3, 9, 40)).astype(np.float32))
 
 
 def dense() -> None:
@@ -232,7 +243,7 @@ if __name__ == "__main__":
     multi_io()
     pools()
     convs()
-    first_convs()
+    small_convs()
     dense()
     indices()
     unsupported()

@@ -127,31 +127,38 @@ test('fromUrl fetches with progress and checks the sha256', async () => {
   await assert.rejects(Model.fromUrl(`${base}/model.onnx`, { sha256: 'xyz' }), /sha256 is not a sha256/);
 });
 
-test("convolutions and a dense layer match onnxruntime (edgeserve's matrix-multiply kernels in wasm)", async () => {
-  // tests/fixtures/onnx/convs.onnx: sizes no kernel tile divides, with bias, Relu, Clip and a
-  // residual add fused into the products; run on this build (simd128, or the relaxed-SIMD twin
-  // whose kernels fuse multiply-adds). onnxruntime's outputs recorded by training/fixtures.py.
-  const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/convs.json`, 'utf8'));
-  const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/convs.onnx`));
-  assert.equal(m.engineDetails.rowsIndependent, true);
-  const x = Float32Array.from(e.inputs.x.data);
-  for (const batch of BATCHES) {
-    const out = m.run(
-      { x: x.subarray(0, (x.length / 2) * batch) },
-      { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } },
-    );
-    assert.deepEqual(Object.keys(out).sort(), Object.keys(e.outputs).sort());
-    for (const [name, want] of Object.entries(e.outputs)) {
-      const expected = want.data.slice(0, (want.data.length / 2) * batch);
-      assert.equal(out[name].data.length, expected.length, name);
-      let worst = 0;
-      out[name].data.forEach((g, i) => {
-        worst = Math.max(worst, Math.abs(g - expected[i]) / (1 + Math.abs(expected[i])));
-      });
-      assert.ok(worst <= 1e-4, `${name} at batch ${batch}: off by ${worst} (relative)`);
+for (const [fixture, what] of [
+  ['convs', "convolutions and a dense layer match onnxruntime (edgeserve's matrix-multiply kernels in wasm)"],
+  ['small_convs', "convolutions of few input or output channels match onnxruntime (edgeserve's direct convolution)"],
+]) {
+  test(what, async () => {
+    // tests/fixtures/onnx/convs.onnx: sizes no kernel tile divides, with bias, Relu, Clip and a
+    // residual add fused into the products; small_convs.onnx: a small CNN's first and second
+    // layers, which src/engine/specialize/conv.rs takes. Run on this build (simd128, or the
+    // relaxed-SIMD twin whose kernels fuse multiply-adds). onnxruntime's outputs recorded by
+    // training/fixtures.py.
+    const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/${fixture}.json`, 'utf8'));
+    const m = await Model.fromBytes(readFileSync(`${root}tests/fixtures/onnx/${fixture}.onnx`));
+    assert.equal(m.engineDetails.rowsIndependent, true);
+    const x = Float32Array.from(e.inputs.x.data);
+    for (const batch of BATCHES) {
+      const out = m.run(
+        { x: x.subarray(0, (x.length / 2) * batch) },
+        { shapes: { x: [batch, ...e.inputs.x.shape.slice(1)] } },
+      );
+      assert.deepEqual(Object.keys(out).sort(), Object.keys(e.outputs).sort());
+      for (const [name, want] of Object.entries(e.outputs)) {
+        const expected = want.data.slice(0, (want.data.length / 2) * batch);
+        assert.equal(out[name].data.length, expected.length, name);
+        let worst = 0;
+        out[name].data.forEach((g, i) => {
+          worst = Math.max(worst, Math.abs(g - expected[i]) / (1 + Math.abs(expected[i])));
+        });
+        assert.ok(worst <= 1e-4, `${name} at batch ${batch}: off by ${worst} (relative)`);
+      }
     }
-  }
-});
+  });
+}
 
 test('Gather and GatherElements at run-time indices match onnxruntime; an index outside the data is an error, not a trap', async () => {
   const e = JSON.parse(readFileSync(`${root}tests/fixtures/onnx/indices.json`, 'utf8'));

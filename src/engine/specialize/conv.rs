@@ -1,13 +1,18 @@
-//! A direct convolution for the first layers of small CNNs: f32 images in NCHW with few input
-//! channels (a grey or colour image), stride 1, no dilation, no groups, any padding.
+//! A direct convolution for the layers of small CNNs: f32 images in NCHW with few input channels
+//! (a first layer, on a grey or colour image) or few output channels (a second layer), stride 1,
+//! no dilation, no groups, any padding.
 //!
-//! tract lowers every such convolution to an im2col and a matrix product whose inner dimension
-//! is the input channels times the kernel's taps: nine for cnn-small's first layer (bench/),
-//! where gathering the patches costs more than the products. [`SmallConv`] instead walks each
-//! output row once per output channel: the row's outputs stay in vector registers while every
-//! tap adds its weight times the input row shifted under it, read from a zero-bordered copy of
-//! the image's planes. [`super::specialize`] swaps a plan's `Conv` nodes of that pattern for it
-//! before tract optimizes the plan (in wasm, where it is faster: see [`replacing`]).
+//! tract lowers every convolution to an im2col and a matrix product whose inner dimension is the
+//! input channels times the kernel's taps, and whose other operand is the kernel: the patches
+//! are gathered once for all output channels. With nine taps (cnn-small's first layer, bench/)
+//! or 16 output channels (its second), gathering costs more than the products. [`SmallConv`]
+//! reads the input where it is instead, from a zero-bordered copy of the image's planes in
+//! which each tap is an offset: with few taps ([`SmallConv::rows`]) each output channel's rows
+//! in turn, the row's outputs in vector registers while every tap adds its weight times the
+//! input row shifted under it; with more ([`SmallConv::blocks`]) four output channels by eight
+//! outputs at a time, every vector of the input read serving the four channels.
+//! [`super::specialize`] swaps a plan's `Conv` nodes of those patterns for it before tract
+//! optimizes the plan (in wasm, where it is faster: see [`replacing`]).
 
 use tract_nnef::internal::*;
 use tract_nnef::tract_core::ops::cnn::{Conv, KernelFormat};
@@ -15,7 +20,13 @@ use tract_nnef::tract_core::ops::nn::DataFormat;
 
 /// The most input channels times kernel taps (the inner dimension of tract's product) that
 /// [`SmallConv`] takes: beyond it, tract's product amortizes its gathering.
-pub const MAX_INNER: usize = 27;
+pub const MAX_INNER: usize = 144;
+/// The most output channels [`SmallConv`] takes beyond [`MAX_ROWS_INNER`]: the product tract
+/// would make gathers the input once for all of them.
+pub const MAX_BLOCKED_CHANNELS: usize = 32;
+/// The most input channels times kernel taps for which each output channel takes its own pass
+/// ([`SmallConv::rows`]); beyond it, blocks of channels share the input's reads.
+pub const MAX_ROWS_INNER: usize = 27;
 
 /// A convolution of an f32 `[N, C, H, W]` input by an `[M, C, KH, KW]` kernel, stride 1,
 /// padded by `pads` (`[top, left, bottom, right]`), plus a bias per output channel; output
@@ -29,6 +40,10 @@ pub struct SmallConv {
     /// M, C, KH, KW.
     dims: [usize; 4],
     pads: [usize; 4],
+    /// For [`SmallConv::blocks`]: the kernel by blocks of [`BLOCK`] output channels, each
+    /// `[C * KH * KW, BLOCK]` (a last block's missing channels zero); empty where each output
+    /// channel takes its own pass ([`SmallConv::rows`]).
+    blocked: Vec<f32>,
 }
 
 impl std::hash::Hash for SmallConv {
@@ -42,8 +57,10 @@ impl std::hash::Hash for SmallConv {
 impl Eq for SmallConv {}
 
 /// The [`SmallConv`] for tract's `conv` node in `model`, if the pattern matches: f32 NCHW input
-/// of known channels, rows and columns (any batch), kernel (OIHW) and bias constant, stride and dilation 1, one group, at most
-/// [`MAX_INNER`] input channels times taps, a 2D kernel.
+/// of known channels, rows and columns (any batch), kernel (OIHW) and bias constant, stride and
+/// dilation 1, one group, a 2D kernel, at most [`MAX_INNER`] input channels times taps and,
+/// beyond [`MAX_ROWS_INNER`], at most [`MAX_BLOCKED_CHANNELS`] output channels and more than one
+/// tap (tract's product of a 1x1 kernel reads the input as it is: nothing to gather).
 pub fn replacing(model: &TypedModel, node: &TypedNode) -> Option<SmallConv> {
     let conv = node.op_as::<Conv>()?;
     let spec = &conv.pool_spec;
@@ -66,6 +83,7 @@ pub fn replacing(model: &TypedModel, node: &TypedNode) -> Option<SmallConv> {
         && spec.strides().iter().all(|&s| s == 1)
         && spec.dilations().iter().all(|&d| d == 1)
         && c * kh * kw <= MAX_INNER
+        && (c * kh * kw <= MAX_ROWS_INNER || (m <= MAX_BLOCKED_CHANNELS && kh * kw > 1))
         && kernel.datum_type() == DatumType::F32
         && kernel.shape() == [m, c, kh, kw]
         && bias.datum_type() == DatumType::F32
@@ -85,10 +103,24 @@ pub fn replacing(model: &TypedModel, node: &TypedNode) -> Option<SmallConv> {
     let kernel = kernel.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec();
     let bias = bias.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec();
     let bias = if bias.len() == m { bias } else { vec![bias[0]; m] };
-    Some(SmallConv { kernel, bias, dims: [m, c, kh, kw], pads })
+    let inner = c * kh * kw;
+    let blocked = if inner > MAX_ROWS_INNER { blocked(&kernel, m, inner) } else { Vec::new() };
+    Some(SmallConv { kernel, bias, dims: [m, c, kh, kw], pads, blocked })
 }
 
-/// Output columns a pass of the kernel takes: up to eight vectors of four.
+/// `kernel` (`[M, inner]`) as `[M / BLOCK, inner, BLOCK]`, the last block padded with zeros.
+fn blocked(kernel: &[f32], m: usize, inner: usize) -> Vec<f32> {
+    let mut out = vec![0.0; m.div_ceil(BLOCK) * BLOCK * inner];
+    for (o, taps) in kernel.chunks_exact(inner).enumerate() {
+        let block = &mut out[o / BLOCK * BLOCK * inner..][..BLOCK * inner];
+        for (k, &t) in taps.iter().enumerate() {
+            block[k * BLOCK + o % BLOCK] = t;
+        }
+    }
+    out
+}
+
+/// Outputs of a row a pass of [`SmallConv::rows`] takes: up to eight vectors of four.
 const SPAN: usize = 32;
 
 impl SmallConv {
@@ -103,28 +135,45 @@ impl SmallConv {
         }
     }
 
-    /// One image: `src` is its `C` planes of `h` rows of `w`, `out` its `M` planes; `padded` is
-    /// scratch for the zero-bordered planes.
-    fn image(&self, src: &[f32], [h, w, oh, ow]: [usize; 4], out: &mut [f32], padded: &mut Vec<f32>) {
-        let [m, c, kh, kw] = self.dims;
-        let [top, left, _, _] = self.pads;
-        // Rows of the padded planes: long enough for a last pass of whole vectors.
-        let ph = oh + kh - 1;
+    /// Where an input of `h` rows of `w` goes in the zero-bordered planes, and the output's size.
+    fn layout(&self, h: usize, w: usize) -> TractResult<Layout> {
+        let [_, _, kh, kw] = self.dims;
+        let [oh, ow] = self.out_hw(h, w)?;
+        // Rows long enough for a last pass of whole vectors.
         let stride = ow.div_ceil(4) * 4 + kw - 1;
-        padded.clear();
-        padded.resize(c * ph * stride, 0.0);
-        for (plane, dst) in src.chunks_exact(h * w).zip(padded.chunks_exact_mut(ph * stride)) {
-            for (row, dst_row) in plane.chunks_exact(w).zip(dst[top * stride..].chunks_exact_mut(stride)) {
+        Ok(Layout { h, w, oh, ow, stride, plane: (oh + kh - 1) * stride })
+    }
+
+    /// One image: `src` is its `C` planes, `out` its `M` planes; `padded` holds the planes with
+    /// their borders (zero: only the inside is written) and `taps` where [`SmallConv::blocks`]
+    /// reads in them.
+    fn image(&self, src: &[f32], at: &Layout, taps: &Taps, padded: &mut [f32], out: &mut [f32]) {
+        let [top, left, _, _] = self.pads;
+        let Layout { h, w, stride, plane, .. } = *at;
+        for (src, dst) in src.chunks_exact(h * w).zip(padded.chunks_exact_mut(plane)) {
+            for (row, dst_row) in src.chunks_exact(w).zip(dst[top * stride..].chunks_exact_mut(stride)) {
                 dst_row[left..left + w].copy_from_slice(row);
             }
         }
+        if self.blocked.is_empty() {
+            self.rows(padded, at, out);
+        } else {
+            self.blocks(padded, at, taps, out);
+        }
+    }
+
+    /// Each output channel's rows in turn, up to [`SPAN`] outputs of a row a pass: for a kernel
+    /// of few taps, where a pass's vectors of the input (one per tap) are few.
+    fn rows(&self, padded: &[f32], at: &Layout, out: &mut [f32]) {
+        let [m, c, kh, kw] = self.dims;
+        let Layout { oh, ow, stride, plane, .. } = *at;
         let mut sums = [0.0f32; SPAN];
         for (o, out_plane) in out.chunks_exact_mut(oh * ow).enumerate().take(m) {
             let taps = &self.kernel[o * c * kh * kw..][..c * kh * kw];
             for (y, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
                 for x in (0..ow).step_by(SPAN) {
                     let cols = SPAN.min(ow - x);
-                    let at = Window { padded, stride, plane: ph * stride, y, x, c, kh, kw };
+                    let at = Window { padded, stride, plane, y, x, c, kh, kw };
                     match cols.div_ceil(4) {
                         1 => at.sums::<1>(taps, self.bias[o], &mut sums),
                         2 => at.sums::<2>(taps, self.bias[o], &mut sums),
@@ -140,9 +189,73 @@ impl SmallConv {
             }
         }
     }
+
+    /// [`BLOCK`] output channels at a time, eight outputs of a row a pass: every vector of the
+    /// input read serves the block's channels (for kernels of many channels times taps).
+    fn blocks(&self, padded: &[f32], at: &Layout, taps: &Taps, out: &mut [f32]) {
+        let [m, c, kh, kw] = self.dims;
+        let Layout { oh, ow, stride, .. } = *at;
+        let inner = c * kh * kw;
+        for (b, weights) in self.blocked.chunks_exact(BLOCK * inner).enumerate() {
+            let first = b * BLOCK;
+            let channels = BLOCK.min(m - first);
+            let mut bias = [0.0; BLOCK];
+            bias[..channels].copy_from_slice(&self.bias[first..first + channels]);
+            for y in 0..oh {
+                for x in (0..ow).step_by(TILE) {
+                    let cols = TILE.min(ow - x);
+                    let tile = kernel::tile(weights, &padded[y * stride + x..], taps, &bias);
+                    for (r, sums) in tile.iter().enumerate().take(channels) {
+                        out[((first + r) * oh + y) * ow + x..][..cols].copy_from_slice(&sums[..cols]);
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// Where one pass of [`SmallConv::image`] reads: output row `y`, columns from `x`, over the
+/// An input's zero-bordered planes for [`SmallConv`]: `h` rows of `w` inside planes of `plane`
+/// numbers, rows `stride` apart; the output is `oh` rows of `ow`.
+#[derive(Clone, Copy)]
+struct Layout {
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    stride: usize,
+    plane: usize,
+}
+
+/// Output channels a pass of [`SmallConv::blocks`] takes.
+const BLOCK: usize = 4;
+/// Outputs of a row a pass of [`SmallConv::blocks`] takes: two vectors.
+const TILE: usize = 8;
+
+/// Where each of a kernel's taps reads in the zero-bordered planes, relative to the output's
+/// position (input channel, then kernel row, then column, as the kernel's `[C, KH, KW]`), and how
+/// far a pass of [`TILE`] outputs reads: every offset plus [`TILE`] is at most `reach`.
+struct Taps {
+    offsets: Vec<usize>,
+    reach: usize,
+}
+
+impl Taps {
+    /// For `conv`'s kernel over planes laid out as `at`; none where it takes no blocks.
+    fn new(conv: &SmallConv, at: &Layout) -> Taps {
+        if conv.blocked.is_empty() {
+            return Taps { offsets: Vec::new(), reach: 0 };
+        }
+        let [_, c, kh, kw] = conv.dims;
+        let Layout { stride, plane, .. } = *at;
+        let offsets: Vec<usize> = (0..c)
+            .flat_map(|ci| (0..kh).flat_map(move |ky| (0..kw).map(move |kx| ci * plane + ky * stride + kx)))
+            .collect();
+        let reach = offsets.iter().max().map_or(0, |o| o + TILE);
+        Taps { offsets, reach }
+    }
+}
+
+/// Where one pass of [`SmallConv::rows`] reads: output row `y`, columns from `x`, over the
 /// zero-bordered planes (`c` of them, `plane` numbers apart, rows `stride` apart).
 struct Window<'a> {
     padded: &'a [f32],
@@ -180,7 +293,7 @@ impl Window<'_> {
 /// `V` vectors of four outputs (natively: arrays the compiler vectorizes).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod kernel {
-    use super::SPAN;
+    use super::{Taps, BLOCK, SPAN, TILE};
 
     pub type Acc<const V: usize> = [[f32; 4]; V];
 
@@ -205,12 +318,29 @@ mod kernel {
             s.copy_from_slice(&a);
         }
     }
+
+    /// [`BLOCK`] output channels by [`TILE`] outputs of a row: `bias` plus, for every tap `k`,
+    /// the block's weights (`weights[k * BLOCK..]`) times the `TILE` inputs from
+    /// `window[taps.offsets[k]..]`.
+    pub fn tile(weights: &[f32], window: &[f32], taps: &Taps, bias: &[f32; BLOCK]) -> [[f32; TILE]; BLOCK] {
+        let window = &window[..taps.reach];
+        let mut acc = bias.map(|b| [b; TILE]);
+        for (w, &at) in weights.chunks_exact(BLOCK).zip(&taps.offsets) {
+            let row = &window[at..at + TILE];
+            for (acc, &w) in acc.iter_mut().zip(w) {
+                for (a, &x) in acc.iter_mut().zip(row) {
+                    *a += w * x;
+                }
+            }
+        }
+        acc
+    }
 }
 
 /// The same in 128-bit SIMD (fused multiply-adds in the relaxed-SIMD build).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod kernel {
-    use super::SPAN;
+    use super::{Taps, BLOCK, SPAN, TILE};
     use core::arch::wasm32::*;
 
     pub type Acc<const V: usize> = [v128; V];
@@ -247,6 +377,52 @@ mod kernel {
             unsafe { v128_store(sums.as_mut_ptr().add(4 * q) as *mut v128, a) };
         }
     }
+
+    /// [`BLOCK`] output channels by [`TILE`] outputs of a row: `bias` plus, for every tap `k`,
+    /// the block's weights (`weights[k * BLOCK..]`, each broadcast from memory) times the two
+    /// vectors from `window[taps.offsets[k]..]`.
+    #[inline(never)]
+    pub fn tile(weights: &[f32], window: &[f32], taps: &Taps, bias: &[f32; BLOCK]) -> [[f32; TILE]; BLOCK] {
+        assert!(window.len() >= taps.reach && weights.len() >= BLOCK * taps.offsets.len());
+        let mut acc = bias.map(|b| [f32x4_splat(b); 2]);
+        let (w, x) = (weights.as_ptr(), window.as_ptr());
+        for (k, &at) in taps.offsets.iter().enumerate() {
+            // SAFETY: at + TILE <= reach <= window.len() (Taps' invariant, asserted above), so
+            // the eight numbers from `at` are in `window`; k < offsets.len(), so the BLOCK
+            // weights from BLOCK k are in `weights` (asserted).
+            let (lo, hi, wk) = unsafe {
+                (v128_load(x.add(at) as *const v128), v128_load(x.add(at + 4) as *const v128), w.add(BLOCK * k))
+            };
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: r < BLOCK.
+                let s = unsafe { v128_load32_splat(wk.add(r) as *const u32) };
+                acc[0] = fused(acc[0], s, lo);
+                acc[1] = fused(acc[1], s, hi);
+            }
+        }
+        let mut out = [[0.0; TILE]; BLOCK];
+        for (o, a) in out.iter_mut().zip(acc) {
+            // SAFETY: TILE = 8 numbers, two vectors.
+            unsafe {
+                v128_store(o.as_mut_ptr() as *mut v128, a[0]);
+                v128_store(o.as_mut_ptr().add(4) as *mut v128, a[1]);
+            }
+        }
+        out
+    }
+
+    /// `acc + w * x`, fused in the relaxed-SIMD build.
+    #[inline(always)]
+    fn fused(acc: v128, w: v128, x: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        {
+            f32x4_relaxed_madd(w, x, acc)
+        }
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        {
+            f32x4_add(f32x4_mul(w, x), acc)
+        }
+    }
 }
 
 impl Op for SmallConv {
@@ -271,7 +447,8 @@ impl EvalOp for SmallConv {
             bail!("SmallConv expects an [N, C, H, W] input, got {:?}", input.shape())
         };
         ensure!(ic == c, "SmallConv expects {c} input channels, got {ic}");
-        let [oh, ow] = self.out_hw(h, w)?;
+        let at = self.layout(h, w)?;
+        let [oh, ow] = [at.oh, at.ow];
         let view = input.try_as_plain_ram()?;
         let src = view.as_slice::<f32>()?;
         // SAFETY: every element is written below (each output plane's oh * ow numbers).
@@ -279,9 +456,11 @@ impl EvalOp for SmallConv {
         if n * m * oh * ow > 0 {
             let mut out_view = output.try_as_plain_ram_mut()?;
             let out = out_view.as_slice_mut::<f32>()?;
-            let mut padded = Vec::new();
+            // A last pass of [`SmallConv::blocks`] reads up to half a tile past the last plane.
+            let mut padded = vec![0.0; c * at.plane + TILE];
+            let taps = Taps::new(self, &at);
             for (image, out_image) in src.chunks_exact(c * h * w).zip(out.chunks_exact_mut(m * oh * ow)) {
-                self.image(image, [h, w, oh, ow], out_image, &mut padded);
+                self.image(image, &at, &taps, &mut padded, out_image);
             }
         }
         Ok(tvec!(output.into_tvalue()))
@@ -349,6 +528,14 @@ mod tests {
             ([3, 2, 6, 5], [4, 1, 3], PaddingSpec::Explicit(tvec![0, 2], tvec![1, 0])),
             ([1, 1, 3, 3], [2, 3, 3], PaddingSpec::Explicit(tvec![2, 2], tvec![2, 2])),
             ([1, 3, 1, 1], [6, 3, 3], PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1])),
+            // Blocks of output channels (more than MAX_ROWS_INNER channels times taps): whole
+            // blocks and tiles, a last block of two channels and a last tile of one output,
+            // a 1x2 kernel, the most channels times taps, and the most output channels.
+            ([2, 8, 14, 14], [16, 3, 3], PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1])),
+            ([1, 5, 9, 11], [6, 3, 3], PaddingSpec::Valid),
+            ([1, 16, 6, 5], [8, 1, 2], PaddingSpec::Valid),
+            ([3, 16, 5, 7], [3, 3, 3], PaddingSpec::SameUpper),
+            ([1, 4, 17, 3], [32, 3, 3], PaddingSpec::Explicit(tvec![0, 2], tvec![2, 1])),
         ] {
             let (reference, small, replaced) = convs(shape, kernel, padding, [1, 1])?;
             assert!(replaced, "{shape:?} {kernel:?}");
@@ -364,10 +551,16 @@ mod tests {
 
     #[test]
     fn other_convolutions_stay_tracts() -> TractResult<()> {
-        // Strided, and more input channels times taps than MAX_INNER.
+        // Strided; more input channels times taps than MAX_INNER; more than MAX_ROWS_INNER and
+        // more output channels than MAX_BLOCKED_CHANNELS, or a 1x1 kernel; but a kernel of at
+        // most MAX_ROWS_INNER channels times taps whatever its output channels.
         let same = || PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]);
         assert!(!convs([1, 1, 8, 8], [4, 3, 3], same(), [2, 2])?.2);
-        assert!(!convs([1, 4, 8, 8], [4, 3, 3], same(), [1, 1])?.2);
+        assert!(!convs([1, 17, 8, 8], [4, 3, 3], same(), [1, 1])?.2);
+        assert!(!convs([1, 4, 8, 8], [33, 3, 3], same(), [1, 1])?.2);
+        assert!(!convs([1, 32, 6, 5], [8, 1, 1], PaddingSpec::Valid, [1, 1])?.2);
+        assert!(convs([1, 3, 8, 8], [33, 3, 3], same(), [1, 1])?.2);
+        assert!(convs([1, 27, 6, 5], [40, 1, 1], PaddingSpec::Valid, [1, 1])?.2);
         Ok(())
     }
 }

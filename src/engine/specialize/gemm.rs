@@ -10,9 +10,8 @@
 //! vectors of B and one broadcast live (11 or 13 registers). Tiles are loaded and stored as
 //! whole vectors when the output's rows are contiguous (tract's 8x8 writes lane by lane).
 //!
-//! Measured (bench/ models, run() at batch 1, alternating in one page or process against
-//! tract's 8x8, 2026-11-26): ResNet-18 in Chromium (relaxed SIMD) 127 -> 95 ms, in Node 165 ->
-//! 112 ms; MobileNet-v2 25.3 -> 23.4 ms (Chromium); cnn-small 40.2 -> 38.5 us (Chromium). Also
+//! Measured on bench/'s models (run() at batch 1, alternating in one page or process against
+//! tract's 8x8): faster on ResNet-18, MobileNet-v2 and cnn-small, in Chromium and Node. Also
 //! tried: 6x8, 8x8 with load broadcasts, 3x8, 5x8, 2x12, 3x12, 4x12, 3x16, 1x16 to 1x32 and
 //! tract's 4x4 and 4x16; each lost to these two on at least one of the three models.
 //!

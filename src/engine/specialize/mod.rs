@@ -1,14 +1,14 @@
 //! edgeserve's own ops in place of tract's, on patterns of small CNNs where tract's generic code
 //! is slow (measured with bench/): a max pool whose windows tile the image; in wasm, a direct
-//! convolution for few input channels ([`conv::SmallConv`], swapped in by [`convolutions`] before
-//! tract optimizes a plan) and edgeserve's matrix-multiply kernels for tract's f32 products
-//! (`gemm`, registered with tract-linalg rather than swapped in here). [`specialize`]
-//! runs on every optimized plan before it is made runnable; each op stands for the tract op it
-//! replaces (the same output facts and values, tested against tract's and, through
+//! convolution for few input or output channels ([`conv::SmallConv`], swapped in by
+//! [`convolutions`] before tract optimizes a plan) and edgeserve's matrix-multiply kernels for
+//! tract's f32 products (`gemm`, registered with tract-linalg rather than swapped in here).
+//! [`specialize`] runs on every optimized plan before it is made runnable; each op stands for the
+//! tract op it replaces (the same output facts and values, tested against tract's and, through
 //! tests/fixtures/onnx, against onnxruntime).
 //!
 //! Tried and left out: a row-by-row constant `Pad` (the padding before "same" convolutions) saved
-//! ~1% of cnn-small and nothing measurable on ResNet-18 in wasm.
+//! little of cnn-small and nothing measurable on ResNet-18 in wasm.
 
 mod conv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -21,8 +21,8 @@ use tract_nnef::tract_core::ops::cnn::OptMaxPool;
 
 pub use pool::TiledMaxPool;
 
-/// Whether plans get [`conv::SmallConv`]: in wasm with SIMD, where tract's im2col of few channels
-/// costs more than its product. Natively tract's AVX2 product keeps them (the op is compiled
+/// Whether plans get [`conv::SmallConv`]: in wasm with SIMD, where tract's im2col for few
+/// channels costs more than its product. Natively tract's AVX2 product keeps them (the op is compiled
 /// there too, and tested against tract's convolution).
 const SMALL_CONV: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 
